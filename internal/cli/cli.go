@@ -1,0 +1,96 @@
+// Package cli implements keyrot's command-line interface with cobra. Main is
+// the whole program minus os.Exit, so tests call it directly.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyrot/keyrot/internal/awsconf"
+)
+
+// Streams are the process's standard streams.
+type Streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// Version is set at build time with -ldflags "-X github.com/keyrot/keyrot/internal/cli.Version=...".
+var Version = "dev"
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	AWS      awsconf.Options
+	LogLevel string
+	NoColor  bool
+	streams  Streams
+}
+
+// logger returns a stderr logger at the chosen level.
+func (g *globalOptions) logger() *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(g.LogLevel))
+	return slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: lvl}))
+}
+
+// Main runs keyrot with args (without the program name) and returns the exit code.
+func Main(ctx context.Context, args []string, streams Streams) int {
+	g := &globalOptions{streams: streams}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCodeFor(err)
+	if ctx.Err() != nil && code == ExitError {
+		code = ExitInterrupted
+	}
+	var s silentExit
+	if !errors.As(err, &s) {
+		fmt.Fprintf(streams.Err, "keyrot: %v\n", err)
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
+		strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.Contains(err.Error(), "invalid argument") ||
+		strings.HasPrefix(err.Error(), "accepts ") || strings.HasPrefix(err.Error(), "required flag") {
+		return ExitUsage
+	}
+	return code
+}
+
+func newRootCmd(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "keyrot",
+		Short:         "Audit and rotate long-term AWS credentials across an AWS Organization",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colour in output (also NO_COLOR)")
+	root.AddCommand(
+		newSandboxCmd(g),
+		newDemoCmd(g),
+	)
+	return root
+}
+
+// addAWSFlags adds --profile, --region and --endpoint-url to a command that talks to AWS.
+func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
+	f := cmd.Flags()
+	f.StringVar(&g.AWS.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or default)")
+	f.StringVar(&g.AWS.Region, "region", "", "AWS region (default: from the environment or profile, else us-east-1)")
+	f.StringVar(&g.AWS.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (e.g. the sandbox); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work")
+}

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/smithy-go"
+)
+
+// Exit codes, in one place. docs/exit-codes.md documents them.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2 // bad flags, arguments or configuration
+	ExitFindings    = 3 // findings at or above --fail-on
+	ExitAuth        = 4 // AWS authentication or permission denied
+	ExitPartial     = 5 // some accounts could not be processed
+	ExitInterrupted = 130
+)
+
+// ExitError carries a specific exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so that Main exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// usageErrorf is a usage or configuration problem (exit 2).
+func usageErrorf(format string, args ...any) error {
+	return withCode(ExitUsage, fmt.Errorf(format, args...))
+}
+
+// silentExit makes Main exit with code without printing anything more.
+type silentExit int
+
+func (s silentExit) Error() string { return fmt.Sprintf("exit %d", int(s)) }
+
+var authCodes = map[string]bool{
+	"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "ExpiredToken": true,
+	"ExpiredTokenException": true, "UnrecognizedClientException": true, "InvalidSignatureException": true,
+	"AccessDenied": true, "AccessDeniedException": true, "AccessDeniedForDependencyException": true,
+	"MissingAuthenticationToken": true, "AWSOrganizationsNotInUseException": false,
+}
+
+// exitCodeFor maps an error to the process exit code.
+func exitCodeFor(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var s silentExit
+	if errors.As(err, &s) {
+		return int(s)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && authCodes[ae.ErrorCode()] {
+		return ExitAuth
+	}
+	return ExitError
+}

@@ -1,0 +1,5 @@
+package sandbox
+
+func iamActions() map[string]handler {
+	return map[string]handler{}
+}

@@ -1,0 +1,5 @@
+package sandbox
+
+func orgActions() map[string]handler {
+	return map[string]handler{}
+}

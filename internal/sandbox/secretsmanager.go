@@ -1,0 +1,5 @@
+package sandbox
+
+func secretsActions() map[string]handler {
+	return map[string]handler{}
+}

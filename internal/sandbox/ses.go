@@ -1,0 +1,5 @@
+package sandbox
+
+func sesRoutes() []restRoute {
+	return nil
+}

@@ -1,0 +1,5 @@
+package sandbox
+
+func snsActions() map[string]handler {
+	return map[string]handler{}
+}
