@@ -83,6 +83,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	root.AddCommand(
 		newSandboxCmd(g),
 		newDemoCmd(g),
+		newConfigCmd(g),
 	)
 	return root
 }
