@@ -81,6 +81,10 @@ type User struct {
 	PasswordLastUsed *time.Time    `json:"password_last_used,omitempty"`
 	MFADevices       []*MFADevice  `json:"mfa_devices,omitempty"`
 	Keys             []*AccessKey  `json:"keys,omitempty"`
+	// Admin users may call every operation in their account; other users
+	// may only manage their own credentials and read secrets whose
+	// resource policy names them.
+	Admin bool `json:"admin,omitempty"`
 }
 
 // Tag is a key/value tag, kept in insertion order as IAM does.
