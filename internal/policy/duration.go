@@ -5,6 +5,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +21,17 @@ func ParseDuration(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty duration (write e.g. 90d or 2160h)")
 	}
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
 			v, err := strconv.ParseFloat(n, 64)
-			if err != nil || v < 0 {
+			if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || v*float64(u.unit) >= math.MaxInt64 ||
+				strings.ContainsAny(n, "xXpP_") {
 				return 0, fmt.Errorf("invalid duration %q (write e.g. 90d or 2160h)", s)
 			}
-			return time.Duration(v * float64(unit)), nil
+			return time.Duration(v * float64(u.unit)), nil
 		}
 	}
 	d, err := time.ParseDuration(s)
@@ -39,6 +44,9 @@ func ParseDuration(s string) (time.Duration, error) {
 // Days returns the duration in whole days.
 func (d Duration) Days() int { return int(time.Duration(d) / (24 * time.Hour)) }
 
+// WholeDays reports whether the duration is a whole number of days.
+func (d Duration) WholeDays() bool { return time.Duration(d)%(24*time.Hour) == 0 }
+
 // String formats the duration as days when it is a whole number of days.
 func (d Duration) String() string {
 	td := time.Duration(d)
@@ -46,4 +54,17 @@ func (d Duration) String() string {
 		return strconv.Itoa(int(td/(24*time.Hour))) + "d"
 	}
 	return td.String()
+}
+
+// MarshalText encodes the duration as String does ("90d").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText decodes a duration written as ParseDuration accepts.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }

@@ -58,6 +58,8 @@ type Server struct {
 
 	routes map[string]map[string]handler // service -> action -> handler
 	ses    []restRoute
+
+	smRot smRotations // Secrets Manager rotation handlers (secrets_rotation.go)
 }
 
 // session is a set of STS temporary credentials.
