@@ -1,0 +1,36 @@
+package policy
+
+// Rule IDs, stable across releases: exemptions, findings and reports use them.
+const (
+	RuleAccessKeyAge            = "access-key-age"
+	RuleAccessKeyUnused         = "access-key-unused"
+	RuleAccessKeyMultipleActive = "access-key-multiple-active"
+	RuleAccessKeySetupUnused    = "access-key-setup-unused"
+	RuleAccessKeyInactiveLinger = "access-key-inactive-lingering"
+	RuleRootAccessKey           = "root-access-key"
+	RuleRootNoMFA               = "root-no-mfa"
+	RuleConsoleNoMFA            = "console-no-mfa"
+	RuleConsoleUnused           = "console-unused"
+	RuleExemptionExpired        = "exemption-expired"
+	RuleKeyLastUsedUnknown      = "key-last-used-unknown"
+	RuleAccountNotAudited       = "account-not-audited"
+)
+
+// KnownRules lists every rule ID in a fixed order.
+func KnownRules() []string {
+	return []string{
+		RuleAccessKeyAge, RuleAccessKeyUnused, RuleAccessKeyMultipleActive, RuleAccessKeySetupUnused,
+		RuleAccessKeyInactiveLinger, RuleRootAccessKey, RuleRootNoMFA, RuleConsoleNoMFA, RuleConsoleUnused,
+		RuleExemptionExpired, RuleKeyLastUsedUnknown, RuleAccountNotAudited,
+	}
+}
+
+// IsKnownRule reports whether id is a rule ID.
+func IsKnownRule(id string) bool {
+	for _, r := range KnownRules() {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
