@@ -1,0 +1,76 @@
+package history
+
+// migrations is the ordered schema history: migrations[i] takes the database
+// from version i to version i+1. Append only; never edit a released entry.
+// Times are TEXT in timeLayout (UTC, fixed nine-digit fraction). Enumerated
+// values (modes, statuses, events) are checked in Go, not with CHECK
+// constraints, so adding a value needs no table rebuild.
+var migrations = []string{
+	// 1: runs, journaled actions, key events, leases, notices.
+	`
+CREATE TABLE runs (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	command     TEXT NOT NULL,
+	mode        TEXT NOT NULL,
+	host        TEXT NOT NULL DEFAULT '',
+	version     TEXT NOT NULL DEFAULT '',
+	started_at  TEXT NOT NULL,
+	status      TEXT NOT NULL DEFAULT 'running',
+	summary     TEXT NOT NULL DEFAULT '',
+	finished_at TEXT
+);
+CREATE INDEX runs_status ON runs (status, started_at);
+
+CREATE TABLE actions (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id        INTEGER NOT NULL REFERENCES runs (id),
+	account       TEXT NOT NULL,
+	user_name     TEXT NOT NULL,
+	key_id        TEXT NOT NULL DEFAULT '',
+	kind          TEXT NOT NULL,
+	reason        TEXT NOT NULL DEFAULT '',
+	evidence      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(evidence)),
+	started_at    TEXT NOT NULL,
+	status        TEXT NOT NULL DEFAULT 'started',
+	error         TEXT NOT NULL DEFAULT '',
+	result_key_id TEXT NOT NULL DEFAULT '',
+	finished_at   TEXT
+);
+CREATE INDEX actions_user ON actions (account, user_name, id);
+CREATE INDEX actions_run ON actions (run_id, id);
+
+CREATE TABLE key_events (
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
+	account           TEXT NOT NULL,
+	user_name         TEXT NOT NULL,
+	key_id            TEXT NOT NULL,
+	event             TEXT NOT NULL,
+	at                TEXT NOT NULL,
+	run_id            INTEGER REFERENCES runs (id),
+	secret_arn        TEXT NOT NULL DEFAULT '',
+	secret_version_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX key_events_key ON key_events (account, user_name, key_id, event, at);
+CREATE INDEX key_events_user ON key_events (account, user_name, at);
+
+CREATE TABLE leases (
+	scope       TEXT PRIMARY KEY,
+	owner       TEXT NOT NULL,
+	acquired_at TEXT NOT NULL,
+	expires_at  TEXT NOT NULL
+);
+
+CREATE TABLE notices (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	recipient TEXT NOT NULL,
+	account   TEXT NOT NULL,
+	user_name TEXT NOT NULL,
+	key_id    TEXT NOT NULL DEFAULT '',
+	kind      TEXT NOT NULL,
+	due_date  TEXT,
+	sent_at   TEXT NOT NULL,
+	channel   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX notices_lookup ON notices (recipient, account, user_name, key_id, kind, sent_at);
+`,
+}
