@@ -214,7 +214,7 @@ func evidenceText(e audit.Evidence) string {
 		parts = append(parts, fmt.Sprintf("age %dd", *e.AgeDays))
 	}
 	if e.DaysSinceUse != nil {
-		parts = append(parts, fmt.Sprintf("unused %dd", *e.DaysSinceUse))
+		parts = append(parts, fmt.Sprintf("last used %dd ago", *e.DaysSinceUse))
 	}
 	if e.ThresholdDays > 0 {
 		parts = append(parts, fmt.Sprintf("limit %dd", e.ThresholdDays))
