@@ -99,6 +99,7 @@ func asffLabel(s audit.Severity) string {
 func (a ASFF) Render(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(a.findings(r))
 }
 

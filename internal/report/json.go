@@ -114,6 +114,7 @@ type jsonExemption struct {
 func (JSON) Render(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r.jsonDoc())
 }
 

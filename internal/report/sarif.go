@@ -129,6 +129,7 @@ func securitySeverity(s audit.Severity) string {
 func (SARIF) Render(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r.sarifLog())
 }
 
