@@ -1,0 +1,132 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRunLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	id1, err := s.StartRun(ctx, Run{Command: "audit", Mode: ModeAuditOnly, Host: "ci-1", Version: "v0.1.0", Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Host: "ci-1", Version: "v0.1.0", Started: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishRun(ctx, id1, RunSucceeded, "3 findings", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListRuns(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Run{
+		{ID: id2, Command: "apply", Mode: ModeEnforce, Host: "ci-1", Version: "v0.1.0", Started: t0.Add(time.Hour), Status: RunRunning},
+		{ID: id1, Command: "audit", Mode: ModeAuditOnly, Host: "ci-1", Version: "v0.1.0", Started: t0, Status: RunSucceeded,
+			Summary: "3 findings", Finished: t0.Add(time.Minute)},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ListRuns (-want +got):\n%s", d)
+	}
+	limited, err := s.ListRuns(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(limited) != 1 || limited[0].ID != id2 {
+		t.Errorf("ListRuns(1) = %+v, want only run %d", limited, id2)
+	}
+
+	if err := s.FinishRun(ctx, id1, RunFailed, "again", t0); !errors.Is(err, ErrAlreadyFinished) {
+		t.Errorf("second FinishRun err = %v, want ErrAlreadyFinished", err)
+	}
+	if err := s.FinishRun(ctx, 999, RunFailed, "", t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FinishRun of unknown run err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Run(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Run(999) err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestStartRunValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		run  Run
+	}{
+		{name: "no command", run: Run{Mode: ModeEnforce}},
+		{name: "unknown mode", run: Run{Command: "apply", Mode: "yolo"}},
+		{name: "empty mode", run: Run{Command: "apply"}},
+	}
+	s, _ := openTemp(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.StartRun(context.Background(), tt.run); !errors.Is(err, ErrInvalid) {
+				t.Errorf("StartRun err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestFinishRunValidation(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	id, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"", RunRunning, RunAbandoned, "done"} {
+		if err := s.FinishRun(ctx, id, status, "", t0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("FinishRun(status %q) err = %v, want ErrInvalid", status, err)
+		}
+	}
+}
+
+func TestMarkAbandoned(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	start := func(at time.Time) int64 {
+		id, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Started: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	crashed := start(t0)
+	finished := start(t0.Add(time.Minute))
+	if err := s.FinishRun(ctx, finished, RunSucceeded, "", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	live := start(t0.Add(3 * time.Hour))
+
+	n, err := s.MarkAbandoned(ctx, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("MarkAbandoned marked %d runs, want 1", n)
+	}
+	got := map[int64]string{}
+	for _, id := range []int64{crashed, finished, live} {
+		r, err := s.Run(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[id] = r.Status
+		if id == crashed && !r.Finished.IsZero() {
+			t.Errorf("abandoned run has Finished %v, want zero", r.Finished)
+		}
+	}
+	want := map[int64]string{crashed: RunAbandoned, finished: RunSucceeded, live: RunRunning}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("statuses (-want +got):\n%s", d)
+	}
+	if err := s.FinishRun(ctx, crashed, RunSucceeded, "", t0); !errors.Is(err, ErrAlreadyFinished) {
+		t.Errorf("FinishRun of abandoned run err = %v, want ErrAlreadyFinished", err)
+	}
+}
