@@ -105,4 +105,7 @@ type Result struct {
 	GeneratedAt time.Time           `json:"generated_at"`
 	Snapshot    *inventory.Snapshot `json:"-"`
 	Findings    []Finding           `json:"findings"`
+	// Checks are every rule judged against every resource, passing or not;
+	// Summarize turns them into per-control pass rates.
+	Checks []Check `json:"checks,omitempty"`
 }
