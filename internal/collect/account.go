@@ -1,0 +1,421 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/keyrot/keyrot/internal/credreport"
+	"github.com/keyrot/keyrot/internal/inventory"
+)
+
+// maxItems is the page size asked of IAM list calls (IAM's maximum).
+const maxItems = 1000
+
+// accountRun is the collection of one account.
+type accountRun struct {
+	c    *collector
+	iam  IAMAPI
+	acct *inventory.Account
+}
+
+// errf records a per-item problem on the account.
+func (r *accountRun) errf(user, keyID, op string, err error) {
+	r.acct.Errors = append(r.acct.Errors, inventory.CollectError{User: user, KeyID: keyID, Op: op, Message: describe(op, err)})
+	r.c.log.Warn("collect item", "account", r.acct.ID, "user", user, "key", inventory.MaskKeyID(keyID), "op", op, "code", apiCode(err))
+}
+
+// collectAccount fills a with what its IAM holds, or marks it failed.
+func (c *collector) collectAccount(ctx context.Context, a *inventory.Account) {
+	fail := func(op string, err error) {
+		if ctx.Err() != nil {
+			return
+		}
+		a.Status = inventory.AccountFailed
+		a.Reason = describe(op, err)
+		a.Root, a.Users = nil, nil
+		c.log.Warn("account failed", "account", a.ID, "reason", a.Reason)
+	}
+	if c.opts.AccountTags && c.opts.Organizations != nil && a.ID != "" && !c.opts.SingleAccount {
+		c.accountTags(ctx, a)
+	}
+	client, err := c.opts.IAM(ctx, Target{AccountID: a.ID, Partition: c.partition, Own: a.ID == c.self})
+	if err != nil {
+		fail(stepOf(err, "get IAM client"))
+		return
+	}
+	r := &accountRun{c: c, iam: client, acct: a}
+	if err := r.run(ctx); err != nil {
+		fail(stepOf(err, "collect"))
+		return
+	}
+	a.Status = inventory.AccountAudited
+}
+
+// StepError is a failure of one step of collecting an account; Op names the
+// step ("assume role arn:...", "generate credential report", ...).
+type StepError struct {
+	Op  string
+	Err error
+}
+
+// Error implements error.
+func (e *StepError) Error() string { return e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// stepOf splits err into its step and cause, naming it op if it has no step.
+func stepOf(err error, op string) (string, error) {
+	var se *StepError
+	if errors.As(err, &se) {
+		return se.Op, se.Err
+	}
+	return op, err
+}
+
+func (c *collector) accountTags(ctx context.Context, a *inventory.Account) {
+	pages := organizations.NewListTagsForResourcePaginator(c.opts.Organizations, &organizations.ListTagsForResourceInput{ResourceId: aws.String(a.ID)})
+	tags := map[string]string{}
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			op := "ListTagsForResource"
+			a.Errors = append(a.Errors, inventory.CollectError{Op: op, Message: describe(op, err)})
+			return
+		}
+		for _, t := range page.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	if len(tags) > 0 {
+		a.Tags = tags
+	}
+}
+
+func (r *accountRun) run(ctx context.Context) error {
+	rep, generated, err := r.credentialReport(ctx)
+	if err != nil {
+		return err
+	}
+	r.acct.ReportGeneratedAt = generated
+	if rep.Root != nil {
+		root := &inventory.Root{MFAActive: rep.Root.MFAActive.True(), PasswordLastUsed: rep.Root.PasswordLastUsed.Ptr()}
+		root.Keys = keysFromRow(*rep.Root)
+		r.acct.Root = root
+	}
+	users := make([]inventory.User, 0, len(rep.Users))
+	for _, row := range rep.Users {
+		users = append(users, userFromRow(row))
+	}
+
+	fresh := r.c.opts.Fresh || (r.c.opts.FreshAfter > 0 && r.c.now().Sub(generated) > r.c.opts.FreshAfter)
+	if fresh {
+		users, err = r.liveUsers(ctx, users)
+		if err != nil {
+			return err
+		}
+	}
+	now := r.c.now()
+	for i := range users {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		u := &users[i]
+		if fresh || r.needsKeyIDs(*u, now) {
+			r.resolveKeys(ctx, u)
+		}
+		if r.c.opts.NeedTagsGroups && (len(u.Keys) > 0 || u.Password != nil) {
+			r.tagsAndGroups(ctx, u)
+		}
+	}
+	// Users found deleted since the report have lost their names: drop them.
+	kept := users[:0]
+	for _, u := range users {
+		if u.Name != "" {
+			kept = append(kept, u)
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].Name < kept[j].Name })
+	r.acct.Users = kept
+	return ctx.Err()
+}
+
+// credentialReport asks IAM for a report until it is complete and parses it.
+func (r *accountRun) credentialReport(ctx context.Context) (*credreport.Report, time.Time, error) {
+	poll := r.c.opts.ReportPoll
+	delay := poll.Initial
+	for attempt := 1; ; attempt++ {
+		gen, err := r.iam.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if err != nil {
+			return nil, time.Time{}, &StepError{"generate credential report", err}
+		}
+		if gen.State == iamtypes.ReportStateTypeComplete {
+			out, err := r.iam.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+			switch code := apiCode(err); {
+			case err == nil:
+				rep, err := credreport.Parse(bytes.NewReader(out.Content))
+				if err != nil {
+					return nil, time.Time{}, &StepError{"parse credential report", err}
+				}
+				return rep, aws.ToTime(out.GeneratedTime).UTC(), nil
+			case code == "ReportInProgress" || code == "ReportExpired" || code == "ReportNotPresent":
+				// Generated again below, or still being generated.
+			default:
+				return nil, time.Time{}, &StepError{"get credential report", err}
+			}
+		}
+		if attempt >= poll.Attempts {
+			return nil, time.Time{}, &StepError{"generate credential report", fmt.Errorf("report not complete after %d attempts (state %s)", attempt, gen.State)}
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, time.Time{}, ctx.Err()
+		case <-t.C:
+		}
+		delay = min(delay*2, poll.Max)
+	}
+}
+
+// userFromRow builds a user from its report row.
+func userFromRow(row credreport.Row) inventory.User {
+	u := inventory.User{
+		Name:       row.User,
+		ARN:        row.ARN,
+		Path:       pathFromARN(row.ARN),
+		CreateDate: row.UserCreationTime.Time,
+		MFAActive:  row.MFAActive.True(),
+	}
+	if row.PasswordEnabled.True() {
+		u.Password = &inventory.Password{
+			Enabled:      true,
+			LastUsed:     row.PasswordLastUsed.Ptr(),
+			LastChanged:  row.PasswordLastChanged.Ptr(),
+			NextRotation: row.PasswordNextRotation.Ptr(),
+		}
+	}
+	u.Keys = keysFromRow(row)
+	return u
+}
+
+// keysFromRow returns the row's occupied key slots.
+func keysFromRow(row credreport.Row) []inventory.AccessKey {
+	var keys []inventory.AccessKey
+	for i, k := range row.AccessKeys {
+		if !k.Present() {
+			continue
+		}
+		ak := inventory.AccessKey{Slot: i + 1, Status: inventory.KeyInactive, CreateDate: k.LastRotated.Time}
+		if k.Active.True() {
+			ak.Status = inventory.KeyActive
+		}
+		switch k.LastUsedDate.State {
+		case credreport.StateValue:
+			ak.LastUsed = k.LastUsedDate.Ptr()
+			ak.LastUsedKnown = true
+			if k.LastUsedService.State == credreport.StateValue {
+				ak.LastUsedService = k.LastUsedService.Value
+			}
+			if k.LastUsedRegion.State == credreport.StateValue {
+				ak.LastUsedRegion = k.LastUsedRegion.Value
+			}
+		case credreport.StateNotApplicable:
+			ak.LastUsedKnown = true // never used
+		}
+		keys = append(keys, ak)
+	}
+	return keys
+}
+
+// pathFromARN returns an IAM user's path from its ARN
+// (arn:aws:iam::123456789012:user/division/team/alice -> /division/team/).
+func pathFromARN(arn string) string {
+	i := strings.Index(arn, ":user/")
+	if i < 0 {
+		return ""
+	}
+	res := arn[i+len(":user"):]
+	j := strings.LastIndex(res, "/")
+	return res[:j+1]
+}
+
+// needsKeyIDs reports whether the report's facts are not enough for u.
+func (r *accountRun) needsKeyIDs(u inventory.User, now time.Time) bool {
+	if len(u.Keys) == 0 {
+		return false
+	}
+	if len(u.Keys) > 1 {
+		return true
+	}
+	for _, k := range u.Keys {
+		if now.Sub(k.CreateDate) >= r.c.opts.ResolveKeysOlderThan {
+			return true
+		}
+	}
+	return false
+}
+
+// liveUsers lists users live: report users that no longer exist are dropped,
+// users created since the report are added.
+func (r *accountRun) liveUsers(ctx context.Context, fromReport []inventory.User) ([]inventory.User, error) {
+	byName := map[string]inventory.User{}
+	for _, u := range fromReport {
+		byName[u.Name] = u
+	}
+	var out []inventory.User
+	pages := iam.NewListUsersPaginator(r.iam, &iam.ListUsersInput{MaxItems: aws.Int32(maxItems)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, &StepError{"list users", err}
+		}
+		for _, lu := range page.Users {
+			name := aws.ToString(lu.UserName)
+			if u, ok := byName[name]; ok {
+				out = append(out, u)
+				continue
+			}
+			out = append(out, r.newUser(ctx, lu))
+		}
+	}
+	return out, nil
+}
+
+// newUser builds a user the report does not know yet.
+func (r *accountRun) newUser(ctx context.Context, lu iamtypes.User) inventory.User {
+	u := inventory.User{
+		Name:       aws.ToString(lu.UserName),
+		ARN:        aws.ToString(lu.Arn),
+		Path:       aws.ToString(lu.Path),
+		CreateDate: aws.ToTime(lu.CreateDate).UTC(),
+	}
+	lp, err := r.iam.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: lu.UserName})
+	switch {
+	case err == nil:
+		u.Password = &inventory.Password{Enabled: true, LastUsed: utcPtr(lu.PasswordLastUsed)}
+		if lp.LoginProfile != nil {
+			u.Password.LastChanged = utcPtr(lp.LoginProfile.CreateDate)
+		}
+	case apiCode(err) == "NoSuchEntity":
+	default:
+		r.errf(u.Name, "", "GetLoginProfile", err)
+	}
+	mfa, err := r.iam.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: lu.UserName, MaxItems: aws.Int32(maxItems)})
+	if err != nil {
+		r.errf(u.Name, "", "ListMFADevices", err)
+	} else {
+		u.MFAActive = len(mfa.MFADevices) > 0
+	}
+	return u
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+// resolveKeys lists u's keys, maps them to report slots by creation time and
+// reads last-used facts live. A user that no longer exists gets an empty
+// name, which run drops. On a failed listing the report's facts stay.
+func (r *accountRun) resolveKeys(ctx context.Context, u *inventory.User) {
+	var live []iamtypes.AccessKeyMetadata
+	pages := iam.NewListAccessKeysPaginator(r.iam, &iam.ListAccessKeysInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(maxItems)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			if apiCode(err) == "NoSuchEntity" {
+				u.Name = "" // deleted since the report (or since ListUsers)
+				return
+			}
+			r.errf(u.Name, "", "ListAccessKeys", err)
+			return
+		}
+		live = append(live, page.AccessKeyMetadata...)
+	}
+	sort.Slice(live, func(i, j int) bool { return aws.ToTime(live[i].CreateDate).Before(aws.ToTime(live[j].CreateDate)) })
+
+	var keys []inventory.AccessKey
+	used := make([]bool, len(u.Keys))
+	for _, lk := range live {
+		created := aws.ToTime(lk.CreateDate).UTC()
+		k := inventory.AccessKey{ID: aws.ToString(lk.AccessKeyId), Status: inventory.KeyStatus(lk.Status), CreateDate: created}
+		for i, rk := range u.Keys {
+			if !used[i] && rk.CreateDate.Equal(created.Truncate(time.Second)) {
+				used[i] = true
+				k.Slot = rk.Slot
+				break
+			}
+		}
+		r.lastUsed(ctx, u.Name, &k)
+		keys = append(keys, k)
+	}
+	u.Keys = keys
+}
+
+// lastUsed reads a key's last-used facts; on failure they stay unknown.
+func (r *accountRun) lastUsed(ctx context.Context, user string, k *inventory.AccessKey) {
+	k.LastUsed, k.LastUsedService, k.LastUsedRegion, k.LastUsedKnown = nil, "", "", false
+	out, err := r.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(k.ID)})
+	if err != nil {
+		r.errf(user, k.ID, "GetAccessKeyLastUsed", err)
+		return
+	}
+	k.LastUsedKnown = true
+	if lu := out.AccessKeyLastUsed; lu != nil {
+		k.LastUsed = utcPtr(lu.LastUsedDate)
+		if s := aws.ToString(lu.ServiceName); s != "N/A" {
+			k.LastUsedService = s
+		}
+		if s := aws.ToString(lu.Region); s != "N/A" {
+			k.LastUsedRegion = s
+		}
+	}
+}
+
+// tagsAndGroups fills u's tags and group names.
+func (r *accountRun) tagsAndGroups(ctx context.Context, u *inventory.User) {
+	tags := map[string]string{}
+	tp := iam.NewListUserTagsPaginator(r.iam, &iam.ListUserTagsInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(maxItems)})
+	for tp.HasMorePages() {
+		page, err := tp.NextPage(ctx)
+		if err != nil {
+			r.errf(u.Name, "", "ListUserTags", err)
+			tags = nil
+			break
+		}
+		for _, t := range page.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	if len(tags) > 0 {
+		u.Tags = tags
+	}
+	var groups []string
+	gp := iam.NewListGroupsForUserPaginator(r.iam, &iam.ListGroupsForUserInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(maxItems)})
+	for gp.HasMorePages() {
+		page, err := gp.NextPage(ctx)
+		if err != nil {
+			r.errf(u.Name, "", "ListGroupsForUser", err)
+			return
+		}
+		for _, g := range page.Groups {
+			groups = append(groups, aws.ToString(g.GroupName))
+		}
+	}
+	sort.Strings(groups)
+	u.Groups = groups
+}
