@@ -102,7 +102,9 @@ func TestMotoSingleAccount(t *testing.T) {
 	opts.SingleAccount = true
 	opts.ReportPoll = fastPoll
 	var progress []string
-	opts.Progress = func(done, total int, account string) { progress = append(progress, fmt.Sprintf("%d/%d %s", done, total, account)) }
+	opts.Progress = func(done, total int, account string) {
+		progress = append(progress, fmt.Sprintf("%d/%d %s", done, total, account))
+	}
 	snap, err := Collect(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
