@@ -1,0 +1,385 @@
+package secretstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+)
+
+// API is the part of the Secrets Manager client the store uses.
+type API interface {
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+	TagResource(ctx context.Context, in *secretsmanager.TagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.TagResourceOutput, error)
+	PutResourcePolicy(ctx context.Context, in *secretsmanager.PutResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutResourcePolicyOutput, error)
+	DeleteResourcePolicy(ctx context.Context, in *secretsmanager.DeleteResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteResourcePolicyOutput, error)
+	RestoreSecret(ctx context.Context, in *secretsmanager.RestoreSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RestoreSecretOutput, error)
+}
+
+var _ API = (*secretsmanager.Client)(nil)
+
+// Secret tags keyrot writes on every secret it stores.
+const (
+	TagAccount  = "keyrot:account"
+	TagUser     = "keyrot:user"
+	TagKeyID    = "keyrot:access-key-id"
+	TagStoredAt = "keyrot:stored-at"
+)
+
+// DefaultNameTemplate names a user's secret when the policy does not.
+const DefaultNameTemplate = "keyrot/{{.AccountID}}/{{.UserName}}"
+
+// Config says where and how secrets are stored.
+type Config struct {
+	// NameTemplate is a text/template over NameData; DefaultNameTemplate if empty.
+	NameTemplate string
+	// KMSKeyID encrypts new secrets; empty means the account's aws/secretsmanager key.
+	KMSKeyID string
+	// Readers are principal ARNs, besides the user, allowed to read secrets.
+	Readers []string
+	// Region is the secrets' region, for the fetch command shown to users.
+	Region string
+}
+
+// NameData is what a secret name template can use. Its fields match
+// policy.SecretNameData.
+type NameData struct {
+	AccountID   string
+	AccountName string
+	UserName    string
+	UserPath    string
+}
+
+// Store reads and writes keyrot's secrets through one Secrets Manager client
+// (the user's account, or the central account).
+type Store struct {
+	api  API
+	cfg  Config
+	tmpl *template.Template
+}
+
+// New returns a Store. It fails if the name template does not parse.
+func New(api API, cfg Config) (*Store, error) {
+	if cfg.NameTemplate == "" {
+		cfg.NameTemplate = DefaultNameTemplate
+	}
+	t, err := template.New("secret_name").Option("missingkey=error").Parse(cfg.NameTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("parse secret name template: %w", err)
+	}
+	return &Store{api: api, cfg: cfg, tmpl: t}, nil
+}
+
+// Config returns the store's configuration.
+func (s *Store) Config() Config { return s.cfg }
+
+// Name renders the secret name for a user.
+func (s *Store) Name(d NameData) (string, error) {
+	var b strings.Builder
+	if err := s.tmpl.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("render secret name for %s/%s: %w", d.AccountID, d.UserName, err)
+	}
+	if b.Len() == 0 {
+		return "", fmt.Errorf("render secret name for %s/%s: empty name", d.AccountID, d.UserName)
+	}
+	return b.String(), nil
+}
+
+// prefix is the part of an account's secret names that comes before
+// anything user-specific: what ListSecrets filters on.
+func (s *Store) prefix(accountID, accountName string) string {
+	const mark = "\x00"
+	var b strings.Builder
+	if err := s.tmpl.Execute(&b, NameData{AccountID: accountID, AccountName: accountName, UserName: mark, UserPath: mark}); err != nil {
+		return ""
+	}
+	p, _, _ := strings.Cut(b.String(), mark)
+	return p
+}
+
+// RequestToken is the ClientRequestToken of the version that stores keyID:
+// UUID-shaped and derived from the key ID, so a retried store of the same
+// key is a no-op rather than a second version.
+func RequestToken(keyID string) string {
+	h := sha256.Sum256([]byte("keyrot-secret-version:" + keyID))
+	h[6] = h[6]&0x0f | 0x80 // version 8: custom
+	h[8] = h[8]&0x3f | 0x80 // RFC 9562 variant
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// Entry is one key to store.
+type Entry struct {
+	Name    NameData
+	UserARN string
+	Value   Value
+	// StoredAt is written to the keyrot:stored-at tag.
+	StoredAt time.Time
+	// ReadersOnly leaves the user out of the resource policy, for a rotation
+	// of a compromised key (Grant adds the user later).
+	ReadersOnly bool
+}
+
+// Stored is where a key was stored.
+type Stored struct {
+	ARN       string
+	Name      string
+	VersionID string
+}
+
+// Put stores e as the user's secret's new AWSCURRENT version. The order of
+// the calls is chosen so that a crash at any point leaves a state Put can
+// finish on a retry: create the secret (tags naming the user, no value),
+// set the resource policy, put the value (idempotent by RequestToken), then
+// tag it with the key ID and date. A value therefore never exists without
+// its resource policy.
+func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
+	name, err := s.Name(e.Name)
+	if err != nil {
+		return Stored{}, err
+	}
+	val, err := e.Value.Encode()
+	if err != nil {
+		return Stored{}, err
+	}
+	who := e.Name.AccountID + "/" + e.Name.UserName
+	arn, err := s.ensureSecret(ctx, name, e.Name)
+	if err != nil {
+		return Stored{}, fmt.Errorf("store key of %s: %w", who, err)
+	}
+	if err := s.setPolicy(ctx, arn, e.UserARN, !e.ReadersOnly); err != nil {
+		return Stored{}, fmt.Errorf("store key of %s: %w", who, err)
+	}
+	out, err := s.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(arn), ClientRequestToken: aws.String(RequestToken(e.Value.AccessKeyID)),
+		SecretString: aws.String(val),
+	})
+	if err != nil {
+		return Stored{}, fmt.Errorf("store key of %s: put secret value in %s: %w", who, name, err)
+	}
+	tags := []types.Tag{
+		{Key: aws.String(TagAccount), Value: aws.String(e.Name.AccountID)},
+		{Key: aws.String(TagUser), Value: aws.String(e.Name.UserName)},
+		{Key: aws.String(TagKeyID), Value: aws.String(e.Value.AccessKeyID)},
+		{Key: aws.String(TagStoredAt), Value: aws.String(e.StoredAt.UTC().Format(time.RFC3339))},
+	}
+	if _, err := s.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(arn), Tags: tags}); err != nil {
+		return Stored{}, fmt.Errorf("store key of %s: tag %s: %w", who, name, err)
+	}
+	return Stored{ARN: arn, Name: name, VersionID: aws.ToString(out.VersionId)}, nil
+}
+
+// ensureSecret returns the ARN of the named secret, creating it (without a
+// value) or restoring it from scheduled deletion as needed.
+func (s *Store) ensureSecret(ctx context.Context, name string, d NameData) (string, error) {
+	desc, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	switch {
+	case err == nil:
+		if desc.DeletedDate != nil {
+			if _, err := s.api.RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: desc.ARN}); err != nil {
+				return "", fmt.Errorf("restore secret %s: %w", name, err)
+			}
+		}
+		return aws.ToString(desc.ARN), nil
+	case !IsNotFound(err):
+		return "", fmt.Errorf("describe secret %s: %w", name, err)
+	}
+	in := &secretsmanager.CreateSecretInput{
+		Name:        aws.String(name),
+		Description: aws.String("Access key of IAM user " + d.UserName + " in account " + d.AccountID + ", rotated by keyrot"),
+		Tags: []types.Tag{
+			{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
+			{Key: aws.String(TagUser), Value: aws.String(d.UserName)},
+		},
+	}
+	if s.cfg.KMSKeyID != "" {
+		in.KmsKeyId = aws.String(s.cfg.KMSKeyID)
+	}
+	out, err := s.api.CreateSecret(ctx, in)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "ResourceExistsException" {
+		// Created concurrently (or by a retried request): use it.
+		desc, derr := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+		if derr != nil {
+			return "", fmt.Errorf("describe secret %s: %w", name, derr)
+		}
+		return aws.ToString(desc.ARN), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("create secret %s: %w", name, err)
+	}
+	return aws.ToString(out.ARN), nil
+}
+
+// Policy returns the resource policy document granting read access to the
+// user (when includeUser) and to readers.
+func Policy(userARN string, readers []string, includeUser bool) (string, bool) {
+	var ps []string
+	if includeUser && userARN != "" {
+		ps = append(ps, userARN)
+	}
+	for _, r := range readers {
+		if r != "" && r != userARN {
+			ps = append(ps, r)
+		}
+	}
+	if len(ps) == 0 {
+		return "", false
+	}
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []map[string]any{{
+			"Sid":       "KeyrotReaders",
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": ps},
+			"Action":    []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+			"Resource":  "*",
+		}},
+	}
+	b, _ := json.Marshal(doc)
+	return string(b), true
+}
+
+func (s *Store) setPolicy(ctx context.Context, secretID, userARN string, includeUser bool) error {
+	doc, ok := Policy(userARN, s.cfg.Readers, includeUser)
+	if !ok {
+		if _, err := s.api.DeleteResourcePolicy(ctx, &secretsmanager.DeleteResourcePolicyInput{SecretId: aws.String(secretID)}); err != nil {
+			return fmt.Errorf("delete resource policy of %s: %w", secretID, err)
+		}
+		return nil
+	}
+	if _, err := s.api.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{
+		SecretId: aws.String(secretID), ResourcePolicy: aws.String(doc), BlockPublicPolicy: aws.Bool(true),
+	}); err != nil {
+		return fmt.Errorf("put resource policy on %s: %w", secretID, err)
+	}
+	return nil
+}
+
+// Grant sets the secret's resource policy to the user plus the readers: the
+// last step of a compromised-key rotation.
+func (s *Store) Grant(ctx context.Context, secretID, userARN string) error {
+	return s.setPolicy(ctx, secretID, userARN, true)
+}
+
+// Version is a stored value with its version's facts.
+type Version struct {
+	Value     Value
+	ARN       string
+	Name      string
+	VersionID string
+	Created   time.Time
+}
+
+// ErrNoVersion means the secret, or the staging label, does not exist.
+var ErrNoVersion = errors.New("no such secret version")
+
+// Stage reads the version of a secret that has the staging label stage
+// (AWSCURRENT, AWSPENDING, ...). It returns ErrNoVersion when the secret or
+// the label does not exist.
+func (s *Store) Stage(ctx context.Context, secretID, stage string) (Version, error) {
+	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionStage: aws.String(stage)})
+	if IsNotFound(err) {
+		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, ErrNoVersion)
+	}
+	if err != nil {
+		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, err)
+	}
+	v, err := ParseValue(aws.ToString(out.SecretString))
+	if err != nil {
+		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, err)
+	}
+	return Version{Value: v, ARN: aws.ToString(out.ARN), Name: aws.ToString(out.Name), VersionID: aws.ToString(out.VersionId),
+		Created: aws.ToTime(out.CreatedDate)}, nil
+}
+
+// Listed is one keyrot secret as ListSecrets shows it (from its tags; no value is read).
+type Listed struct {
+	ARN       string
+	Name      string
+	AccountID string
+	UserName  string
+	// KeyID and StoredAt are the last key stored completely; empty when no
+	// store has finished yet.
+	KeyID    string
+	StoredAt time.Time
+}
+
+// List returns keyrot's secrets for the users of one account with one
+// paginated ListSecrets call filtered by the account's name prefix.
+func (s *Store) List(ctx context.Context, accountID, accountName string) ([]Listed, error) {
+	in := &secretsmanager.ListSecretsInput{MaxResults: aws.Int32(100)}
+	if p := s.prefix(accountID, accountName); p != "" {
+		in.Filters = []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{p}}}
+	}
+	var out []Listed
+	pg := secretsmanager.NewListSecretsPaginator(s.api, in)
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list secrets of account %s: %w", accountID, err)
+		}
+		for _, e := range page.SecretList {
+			l := Listed{ARN: aws.ToString(e.ARN), Name: aws.ToString(e.Name)}
+			for _, t := range e.Tags {
+				switch aws.ToString(t.Key) {
+				case TagAccount:
+					l.AccountID = aws.ToString(t.Value)
+				case TagUser:
+					l.UserName = aws.ToString(t.Value)
+				case TagKeyID:
+					l.KeyID = aws.ToString(t.Value)
+				case TagStoredAt:
+					l.StoredAt, _ = time.Parse(time.RFC3339, aws.ToString(t.Value))
+				}
+			}
+			if l.AccountID != accountID || l.UserName == "" {
+				continue // not keyrot's, or another account's in a central store
+			}
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UserName < out[j].UserName })
+	return out, nil
+}
+
+// FetchCommand is the AWS CLI command that prints a stored key's document.
+func FetchCommand(secretID, region string) string {
+	cmd := "aws secretsmanager get-secret-value --secret-id " + shellQuote(secretID)
+	if region != "" {
+		cmd += " --region " + shellQuote(region)
+	}
+	return cmd + " --query SecretString --output text"
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+=.@:,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// IsNotFound reports whether err is Secrets Manager's ResourceNotFoundException.
+func IsNotFound(err error) bool {
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
+}
