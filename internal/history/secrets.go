@@ -14,10 +14,15 @@ import (
 var ErrSecretMaterial = errors.New("value looks like secret material")
 
 // checkNoSecret refuses text that contains something shaped like an AWS
-// secret access key (a run of exactly 40 base64 characters mixing upper
-// case, lower case and digits) or a session token (a run of 100 or more
-// base64 characters). Key IDs (20 characters), ARNs and paths (split by
-// ':' and '-'), hex digests (no upper case) and prose do not match.
+// secret access key or session token. Text is split into runs of base64
+// characters (letters, digits, '+' and '/'). A run of 100 or more is taken
+// for a session token. A secret access key is 40 such characters mixing
+// upper case, lower case and digits; since it may contain '/', it is looked
+// for as the whole run or as a stretch of the run that starts and ends at a
+// '/' or the run's ends ("keyrot/alice/<secret>"). Key IDs (20 characters),
+// ARNs (split by ':' and '-'), hex digests (no upper case), "name=value"
+// pairs and prose do not match; a path of exactly 40 characters that mixes
+// cases and digits would, and is refused too.
 func checkNoSecret(field, v string) error {
 	start := -1
 	for i := 0; i <= len(v); i++ {
@@ -28,7 +33,7 @@ func checkNoSecret(field, v string) error {
 			continue
 		}
 		if start >= 0 {
-			if looksSecret(v[start:i]) {
+			if runHasSecret(v[start:i]) {
 				return fmt.Errorf("%s: %w", field, ErrSecretMaterial)
 			}
 			start = -1
@@ -38,19 +43,34 @@ func checkNoSecret(field, v string) error {
 }
 
 func isBase64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
 }
 
-func looksSecret(run string) bool {
+const secretKeyLen = 40
+
+func runHasSecret(run string) bool {
 	if len(run) >= 100 {
 		return true
 	}
-	if len(strings.TrimRight(run, "=")) != 40 {
-		return false
+	for i := 0; i+secretKeyLen <= len(run); i++ {
+		if i > 0 && run[i-1] != '/' {
+			continue
+		}
+		end := i + secretKeyLen
+		if end < len(run) && run[end] != '/' {
+			continue
+		}
+		if mixesClasses(run[i:end]) {
+			return true
+		}
 	}
+	return false
+}
+
+func mixesClasses(s string) bool {
 	var upper, lower, digit bool
-	for i := 0; i < len(run); i++ {
-		c := run[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
 			upper = true
