@@ -451,14 +451,32 @@ func unescapedPipes(line string) int {
 	return n
 }
 
+// Markers around the hostile strings let the checks find where they landed.
+const markOpen, markClose = "\u27e6", "\u27e7"
+
+var htmlEntity = regexp.MustCompile(`^&(amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);`)
+
 func checkEscaping(t *testing.T, name, detail string) {
+	name, detail = markOpen+name+markClose, markOpen+detail+markClose
 	r := hostile(name, detail)
 
 	htmlOut := render(t, "html", Options{}, r)
-	for _, s := range []string{name, detail} {
-		if strings.ContainsAny(s, "<>&\"'") && strings.Contains(htmlOut, s) {
-			t.Errorf("html contains %q unescaped", s)
+	segments := 0
+	for _, part := range strings.Split(htmlOut, markOpen)[1:] {
+		seg, _, _ := strings.Cut(part, markClose)
+		segments++
+		if strings.ContainsAny(seg, "<>\"'") {
+			t.Errorf("html has user text with markup characters unescaped: %q", seg)
 		}
+		for i := 0; i < len(seg); i++ {
+			if seg[i] == '&' && !htmlEntity.MatchString(seg[i:]) {
+				t.Errorf("html has a bare & in user text: %q", seg)
+				break
+			}
+		}
+	}
+	if segments < 6 {
+		t.Errorf("html shows the hostile strings only %d times; the check is not looking at them", segments)
 	}
 	if strings.Contains(strings.ToLower(htmlOut), "<script") {
 		t.Errorf("html contains a script element")
@@ -475,8 +493,11 @@ func checkEscaping(t *testing.T, name, detail string) {
 				t.Errorf("markdown findings row has %d cell separators, want 8: %q", n, line)
 			}
 		}
-		if strings.Contains(line, "<") && !strings.Contains(line, `\<`) {
-			t.Errorf("markdown line has an unescaped '<': %q", line)
+		for i := 0; i < len(line); i++ {
+			if (line[i] == '<' || line[i] == '>') && (i == 0 || line[i-1] != '\\') {
+				t.Errorf("markdown line has an unescaped %q: %q", line[i], line)
+				break
+			}
 		}
 	}
 
