@@ -164,7 +164,7 @@ func KeyAgeHistogram(res *Result) []AccountKeyAges {
 	}
 	var out []AccountKeyAges
 	for _, a := range res.Snapshot.Accounts {
-		if a.Status != inventory.AccountAudited {
+		if a.Status == inventory.AccountFailed || a.Status == inventory.AccountSkipped {
 			continue
 		}
 		h := AccountKeyAges{AccountID: a.ID, AccountName: a.Name, Buckets: newBuckets()}
