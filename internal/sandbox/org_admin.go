@@ -39,28 +39,25 @@ func (s *Server) AddAccount(id, name, email, parentID, status string) error {
 	return nil
 }
 
-// AddOU adds an organizational unit under parentID (the root when empty).
-// An empty id gets a generated ou-xxxx-yyyyyyyy ID.
-func (s *Server) AddOU(id, name, parentID string) (string, error) {
+// AddOU adds an organizational unit, such as ou-ab12-cdefgh34, under
+// parentID (the root when empty).
+func (s *Server) AddOU(id, name, parentID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id == "" {
-		id = "ou-" + strings.TrimPrefix(s.st.RootID, "r-") + "-" + randLower(8)
-	}
-	if !strings.HasPrefix(id, "ou-") {
-		return "", fmt.Errorf("add OU %q: OU IDs start with ou-", id)
+	if !strings.HasPrefix(id, "ou-") || len(id) < 8 {
+		return fmt.Errorf("add OU %q: OU IDs look like ou-ab12-cdefgh34", id)
 	}
 	if orgKind(s.st, id) != "" {
-		return "", fmt.Errorf("add OU %s: already exists", id)
+		return fmt.Errorf("add OU %s: already exists", id)
 	}
 	if parentID == "" {
 		parentID = s.st.RootID
 	}
 	if k := orgKind(s.st, parentID); k != "ROOT" && k != "ORGANIZATIONAL_UNIT" {
-		return "", fmt.Errorf("add OU %s: parent %s does not exist", id, parentID)
+		return fmt.Errorf("add OU %s: parent %s does not exist", id, parentID)
 	}
 	s.st.OUs[id] = &OU{ID: id, Name: name, ParentID: parentID}
-	return id, nil
+	return nil
 }
 
 // AddRole adds an assumable role to an account. trusted lists the account
