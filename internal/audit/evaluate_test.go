@@ -15,7 +15,7 @@ import (
 
 var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func daysAgo(n int) time.Time { return now.Add(-time.Duration(n) * 24 * time.Hour) }
+func daysAgo(n int) time.Time    { return now.Add(-time.Duration(n) * 24 * time.Hour) }
 func ptr(t time.Time) *time.Time { return &t }
 
 const acct = "111111111111"
