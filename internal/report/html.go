@@ -171,6 +171,7 @@ caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
 th, td { border: 1px solid #8a8a8a; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
 th { background: #e8edf3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 .sev { font-weight: 600; padding: 0.1rem 0.4rem; border-radius: 3px; }
 .sev-critical { background: #7f1d1d; color: #ffffff; }
 .sev-high { background: #fde2e2; color: #7f1d1d; }
@@ -252,7 +253,7 @@ ul.summary { list-style: none; padding: 0; }
 <caption>Findings, worst first within each account (access key IDs masked)</caption>
 <thead><tr><th scope="col">Severity</th><th scope="col">Account</th><th scope="col">Rule</th><th scope="col">Title</th><th scope="col">User</th><th scope="col">Key</th><th scope="col">Evidence</th><th scope="col">Exempt</th><th scope="col">Remediation</th></tr></thead>
 <tbody>
-{{range .Findings}}<tr><td><span class="sev {{.SeverityClass}}">{{.Severity}}</span></td><td>{{.Account}}</td><td>{{.Rule}}</td><td>{{.Title}}</td><td>{{.User}}</td><td>{{.Key}}</td><td>{{.Evidence}}</td><td>{{.Exempt}}</td><td>{{.Remediation}}</td></tr>
+{{range .Findings}}<tr><td><span class="sev {{.SeverityClass}}">{{.Severity}}</span></td><td>{{.Account}}</td><td class="nowrap">{{.Rule}}</td><td>{{.Title}}</td><td>{{.User}}</td><td class="nowrap">{{.Key}}</td><td>{{.Evidence}}</td><td>{{.Exempt}}</td><td>{{.Remediation}}</td></tr>
 {{end}}</tbody>
 </table>
 {{else}}<p>No findings.</p>
