@@ -507,6 +507,6 @@ func (g *idGen) from(alphabet string, n int) string {
 	return string(buf)
 }
 
-func (g *idGen) accountID() string         { return g.from("123456789", 1) + g.from(digits, 11) }
-func (g *idGen) accessKeyID() string       { return "AKIA" + g.from(upperBase32, 16) }
+func (g *idGen) accountID() string          { return g.from("123456789", 1) + g.from(digits, 11) }
+func (g *idGen) accessKeyID() string        { return "AKIA" + g.from(upperBase32, 16) }
 func (g *idGen) uniqueID(pfx string) string { return pfx + g.from(upperBase32, 17) }

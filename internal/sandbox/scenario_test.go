@@ -236,8 +236,8 @@ func TestDemoScenario(t *testing.T) {
 	now := s.Clock().Now()
 	var (
 		users, twoActive, neverUsed, setupNeverUsed, unused90, exempt, owners, service int
-		consoleMFA, consoleNoMFA, rootKeys, suspended, noRole, compliant                 int
-		minAge, maxAge                                                                   = 1 << 30, 0
+		consoleMFA, consoleNoMFA, rootKeys, suspended, noRole, compliant               int
+		minAge, maxAge                                                                 = 1 << 30, 0
 	)
 	for _, a := range st.Accounts {
 		if a.Status == "SUSPENDED" {
