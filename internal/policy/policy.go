@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -267,14 +266,14 @@ func Default() *Policy {
 	}
 }
 
-// Load reads and parses the file at path. A missing file is an error; use
-// Default for the built-in policy.
+// Load reads and parses the file at path; problems name the file as path.
+// A missing file is an error; use Default for the built-in policy.
 func Load(path string) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}
-	return Parse(data, filepath.Base(path))
+	return Parse(data, path)
 }
 
 // Parse decodes keyrot.yaml strictly on top of Default and validates it.

@@ -81,7 +81,7 @@ func TestParseFull(t *testing.T) {
 	if err != nil || name != "keys/111111111111/svc/bob" {
 		t.Errorf("SecretName = %q, %v", name, err)
 	}
-	if p.Source() != "full.yaml" {
+	if p.Source() != "testdata/good/full.yaml" {
 		t.Errorf("Source() = %q", p.Source())
 	}
 }
@@ -188,7 +188,7 @@ func TestBadFixtures(t *testing.T) {
 				got = append(got, pr.String())
 			}
 			for i := range want {
-				want[i] = name + ":" + want[i]
+				want[i] = f + ":" + want[i]
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
