@@ -21,7 +21,7 @@ import (
 )
 
 // RootUser is the name the credential report, and so a finding, gives the root user.
-const RootUser = "<root_account>"
+const RootUser = audit.RootUser
 
 // Report is one audit result plus facts about the run that produced it.
 type Report struct {

@@ -173,6 +173,21 @@ func TestControlStats(t *testing.T) {
 	}
 }
 
+func TestControlStatsFromChecks(t *testing.T) {
+	r := fixtureReport()
+	ctl := audit.Controls{CISv3: []string{"1.14"}, SecurityHub: []string{"IAM.3"}}
+	r.Result.Checks = []audit.Check{
+		{Rule: "key-age", AccountID: "1", Resource: "1/a/K1", Controls: ctl, Failed: ctl},
+		{Rule: "key-age", AccountID: "1", Resource: "1/a/K2", Controls: ctl},
+		{Rule: "key-age", AccountID: "1", Resource: "1/b/K3", Controls: ctl, Exempt: true},
+		{Rule: "key-age", AccountID: "1", Resource: "1/c/K4", Controls: ctl, Unknown: true},
+	}
+	want := []ControlStat{{FrameworkCISv3, "1.14", 4, 2}, {FrameworkSecurityHub, "IAM.3", 4, 2}}
+	if diff := cmp.Diff(want, r.controlStats()); diff != "" {
+		t.Errorf("controlStats from checks (-want +got):\n%s", diff)
+	}
+}
+
 func TestControlStatsWithoutSnapshot(t *testing.T) {
 	r := fixtureReport()
 	r.Result.Snapshot = nil

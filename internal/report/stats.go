@@ -106,8 +106,15 @@ func universe(snap *inventory.Snapshot, kind string) []string {
 // (root users, active user keys, users) in the audited accounts; a resource
 // fails when it has a finding for the control that is not exempt. Controls no
 // finding names are unknown here and are not listed.
+//
+// When the result carries Checks (every rule judged against every resource),
+// audit.Summarize is exact and is used instead; a resource that could not be
+// judged counts as failing there.
 func (r *Report) controlStats() []ControlStat {
 	res := r.result()
+	if len(res.Checks) > 0 {
+		return fromSummary(audit.Summarize(res))
+	}
 	type ctl struct{ fw, id string }
 	kinds := map[ctl]map[string]bool{}
 	seen := map[ctl]map[string]bool{}    // resources met in findings
@@ -146,10 +153,31 @@ func (r *Report) controlStats() []ControlStat {
 		}
 		out = append(out, ControlStat{Framework: k.fw, Control: k.id, Evaluated: len(evaluated), Failing: len(failing[k])})
 	}
-	slices.SortFunc(out, func(a, b ControlStat) int {
-		return cmp.Or(cmp.Compare(frameworkOrder[a.Framework], frameworkOrder[b.Framework]), compareControlIDs(a.Control, b.Control))
-	})
+	sortControls(out)
 	return out
+}
+
+// fromSummary converts audit's per-control summary to ControlStats.
+func fromSummary(sum audit.Summary) []ControlStat {
+	names := map[string]string{
+		audit.FrameworkCISv3: FrameworkCISv3, audit.FrameworkCISv5: FrameworkCISv5, audit.FrameworkSecurityHub: FrameworkSecurityHub,
+	}
+	out := []ControlStat{}
+	for _, c := range sum.Controls {
+		fw, ok := names[c.Framework]
+		if !ok {
+			fw = c.Framework
+		}
+		out = append(out, ControlStat{Framework: fw, Control: c.Control, Evaluated: c.Evaluated, Failing: c.Failing})
+	}
+	sortControls(out)
+	return out
+}
+
+func sortControls(out []ControlStat) {
+	slices.SortFunc(out, func(a, b ControlStat) int {
+		return cmp.Or(cmp.Compare(frameworkOrder[a.Framework], frameworkOrder[b.Framework]), cmp.Compare(a.Framework, b.Framework), compareControlIDs(a.Control, b.Control))
+	})
 }
 
 // compareControlIDs orders "1.4" before "1.14" and "IAM.3" before "IAM.22".
