@@ -1,0 +1,271 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/secretstore"
+)
+
+// IAM user tags keyrot keeps its durable rotation state in.
+const (
+	// TagPending is "<RFC3339 time> <owner>": a key creation started and its
+	// secret is not yet stored. Written before CreateAccessKey.
+	TagPending = "keyrot:rotation-pending"
+	// TagDeactivated is "<key-id>@<RFC3339 time>": when keyrot deactivated
+	// the key, or first saw it inactive.
+	TagDeactivated = "keyrot:deactivated"
+	// TagRolledBack is "<key-id>@<RFC3339 time>": when keyrot re-activated
+	// the key by rollback.
+	TagRolledBack = "keyrot:rolled-back"
+)
+
+// userTags is what keyrot's user tags say.
+type userTags struct {
+	PendingSince time.Time
+	PendingOwner string
+	DeactKey     string
+	DeactAt      time.Time
+	RolledKey    string
+	RolledAt     time.Time
+}
+
+func pendingValue(t time.Time, owner string) string {
+	return t.UTC().Format(time.RFC3339) + " " + tagSafe(owner)
+}
+
+func keyAtValue(keyID string, t time.Time) string {
+	return keyID + "@" + t.UTC().Format(time.RFC3339)
+}
+
+// tagSafe maps a string to IAM's tag value characters.
+func tagSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_.:/=+-@ ", r):
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+func parseKeyAt(v string) (string, time.Time, bool) {
+	id, ts, ok := strings.Cut(v, "@")
+	if !ok || id == "" {
+		return "", time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return id, t, true
+}
+
+func parseUserTags(tags []types.Tag) userTags {
+	var u userTags
+	for _, t := range tags {
+		v := aws.ToString(t.Value)
+		switch aws.ToString(t.Key) {
+		case TagPending:
+			ts, owner, _ := strings.Cut(v, " ")
+			if tt, err := time.Parse(time.RFC3339, ts); err == nil {
+				u.PendingSince, u.PendingOwner = tt, owner
+			}
+		case TagDeactivated:
+			u.DeactKey, u.DeactAt, _ = parseKeyAt(v)
+		case TagRolledBack:
+			u.RolledKey, u.RolledAt, _ = parseKeyAt(v)
+		}
+	}
+	return u
+}
+
+func readUserTags(ctx context.Context, c IAM, user string) (userTags, error) {
+	var all []types.Tag
+	pg := iam.NewListUserTagsPaginator(c, &iam.ListUserTagsInput{UserName: aws.String(user)})
+	for pg.HasMorePages() {
+		p, err := pg.NextPage(ctx)
+		if err != nil {
+			return userTags{}, fmt.Errorf("list tags of %s: %w", user, err)
+		}
+		all = append(all, p.Tags...)
+	}
+	return parseUserTags(all), nil
+}
+
+func tagUser(ctx context.Context, c IAM, user, key, value string) error {
+	if _, err := c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String(user), Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(value)}}}); err != nil {
+		return fmt.Errorf("tag %s with %s: %w", user, key, err)
+	}
+	return nil
+}
+
+func untagUser(ctx context.Context, c IAM, user string, keys ...string) error {
+	if _, err := c.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String(user), TagKeys: keys}); err != nil {
+		return fmt.Errorf("untag %s from %s: %w", strings.Join(keys, ", "), user, err)
+	}
+	return nil
+}
+
+// liveKey is an access key as ListAccessKeys shows it now.
+type liveKey struct {
+	ID      string
+	Status  inventory.KeyStatus
+	Created time.Time
+}
+
+func listKeys(ctx context.Context, c IAM, user string) ([]liveKey, error) {
+	var ks []liveKey
+	pg := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{UserName: aws.String(user)})
+	for pg.HasMorePages() {
+		p, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list access keys of %s: %w", user, err)
+		}
+		for _, k := range p.AccessKeyMetadata {
+			ks = append(ks, liveKey{ID: aws.ToString(k.AccessKeyId), Status: inventory.KeyStatus(k.Status), Created: aws.ToTime(k.CreateDate)})
+		}
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i].Created.Before(ks[j].Created) })
+	return ks, nil
+}
+
+func findKey(ks []liveKey, id string) *liveKey {
+	for i := range ks {
+		if ks[i].ID == id {
+			return &ks[i]
+		}
+	}
+	return nil
+}
+
+// sameKeys reports whether the live keys are exactly the expected ones.
+func sameKeys(live []liveKey, expect []plan.KeyState) bool {
+	if len(live) != len(expect) {
+		return false
+	}
+	for _, e := range expect {
+		k := findKey(live, e.ID)
+		if k == nil || k.Status != e.Status {
+			return false
+		}
+	}
+	return true
+}
+
+func keysText(ks []liveKey) string {
+	var parts []string
+	for _, k := range ks {
+		parts = append(parts, inventory.MaskKeyID(k.ID)+" "+string(k.Status))
+	}
+	if len(parts) == 0 {
+		return "no keys"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func expectText(ks []plan.KeyState) string {
+	var parts []string
+	for _, k := range ks {
+		parts = append(parts, inventory.MaskKeyID(k.ID)+" "+string(k.Status))
+	}
+	if len(parts) == 0 {
+		return "no keys"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// lastUse is a key's live last use.
+type lastUse struct {
+	At      *time.Time
+	Service string
+	Region  string
+}
+
+func lastUsed(ctx context.Context, c IAM, keyID string) (lastUse, error) {
+	out, err := c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(keyID)})
+	if err != nil {
+		return lastUse{}, fmt.Errorf("read last use of %s: %w", inventory.MaskKeyID(keyID), err)
+	}
+	if out.AccessKeyLastUsed == nil {
+		return lastUse{}, nil
+	}
+	l := lastUse{At: out.AccessKeyLastUsed.LastUsedDate, Service: aws.ToString(out.AccessKeyLastUsed.ServiceName), Region: aws.ToString(out.AccessKeyLastUsed.Region)}
+	if l.Service == "N/A" {
+		l.Service = ""
+	}
+	if l.Region == "N/A" {
+		l.Region = ""
+	}
+	return l, nil
+}
+
+func errCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// verifyKey proves a key authenticates as the user: STS GetCallerIdentity
+// signed with the key itself, retried with backoff while IAM has not yet
+// propagated a new key (InvalidClientTokenId).
+func (r *runner) verifyKey(ctx context.Context, acct, keyID string, secret secretstore.Secret, wantARN string) error {
+	cfg, err := r.e.Clients.KeyConfig(ctx, acct)
+	if err != nil {
+		return fmt.Errorf("verify key %s: %w", inventory.MaskKeyID(keyID), err)
+	}
+	cfg = cfg.Copy()
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(keyID, secret.Reveal(), ""))
+	client := sts.NewFromConfig(cfg)
+	attempts := r.e.VerifyAttempts
+	if attempts <= 0 {
+		attempts = 10
+	}
+	backoff := r.e.VerifyBackoff
+	if backoff <= 0 {
+		backoff = 500 * time.Millisecond
+	}
+	for i := 1; ; i++ {
+		out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err == nil {
+			if got := aws.ToString(out.Arn); wantARN != "" && got != wantARN {
+				return fmt.Errorf("verify key %s: it authenticates as %s, not %s", inventory.MaskKeyID(keyID), got, wantARN)
+			}
+			return nil
+		}
+		if errCode(err) != "InvalidClientTokenId" || i >= attempts {
+			return fmt.Errorf("verify key %s (attempt %d): %w", inventory.MaskKeyID(keyID), i, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("verify key %s: %w", inventory.MaskKeyID(keyID), ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 8*time.Second)
+	}
+}
+
+func userARN(ctx context.Context, c IAM, user string) (string, error) {
+	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(user)})
+	if err != nil {
+		return "", fmt.Errorf("get user %s: %w", user, err)
+	}
+	return aws.ToString(out.User.Arn), nil
+}

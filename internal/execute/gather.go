@@ -1,0 +1,196 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/secretstore"
+)
+
+// GatherOptions tune Gather.
+type GatherOptions struct {
+	// RotateAfter and Margin select the users whose tags are read: those
+	// with a key older than RotateAfter-Margin (and every user with two
+	// keys, an inactive key or a keyrot secret). Margin defaults to 7 days.
+	RotateAfter time.Duration
+	Margin      time.Duration
+	// ReadOnly makes no writes: inactive keys with no known deactivation
+	// date are not recorded, stale tags are not repaired.
+	ReadOnly bool
+}
+
+// Gather reads keyrot's rotation records for the snapshot's users, the
+// planner's Input.Rotations: per account one paginated ListSecrets (the
+// secrets' tags name the stored key and when), ListUserTags for the users
+// with something to decide, and history as a fallback. Unless ReadOnly, an
+// inactive key with no known deactivation date is recorded as deactivated
+// now (tag and history), starting its deletion window; and a store that
+// finished but whose tags were not all written is repaired.
+func (e *Executor) Gather(ctx context.Context, snap *inventory.Snapshot, o GatherOptions) (map[plan.UserRef]plan.Rotation, error) {
+	if o.Margin == 0 {
+		o.Margin = 7 * 24 * time.Hour
+	}
+	out := map[plan.UserRef]plan.Rotation{}
+	var errs []error
+	for ai := range snap.Accounts {
+		a := &snap.Accounts[ai]
+		if a.Status != inventory.AccountAudited {
+			continue
+		}
+		if err := e.gatherAccount(ctx, a, o, out); err != nil {
+			errs = append(errs, fmt.Errorf("gather rotations of account %s: %w", a.ID, err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (e *Executor) gatherAccount(ctx context.Context, a *inventory.Account, o GatherOptions, out map[plan.UserRef]plan.Rotation) error {
+	c, err := e.Clients.IAM(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	store, err := e.Clients.Secrets(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	listed, err := store.List(ctx, a.ID, a.Name)
+	if err != nil {
+		return err
+	}
+	secrets := map[string]secretstore.Listed{}
+	for _, l := range listed {
+		secrets[l.UserName] = l
+	}
+	now := e.now()
+	var errs []error
+	for ui := range a.Users {
+		u := &a.Users[ui]
+		sec, hasSecret := secrets[u.Name]
+		if !interesting(u, hasSecret, now, o) {
+			continue
+		}
+		rot, err := e.gatherUser(ctx, a, u, c, store, sec, hasSecret, o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if rot != (plan.Rotation{}) {
+			out[plan.UserRef{Account: a.ID, User: u.Name}] = rot
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func interesting(u *inventory.User, hasSecret bool, now time.Time, o GatherOptions) bool {
+	if hasSecret || len(u.Keys) >= 2 {
+		return true
+	}
+	for _, k := range u.Keys {
+		if !k.Active() || (o.RotateAfter > 0 && !now.Before(k.CreateDate.Add(o.RotateAfter-o.Margin))) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inventory.User, c IAM, store *secretstore.Store,
+	sec secretstore.Listed, hasSecret bool, o GatherOptions) (plan.Rotation, error) {
+	var rot plan.Rotation
+	if hasSecret {
+		rot.NewKeyID, rot.StoredAt, rot.SecretARN = sec.KeyID, sec.StoredAt, sec.ARN
+	}
+	tags, err := readUserTags(ctx, c, u.Name)
+	if err != nil {
+		return rot, err
+	}
+	keyOf := func(id string) *inventory.AccessKey {
+		for i := range u.Keys {
+			if u.Keys[i].ID == id {
+				return &u.Keys[i]
+			}
+		}
+		return nil
+	}
+	nd := secretstore.NameData{AccountID: a.ID, AccountName: a.Name, UserName: u.Name, UserPath: u.Path}
+	if !tags.PendingSince.IsZero() {
+		rot.PendingSince = tags.PendingSince
+		// A crash between PutSecretValue and the end of the store leaves
+		// the secret's tags behind its value: read the value to know.
+		if hasSecret {
+			v, err := store.Stage(ctx, sec.ARN, "AWSCURRENT")
+			switch {
+			case errors.Is(err, secretstore.ErrNoVersion):
+			case err != nil:
+				return rot, err
+			default:
+				if k := keyOf(v.Value.AccessKeyID); k != nil && k.ID != rot.NewKeyID {
+					rot.NewKeyID, rot.StoredAt = k.ID, v.Created
+					if !o.ReadOnly {
+						if err := store.Retag(ctx, sec.ARN, nd, k.ID, v.Created); err != nil {
+							e.log().Warn("repair secret tags", "account", a.ID, "user", u.Name, "err", err)
+						}
+					}
+				}
+			}
+		}
+		// The pending creation finished if the stored key was created after it.
+		if k := keyOf(rot.NewKeyID); k != nil && !k.CreateDate.Before(tags.PendingSince.Add(-time.Minute)) {
+			rot.PendingSince = time.Time{}
+			if !o.ReadOnly {
+				if err := untagUser(ctx, c, u.Name, TagPending); err != nil {
+					e.log().Warn("clear stale pending tag", "account", a.ID, "user", u.Name, "err", err)
+				}
+			}
+		}
+	}
+	if tags.RolledKey != "" {
+		rot.RolledBackAt = tags.RolledAt
+	}
+	if k := keyOf(tags.DeactKey); k != nil && !k.Active() {
+		rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, tags.DeactAt
+	}
+	now := e.now()
+	tagFree := tags.DeactKey == "" || keyOf(tags.DeactKey) == nil || keyOf(tags.DeactKey).Active()
+	for _, k := range u.Keys {
+		if k.Active() || k.ID == rot.DeactivatedKeyID || k.ID == "" {
+			continue
+		}
+		if e.History != nil {
+			ev, ok, err := e.History.LastKeyEvent(ctx, a.ID, u.Name, k.ID, history.EventDeactivated)
+			if err != nil {
+				return rot, err
+			}
+			if ok {
+				if rot.DeactivatedKeyID == "" {
+					rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, ev.At
+				}
+				continue
+			}
+		}
+		if o.ReadOnly {
+			continue
+		}
+		// First seen inactive: the deletion window starts now.
+		if tagFree {
+			if err := tagUser(ctx, c, u.Name, TagDeactivated, keyAtValue(k.ID, now)); err != nil {
+				return rot, err
+			}
+			tagFree = false
+		}
+		if e.History != nil {
+			if _, err := e.History.RecordKeyEvent(ctx, history.KeyEvent{Account: a.ID, User: u.Name, KeyID: k.ID,
+				Event: history.EventDeactivated, At: now, RunID: e.RunID}); err != nil {
+				return rot, err
+			}
+		}
+		if rot.DeactivatedKeyID == "" {
+			rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, now
+		}
+	}
+	return rot, nil
+}

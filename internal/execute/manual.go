@@ -1,0 +1,252 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/secretstore"
+)
+
+// withLease runs fn under the account's lease.
+func (r *runner) withLease(ctx context.Context, acct string, fn func() Outcome, a plan.Action) Outcome {
+	e := r.e
+	if e.History == nil {
+		return fn()
+	}
+	_, err := e.History.AcquireLease(ctx, acct, e.owner(), e.leaseTTL(), e.now())
+	var held *history.LeaseHeldError
+	if errors.As(err, &held) {
+		return outcomeOf(a, Skipped, fmt.Sprintf("account is being worked on by %s; try again later", held.Holder))
+	}
+	if err != nil {
+		return failed(a, err)
+	}
+	o := fn()
+	if !r.crashed.Load() {
+		if err := e.History.ReleaseLease(context.WithoutCancel(ctx), acct, e.owner()); err != nil {
+			e.log().Warn("release lease", "account", acct, "err", err)
+		}
+	}
+	return o
+}
+
+func outcomeErr(o Outcome) error {
+	if o.Status == Failed {
+		if o.Err != nil {
+			return o.Err
+		}
+		return errors.New(o.Detail)
+	}
+	if isCrash(o.Err) {
+		return o.Err
+	}
+	return nil
+}
+
+// Rollback re-activates the key keyrot last deactivated for the user (from
+// the keyrot:deactivated tag, else the newest inactive key) and tags the
+// user keyrot:rolled-back, which holds further deactivation of that key
+// until it is rotated anew.
+func (e *Executor) Rollback(ctx context.Context, account, user string, o Options) (Outcome, error) {
+	r := e.runner(o)
+	a := plan.Action{ID: "rollback/" + account + "/" + user, Kind: "reactivate-key", AccountID: account, User: user, Reason: "rollback requested"}
+	ctx = context.WithoutCancel(ctx)
+	out := r.withLease(ctx, account, func() Outcome { return r.rollback(ctx, a) }, a)
+	return out, outcomeErr(out)
+}
+
+func (r *runner) rollback(ctx context.Context, a plan.Action) Outcome {
+	c, err := r.e.Clients.IAM(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if err := r.step("before-list-keys"); err != nil {
+		return failed(a, err)
+	}
+	live, err := listKeys(ctx, c, a.User)
+	if err != nil {
+		return failed(a, err)
+	}
+	tags, err := readUserTags(ctx, c, a.User)
+	if err != nil {
+		return failed(a, err)
+	}
+	var key *liveKey
+	if k := findKey(live, tags.DeactKey); k != nil && k.Status == inventory.KeyInactive {
+		key = k
+	} else {
+		for i := range live {
+			if live[i].Status == inventory.KeyInactive {
+				key = &live[i] // live is oldest first: the last is the newest
+			}
+		}
+	}
+	if key == nil {
+		return outcomeOf(a, Skipped, "no inactive key to re-activate")
+	}
+	a.KeyID = key.ID
+	if r.o.DryRun || r.o.AuditOnly {
+		o := outcomeOf(a, Skipped, "would re-activate key "+inventory.MaskKeyID(key.ID))
+		o.WouldDo = true
+		return o
+	}
+	j, err := r.begin(ctx, a, history.KindReactivateKey, key.ID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if err := r.step("before-reactivate"); err != nil {
+		return failed(a, err)
+	}
+	if _, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(a.User), AccessKeyId: aws.String(key.ID), Status: types.StatusTypeActive}); err != nil {
+		err = fmt.Errorf("re-activate key %s of %s: %w", inventory.MaskKeyID(key.ID), a.User, err)
+		j.end(ctx, Failed, err.Error(), "")
+		return failed(a, err)
+	}
+	at := r.e.now()
+	if err := r.step("after-reactivate"); err != nil {
+		return failed(a, err)
+	}
+	r.event(ctx, a.AccountID, a.User, key.ID, history.EventReactivated, at, "", "")
+	var errs []error
+	if err := tagUser(ctx, c, a.User, TagRolledBack, keyAtValue(key.ID, at)); err != nil {
+		errs = append(errs, err)
+	}
+	if tags.DeactKey == key.ID {
+		if err := untagUser(ctx, c, a.User, TagDeactivated); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		// The key is active again; without the tag the planner may plan its
+		// deactivation anew, which is gated on its use.
+		err = fmt.Errorf("key %s re-activated, but recording the rollback: %w", inventory.MaskKeyID(key.ID), err)
+		j.end(ctx, Failed, err.Error(), key.ID)
+		return failed(a, err)
+	}
+	j.end(ctx, Succeeded, "", key.ID)
+	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(key.ID)+" re-activated")
+}
+
+// RotateNow rotates the user's active key at once, whatever its age: it
+// creates, stores and verifies a new key. With compromised, the secret is
+// first readable only by the configured readers, the old key is deactivated
+// right after the new one is verified (no usage gate), and only then is the
+// user added to the secret's policy: the old key never reads the new
+// secret. A compromised rotation interrupted half-way resumes when called
+// again.
+func (e *Executor) RotateNow(ctx context.Context, account, user string, compromised bool, o Options) (Outcome, error) {
+	r := e.runner(o)
+	a := plan.Action{ID: "rotate-now/" + account + "/" + user, Kind: plan.CreateKey, AccountID: account, User: user,
+		Reason: "rotation requested", Evidence: map[string]string{"compromised": fmt.Sprint(compromised)}}
+	if compromised {
+		a.Reason = "emergency rotation: key reported compromised"
+	}
+	ctx = context.WithoutCancel(ctx)
+	out := r.withLease(ctx, account, func() Outcome { return r.rotateNow(ctx, a, compromised) }, a)
+	return out, outcomeErr(out)
+}
+
+func (r *runner) rotateNow(ctx context.Context, a plan.Action, compromised bool) Outcome {
+	c, err := r.e.Clients.IAM(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(a.User)})
+	if err != nil {
+		return failed(a, fmt.Errorf("get user %s: %w", a.User, err))
+	}
+	a.UserARN = aws.ToString(out.User.Arn)
+	store, err := r.e.Clients.Secrets(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	name, err := store.Name(nameData(a))
+	if err != nil {
+		return failed(a, err)
+	}
+	if err := r.step("before-list-keys"); err != nil {
+		return failed(a, err)
+	}
+	live, err := listKeys(ctx, c, a.User)
+	if err != nil {
+		return failed(a, err)
+	}
+	// Resume: the newest key is already stored as AWSCURRENT.
+	var stored *secretstore.Version
+	if len(live) == 2 {
+		v, err := store.Stage(ctx, name, "AWSCURRENT")
+		switch {
+		case errors.Is(err, secretstore.ErrNoVersion):
+		case err != nil:
+			return failed(a, err)
+		case v.Value.AccessKeyID == live[1].ID && live[1].Status == inventory.KeyActive:
+			stored = &v
+		}
+	}
+	var old []liveKey
+	for _, k := range live {
+		if k.Status == inventory.KeyActive && (stored == nil || k.ID != stored.Value.AccessKeyID) {
+			old = append(old, k)
+		}
+	}
+	if len(old) > 0 {
+		a.KeyID = old[0].ID
+	}
+	if r.o.DryRun || r.o.AuditOnly {
+		o := outcomeOf(a, Skipped, "would rotate the key of "+a.User)
+		o.WouldDo = true
+		return o
+	}
+	var res Outcome
+	if stored == nil {
+		if len(live) >= 2 {
+			return outcomeOf(a, Blocked, "user already has two access keys ("+keysText(live)+"); delete or deactivate one first")
+		}
+		a.Expect = nil
+		for _, k := range live {
+			a.Expect = append(a.Expect, plan.KeyState{ID: k.ID, Status: k.Status})
+		}
+		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: compromised})
+		if res.Status != Succeeded || !compromised {
+			return res
+		}
+	} else {
+		if !compromised {
+			return outcomeOf(a, Skipped, "a rotation is already in progress: new key "+inventory.MaskKeyID(stored.Value.AccessKeyID)+" is stored")
+		}
+		if err := r.step("before-verify"); err != nil {
+			return failed(a, err)
+		}
+		if err := r.verifyKey(ctx, a.AccountID, stored.Value.AccessKeyID, stored.Value.SecretAccessKey, a.UserARN); err != nil {
+			return failed(a, fmt.Errorf("old key left active: %w", err))
+		}
+		res = outcomeOf(a, Succeeded, "")
+		res.NewKeyID, res.SecretARN, res.SecretName = stored.Value.AccessKeyID, stored.ARN, stored.Name
+		res.FetchCommand = secretstore.FetchCommand(stored.ARN, store.Config().Region)
+	}
+	// Compromised: the new key works; cut the old one off, then let the user read.
+	for _, k := range old {
+		if err := r.deactivateNow(ctx, a.AccountID, a.User, c, k.ID); err != nil {
+			return failed(a, err)
+		}
+	}
+	if err := r.step("before-grant"); err != nil {
+		return failed(a, err)
+	}
+	if err := store.Grant(ctx, res.SecretARN, a.UserARN); err != nil {
+		return failed(a, fmt.Errorf("old key deactivated, but granting %s read access to its new secret: %w", a.User, err))
+	}
+	if err := r.step("after-grant"); err != nil {
+		return failed(a, err)
+	}
+	res.Detail = "new key " + inventory.MaskKeyID(res.NewKeyID) + " stored and verified; compromised key deactivated; secret readable by the user"
+	return res
+}

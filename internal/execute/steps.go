@@ -1,0 +1,449 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/secretstore"
+)
+
+// usageMargin is IAM's last-used reporting granularity: a use just after a
+// moment may be reported up to this much before it.
+const usageMargin = 15 * time.Minute
+
+type createOpts struct {
+	expect      []plan.KeyState
+	checkExpect bool
+	// readersOnly stores the secret readable by the readers only (compromised rotation).
+	readersOnly bool
+}
+
+// createKey creates a new key for the user, stores it, clears the pending
+// tag and verifies the key. See docs/rotation.md for the step order.
+func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Outcome {
+	e := r.e
+	c, err := e.Clients.IAM(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	store, err := e.Clients.Secrets(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if err := r.step("before-list-keys"); err != nil {
+		return failed(a, err)
+	}
+	live, err := listKeys(ctx, c, a.User)
+	if err != nil {
+		return failed(a, err)
+	}
+	if co.checkExpect && !sameKeys(live, co.expect) {
+		return outcomeOf(a, Skipped, fmt.Sprintf("state changed since plan: keys are %s, plan expected %s", keysText(live), expectText(co.expect)))
+	}
+	if len(live) >= 2 {
+		return outcomeOf(a, Blocked, "user already has two access keys; one must be deleted first")
+	}
+	if err := r.step("before-list-tags"); err != nil {
+		return failed(a, err)
+	}
+	tags, err := readUserTags(ctx, c, a.User)
+	if err != nil {
+		return failed(a, err)
+	}
+	now := e.now()
+	if !tags.PendingSince.IsZero() && tags.PendingOwner != tagSafe(e.owner()) && now.Sub(tags.PendingSince) < e.leaseTTL() {
+		return outcomeOf(a, Skipped, fmt.Sprintf("another keyrot run (%s) started creating a key for this user at %s", tags.PendingOwner, tags.PendingSince.Format(time.RFC3339)))
+	}
+	if r.o.AuditOnly {
+		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
+		o.WouldDo = true
+		return o
+	}
+	arn := a.UserARN
+	if arn == "" {
+		if arn, err = userARN(ctx, c, a.User); err != nil {
+			return failed(a, err)
+		}
+	}
+
+	if err := r.step("before-tag-pending"); err != nil {
+		return failed(a, err)
+	}
+	if err := tagUser(ctx, c, a.User, TagPending, pendingValue(now, e.owner())); err != nil {
+		return failed(a, err)
+	}
+	if err := r.step("after-tag-pending"); err != nil {
+		return failed(a, err)
+	}
+	j, err := r.begin(ctx, a, history.KindCreateKey, a.KeyID)
+	if err != nil {
+		_ = untagUser(ctx, c, a.User, TagPending)
+		return failed(a, err)
+	}
+	if err := r.step("before-create"); err != nil {
+		return failed(a, err)
+	}
+	out, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)})
+	if err != nil {
+		// Nothing was created (or, if the reply was lost, the pending tag
+		// marks the key as an orphan for a later run).
+		err = fmt.Errorf("create access key for %s: %w", a.User, err)
+		j.end(ctx, Failed, err.Error(), "")
+		return failed(a, err)
+	}
+	newID := aws.ToString(out.AccessKey.AccessKeyId)
+	secret := secretstore.NewSecret(aws.ToString(out.AccessKey.SecretAccessKey))
+	created := aws.ToTime(out.AccessKey.CreateDate)
+	if err := r.step("after-create"); err != nil {
+		return failed(a, err)
+	}
+
+	nd := nameData(a)
+	storedAt := e.now()
+	stored, err := store.Put(ctx, secretstore.Entry{
+		Name: nd, UserARN: arn, StoredAt: storedAt, ReadersOnly: co.readersOnly, Step: r.step,
+		Value: secretstore.Value{AccessKeyID: newID, SecretAccessKey: secret, UserName: a.User, AccountID: a.AccountID, CreateDate: created},
+	})
+	if isCrash(err) {
+		return failed(a, err)
+	}
+	if err != nil {
+		return r.compensate(ctx, a, c, j, newID, err)
+	}
+	if err := r.step("after-store"); err != nil {
+		return failed(a, err)
+	}
+	r.event(ctx, a.AccountID, a.User, newID, history.EventCreated, created, "", "")
+	r.event(ctx, a.AccountID, a.User, newID, history.EventStored, storedAt, stored.ARN, stored.VersionID)
+
+	if err := r.step("before-untag"); err != nil {
+		return failed(a, err)
+	}
+	if err := untagUser(ctx, c, a.User, TagPending); err != nil {
+		// Harmless: the stored key is not an orphan, and the next gathering
+		// removes a pending tag older than the stored key.
+		e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", err)
+	}
+	if err := r.step("after-untag"); err != nil {
+		return failed(a, err)
+	}
+
+	o := outcomeOf(a, Succeeded, "new key "+inventory.MaskKeyID(newID)+" created, stored and verified")
+	o.NewKeyID, o.SecretARN, o.SecretName = newID, stored.ARN, stored.Name
+	o.FetchCommand = secretstore.FetchCommand(stored.ARN, store.Config().Region)
+	if err := r.step("before-verify"); err != nil {
+		return failed(a, err)
+	}
+	if err := r.verifyKey(ctx, a.AccountID, newID, secret, arn); err != nil {
+		// The key is stored; the old key stays active. The deactivation gate
+		// verifies again before anything depends on the new key.
+		err = fmt.Errorf("new key %s of %s stored but not verified: %w", inventory.MaskKeyID(newID), a.User, err)
+		j.end(ctx, Failed, err.Error(), newID)
+		o.Status, o.Detail, o.Err = Failed, err.Error(), err
+		return o
+	}
+	if err := r.step("after-verify"); err != nil {
+		return failed(a, err)
+	}
+	r.event(ctx, a.AccountID, a.User, newID, history.EventVerified, e.now(), "", "")
+	j.end(ctx, Succeeded, "", newID)
+	return o
+}
+
+// compensate deletes a new key whose secret could not be stored: nobody
+// holds its secret, so it is useless. If that fails too, the pending tag
+// leaves it detectable as an orphan.
+func (r *runner) compensate(ctx context.Context, a plan.Action, c IAM, j *journal, newID string, storeErr error) Outcome {
+	err := fmt.Errorf("store new key %s of %s: %w", inventory.MaskKeyID(newID), a.User, storeErr)
+	if cerr := r.step("before-compensate"); cerr != nil {
+		return failed(a, cerr)
+	}
+	if _, derr := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(a.User), AccessKeyId: aws.String(newID)}); derr != nil {
+		err = errors.Join(err, fmt.Errorf("delete unstored key %s (left as an orphan for a later run): %w", inventory.MaskKeyID(newID), derr))
+		j.end(ctx, Failed, err.Error(), newID)
+		return failed(a, err)
+	}
+	if cerr := r.step("after-compensate"); cerr != nil {
+		return failed(a, cerr)
+	}
+	r.event(ctx, a.AccountID, a.User, newID, history.EventDeleted, r.e.now(), "", "")
+	if uerr := untagUser(ctx, c, a.User, TagPending); uerr != nil {
+		r.e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", uerr)
+	}
+	err = fmt.Errorf("%w (new key deleted again; old key untouched)", err)
+	j.end(ctx, Failed, err.Error(), "")
+	return failed(a, err)
+}
+
+// checkLive reads the user's keys and checks them against the plan.
+// It returns a non-nil outcome when the action must not go on.
+func (r *runner) checkLive(ctx context.Context, a plan.Action, c IAM, expect []plan.KeyState) ([]liveKey, *Outcome) {
+	if err := r.step("before-list-keys"); err != nil {
+		o := failed(a, err)
+		return nil, &o
+	}
+	live, err := listKeys(ctx, c, a.User)
+	if err != nil {
+		o := failed(a, err)
+		return nil, &o
+	}
+	if !sameKeys(live, expect) {
+		o := outcomeOf(a, Skipped, fmt.Sprintf("state changed since plan: keys are %s, plan expected %s", keysText(live), expectText(expect)))
+		return nil, &o
+	}
+	k := findKey(live, a.KeyID)
+	if k == nil {
+		o := outcomeOf(a, Skipped, "key no longer exists")
+		return nil, &o
+	}
+	if a.Gate.RequireStatus != "" && k.Status != a.Gate.RequireStatus {
+		o := outcomeOf(a, Skipped, fmt.Sprintf("key is %s, not %s", k.Status, a.Gate.RequireStatus))
+		return nil, &o
+	}
+	return live, nil
+}
+
+func blockedInUse(a plan.Action, lu lastUse, detail string) Outcome {
+	o := outcomeOf(a, Blocked, fmt.Sprintf("%s: last used %s by %s in %s", detail, lu.At.UTC().Format(time.RFC3339), orNA(lu.Service), orNA(lu.Region)))
+	o.LastUsed, o.LastUsedService, o.LastUsedRegion = lu.At, lu.Service, lu.Region
+	return o
+}
+
+func orNA(s string) string {
+	if s == "" {
+		return "an unknown service"
+	}
+	return s
+}
+
+// deactivate deactivates a key after its gates pass: unchanged keys, still
+// active, no use since the gate's date and, for a rotation, a new key that
+// is stored as the secret's AWSCURRENT and authenticates.
+func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.KeyState) Outcome {
+	c, err := r.e.Clients.IAM(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	live, stop := r.checkLive(ctx, a, c, expect)
+	if stop != nil {
+		return *stop
+	}
+	if err := r.step("before-last-used"); err != nil {
+		return failed(a, err)
+	}
+	lu, err := lastUsed(ctx, c, a.KeyID)
+	if err != nil {
+		return failed(a, fmt.Errorf("not deactivated: %w", err))
+	}
+	newKey := a.Evidence["new_key"]
+	if !a.Gate.UnusedSince.IsZero() && lu.At != nil {
+		// For a rotation the gate is when the new key was stored, and any
+		// use reported within IAM's granularity of it may be after it. For
+		// an unused key the gate is just after its known last use: any
+		// later reported use is new.
+		limit := a.Gate.UnusedSince
+		if newKey != "" {
+			limit = limit.Add(-usageMargin)
+		}
+		if !lu.At.Before(limit) {
+			return blockedInUse(a, lu, "still in use")
+		}
+	}
+	if newKey != "" {
+		if o := r.proveNewKey(ctx, a, live, newKey); o != nil {
+			return *o
+		}
+	}
+	if r.o.AuditOnly {
+		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
+		o.WouldDo = true
+		return o
+	}
+	j, err := r.begin(ctx, a, history.KindDeactivateKey, a.KeyID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if err := r.deactivateNow(ctx, a.AccountID, a.User, c, a.KeyID); err != nil {
+		if !isCrash(err) {
+			j.end(ctx, Failed, err.Error(), "")
+		}
+		return failed(a, err)
+	}
+	j.end(ctx, Succeeded, "", "")
+	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deactivated")
+}
+
+// deactivateNow sets the key inactive and records when.
+func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, keyID string) error {
+	if err := r.step("before-deactivate"); err != nil {
+		return err
+	}
+	if _, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID), Status: types.StatusTypeInactive}); err != nil {
+		return fmt.Errorf("deactivate key %s of %s: %w", inventory.MaskKeyID(keyID), user, err)
+	}
+	at := r.e.now()
+	if err := r.step("after-deactivate"); err != nil {
+		return err
+	}
+	r.event(ctx, acct, user, keyID, history.EventDeactivated, at, "", "")
+	if err := tagUser(ctx, c, user, TagDeactivated, keyAtValue(keyID, at)); err != nil {
+		// The next gathering records the key as seen inactive instead.
+		r.e.log().Warn("tag deactivation", "account", acct, "user", user, "err", err)
+	}
+	return r.step("after-tag-deactivated")
+}
+
+// proveNewKey checks that the secret's AWSCURRENT holds newKey, that newKey
+// is active, and that it authenticates as the user.
+func (r *runner) proveNewKey(ctx context.Context, a plan.Action, live []liveKey, newKey string) *Outcome {
+	block := func(why string) *Outcome {
+		o := outcomeOf(a, Blocked, "new key "+inventory.MaskKeyID(newKey)+" not proven: "+why)
+		return &o
+	}
+	if k := findKey(live, newKey); k == nil || k.Status != inventory.KeyActive {
+		return block("it is not an active key of the user")
+	}
+	store, err := r.e.Clients.Secrets(ctx, a.AccountID)
+	if err != nil {
+		o := failed(a, err)
+		return &o
+	}
+	name, err := store.Name(nameData(a))
+	if err != nil {
+		o := failed(a, err)
+		return &o
+	}
+	if err := r.step("before-read-secret"); err != nil {
+		o := failed(a, err)
+		return &o
+	}
+	v, err := store.Stage(ctx, name, "AWSCURRENT")
+	if err != nil {
+		return block(err.Error())
+	}
+	if v.Value.AccessKeyID != newKey {
+		return block("the secret's AWSCURRENT holds " + inventory.MaskKeyID(v.Value.AccessKeyID))
+	}
+	if err := r.step("before-verify"); err != nil {
+		o := failed(a, err)
+		return &o
+	}
+	if err := r.verifyKey(ctx, a.AccountID, newKey, v.Value.SecretAccessKey, a.UserARN); err != nil {
+		return block(err.Error())
+	}
+	return nil
+}
+
+// deleteKey deletes an inactive key that stayed inactive and unused.
+func (r *runner) deleteKey(ctx context.Context, a plan.Action, expect []plan.KeyState) Outcome {
+	c, err := r.e.Clients.IAM(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if _, stop := r.checkLive(ctx, a, c, expect); stop != nil {
+		return *stop
+	}
+	if err := r.step("before-last-used"); err != nil {
+		return failed(a, err)
+	}
+	lu, err := lastUsed(ctx, c, a.KeyID)
+	if err != nil {
+		return failed(a, fmt.Errorf("not deleted: %w", err))
+	}
+	if !a.Gate.UnusedSince.IsZero() && lu.At != nil && lu.At.After(a.Gate.UnusedSince) {
+		return blockedInUse(a, lu, "used after its deactivation")
+	}
+	if r.o.AuditOnly {
+		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
+		o.WouldDo = true
+		return o
+	}
+	return r.deleteNow(ctx, a, c, history.KindDeleteKey, TagDeactivated)
+}
+
+// deleteNow deletes the action's key and removes the user tag that named it.
+func (r *runner) deleteNow(ctx context.Context, a plan.Action, c IAM, kind, clearTag string) Outcome {
+	j, err := r.begin(ctx, a, kind, a.KeyID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if err := r.step("before-delete"); err != nil {
+		return failed(a, err)
+	}
+	if _, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(a.User), AccessKeyId: aws.String(a.KeyID)}); err != nil {
+		err = fmt.Errorf("delete key %s of %s: %w", inventory.MaskKeyID(a.KeyID), a.User, err)
+		j.end(ctx, Failed, err.Error(), "")
+		return failed(a, err)
+	}
+	if err := r.step("after-delete"); err != nil {
+		return failed(a, err)
+	}
+	r.event(ctx, a.AccountID, a.User, a.KeyID, history.EventDeleted, r.e.now(), "", "")
+	if tags, err := readUserTags(ctx, c, a.User); err == nil {
+		if (clearTag == TagDeactivated && tags.DeactKey == a.KeyID) || (clearTag == TagPending && !tags.PendingSince.IsZero()) {
+			if err := untagUser(ctx, c, a.User, clearTag); err != nil {
+				r.e.log().Warn("clear tag", "tag", clearTag, "user", a.User, "err", err)
+			}
+		}
+	}
+	j.end(ctx, Succeeded, "", "")
+	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deleted")
+}
+
+// deleteOrphan deletes a key created by an interrupted rotation, after
+// checking that its secret is not stored and that it was never used.
+func (r *runner) deleteOrphan(ctx context.Context, a plan.Action, expect []plan.KeyState) Outcome {
+	c, err := r.e.Clients.IAM(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	if _, stop := r.checkLive(ctx, a, c, expect); stop != nil {
+		return *stop
+	}
+	store, err := r.e.Clients.Secrets(ctx, a.AccountID)
+	if err != nil {
+		return failed(a, err)
+	}
+	name, err := store.Name(nameData(a))
+	if err != nil {
+		return failed(a, err)
+	}
+	for _, stage := range []string{"AWSCURRENT", "AWSPENDING"} {
+		if err := r.step("before-read-secret"); err != nil {
+			return failed(a, err)
+		}
+		v, err := store.Stage(ctx, name, stage)
+		switch {
+		case errors.Is(err, secretstore.ErrNoVersion):
+		case err != nil:
+			return failed(a, fmt.Errorf("not deleted: %w", err))
+		case v.Value.AccessKeyID == a.KeyID:
+			return outcomeOf(a, Blocked, "key is stored in the secret's "+stage+" version: it is not an orphan")
+		}
+	}
+	if err := r.step("before-last-used"); err != nil {
+		return failed(a, err)
+	}
+	lu, err := lastUsed(ctx, c, a.KeyID)
+	if err != nil {
+		return failed(a, fmt.Errorf("not deleted: %w", err))
+	}
+	if lu.At != nil {
+		return blockedInUse(a, lu, "orphan key was used: someone holds its secret")
+	}
+	if r.o.AuditOnly {
+		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
+		o.WouldDo = true
+		return o
+	}
+	return r.deleteNow(ctx, a, c, history.KindDeleteOrphan, TagPending)
+}
