@@ -134,14 +134,14 @@ type Options struct {
 
 // Poll is a bounded exponential backoff.
 type Poll struct {
-	Initial  time.Duration // first wait; default 1s
+	Initial  time.Duration // first wait; default 2s, about what IAM takes to build a report
 	Max      time.Duration // longest wait; default 15s
 	Attempts int           // GenerateCredentialReport calls at most; default 20
 }
 
 func (p Poll) withDefaults() Poll {
 	if p.Initial <= 0 {
-		p.Initial = time.Second
+		p.Initial = 2 * time.Second
 	}
 	if p.Max <= 0 {
 		p.Max = 15 * time.Second
