@@ -32,9 +32,9 @@
 //   - with Options.Fresh (or a report older than Options.FreshAfter; IAM
 //     serves a report up to four hours old), ListUsers and ListAccessKeys for
 //     every user, so that users and keys created after the report are found
-//     and deleted ones dropped; users missing from the report cost
-//     GetLoginProfile and ListMFADevices, keys missing from it
-//     GetAccessKeyLastUsed;
+//     and deleted ones dropped, and GetAccessKeyLastUsed for every key;
+//     users missing from the report also cost GetLoginProfile and
+//     ListMFADevices;
 //   - with Options.NeedTagsGroups, ListUserTags and ListGroupsForUser for the
 //     users that hold a credential (an access key or a password), the only
 //     users a finding or an exemption can be about. GetAccountAuthorizationDetails
