@@ -554,7 +554,10 @@ func TestIAMNonAdminUser(t *testing.T) {
 	}{
 		{"GetUser other", func() error { _, err := ivy.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("jack")}); return err }},
 		{"ListUsers", func() error { _, err := ivy.ListUsers(ctx, &iam.ListUsersInput{}); return err }},
-		{"CreateUser", func() error { _, err := ivy.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")}); return err }},
+		{"CreateUser", func() error {
+			_, err := ivy.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("x")})
+			return err
+		}},
 		{"ListAccessKeys other", func() error {
 			_, err := ivy.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("jack")})
 			return err
@@ -583,7 +586,10 @@ func TestIAMNonAdminUser(t *testing.T) {
 			_, err := ivy.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String("jack")})
 			return err
 		}},
-		{"GenerateCredentialReport", func() error { _, err := ivy.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{}); return err }},
+		{"GenerateCredentialReport", func() error {
+			_, err := ivy.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+			return err
+		}},
 		{"GetAccountSummary", func() error { _, err := ivy.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{}); return err }},
 		{"TagUser self", func() error {
 			_, err := ivy.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("ivy"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
