@@ -255,7 +255,13 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 			limit = limit.Add(-usageMargin)
 		}
 		if !lu.At.Before(limit) {
-			return blockedInUse(a, lu, "still in use")
+			switched, err := r.switched(ctx, c, newKey, lu)
+			if err != nil {
+				return failed(a, fmt.Errorf("not deactivated: %w", err))
+			}
+			if !switched {
+				return blockedInUse(a, lu, "still in use")
+			}
 		}
 	}
 	if newKey != "" {
@@ -300,6 +306,27 @@ func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, ke
 		r.e.log().Warn("tag deactivation", "account", acct, "user", user, "err", err)
 	}
 	return r.step("after-tag-deactivated")
+}
+
+// switched reports whether the applications moved from the old key (last
+// used at old) to newKey: the new key was used after the old key's last use
+// (beyond IAM's granularity) and the old key has been quiet for
+// Executor.SwitchQuiet since. An application that fetched its new key with
+// its old one, or switched a day after the store, is not blocked forever by
+// its last use of the old key after the store.
+func (r *runner) switched(ctx context.Context, c IAM, newKey string, old lastUse) (bool, error) {
+	if err := r.step("before-last-used"); err != nil {
+		return false, err
+	}
+	nu, err := lastUsed(ctx, c, newKey)
+	if err != nil {
+		return false, err
+	}
+	quiet := r.e.SwitchQuiet
+	if quiet <= 0 {
+		quiet = 24 * time.Hour
+	}
+	return nu.At != nil && nu.At.After(old.At.Add(usageMargin)) && !r.e.now().Before(old.At.Add(quiet)), nil
 }
 
 // proveNewKey checks that the secret's AWSCURRENT holds newKey, that newKey
