@@ -336,22 +336,8 @@ func ctlSetNewKeyDelay(s *Server, w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// ctlCapturedEmails returns a copy of the emails SES captured.
-func (s *Server) ctlCapturedEmails() []Email {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Email{}, s.st.Emails...)
-}
-
-// ctlCapturedSNS returns a copy of the messages SNS captured.
-func (s *Server) ctlCapturedSNS() []SNSMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]SNSMessage{}, s.st.SNSMessages...)
-}
-
 func ctlEmails(s *Server, w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"emails": s.ctlCapturedEmails()})
+	writeJSON(w, http.StatusOK, map[string]any{"emails": s.Emails()})
 	return nil
 }
 
@@ -365,7 +351,7 @@ func ctlClearEmails(s *Server, w http.ResponseWriter, _ *http.Request) error {
 }
 
 func ctlSNS(s *Server, w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"messages": s.ctlCapturedSNS()})
+	writeJSON(w, http.StatusOK, map[string]any{"messages": s.SNSMessages()})
 	return nil
 }
 
