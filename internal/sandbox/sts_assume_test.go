@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
@@ -193,5 +196,56 @@ func TestAssumeRoleSessionExpires(t *testing.T) {
 	_, err = secretsmanager.NewFromConfig(member).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
 	if apiCode(err) != "ExpiredTokenException" {
 		t.Fatalf("secrets manager: want ExpiredTokenException, got %v", err)
+	}
+}
+
+// TestAssumeRoleAcrossDemoOrganization walks the demo scenario as keyrot's
+// collector does: list accounts, then assume the organization role in each.
+func TestAssumeRoleAcrossDemoOrganization(t *testing.T) {
+	env := sandboxtest.Start(t, "demo")
+	ctx := context.Background()
+	mgmt := env.Server.ManagementAccountID()
+	p := organizations.NewListAccountsPaginator(organizations.NewFromConfig(env.Admin()), &organizations.ListAccountsInput{})
+	var active, suspended int
+	var noRole []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		mustNoErr(t, err)
+		for _, a := range page.Accounts {
+			id := aws.ToString(a.Id)
+			if id == mgmt {
+				continue
+			}
+			in := &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + id + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("keyrot")}
+			out, err := sts.NewFromConfig(env.Admin()).AssumeRole(ctx, in)
+			if a.Status == orgtypes.AccountStatusSuspended {
+				suspended++
+				if apiCode(err) != "AccessDenied" {
+					t.Errorf("suspended %s: want AccessDenied, got %v", id, err)
+				}
+				continue
+			}
+			active++
+			if err != nil {
+				if apiCode(err) != "AccessDenied" {
+					t.Errorf("assume into %s: %v", id, err)
+				}
+				noRole = append(noRole, id)
+				continue
+			}
+			c := out.Credentials
+			who, err := sts.NewFromConfig(env.Config(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			mustNoErr(t, err)
+			if aws.ToString(who.Account) != id {
+				t.Errorf("session for %s acts in %s", id, aws.ToString(who.Account))
+			}
+		}
+	}
+	if active == 0 || suspended == 0 {
+		t.Fatalf("demo has %d active and %d suspended members; want some of each", active, suspended)
+	}
+	// The demo's invited looker account has no organization role.
+	if d := cmp.Diff([]string{"901234567801"}, noRole); d != "" {
+		t.Fatalf("accounts without an assumable role (-want +got):\n%s", d)
 	}
 }
