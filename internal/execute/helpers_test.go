@@ -217,6 +217,7 @@ func (w *world) cycle(ex *Executor, o Options) (*plan.Plan, *Result, error) {
 // signAs returns an STS client signing with a key.
 func (w *world) keyConfig(id, secret string) aws.Config {
 	cfg := w.env.Config(id, secret, "")
+	cfg.Retryer = w.cfg.Retryer // ride out injected throttling
 	return cfg
 }
 

@@ -1,0 +1,369 @@
+package execute
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/sandbox"
+)
+
+var chaosRuns = flag.Int("chaos.runs", 1, "seeds per crash point in TestChaos")
+
+var errDie = errors.New("die")
+
+// TestOrphanPath: a crash right after CreateAccessKey leaves a key whose
+// secret is lost; after the grace period it is deleted and the rotation is
+// done again, in one run.
+func TestOrphanPath(t *testing.T) {
+	w := newWorld(t, "app1")
+	orig := w.held["app1"].ID
+	w.advance(90 * day)
+	w.use("app1")
+	_, res, err := w.cycle(w.executor(w.hist, "run-1"), Options{Crash: func(s string) error {
+		if s == "after-create" {
+			return errDie
+		}
+		return nil
+	}})
+	if !errors.Is(err, ErrCrashed) || !res.Crashed {
+		t.Fatalf("want a crash, got %v", err)
+	}
+	if len(w.keys("app1")) != 2 || w.tags("app1").PendingSince.IsZero() {
+		t.Fatalf("want an orphan and a pending tag: %s %+v", keysText(w.keys("app1")), w.tags("app1"))
+	}
+	// Within the grace period nothing happens; the user is blocked at two keys.
+	p, res, err := w.cycle(w.executor(w.hist, "run-2"), Options{})
+	if err != nil || len(res.Outcomes) != 0 {
+		t.Fatalf("within grace: %v %v", err, kinds(p))
+	}
+	w.advance(2 * time.Hour)
+	p, res, err = w.cycle(w.executor(w.hist, "run-3"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range res.Outcomes {
+		got = append(got, string(o.Kind)+" "+string(o.Status))
+	}
+	if diff := cmp.Diff([]string{"delete-orphan succeeded", "create-key succeeded"}, got); diff != "" {
+		t.Fatalf("after grace (-want +got):\n%s", diff)
+	}
+	ks := w.keys("app1")
+	cur, err := w.current("app1")
+	if err != nil || len(ks) != 2 || ks[0].ID != orig || cur.Value.AccessKeyID != ks[1].ID {
+		t.Fatalf("after orphan removal: %s, secret %v %v", keysText(ks), cur.Value.AccessKeyID, err)
+	}
+	if !w.tags("app1").PendingSince.IsZero() {
+		t.Error("pending tag left")
+	}
+}
+
+// TestCompromisedRotation: the old key can never read the new secret.
+func TestCompromisedRotation(t *testing.T) {
+	w := newWorld(t, "app1")
+	w.readers = []string{"arn:aws:iam::" + w.acct + ":user/security-team"}
+	old := w.held["app1"]
+	name := "keyrot/" + w.acct + "/app1"
+	leaks := 0
+	probes := 0
+	probe := func(step string) error {
+		probes++
+		if readWith(w, old.ID, old.Secret, name) == nil {
+			leaks++
+			t.Errorf("old key read the new secret at step %s", step)
+		}
+		return nil
+	}
+	w.env.Server.SetNewKeyDelay(30 * time.Millisecond)
+	o, err := w.executor(w.hist, "sec").RotateNow(context.Background(), w.acct, "app1", true, Options{Crash: probe})
+	if err != nil || o.Status != Succeeded {
+		t.Fatalf("RotateNow: %v %+v", err, o)
+	}
+	probe("end")
+	t.Logf("probed %d steps, %d leaks", probes, leaks)
+	ks := w.keys("app1")
+	if k := findKey(ks, old.ID); k == nil || k.Status != inventory.KeyInactive {
+		t.Errorf("old key not deactivated: %s", keysText(ks))
+	}
+	cur, err := w.current("app1")
+	if err != nil || cur.Value.AccessKeyID != o.NewKeyID {
+		t.Fatalf("secret: %v %v", cur.Value.AccessKeyID, err)
+	}
+	// The user reads its secret with the new key once granted.
+	if err := readWith(w, o.NewKeyID, cur.Value.SecretAccessKey.Reveal(), name); err != nil {
+		t.Errorf("new key cannot read its secret: %v", err)
+	}
+	if w.tags("app1").DeactKey != old.ID {
+		t.Error("no deactivated tag")
+	}
+}
+
+// TestCompromisedRotationResumes: interrupted before the old key is
+// deactivated, a second RotateNow finishes without a new key.
+func TestCompromisedRotationResumes(t *testing.T) {
+	for _, at := range []string{"after-store", "before-verify", "before-deactivate", "after-deactivate", "before-grant"} {
+		t.Run(at, func(t *testing.T) {
+			w := newWorld(t, "app1")
+			old := w.held["app1"]
+			name := "keyrot/" + w.acct + "/app1"
+			_, err := w.executor(w.hist, "a").RotateNow(context.Background(), w.acct, "app1", true, Options{Crash: func(s string) error {
+				if s == at {
+					return errDie
+				}
+				return nil
+			}})
+			if !errors.Is(err, ErrCrashed) {
+				t.Fatalf("want crash, got %v", err)
+			}
+			if readWith(w, old.ID, old.Secret, name) == nil {
+				t.Fatal("old key reads the new secret after the crash")
+			}
+			w.advance(time.Hour)
+			o, err := w.executor(w.hist, "b").RotateNow(context.Background(), w.acct, "app1", true, Options{})
+			if err != nil || o.Status != Succeeded {
+				t.Fatalf("resume: %v %+v", err, o)
+			}
+			ks := w.keys("app1")
+			if len(ks) != 2 || ks[0].Status != inventory.KeyInactive || ks[1].ID != o.NewKeyID {
+				t.Errorf("after resume: %s (new %s)", keysText(ks), o.NewKeyID)
+			}
+			if readWith(w, old.ID, old.Secret, name) == nil {
+				t.Error("old key reads the new secret")
+			}
+		})
+	}
+}
+
+// chaosTimeline is when keyrot runs in the chaos test, in hours from day 0.
+var chaosTimeline = []time.Duration{90 * day, 90*day + 2*time.Hour, 91 * day, 100 * day, 100*day + 2*time.Hour, 101 * day,
+	110 * day, 110*day + 2*time.Hour, 111 * day, 121 * day, 122 * day}
+
+type chaosStats struct {
+	runs, crashes, violations int
+}
+
+// chaosRun runs the timeline, crashing at the crashAt-th step (-1: never).
+// It returns how many steps it saw and the invariant violations.
+func chaosRun(t *testing.T, seed, crashAt int) (steps int, crashed bool, violations []string) {
+	users := []string{"app1", "app2"}
+	w := newWorld(t, users...)
+	n := 0
+	crash := func(string) error {
+		n++
+		if n-1 == crashAt {
+			crashed = true
+			return errDie
+		}
+		return nil
+	}
+	var last time.Duration
+	for i, at := range chaosTimeline {
+		w.advance(at - last)
+		last = at
+		for ui, u := range users {
+			// seed decides whether each application follows its secret late.
+			late := (seed>>ui)&1 == 1 && at >= 100*day && at < 101*day
+			if !late {
+				w.follow(u) // the secret may not exist yet after a crash
+			}
+			if err := w.use(u); err != nil {
+				violations = append(violations, fmt.Sprintf("%s: %s's key fails: %v", at, u, err))
+			}
+		}
+		_, _, err := w.cycle(w.executor(w.hist, fmt.Sprintf("run-%d", i)), Options{Crash: crash})
+		if err != nil && !errors.Is(err, ErrCrashed) {
+			violations = append(violations, fmt.Sprintf("%s: apply: %v", at, err))
+		}
+		for _, u := range users {
+			if err := w.checkSafe(u); err != nil {
+				violations = append(violations, fmt.Sprintf("%s: %v", at, err))
+			}
+		}
+	}
+	for _, u := range users {
+		w.follow(u)
+		if err := w.checkConverged(u); err != nil {
+			violations = append(violations, "end: "+err.Error())
+		}
+	}
+	return n, crashed, violations
+}
+
+// TestChaos crashes keyrot at every step of a rotation lifecycle, once per
+// step and seed, and checks after every run that each user keeps a working
+// key whose secret somebody holds, and at the end that all converged.
+func TestChaos(t *testing.T) {
+	total, _, v := chaosRun(t, 0, -1)
+	if len(v) > 0 {
+		t.Fatalf("without crashes: %v", v)
+	}
+	var st chaosStats
+	points := total
+	if testing.Short() {
+		points = min(points, 25)
+	}
+	for seed := 0; seed < *chaosRuns; seed++ {
+		for at := 0; at < points; at++ {
+			_, crashed, v := chaosRun(t, seed, at)
+			st.runs++
+			if crashed {
+				st.crashes++
+			}
+			st.violations += len(v)
+			for _, x := range v {
+				t.Errorf("seed %d crash at step %d: %s", seed, at, x)
+			}
+		}
+	}
+	t.Logf("chaos: %d crash points, %d runs, %d crashes, %d invariant violations", total, st.runs, st.crashes, st.violations)
+	if st.crashes != st.runs {
+		t.Errorf("only %d of %d runs crashed", st.crashes, st.runs)
+	}
+}
+
+// TestThrottling: with 30% of all calls throttled, the lifecycle ends the same.
+func TestThrottling(t *testing.T) {
+	w := newWorld(t, "app1", "app2")
+	if _, err := w.env.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultThrottle, Probability: 0.3}); err != nil {
+		t.Fatal(err)
+	}
+	var last time.Duration
+	for _, at := range chaosTimeline {
+		w.advance(at - last)
+		last = at
+		for _, u := range []string{"app1", "app2"} {
+			w.follow(u)
+			if err := w.use(u); err != nil {
+				t.Fatalf("%s: %v", at, err)
+			}
+		}
+		if _, _, err := w.cycle(w.executor(w.hist, "t"), Options{}); err != nil {
+			t.Fatalf("%s: %v", at, err)
+		}
+	}
+	for _, u := range []string{"app1", "app2"} {
+		w.follow(u)
+		if err := w.checkConverged(u); err != nil {
+			t.Error(err)
+		}
+	}
+	fired := 0
+	for _, f := range w.env.Server.Faults() {
+		fired += f.Fired
+	}
+	if fired == 0 {
+		t.Error("no call was throttled")
+	}
+	t.Logf("throttled %d calls", fired)
+}
+
+// TestConcurrentApply: two keyrot processes (separate history handles on
+// one file) apply the same rotation at once.
+func TestConcurrentApply(t *testing.T) {
+	w := newWorld(t, "app1", "app2")
+	w.advance(90 * day)
+	w.use("app1")
+	w.use("app2")
+	h2 := w.openHistory()
+	exA, exB := w.executor(w.hist, "proc-a"), w.executor(h2, "proc-b")
+	snap := w.snapshot()
+	lc := plan.DefaultLifecycle()
+	mk := func(ex *Executor) *plan.Plan {
+		rots, err := ex.Gather(context.Background(), snap, GatherOptions{RotateAfter: lc.RotateAfter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.Build(plan.Input{Snapshot: snap, Lifecycle: lc, Rotations: rots}, w.now())
+	}
+	pa, pb := mk(exA), mk(exB)
+	var wg sync.WaitGroup
+	var ra, rb *Result
+	wg.Add(2)
+	go func() { defer wg.Done(); ra, _ = exA.Apply(context.Background(), pa, Options{}) }()
+	go func() { defer wg.Done(); rb, _ = exB.Apply(context.Background(), pb, Options{}) }()
+	wg.Wait()
+	// Then B again with its stale plan, after A released the lease.
+	rc, _ := exB.Apply(context.Background(), pb, Options{})
+	succ := ra.Count(Succeeded) + rb.Count(Succeeded) + rc.Count(Succeeded)
+	if succ != 2 {
+		t.Errorf("want exactly one rotation per user, got %d successes: %+v %+v %+v", succ, ra.Outcomes, rb.Outcomes, rc.Outcomes)
+	}
+	if n := w.calls.count("CreateAccessKey"); n != 2+2 { // 2 in setup
+		t.Errorf("CreateAccessKey called %d times, want 4", n)
+	}
+	for _, u := range []string{"app1", "app2"} {
+		ks := w.keys(u)
+		cur, err := w.current(u)
+		if len(ks) != 2 || err != nil || cur.Value.AccessKeyID != ks[1].ID {
+			t.Errorf("%s: keys %s, secret %s %v", u, keysText(ks), cur.Value.AccessKeyID, err)
+		}
+	}
+	for _, o := range append(rb.Outcomes, rc.Outcomes...) {
+		if o.Status == Skipped && !strings.Contains(o.Detail, "proc-a") && !strings.Contains(o.Detail, "state changed") {
+			t.Errorf("skip without a clear reason: %s", o.Detail)
+		}
+	}
+}
+
+// TestDryRunAndAuditOnlyMakeNoWrites counts the calls on the wire.
+func TestDryRunAndAuditOnlyMakeNoWrites(t *testing.T) {
+	w := newWorld(t, "app1")
+	w.advance(90 * day)
+	w.use("app1")
+	for _, o := range []Options{{DryRun: true}, {AuditOnly: true}} {
+		before := w.calls.writes()
+		p, res, err := w.cycle(w.executor(w.hist, "dry"), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(before, w.calls.writes()); diff != "" {
+			t.Errorf("%+v made write calls (-before +after):\n%s", o, diff)
+		}
+		if len(p.Actions) != 1 || len(res.Outcomes) != 1 || !res.Outcomes[0].WouldDo || res.Outcomes[0].Status != Skipped {
+			t.Errorf("%+v: outcomes %+v", o, res.Outcomes)
+		}
+	}
+	if len(w.keys("app1")) != 1 {
+		t.Error("a key was created")
+	}
+}
+
+// TestCancelStopsBetweenActions: a cancelled context finishes nothing new.
+func TestCancelStopsBetweenActions(t *testing.T) {
+	w := newWorld(t, "app1", "app2")
+	w.advance(90 * day)
+	w.use("app1")
+	w.use("app2")
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := w.executor(w.hist, "c")
+	ex.Concurrency = 1
+	snap := w.snapshot()
+	p := plan.Build(plan.Input{Snapshot: snap, Lifecycle: plan.DefaultLifecycle()}, w.now())
+	// Cancel during the first action's store: it must still finish.
+	res, err := ex.Apply(ctx, p, Options{Crash: func(s string) error {
+		if s == "store-put-value" {
+			cancel()
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Status
+	for _, o := range res.Outcomes {
+		got = append(got, o.Status)
+	}
+	if diff := cmp.Diff([]Status{Succeeded, Skipped}, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+}
