@@ -84,6 +84,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newSandboxCmd(g),
 		newDemoCmd(g),
 		newConfigCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }

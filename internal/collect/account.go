@@ -134,7 +134,7 @@ func (r *accountRun) run(ctx context.Context) error {
 		if fresh || r.needsKeyIDs(*u, now) {
 			r.resolveKeys(ctx, u)
 		}
-		if r.c.opts.NeedTagsGroups && (len(u.Keys) > 0 || u.Password != nil) {
+		if r.c.opts.NeedTagsGroups && r.wantTagsGroups(u) {
 			r.tagsAndGroups(ctx, u)
 		}
 	}
@@ -384,6 +384,15 @@ func (r *accountRun) lastUsed(ctx context.Context, user string, k *inventory.Acc
 			k.LastUsedRegion = s
 		}
 	}
+}
+
+// wantTagsGroups reports whether u's tags and groups should be read: by
+// Options.TagsGroupsFor when set, else for every user with a credential.
+func (r *accountRun) wantTagsGroups(u *inventory.User) bool {
+	if f := r.c.opts.TagsGroupsFor; f != nil {
+		return f(r.acct, u)
+	}
+	return len(u.Keys) > 0 || u.Password != nil
 }
 
 // tagsAndGroups fills u's tags and group names.

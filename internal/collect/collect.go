@@ -120,6 +120,11 @@ type Options struct {
 	ResolveKeysOlderThan time.Duration
 	// NeedTagsGroups fills User.Tags and User.Groups for users holding a credential.
 	NeedTagsGroups bool
+	// TagsGroupsFor, when set, limits the tag and group look-ups of
+	// NeedTagsGroups to the users it returns true for (for example only
+	// users with a finding, whose exemptions matter). It sees the user's
+	// report and live key facts, without tags.
+	TagsGroupsFor func(a *inventory.Account, u *inventory.User) bool
 
 	// ReportPoll bounds waiting for a credential report; zero fields take defaults.
 	ReportPoll Poll
