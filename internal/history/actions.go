@@ -101,10 +101,10 @@ func (s *Store) BeginAction(ctx context.Context, runID int64, a Action) (int64, 
 }
 
 func validateAction(a Action) error {
-	if err := requireText("account", a.Account); err != nil {
+	if err := requireID("account", a.Account); err != nil {
 		return err
 	}
-	if err := requireText("user", a.User); err != nil {
+	if err := requireID("user", a.User); err != nil {
 		return err
 	}
 	if !kindPattern.MatchString(a.Kind) {

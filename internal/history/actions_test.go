@@ -122,6 +122,13 @@ func TestBeginActionValidation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("random-looking user name is journaled", func(t *testing.T) {
+		a := ok
+		a.User = "TerraformDeployUser2024ProductionAccount" // 40 mixed characters
+		if _, err := s.BeginAction(context.Background(), run, a); err != nil {
+			t.Errorf("BeginAction for user %s: %v", a.User, err)
+		}
+	})
 	t.Run("unknown run", func(t *testing.T) {
 		if _, err := s.BeginAction(context.Background(), run+100, ok); err == nil {
 			t.Error("BeginAction for a run that does not exist succeeded; want a foreign key error")

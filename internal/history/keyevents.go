@@ -60,10 +60,14 @@ func (s *Store) RecordKeyEvent(ctx context.Context, e KeyEvent) (int64, error) {
 }
 
 func validateKeyEvent(e KeyEvent) error {
-	for _, f := range []struct{ name, v string }{{"account", e.Account}, {"user", e.User}, {"key id", e.KeyID}} {
-		if err := requireText(f.name, f.v); err != nil {
-			return err
-		}
+	if err := requireID("account", e.Account); err != nil {
+		return err
+	}
+	if err := requireID("user", e.User); err != nil {
+		return err
+	}
+	if err := requireText("key id", e.KeyID); err != nil {
+		return err
 	}
 	if err := oneOf("event", e.Event, EventCreated, EventStored, EventVerified, EventDeactivated,
 		EventReactivated, EventDeleted, EventOrphanDetected); err != nil {

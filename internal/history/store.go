@@ -232,6 +232,17 @@ func requireText(field, v string) error {
 	return checkNoSecret(field, v)
 }
 
+// requireID returns an ErrInvalid error if v is empty. Account IDs and IAM
+// user names are not screened for secret shapes: a user name is up to 64
+// word characters and a generated one can look random, and refusing to
+// journal a real user would block its rotation.
+func requireID(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("%s is empty: %w", field, ErrInvalid)
+	}
+	return nil
+}
+
 // oneOf returns an ErrInvalid error unless v is in allowed.
 func oneOf(field, v string, allowed ...string) error {
 	if err := checkNoSecret(field, v); err != nil {
