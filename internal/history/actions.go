@@ -107,6 +107,9 @@ func validateAction(a Action) error {
 	if err := requireID("user", a.User); err != nil {
 		return err
 	}
+	if err := checkNoSecret("kind", a.Kind); err != nil {
+		return err // before the message below, which repeats the kind
+	}
 	if !kindPattern.MatchString(a.Kind) {
 		return fmt.Errorf("kind %q is not lower-case-hyphenated: %w", a.Kind, ErrInvalid)
 	}

@@ -105,6 +105,10 @@ func TestNoSecretReachesDisk(t *testing.T) {
 			_, err := s.RecordKeyEvent(ctx, KeyEvent{Account: acct, User: "alice", KeyID: key.SecretAccessKey, Event: EventCreated})
 			return err
 		}},
+		{"secret as action kind", func() error {
+			_, err := s.BeginAction(ctx, run, Action{Account: acct, User: "alice", Kind: key.SecretAccessKey})
+			return err
+		}},
 		{"secret in summary", func() error {
 			id, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce})
 			if err != nil {
