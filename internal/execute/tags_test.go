@@ -1,0 +1,52 @@
+package execute
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestUserTags(t *testing.T) {
+	at := time.Date(2025, 5, 1, 10, 0, 0, 0, time.UTC)
+	tag := func(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	tests := []struct {
+		name string
+		in   []types.Tag
+		want userTags
+	}{
+		{"none", []types.Tag{tag("team", "x")}, userTags{}},
+		{"all", []types.Tag{tag(TagPending, pendingValue(at, "run-7@host.example")), tag(TagDeactivated, keyAtValue("AKIAOLD", at)),
+			tag(TagRolledBack, keyAtValue("AKIAOLD", at.Add(time.Hour)))},
+			userTags{PendingSince: at, PendingOwner: "run-7@host.example", DeactKey: "AKIAOLD", DeactAt: at, RolledKey: "AKIAOLD", RolledAt: at.Add(time.Hour)}},
+		{"garbage ignored", []types.Tag{tag(TagPending, "yesterday"), tag(TagDeactivated, "AKIA"), tag(TagRolledBack, "@2025-01-01T00:00:00Z")}, userTags{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, parseUserTags(tt.in)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTagSafe(t *testing.T) {
+	if got := tagSafe("run 1 (laptop)#x"); got != "run 1 _laptop__x" {
+		t.Errorf("tagSafe = %q", got)
+	}
+}
+
+func TestPathFromARN(t *testing.T) {
+	tests := []struct{ arn, user, want string }{
+		{"arn:aws:iam::123456789012:user/alice", "alice", "/"},
+		{"arn:aws:iam::123456789012:user/service/ci/deploy", "deploy", "/service/ci/"},
+		{"", "x", "/"},
+	}
+	for _, tt := range tests {
+		if got := pathFromARN(tt.arn, tt.user); got != tt.want {
+			t.Errorf("pathFromARN(%q) = %q, want %q", tt.arn, got, tt.want)
+		}
+	}
+}
