@@ -3,15 +3,11 @@ package collect
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -19,53 +15,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/mototest"
 )
 
-// startMoto runs moto's server on a free loopback port for the test's
-// lifetime and returns its URL. It skips the test only when moto is not
-// installed.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		t.Skipf("moto is not installed (python3 -c 'import moto.server': %v)", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto did not answer on %s: %v", url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+func startMoto(t *testing.T) string { return mototest.Start(t) }
 
-func motoConfig(url string) aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "moto-secret", ""),
-		BaseEndpoint: aws.String(url),
-		Retryer:      func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 2) },
-	}
-}
+func motoConfig(url string) aws.Config { return mototest.Config(url) }
 
 var fastPoll = Poll{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond, Attempts: 10}
 
