@@ -29,7 +29,9 @@ type SNS struct {
 }
 
 // NewSNS returns an SNS channel publishing to topicARN.
-func NewSNS(name, topicARN string, api snsAPI) *SNS { return &SNS{name: name, topic: topicARN, api: api} }
+func NewSNS(name, topicARN string, api snsAPI) *SNS {
+	return &SNS{name: name, topic: topicARN, api: api}
+}
 
 // Name returns the channel's name.
 func (s *SNS) Name() string { return s.name }
