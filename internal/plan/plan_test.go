@@ -105,6 +105,10 @@ func TestBuild(t *testing.T) {
 			Rotation{PendingSince: at(96)}, 96, []string{"blocked:K1", "upcoming-delete-orphan:K9@2305h0m0s"}},
 		{"rolled back: no re-deactivation", []inventory.AccessKey{key("K1", "Active", 0, used(104)), key("K2", "Active", 90, nil)},
 			Rotation{NewKeyID: "K2", StoredAt: at(90), RolledBackAt: at(103)}, 105, []string{"blocked:K1"}},
+		{"young key known only from the report: nothing to do", []inventory.AccessKey{{Slot: 1, Status: "Active", CreateDate: at(80), LastUsedKnown: true, LastUsed: ptr(at(89))}}, Rotation{}, 89,
+			[]string{"upcoming-create-key:@4080h0m0s"}},
+		{"due key without ID: blocked, not guessed", []inventory.AccessKey{{Slot: 1, Status: "Active", CreateDate: at(0), LastUsedKnown: true, LastUsed: ptr(at(89))}}, Rotation{}, 90,
+			[]string{"blocked:"}},
 		{"rotation finished: new key is a normal key", []inventory.AccessKey{key("K2", "Active", 90, used(150))},
 			Rotation{NewKeyID: "K2", StoredAt: at(90), DeactivatedKeyID: "K1", DeactivatedAt: at(100)}, 150, []string{"upcoming-create-key:K2@4320h0m0s"}},
 	}

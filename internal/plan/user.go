@@ -37,7 +37,22 @@ func (p *userPlanner) action(kind Kind, keyID, reason string, due time.Time, gat
 }
 
 func (p *userPlanner) do(kind Kind, keyID, reason string, due time.Time, gate Gate, ev map[string]string) {
+	if keyID == "" || !p.idsKnown() {
+		p.block(keyID, string(kind)+" is due but the user's access key IDs are unknown (credential report only); collect live key data (--fresh) to act", ev)
+		return
+	}
 	p.actions = append(p.actions, p.action(kind, keyID, reason, due, gate, ev))
+}
+
+// idsKnown reports whether every key of the user has its ID: acting needs
+// the exact keys, for the live checks against the plan.
+func (p *userPlanner) idsKnown() bool {
+	for _, k := range p.u.Keys {
+		if k.ID == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *userPlanner) block(keyID, reason string, ev map[string]string) {
@@ -84,10 +99,6 @@ func (p *userPlanner) plan() {
 	keys := make([]inventory.AccessKey, 0, len(p.u.Keys))
 	stuck := 0 // orphans not deleted this run still take a slot of the quota
 	for _, k := range p.u.Keys {
-		if k.ID == "" {
-			p.block("", "access key ID unknown (credential report only); collect live key data to plan this user", nil)
-			return
-		}
 		if p.isOrphan(k) {
 			if !p.planOrphan(k) {
 				stuck++
