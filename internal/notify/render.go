@@ -211,7 +211,7 @@ type entry struct {
 // newDigest groups the entries by state, most urgent first.
 func newDigest(recipient, contact string, central, auditOnly bool, now time.Time, entries []entry) *Digest {
 	d := &Digest{Recipient: recipient, Central: central, AuditOnly: auditOnly, Date: fmtDate(now), Contact: contact}
-	sorted := append([]entry(nil), entries...)
+	sorted := foldReminders(entries)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i].item, sorted[j].item
 		if a.State.rank() != b.State.rank() {
@@ -235,8 +235,48 @@ func newDigest(recipient, contact string, central, auditOnly bool, now time.Time
 		g := &d.Groups[len(d.Groups)-1]
 		g.Items = append(g.Items, view(e.item, e.owner, auditOnly))
 	}
-	d.Headline = headline(sorted, auditOnly)
+	if central {
+		d.Headline = centralHeadline(d)
+	} else {
+		d.Headline = headline(sorted, auditOnly)
+	}
 	return d
+}
+
+// foldReminders drops an item from a digest when the digest also has its
+// reminder, which says the same and more.
+func foldReminders(entries []entry) []entry {
+	type ref struct{ acct, user, key, deadline string }
+	reminded := map[ref]bool{}
+	for _, e := range entries {
+		if e.item.State == StateReminder {
+			reminded[ref{e.item.AccountID, e.item.User, e.item.KeyID, fmtDate(e.item.Deadline())}] = true
+		}
+	}
+	var out []entry
+	for _, e := range entries {
+		if e.item.State != StateReminder && reminded[ref{e.item.AccountID, e.item.User, e.item.KeyID, fmtDate(e.item.Deadline())}] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// centralHeadline summarises the security team's digest, e.g. "keyrot
+// digest for 2027-02-19: 5 keys (1 blocked-in-use, 1 rotated)".
+func centralHeadline(d *Digest) string {
+	n := 0
+	var parts []string
+	for _, g := range d.Groups {
+		n += len(g.Items)
+		parts = append(parts, fmt.Sprintf("%d %s", len(g.Items), g.State))
+	}
+	keys := "keys"
+	if n == 1 {
+		keys = "key"
+	}
+	return fmt.Sprintf("keyrot digest for %s: %d %s (%s)", d.Date, n, keys, strings.Join(parts, ", "))
 }
 
 // headline says what the most urgent item needs, e.g. "Action needed by
