@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,3 +126,6 @@ func goldenName(rcpt, suffix string) string {
 }
 
 func noSleep(context.Context, time.Duration) error { return nil }
+
+// quiet is a logger for tests.
+var quiet = slog.New(slog.DiscardHandler)

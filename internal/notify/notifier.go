@@ -247,7 +247,7 @@ func (n *Notifier) Send(ctx context.Context, run Run) (*Summary, error) {
 		if err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
-		isNew := !n.suppressed(last, found, it.dueDate(), run.Now)
+		isNew := !n.suppressed(it, last, found, run.Now)
 		if !isNew {
 			sum.Suppressed++
 		}
@@ -333,18 +333,18 @@ func (n *Notifier) Send(ctx context.Context, run Run) (*Summary, error) {
 	return sum, nil
 }
 
-// suppressed reports whether a notice due on due was already sent: within
-// the dedupe window, or (for a notice about a date still ahead) at all for
-// the same due date, so that a pending deadline is announced once and then
-// only by its reminders.
-func (n *Notifier) suppressed(last history.Notice, found bool, due, now time.Time) bool {
-	if !found || fmtDate(last.DueDate) != fmtDate(due) {
+// suppressed reports whether the item's notice was already sent. Events
+// (rotated, deactivated, deleted, a reminder, a deactivation date) are
+// announced once per date; ongoing conditions (a key blocked in use,
+// findings) are repeated once per dedupe window until resolved.
+func (n *Notifier) suppressed(it Item, last history.Notice, found bool, now time.Time) bool {
+	if !found || fmtDate(last.DueDate) != fmtDate(it.dueDate()) {
 		return false
 	}
 	if now.Sub(last.SentAt) < n.cfg.DedupeWindow {
 		return true
 	}
-	return !due.IsZero() && now.Before(due)
+	return it.State != StateBlockedInUse && it.State != StateFinding
 }
 
 func wants(audience string, central bool) bool {

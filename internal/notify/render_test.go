@@ -13,7 +13,7 @@ import (
 func sendFixture(t *testing.T, cfg *Config, auditOnly bool) []*Message {
 	t.Helper()
 	rec := &recorder{name: "rec"}
-	n, err := New(cfg, []Target{{Channel: rec, Audience: AudienceAll}}, Options{Sleep: noSleep})
+	n, err := New(cfg, []Target{{Channel: rec, Audience: AudienceAll}}, Options{Sleep: noSleep, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
