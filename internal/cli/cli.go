@@ -85,6 +85,10 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newDemoCmd(g),
 		newConfigCmd(g),
 		newAuditCmd(g),
+		newPlanCmd(g),
+		newApplyCmd(g),
+		newRollbackCmd(g),
+		newRotateCmd(g),
 	)
 	return root
 }

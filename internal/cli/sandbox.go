@@ -72,6 +72,7 @@ func runSandbox(cmd *cobra.Command, g *globalOptions, o *sandboxOptions) error {
 		fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\n", id)
 		fmt.Fprintf(out, "export AWS_SECRET_ACCESS_KEY=%s\n", sec)
 		fmt.Fprintf(out, "export AWS_REGION=%s\n", o.Region)
+		fmt.Fprintf(out, "export AWS_DEFAULT_REGION=%s\n", o.Region) // the AWS CLI v1 reads only this one
 		fmt.Fprintf(out, "# keyrot sandbox: scenario %q, management account %s; Ctrl-C to stop\n", o.Scenario, srv.ManagementAccountID())
 	})
 }

@@ -255,6 +255,9 @@ func (r *accountRun) needsKeyIDs(u inventory.User, now time.Time) bool {
 	if len(u.Keys) == 0 {
 		return false
 	}
+	if f := r.c.opts.KeyIDsFor; f != nil {
+		return f(r.acct, &u)
+	}
 	if len(u.Keys) > 1 {
 		return true
 	}

@@ -118,6 +118,10 @@ type Options struct {
 	// ResolveKeysOlderThan: keys at least this old (and every key of a user
 	// with two keys) get their IDs and live last-used facts. 0 resolves every key.
 	ResolveKeysOlderThan time.Duration
+	// KeyIDsFor, when set, replaces ResolveKeysOlderThan: the users it
+	// returns true for (judged on the credential report's facts) get their
+	// key IDs and live last-used facts.
+	KeyIDsFor func(a *inventory.Account, u *inventory.User) bool
 	// NeedTagsGroups fills User.Tags and User.Groups for users holding a credential.
 	NeedTagsGroups bool
 	// TagsGroupsFor, when set, limits the tag and group look-ups of

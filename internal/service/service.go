@@ -43,6 +43,8 @@ type Runner struct {
 	Logger   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// MaxChanges, when positive, overrides the policy's rotation.max_changes.
+	MaxChanges int
 	// CollectOptions, if set, adjusts the collector's options (tests).
 	CollectOptions func(*collect.Options)
 }
@@ -80,7 +82,20 @@ func (r *Runner) collectOptions() collect.Options {
 			o.AccountTags = true
 		}
 	}
-	o.ResolveKeysOlderThan = resolveAge(p)
+	// Live key facts (IDs, exact last use) only for users the report says
+	// break policy, have two keys, or have an inactive key: they are the only
+	// ones an audit reports on or a plan acts on.
+	o.KeyIDsFor = func(a *inventory.Account, u *inventory.User) bool {
+		if len(u.Keys) > 1 {
+			return true
+		}
+		for _, k := range u.Keys {
+			if !k.Active() {
+				return true
+			}
+		}
+		return hasFinding(p, a, u, r.now())
+	}
 	o.NeedTagsGroups = true
 	o.TagsGroupsFor = func(a *inventory.Account, u *inventory.User) bool {
 		return hasFinding(p, a, u, r.now())
@@ -92,30 +107,6 @@ func (r *Runner) collectOptions() collect.Options {
 		r.CollectOptions(&o)
 	}
 	return o
-}
-
-// resolveAge is the key age from which live key facts are needed: the
-// earliest age at which any rule or lifecycle step can act on a key.
-func resolveAge(p *policy.Policy) time.Duration {
-	ak := p.AccessKeys
-	d := time.Duration(ak.RotateAfter)
-	for _, v := range []policy.Duration{ak.UnusedAfter, ak.SetupGrace} {
-		if v > 0 && time.Duration(v) < d {
-			d = time.Duration(v)
-		}
-	}
-	for _, ex := range p.Exemptions {
-		if ex.AccessKeys != nil {
-			eff := p.EffectiveAccessKeys(ex.AccessKeys)
-			if r := time.Duration(eff.RotateAfter); r < d {
-				d = r
-			}
-			if u := time.Duration(eff.UnusedAfter); u < d {
-				d = u
-			}
-		}
-	}
-	return d
 }
 
 // hasFinding reports whether u, judged alone and without tags, breaks policy.

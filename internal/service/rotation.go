@@ -1,0 +1,171 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/secretstore"
+)
+
+// Lifecycle returns the planner's lifecycle for the policy's access key settings.
+func Lifecycle(p *policy.Policy, ak policy.AccessKeys) plan.Lifecycle {
+	return plan.Lifecycle{
+		RotateAfter:      time.Duration(ak.RotateAfter),
+		DeactivateAfter:  time.Duration(ak.DeactivateAfter),
+		DeleteAfter:      time.Duration(ak.DeleteAfter),
+		UnusedAfter:      time.Duration(ak.UnusedAfter),
+		DeactivateUnused: true,
+		OrphanGrace:      time.Duration(p.Rotation.OrphanGrace),
+	}
+}
+
+// Clients gives the executor its clients: the caller's own account with the
+// caller's credentials, member accounts through the organization role, and
+// the secret store in the user's account or the central one.
+type Clients struct {
+	base   aws.Config
+	role   collect.Role
+	policy *policy.Policy
+
+	mu     sync.Mutex
+	caller string
+	cfgs   map[string]aws.Config
+}
+
+var _ execute.Clients = (*Clients)(nil)
+
+// NewClients returns Clients for the runner's configuration.
+func (r *Runner) NewClients() *Clients {
+	org := r.Policy.Organization
+	role := collect.Role{Name: first(r.Scope.RoleName, org.RoleName), ExternalID: first(r.Scope.ExternalID, org.ExternalID), SessionName: "keyrot"}
+	return &Clients{base: r.AWS, role: role, policy: r.Policy, cfgs: map[string]aws.Config{}}
+}
+
+// config returns the aws.Config that acts in account.
+func (c *Clients) config(ctx context.Context, account string) (aws.Config, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.caller == "" {
+		id, err := sts.NewFromConfig(c.base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("identify caller: %w", err)
+		}
+		c.caller = aws.ToString(id.Account)
+	}
+	if account == c.caller {
+		return c.base, nil
+	}
+	if cfg, ok := c.cfgs[account]; ok {
+		return cfg, nil
+	}
+	cfg := c.base.Copy()
+	arn := c.role.ARN("aws", account)
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c.base), arn, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "keyrot"
+		if c.role.ExternalID != "" {
+			o.ExternalID = aws.String(c.role.ExternalID)
+		}
+	}))
+	c.cfgs[account] = cfg
+	return cfg, nil
+}
+
+// IAM returns an IAM client acting in account.
+func (c *Clients) IAM(ctx context.Context, account string) (execute.IAM, error) {
+	cfg, err := c.config(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	return iam.NewFromConfig(cfg), nil
+}
+
+// Secrets returns the store for the secrets of account's users.
+func (c *Clients) Secrets(ctx context.Context, account string) (*secretstore.Store, error) {
+	rot := c.policy.Rotation
+	target, region := account, ""
+	if rot.Store == "central" {
+		target, region = rot.Central.Account, rot.Central.Region
+	}
+	cfg, err := c.config(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	if region != "" {
+		cfg = cfg.Copy()
+		cfg.Region = region
+	}
+	return secretstore.New(secretsmanager.NewFromConfig(cfg), secretstore.Config{
+		NameTemplate: rot.SecretName, KMSKeyID: rot.KMSKeyID, Readers: rot.Readers, Region: cfg.Region,
+	})
+}
+
+// KeyConfig returns the configuration to sign with a user's own key.
+func (c *Clients) KeyConfig(context.Context, string) (aws.Config, error) {
+	cfg := c.base.Copy()
+	cfg.Credentials = nil
+	return cfg, nil
+}
+
+// RotationPlan is a computed plan with the facts behind it.
+type RotationPlan struct {
+	Snapshot  *inventory.Snapshot
+	Rotations map[plan.UserRef]plan.Rotation
+	Plan      *plan.Plan
+}
+
+// PlanRotation collects the inventory, gathers keyrot's rotation records
+// (read-only unless writable: Gather then records first-seen inactive keys)
+// and builds the plan.
+func (r *Runner) PlanRotation(ctx context.Context, ex *execute.Executor, writable bool) (*RotationPlan, error) {
+	snap, err := r.Collect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := r.Policy
+	rots, err := ex.Gather(ctx, snap, execute.GatherOptions{RotateAfter: time.Duration(p.AccessKeys.RotateAfter), ReadOnly: !writable})
+	if err != nil {
+		return nil, fmt.Errorf("gather rotation records: %w", err)
+	}
+	now := r.now()
+	limits := plan.Limits{MaxChanges: p.Rotation.MaxChanges, MaxChangesPerAccount: p.Rotation.MaxChangesPerAccount}
+	if r.MaxChanges > 0 {
+		limits.MaxChanges = r.MaxChanges
+	}
+	built := plan.Build(plan.Input{
+		Snapshot: snap, Lifecycle: Lifecycle(p, p.AccessKeys), Limits: limits, Rotations: rots,
+		Exempt: func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
+	}, now)
+	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
+}
+
+// rotationExemption maps the policy's exemptions to the planner's view. A
+// user whose tags or groups could not be read is left alone: an exemption
+// might have been missed.
+func rotationExemption(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) plan.Exemption {
+	for _, e := range a.Errors {
+		if e.User == u.Name && (e.Op == "ListUserTags" || e.Op == "ListGroupsForUser") {
+			return plan.Exemption{Exempt: true, Reason: "tags or groups could not be read (" + e.Message + "); not acting on a guess"}
+		}
+	}
+	ex := audit.ExemptionForRotation(p, a, u, now)
+	out := plan.Exemption{Exempt: ex.Exempt, Reason: ex.Reason}
+	if ex.Override != "" {
+		lc := Lifecycle(p, ex.AccessKeys)
+		out.Lifecycle = &lc
+	}
+	return out
+}
