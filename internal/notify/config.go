@@ -220,6 +220,7 @@ func ParseConfig(node *yaml.Node) (*Config, []Problem) {
 	if c.Central != CentralNone && c.SecurityContact == "" && validCentral(c.Central) {
 		p.add(n, "security_contact", "is required when central is %s: give the security team's email address", c.Central)
 	}
+	sort.SliceStable(p.probs, func(i, j int) bool { return p.probs[i].Line < p.probs[j].Line })
 	return c, p.probs
 }
 
