@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/keyrot/keyrot/internal/notify"
 )
 
 // Problem is one defect in a policy file.
@@ -128,6 +130,10 @@ func (p *Policy) Validate() error {
 		v.exemption(fmt.Sprintf("exemptions[%d]", i), e)
 	}
 	v.rotation()
+	_, nps := notify.ParseConfig(&p.Notify)
+	for _, np := range nps {
+		v.addAt(np.Line, strings.TrimSuffix("notify."+np.Path, "."), "%s", np.Message)
+	}
 	if len(v.probs) == 0 {
 		return nil
 	}
