@@ -19,6 +19,9 @@ import (
 // skips, unless KEYROT_REQUIRE_AWSCLI=1 (CI) makes that a failure.
 func awsCLIs(t *testing.T) map[string]string {
 	t.Helper()
+	if testing.Short() && os.Getenv("KEYROT_REQUIRE_AWSCLI") != "1" {
+		t.Skip("-short: the AWS CLI test takes tens of seconds; KEYROT_REQUIRE_AWSCLI=1 runs it anyway")
+	}
 	found := map[string]string{} // "v1"/"v2" -> path
 	var cands []string
 	if _, err := os.Stat("/usr/bin/aws"); err == nil {
