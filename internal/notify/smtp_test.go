@@ -75,7 +75,9 @@ type session struct {
 	cur  received
 }
 
-func (mb *mailbox) NewSession(c *smtp.Conn) (smtp.Session, error) { return &session{mb: mb, conn: c}, nil }
+func (mb *mailbox) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{mb: mb, conn: c}, nil
+}
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (s *session) Auth(mech string) (sasl.Server, error) {
