@@ -73,7 +73,7 @@ func BuildTargets(cfg *Config, deps Deps) ([]Target, error) {
 					errs = append(errs, err)
 					continue
 				}
-				o.Password = pw
+				o.Password = Secret(pw)
 			}
 			c = NewSMTP(o)
 		case TypeSlack, TypeWebhook:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -53,7 +54,7 @@ func allPayloads(t *testing.T, cfg *Config, auditOnly bool, items []Item) (map[s
 		{Channel: NewSlack("slack", slackURL, nil)},
 		{Channel: NewWebhook("webhook", hookURL, []byte(plantedSecret), nil)},
 		{Channel: NewSMTP(SMTPOptions{Name: "smtp", From: "keyrot@example.com", Host: "127.0.0.1", Port: port,
-			Username: "keyrot", Password: plantedSecret, TLSConfig: &tls.Config{RootCAs: pool}, Timeout: 10 * time.Second})},
+			Username: "keyrot", Password: Secret(plantedSecret), TLSConfig: &tls.Config{RootCAs: pool}, Timeout: 10 * time.Second})},
 	}
 	n, err := New(cfg, targets, Options{Sleep: noSleep, Logger: quiet})
 	if err != nil {
@@ -169,6 +170,18 @@ func TestScreen(t *testing.T) {
 		err := screen("x", tt.in)
 		if got := err != nil; got != tt.secret {
 			t.Errorf("screen(%.50q) = %v, want secret=%v", tt.in, err, tt.secret)
+		}
+	}
+}
+
+func TestSecretTypeRedacts(t *testing.T) {
+	o := SMTPOptions{Name: "relay", Host: "smtp.example.com", Username: "keyrot", Password: Secret(plantedSecret)}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("smtp", "options", o, "password", o.Password)
+	js, _ := json.Marshal(o)
+	for _, s := range []string{fmt.Sprintf("%v %+v %#v %s", o, o, o, o.Password), logged.String(), string(js)} {
+		if strings.Contains(s, plantedSecret) || !strings.Contains(s, "secret") {
+			t.Errorf("secret not redacted: %s", s)
 		}
 	}
 }

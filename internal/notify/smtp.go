@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
@@ -22,13 +23,29 @@ type SMTPOptions struct {
 	// mechanism is the best the server offers (SCRAM, CRAM-MD5, PLAIN,
 	// LOGIN), never over an unencrypted connection.
 	Username string
-	Password string
+	Password Secret
 	// TLSConfig, if set, replaces the default (system roots, ServerName
 	// Host); tests trust their own CA with it.
 	TLSConfig *tls.Config
 	// Timeout bounds dialing and each command; default 30s.
 	Timeout time.Duration
 }
+
+// Secret is a credential (an SMTP password, a webhook key) that prints,
+// logs and encodes as "<secret>".
+type Secret string
+
+// String returns "<secret>".
+func (Secret) String() string { return "<secret>" }
+
+// GoString returns "<secret>", for %#v.
+func (Secret) GoString() string { return "<secret>" }
+
+// LogValue keeps the secret out of slog output.
+func (Secret) LogValue() slog.Value { return slog.StringValue("<secret>") }
+
+// MarshalJSON encodes the secret as "<secret>".
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"<secret>"`), nil }
 
 // SMTP sends digests as multipart/alternative (text and HTML) email over
 // SMTP, composed and sent with github.com/wneessen/go-mail.
@@ -105,7 +122,7 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
 	}
 	if s.o.Username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.o.Username), mail.WithPassword(s.o.Password))
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.o.Username), mail.WithPassword(string(s.o.Password)))
 	}
 	c, err := mail.NewClient(s.o.Host, opts...)
 	if err != nil {

@@ -181,7 +181,7 @@ func TestSMTPDelivery(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			mb, port, pool := startSMTP(t, mode == TLSImplicit)
 			ch := NewSMTP(SMTPOptions{Name: "relay", From: "keyrot <keyrot@example.com>", Host: "127.0.0.1", Port: port, TLS: mode,
-				Username: "keyrot", Password: plantedSecret, TLSConfig: &tls.Config{RootCAs: pool}, Timeout: 10 * time.Second})
+				Username: "keyrot", Password: Secret(plantedSecret), TLSConfig: &tls.Config{RootCAs: pool}, Timeout: 10 * time.Second})
 			n, err := New(fixtureConfig(), []Target{{Channel: ch}}, Options{Sleep: noSleep, Logger: quiet, MaxAttempts: 1})
 			if err != nil {
 				t.Fatal(err)
@@ -239,7 +239,7 @@ func TestSMTPDelivery(t *testing.T) {
 func TestSMTPRefusesUntrustedCertAndBadPassword(t *testing.T) {
 	mb, port, pool := startSMTP(t, false)
 	m := &Message{ID: "x", To: "alice@example.com", Time: fixtureNow, Subject: "s", Text: "t", HTML: "<p>h</p>"}
-	untrusted := NewSMTP(SMTPOptions{Name: "r", From: "keyrot@example.com", Host: "127.0.0.1", Port: port, Username: "keyrot", Password: plantedSecret, Timeout: 5 * time.Second})
+	untrusted := NewSMTP(SMTPOptions{Name: "r", From: "keyrot@example.com", Host: "127.0.0.1", Port: port, Username: "keyrot", Password: Secret(plantedSecret), Timeout: 5 * time.Second})
 	if err := untrusted.Send(context.Background(), m); err == nil {
 		t.Error("sent through a server whose certificate is not trusted")
 	}
