@@ -31,7 +31,9 @@ type globalOptions struct {
 	AWS      awsconf.Options
 	LogLevel string
 	NoColor  bool
-	streams  Streams
+	// Clock is "system" or "sandbox": whose time keyrot judges ages by.
+	Clock   string
+	streams Streams
 }
 
 // logger returns a stderr logger at the chosen level.
@@ -79,6 +81,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.StringVar(&g.Clock, "clock", "system", "whose clock ages are judged by: system, or sandbox (the sandbox's simulated clock, read from its control API at the endpoint)")
 	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colour in output (also NO_COLOR)")
 	root.AddCommand(
 		newSandboxCmd(g),

@@ -101,7 +101,7 @@ func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*
 
 func newExecutor(g *globalOptions, r *service.Runner, h *history.Store, runID int64) *execute.Executor {
 	host, _ := os.Hostname()
-	return &execute.Executor{Clients: r.NewClients(), History: h, RunID: runID, Owner: fmt.Sprintf("run-%d@%s", runID, host), Logger: g.logger()}
+	return &execute.Executor{Clients: r.NewClients(), History: h, RunID: runID, Owner: fmt.Sprintf("run-%d@%s", runID, host), Logger: g.logger(), Now: r.Now}
 }
 
 func runPlan(ctx context.Context, g *globalOptions, o *rotationOptions) error {
@@ -230,7 +230,7 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 		mode = history.ModeAuditOnly
 	}
 	host, _ := os.Hostname()
-	runID, err := h.StartRun(ctx, history.Run{Command: "apply", Mode: mode, Host: host, Version: Version})
+	runID, err := h.StartRun(ctx, history.Run{Command: "apply", Mode: mode, Host: host, Version: Version, Started: r.Now()})
 	if err != nil {
 		return err
 	}
@@ -240,11 +240,13 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 		if ctx.Err() != nil && status == history.RunFailed {
 			status = history.RunInterrupted
 		}
-		_ = h.FinishRun(context.WithoutCancel(ctx), runID, status, summary, time.Now())
+		_ = h.FinishRun(context.WithoutCancel(ctx), runID, status, summary, r.Now())
 	}()
 
+	// The plan is made read-only: nothing is written before the run is
+	// confirmed and found complete.
 	writable := !o.DryRun && !auditOnly
-	rp, err := r.PlanRotation(ctx, ex, writable)
+	rp, err := r.PlanRotation(ctx, ex, false)
 	if err != nil {
 		return err
 	}
@@ -263,6 +265,13 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 		if err := confirm(g, p); err != nil {
 			summary = "not confirmed"
 			return err
+		}
+	}
+	if writable {
+		// Record first-seen inactive keys (their deletion window starts
+		// now) and repair interrupted stores' tags, now that acting is agreed.
+		if _, err := ex.Gather(ctx, rp.Snapshot, execute.GatherOptions{RotateAfter: time.Duration(r.Policy.AccessKeys.RotateAfter)}); err != nil {
+			return fmt.Errorf("record rotation state: %w", err)
 		}
 	}
 	res, aerr := ex.Apply(ctx, p, execute.Options{DryRun: o.DryRun, AuditOnly: auditOnly})
@@ -421,7 +430,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		}
 	}
 	host, _ := os.Hostname()
-	runID, err := h.StartRun(ctx, history.Run{Command: command, Mode: history.ModeEnforce, Host: host, Version: Version})
+	runID, err := h.StartRun(ctx, history.Run{Command: command, Mode: history.ModeEnforce, Host: host, Version: Version, Started: r.Now()})
 	if err != nil {
 		return err
 	}
@@ -436,7 +445,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	if err != nil || out.Status == execute.Failed {
 		status = history.RunFailed
 	}
-	_ = h.FinishRun(context.WithoutCancel(ctx), runID, status, fmt.Sprintf("%s %s/%s: %s", command, o.Account, o.User, out.Status), time.Now())
+	_ = h.FinishRun(context.WithoutCancel(ctx), runID, status, fmt.Sprintf("%s %s/%s: %s", command, o.Account, o.User, out.Status), r.Now())
 	if perr := printOutcomes(g.streams.Out, o.Output, &execute.Result{Outcomes: []execute.Outcome{out}}); perr != nil {
 		return perr
 	}

@@ -17,6 +17,7 @@ type sandboxOptions struct {
 	Region      string
 	Seed        uint64
 	NewKeyDelay string
+	ReportBuild string
 }
 
 func newSandboxCmd(g *globalOptions) *cobra.Command {
@@ -44,6 +45,7 @@ The control API lives under /_sandbox/ (see docs/sandbox.md and 'keyrot sandbox 
 	f.StringVar(&o.Region, "region", "us-east-1", "region printed in the exports")
 	f.Uint64Var(&o.Seed, "seed", 0, "seed for fault-injection randomness (0: random)")
 	f.StringVar(&o.NewKeyDelay, "new-key-delay", "0s", "wall time before a new access key authenticates (IAM eventual consistency)")
+	f.StringVar(&o.ReportBuild, "report-build-time", "2s", "sandbox time a credential report takes to generate")
 	cmd.AddCommand(newSandboxCtlCmd(g))
 	return cmd
 }
@@ -65,6 +67,11 @@ func runSandbox(cmd *cobra.Command, g *globalOptions, o *sandboxOptions) error {
 		return withCode(ExitUsage, fmt.Errorf("scenario %s: %w", o.Scenario, err))
 	}
 	srv.SetNewKeyDelay(delay)
+	build, err := parseDurationFlag("--report-build-time", o.ReportBuild)
+	if err != nil {
+		return err
+	}
+	srv.SetReportBuildTime(build)
 	out := cmd.OutOrStdout()
 	return srv.Serve(cmd.Context(), o.Addr, func(a net.Addr) {
 		id, sec := srv.AdminCredentials()

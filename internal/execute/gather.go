@@ -151,11 +151,17 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 	if tags.RolledKey != "" {
 		rot.RolledBackAt = tags.RolledAt
 	}
-	if k := keyOf(tags.DeactKey); k != nil && !k.Active() {
+	// A deactivation record is stale once the key was rolled back after it:
+	// if the key is inactive again, that is a new deactivation whose window
+	// starts when keyrot first sees it.
+	stale := func(keyID string, at time.Time) bool {
+		return tags.RolledKey == keyID && !tags.RolledAt.Before(at)
+	}
+	if k := keyOf(tags.DeactKey); k != nil && !k.Active() && !stale(k.ID, tags.DeactAt) {
 		rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, tags.DeactAt
 	}
 	now := e.now()
-	tagFree := tags.DeactKey == "" || keyOf(tags.DeactKey) == nil || keyOf(tags.DeactKey).Active()
+	tagFree := tags.DeactKey == "" || keyOf(tags.DeactKey) == nil || keyOf(tags.DeactKey).Active() || stale(tags.DeactKey, tags.DeactAt)
 	for _, k := range u.Keys {
 		if k.Active() || k.ID == rot.DeactivatedKeyID || k.ID == "" {
 			continue
@@ -165,7 +171,7 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 			if err != nil {
 				return rot, err
 			}
-			if ok {
+			if ok && !stale(k.ID, ev.At) {
 				if rot.DeactivatedKeyID == "" {
 					rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, ev.At
 				}

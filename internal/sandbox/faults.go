@@ -55,6 +55,8 @@ type faultSet struct {
 	nextID int
 	// newKeyDelay is how long a new access key takes to authenticate.
 	newKeyDelay time.Duration
+	// reportBuildTime overrides defaultReportBuildTime when set.
+	reportBuildTime *time.Duration
 }
 
 func newFaultSet(seed uint64) *faultSet {

@@ -17,9 +17,6 @@ const (
 	// credentialReportMaxAge is how long IAM serves a report before
 	// GenerateCredentialReport builds a new one.
 	credentialReportMaxAge = 4 * time.Hour
-	// credentialReportBuildTime is how long (sandbox time) generation takes:
-	// a client polling once a second sees COMPLETE within a few polls.
-	credentialReportBuildTime = 2 * time.Second
 )
 
 // credentialReportHeader is the report's header line, as IAM writes it.
@@ -128,7 +125,7 @@ func iamGenerateCredentialReport(r *request) (any, error) {
 	if rep != nil {
 		desc = "Report is older than 4 hours. Starting a new report generation task"
 	}
-	r.acct.Report = &CredentialReport{GeneratedAt: r.now, ReadyAt: r.now.Add(credentialReportBuildTime), Content: buildCredentialReport(r.acct)}
+	r.acct.Report = &CredentialReport{GeneratedAt: r.now, ReadyAt: r.now.Add(r.srv.ReportBuildTime()), Content: buildCredentialReport(r.acct)}
 	return iamGenerateCredentialReportResult{State: "STARTED", Description: desc}, nil
 }
 

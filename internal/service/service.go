@@ -94,11 +94,11 @@ func (r *Runner) collectOptions() collect.Options {
 				return true
 			}
 		}
-		return hasFinding(p, a, u, r.now())
+		return needsDetail(p, a, u, r.now())
 	}
 	o.NeedTagsGroups = true
 	o.TagsGroupsFor = func(a *inventory.Account, u *inventory.User) bool {
-		return hasFinding(p, a, u, r.now())
+		return needsDetail(p, a, u, r.now())
 	}
 	o.Progress = r.Progress
 	o.Logger = r.Logger
@@ -107,6 +107,24 @@ func (r *Runner) collectOptions() collect.Options {
 		r.CollectOptions(&o)
 	}
 	return o
+}
+
+// needsDetail reports whether u needs live facts: it breaks policy, or one
+// of its keys reaches the rotation age (the planner acts on the day it is
+// reached; the audit reports a key only once it is older).
+func needsDetail(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) bool {
+	rotate := time.Duration(p.AccessKeys.RotateAfter)
+	for _, ex := range p.Exemptions {
+		if ex.AccessKeys != nil {
+			rotate = min(rotate, time.Duration(p.EffectiveAccessKeys(ex.AccessKeys).RotateAfter))
+		}
+	}
+	for _, k := range u.Keys {
+		if now.Sub(k.CreateDate) >= rotate-24*time.Hour {
+			return true
+		}
+	}
+	return hasFinding(p, a, u, now)
 }
 
 // hasFinding reports whether u, judged alone and without tags, breaks policy.

@@ -1,0 +1,287 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
+	"github.com/keyrot/keyrot/internal/secretstore"
+)
+
+const day = 24 * time.Hour
+
+// rotationEnv is a sandbox plus the flags every rotation command of a test uses.
+type rotationEnv struct {
+	*sandboxtest.Env
+	flags []string
+}
+
+func startRotationEnv(t *testing.T, scenario string) *rotationEnv {
+	t.Helper()
+	env := sandboxtest.Start(t, scenario)
+	env.Server.SetReportBuildTime(0)
+	useSandbox(t, env)
+	return &rotationEnv{Env: env, flags: []string{"--progress", "none", "--report-wait", "5ms", "--state-dir", t.TempDir(), "--clock", "sandbox"}}
+}
+
+func (e *rotationEnv) run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return runCLI(t, append(args, e.flags...)...)
+}
+
+// writeCalls counts calls that change state.
+func writeCalls(e *rotationEnv) int {
+	n := 0
+	for _, ops := range e.Server.CallCounts() {
+		for op, c := range ops {
+			_, name, _ := strings.Cut(op, ":")
+			for _, p := range []string{"Create", "Update", "Delete", "Put", "Tag", "Untag", "Enable"} {
+				if strings.HasPrefix(name, p) {
+					n += c
+				}
+			}
+		}
+	}
+	return n
+}
+
+type jsonOutcomes struct {
+	Outcomes []execute.Outcome `json:"outcomes"`
+}
+
+// TestApplyDemo runs apply on the demo organization through the CLI: the
+// guardrails refuse first (no confirmation, partial organization), a dry
+// run changes nothing, the real run carries out every planned change and
+// stores every new key where its owner can fetch it, and a second run has
+// nothing left to do.
+func TestApplyDemo(t *testing.T) {
+	e := startRotationEnv(t, "demo")
+	ctx := context.Background()
+
+	code, out, stderr := e.run(t, "plan", "-o", "json")
+	if code != ExitPartial {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	var pf planFile
+	if err := json.Unmarshal([]byte(out), &pf); err != nil {
+		t.Fatalf("plan json: %v", err)
+	}
+	if len(pf.Plan.Actions) == 0 {
+		t.Fatal("the demo plan has no actions")
+	}
+	e.Server.ResetCallCounts()
+
+	if code, _, stderr := e.run(t, "apply", "--allow-partial"); code != ExitUsage || !strings.Contains(stderr, "without confirmation") {
+		t.Fatalf("apply without --yes on a pipe: exit %d, want %d\n%s", code, ExitUsage, stderr)
+	}
+	if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitPartial || !strings.Contains(stderr, "looks partial") {
+		t.Fatalf("apply on a partial organization: exit %d\n%s", code, stderr)
+	}
+	if code, out, stderr := e.run(t, "apply", "--dry-run", "--allow-partial", "-o", "json"); code != ExitPartial || !strings.Contains(out, `"would_do": true`) {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := writeCalls(e); n != 0 {
+		t.Fatalf("refused and dry runs made %d write calls: %v", n, e.Server.CallCounts())
+	}
+
+	code, out, stderr = e.run(t, "apply", "--yes", "--allow-partial", "-o", "json")
+	if code != ExitPartial {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	var res jsonOutcomes
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("outcomes json: %v\n%s", err, out)
+	}
+	if len(res.Outcomes) != len(pf.Plan.Actions) {
+		t.Fatalf("%d outcomes for %d planned actions", len(res.Outcomes), len(pf.Plan.Actions))
+	}
+	created := 0
+	for _, o := range res.Outcomes {
+		if o.Status != execute.Succeeded {
+			t.Errorf("%s %s/%s: %s %s", o.Kind, o.AccountID, o.User, o.Status, o.Detail)
+			continue
+		}
+		if o.Kind != "create-key" {
+			continue
+		}
+		created++
+		checkStoredKey(ctx, t, e, o)
+	}
+	if created == 0 {
+		t.Fatal("no key was created")
+	}
+
+	code, out, stderr = e.run(t, "apply", "--yes", "--allow-partial", "-o", "json")
+	if code != ExitPartial || strings.Contains(out, `"status"`) {
+		t.Fatalf("second apply should have nothing to do: exit %d\n%s\n%s", code, out, stderr)
+	}
+}
+
+// checkStoredKey reads a new key from its secret as the owner would and
+// signs a call with it.
+func checkStoredKey(ctx context.Context, t *testing.T, e *rotationEnv, o execute.Outcome) {
+	t.Helper()
+	admin := e.Admin()
+	sm := secretsmanager.NewFromConfig(assumeInto(ctx, t, e, admin, o.AccountID))
+	v, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(o.SecretARN)})
+	if err != nil {
+		t.Fatalf("read secret of %s/%s: %v", o.AccountID, o.User, err)
+	}
+	val, err := secretstore.ParseValue(aws.ToString(v.SecretString))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if val.AccessKeyID != o.NewKeyID || val.UserName != o.User {
+		t.Fatalf("secret holds %s of %s, want %s of %s", val.AccessKeyID, val.UserName, o.NewKeyID, o.User)
+	}
+	id, err := sts.NewFromConfig(e.Config(val.AccessKeyID, val.SecretAccessKey.Reveal(), "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatalf("new key of %s/%s does not authenticate: %v", o.AccountID, o.User, err)
+	}
+	if aws.ToString(id.Account) != o.AccountID || !strings.HasSuffix(aws.ToString(id.Arn), "/"+o.User) {
+		t.Fatalf("new key authenticates as %s", aws.ToString(id.Arn))
+	}
+	if !strings.Contains(o.FetchCommand, "get-secret-value") || strings.Contains(o.FetchCommand, val.SecretAccessKey.Reveal()) {
+		t.Fatalf("fetch command %q", o.FetchCommand)
+	}
+}
+
+// assumeInto returns a config acting in account (the admin's own, or via the role).
+func assumeInto(ctx context.Context, t *testing.T, e *rotationEnv, admin aws.Config, account string) aws.Config {
+	t.Helper()
+	if account == e.Server.ManagementAccountID() {
+		return admin
+	}
+	out, err := sts.NewFromConfig(admin).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("test"),
+	})
+	if err != nil {
+		t.Fatalf("assume role in %s: %v", account, err)
+	}
+	c := out.Credentials
+	return e.Config(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+}
+
+const lifecycleScenario = `description: one service user whose key is about to be due
+organization:
+  id: o-lifecycle01
+  management:
+    id: "111122223333"
+    name: lifecycle
+    email: aws@lifecycle.example
+    root: {mfa: true}
+    users:
+      - name: app
+        path: /service/
+        tags: {owner: team@lifecycle.example}
+        created: 200d
+        keys:
+          - {age: 85d, last_used: 1h, service: s3, region: eu-west-1}
+`
+
+// TestLifecycleThroughCLI drives the lifecycle with the sandbox clock:
+// rotation on day 90, deactivation on day 100 once the application uses the
+// new key, rollback, and deletion after the rollback is undone.
+func TestLifecycleThroughCLI(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lifecycle.yaml")
+	if err := os.WriteFile(file, []byte(lifecycleScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startRotationEnv(t, file)
+	ctx := context.Background()
+	ic := iam.NewFromConfig(e.Admin())
+	keys := func() map[string]string {
+		out, err := ic.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("app")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, k := range out.AccessKeyMetadata {
+			m[aws.ToString(k.AccessKeyId)] = string(k.Status)
+		}
+		return m
+	}
+	apply := func(wantKinds ...string) []execute.Outcome {
+		t.Helper()
+		code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
+		if code != ExitOK {
+			t.Fatalf("apply: exit %d\n%s", code, stderr)
+		}
+		var res jsonOutcomes
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		var got []string
+		for _, o := range res.Outcomes {
+			got = append(got, string(o.Kind)+":"+string(o.Status))
+		}
+		if strings.Join(got, ",") != strings.Join(wantKinds, ",") {
+			t.Fatalf("outcomes %v, want %v\n%s\n%s", got, wantKinds, out, stderr)
+		}
+		return res.Outcomes
+	}
+	old := keys()
+	if len(old) != 1 {
+		t.Fatalf("keys %v", old)
+	}
+	var oldID string
+	for id := range old {
+		oldID = id
+	}
+
+	apply() // day 85: nothing due
+	e.Server.Clock().Advance(5 * day)
+	outs := apply("create-key:succeeded") // day 90
+	newID := outs[0].NewKeyID
+	if k := keys(); len(k) != 2 || k[oldID] != "Active" || k[newID] != "Active" {
+		t.Fatalf("after rotation: %v", k)
+	}
+
+	// The application switches to the new key on day 92.
+	e.Server.Clock().Advance(2 * day)
+	checkStoredKey(ctx, t, e, outs[0])
+	e.Server.Clock().Advance(8 * day) // day 100
+	apply("deactivate-key:succeeded")
+	if k := keys(); k[oldID] != "Inactive" {
+		t.Fatalf("day 100: old key %s", k[oldID])
+	}
+
+	// Something broke: roll back on day 102.
+	e.Server.Clock().Advance(2 * day)
+	if code, _, stderr := runCLI(t, "rollback", "--account", "111122223333", "--user", "app", "--yes", "--state-dir", e.flags[5], "--clock", "sandbox"); code != ExitOK {
+		t.Fatalf("rollback: exit %d\n%s", code, stderr)
+	}
+	if k := keys(); k[oldID] != "Active" {
+		t.Fatalf("after rollback: old key %s", k[oldID])
+	}
+	code, out, _ := e.run(t, "plan", "-o", "json")
+	if code != ExitOK || !strings.Contains(out, "re-activated by rollback") {
+		t.Fatalf("plan after rollback should hold the old key for a human: %s", out)
+	}
+	apply() // keyrot does not deactivate a rolled-back key on its own
+
+	// The operator deactivates it by hand on day 105; it is deleted after the window.
+	if _, err := ic.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("app"), AccessKeyId: aws.String(oldID), Status: "Inactive"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Server.Clock().Advance(3 * day)
+	apply() // day 105: the deletion window starts now
+	e.Server.Clock().Advance(9 * day)
+	apply() // day 114: not yet
+	e.Server.Clock().Advance(1 * day)
+	apply("delete-key:succeeded") // day 115
+	if k := keys(); len(k) != 1 || k[newID] != "Active" {
+		t.Fatalf("end state %v, want only the new key active", k)
+	}
+}
