@@ -44,7 +44,7 @@ func BuildTargets(cfg *Config, deps Deps) ([]Target, error) {
 	env := func(ch ChannelConfig, field, name string) (string, error) {
 		v := getenv(name)
 		if v == "" {
-			return "", fmt.Errorf("notify channel %s: %s names %s: %w", ch.Name, field, name, ErrMissingEnv)
+			return "", fmt.Errorf("notify channel %s (line %d): %s names %s: %w", ch.Name, ch.line, field, name, ErrMissingEnv)
 		}
 		return v, nil
 	}
@@ -84,7 +84,7 @@ func BuildTargets(cfg *Config, deps Deps) ([]Target, error) {
 					errs = append(errs, err)
 					continue
 				}
-				if msg := checkURL(v); msg != "" {
+				if msg := checkURL(v, false); msg != "" {
 					errs = append(errs, fmt.Errorf("notify channel %s: the URL in %s %s", ch.Name, ch.URLEnv, msg))
 					continue
 				}

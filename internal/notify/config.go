@@ -462,7 +462,7 @@ func (p *parser) channel(n *yaml.Node, path string) (ChannelConfig, bool) {
 		case ch.URL != "" && ch.URLEnv != "":
 			p.add(vals["url_env"], path+".url_env", "give url or url_env, not both")
 		case ch.URL != "":
-			if msg := checkURL(ch.URL); msg != "" {
+			if msg := checkURL(ch.URL, true); msg != "" {
 				p.add(vals["url"], path+".url", "%s", msg)
 			}
 		}
@@ -475,11 +475,19 @@ func (p *parser) channel(n *yaml.Node, path string) (ChannelConfig, bool) {
 	return ch, true
 }
 
-// checkURL returns why u is not an acceptable endpoint, or "".
-func checkURL(u string) string {
+// checkURL returns why u is not an acceptable endpoint, or "". With show
+// false the message does not repeat u (a URL from the environment may be a
+// secret, such as a Slack webhook URL).
+func checkURL(u string, show bool) string {
+	got := func(format string, v string) string {
+		if !show {
+			return ""
+		}
+		return fmt.Sprintf(format, v)
+	}
 	pu, err := url.Parse(u)
 	if err != nil || pu.Host == "" || pu.Opaque != "" {
-		return fmt.Sprintf("is not a valid URL (got %q); write it as https://host/path", u)
+		return "is not a valid URL" + got(" (got %q)", u) + "; write it as https://host/path"
 	}
 	switch pu.Scheme {
 	case "https":
@@ -488,7 +496,7 @@ func checkURL(u string) string {
 		if isLocalhost(pu.Hostname()) {
 			return ""
 		}
-		return fmt.Sprintf("must use https (http is allowed only for localhost) (got %q)", pu.Redacted())
+		return "must use https (http is allowed only for localhost)" + got(" (got %q)", pu.Redacted())
 	}
 	return fmt.Sprintf("must be an https URL (got scheme %q)", pu.Scheme)
 }

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,4 +179,32 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestBuildTargetsNeedsVariables(t *testing.T) {
+	c, probs := parseFile(t, "good.yaml")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	env := map[string]string{"KEYROT_SMTP_PASSWORD": "pw", "KEYROT_SLACK_URL": "https://hooks.slack.example/T0/B0/x", "KEYROT_WEBHOOK_SECRET": "k"}
+	targets, err := BuildTargets(c, Deps{Getenv: func(k string) string { return env[k] }})
+	if err != nil || len(targets) != 5 {
+		t.Fatalf("BuildTargets: %d targets, %v", len(targets), err)
+	}
+	var got []string
+	for _, tg := range targets {
+		got = append(got, tg.Channel.Name()+"/"+tg.Audience)
+	}
+	if d := cmp.Diff([]string{"mail/owners", "relay/all", "sns/central", "slack/all", "webhook/all"}, got); d != "" {
+		t.Errorf("targets (-want +got):\n%s", d)
+	}
+	delete(env, "KEYROT_WEBHOOK_SECRET")
+	env["KEYROT_SLACK_URL"] = "http://hooks.slack.example/T0/B0/x"
+	_, err = BuildTargets(c, Deps{Getenv: func(k string) string { return env[k] }})
+	if !errors.Is(err, ErrMissingEnv) || !strings.Contains(err.Error(), "line 21") || !strings.Contains(err.Error(), "KEYROT_SLACK_URL must use https") {
+		t.Errorf("err = %v, want the missing webhook secret (line 21) and the http Slack URL", err)
+	}
+	if strings.Contains(err.Error(), "/T0/B0/x") {
+		t.Errorf("error repeats the Slack URL's path: %v", err)
+	}
 }
