@@ -28,23 +28,27 @@ import (
 type demoOptions struct {
 	Scenario    string
 	KeepRunning bool
+	SummaryOnly bool
 }
 
 func newDemoCmd(g *globalOptions) *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start the sandbox with the demo organization and summarize it through the AWS APIs",
+		Short: "Run keyrot on the demo organization in a local sandbox: audit, plan, apply, and 20 days of lifecycle",
 		Long: `Start the sandbox in-process on a free loopback port with the demo organization
-(docs/sandbox.md) and summarize it the way keyrot sees it: Organizations
-ListAccounts, STS AssumeRole into each member account, then IAM users, access
-keys by age, console passwords, MFA and root credentials.`,
+(docs/sandbox.md), summarize it the way keyrot sees it (Organizations ListAccounts,
+STS AssumeRole into each member account, IAM users, keys by age, console passwords,
+MFA and root credentials), then run the real commands against it: keyrot audit,
+keyrot plan, keyrot apply; then move the sandbox clock 10 days (old keys deactivated
+once quiet) and 10 more (old keys deleted). History goes to a temporary directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), g, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&o.Scenario, "scenario", "demo", "built-in scenario name or scenario file")
+	cmd.Flags().BoolVar(&o.SummaryOnly, "summary-only", false, "only summarize the organization; do not run audit, plan and apply")
 	cmd.Flags().BoolVar(&o.KeepRunning, "keep-running", false, "keep the sandbox running after the summary (Ctrl-C to stop) and print its exports on stderr")
 	return cmd
 }
@@ -84,6 +88,11 @@ func runDemo(ctx context.Context, g *globalOptions, o *demoOptions, out, errw io
 		return err
 	}
 	renderDemo(out, accts)
+	if !o.SummaryOnly {
+		if err := runDemoSteps(ctx, g, srv, endpoint, out, errw); err != nil {
+			return err
+		}
+	}
 
 	if !o.KeepRunning {
 		stop()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,7 +13,7 @@ import (
 // TestDemo runs `keyrot demo` end to end: an in-process sandbox with the
 // demo organization, summarized through the real SDK.
 func TestDemo(t *testing.T) {
-	code, stdout, stderr := runCLI(t, "demo")
+	code, stdout, stderr := runCLI(t, "demo", "--summary-only")
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
@@ -38,5 +39,44 @@ func TestDemoBadScenario(t *testing.T) {
 	code, _, stderr := runCLI(t, "demo", "--scenario", "nope")
 	if code != ExitUsage || !regexp.MustCompile(`unknown scenario "nope"`).MatchString(stderr) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestDemoFullRun runs the whole demo: audit, plan, apply and 20 days of
+// lifecycle on the sandbox clock, and checks each step did its part.
+func TestDemoFullRun(t *testing.T) {
+	t.Chdir(t.TempDir())
+	// The demo points the process's AWS environment at its sandbox; restore it afterwards.
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_PROFILE"} {
+		t.Setenv(k, os.Getenv(k))
+	}
+	code, stdout, stderr := runCLI(t, "demo", "--no-color")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	steps := strings.Split(stdout, "\n== ")
+	if len(steps) != 6 {
+		t.Fatalf("want summary + 5 steps, got %d parts:\n%s", len(steps), stdout)
+	}
+	count := func(part, s string) int { return strings.Count(part, s) }
+	audit, plan, apply, day10, day20 := steps[1], steps[2], steps[3], steps[4], steps[5]
+	if !strings.Contains(audit, "root-access-key") || !strings.Contains(audit, "(exit 5)") {
+		t.Errorf("audit step:\n%s", audit)
+	}
+	creates := count(plan, "\ncreate-key ")
+	if creates == 0 || !strings.Contains(plan, "Blocked: needs a human") {
+		t.Errorf("plan step:\n%s", plan)
+	}
+	if count(apply, "succeeded  create-key") != creates || count(apply, "failed") != 0 {
+		t.Errorf("apply step should create %d keys:\n%s", creates, apply)
+	}
+	if count(day10, "succeeded  deactivate-key") != creates {
+		t.Errorf("day 10 should deactivate the %d replaced keys:\n%s", creates, day10)
+	}
+	if count(day20, "succeeded  delete-key") < creates {
+		t.Errorf("day 20 should delete at least the %d replaced keys:\n%s", creates, day20)
+	}
+	if strings.Contains(stdout+stderr, "SecretAccessKey") {
+		t.Error("demo output mentions secret access keys")
 	}
 }

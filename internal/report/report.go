@@ -213,7 +213,10 @@ func evidenceText(e audit.Evidence) string {
 	if e.AgeDays != nil {
 		parts = append(parts, fmt.Sprintf("age %dd", *e.AgeDays))
 	}
-	if e.DaysSinceUse != nil {
+	switch {
+	case e.DaysSinceUse != nil && e.LastUsed == nil:
+		parts = append(parts, "never used")
+	case e.DaysSinceUse != nil:
 		parts = append(parts, fmt.Sprintf("last used %dd ago", *e.DaysSinceUse))
 	}
 	if e.ThresholdDays > 0 {

@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/sandbox"
+)
+
+// runDemoSteps runs the real keyrot commands against the demo sandbox, with
+// the sandbox's admin key in the environment and the sandbox's clock, so
+// that moving that clock shows the lifecycle.
+func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, endpoint string, out, errw io.Writer) error {
+	id, secret := srv.AdminCredentials()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret,
+		"AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_PROFILE": "",
+	} {
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
+	}
+	state, err := os.MkdirTemp("", "keyrot-demo-")
+	if err != nil {
+		return fmt.Errorf("demo state directory: %w", err)
+	}
+	defer os.RemoveAll(state)
+	srv.SetReportBuildTime(200 * time.Millisecond)
+
+	common := []string{"--clock", "sandbox", "--progress", "none", "--report-wait", "200ms", "--log-level", "error"}
+	if g.NoColor {
+		common = append(common, "--no-color")
+	}
+	streams := Streams{In: nil, Out: out, Err: errw}
+	step := func(title string, args ...string) {
+		fmt.Fprintf(out, "\n== %s\n$ keyrot %s\n", title, joinArgs(args))
+		code := Main(ctx, append(args, common...), streams)
+		fmt.Fprintf(out, "(exit %d)\n", code)
+	}
+	rot := []string{"--state-dir", state, "--allow-partial", "--yes"}
+	step("Audit: every finding, per account (exit 5: one account cannot be assumed)", "audit", "-o", "table")
+	step("Plan: what apply would change, and why", "plan", "--state-dir", state)
+	step("Apply: new keys created, stored in Secrets Manager and verified; unused keys deactivated", append([]string{"apply"}, rot...)...)
+	srv.Clock().Advance(10 * 24 * time.Hour)
+	step("10 days later: no application used the replaced keys since, so they are deactivated", append([]string{"apply"}, rot...)...)
+	srv.Clock().Advance(10 * 24 * time.Hour)
+	step("10 more days: the deactivated keys stayed quiet, so they are deleted", append([]string{"apply"}, rot...)...)
+	return ctx.Err()
+}
+
+func joinArgs(args []string) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}
