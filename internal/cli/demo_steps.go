@@ -2,13 +2,20 @@ package cli
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
+
+// demoPolicy is the policy of the demo: defaults plus SES digests.
+//
+//go:embed demo_policy.yaml
+var demoPolicy []byte
 
 // runDemoSteps runs the real keyrot commands against the demo sandbox, with
 // the sandbox's admin key in the environment and the sandbox's clock, so
@@ -29,8 +36,12 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	}
 	defer os.RemoveAll(state)
 	srv.SetReportBuildTime(200 * time.Millisecond)
+	policyFile := state + "/keyrot.yaml"
+	if err := os.WriteFile(policyFile, demoPolicy, 0o600); err != nil {
+		return fmt.Errorf("demo policy: %w", err)
+	}
 
-	common := []string{"--clock", "sandbox", "--progress", "none", "--report-wait", "200ms", "--log-level", "error"}
+	common := []string{"-c", policyFile, "--clock", "sandbox", "--progress", "none", "--report-wait", "200ms", "--log-level", "error"}
 	if g.NoColor {
 		common = append(common, "--no-color")
 	}
@@ -48,6 +59,11 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	step("10 days later: no application used the replaced keys since, so they are deactivated", append([]string{"apply"}, rot...)...)
 	srv.Clock().Advance(10 * 24 * time.Hour)
 	step("10 more days: the deactivated keys stayed quiet, so they are deleted", append([]string{"apply"}, rot...)...)
+	emails := srv.Emails()
+	fmt.Fprintf(out, "\n== Notifications: %d digest e-mails captured by the sandbox's SES (keyrot sandbox ctl emails shows them)\n", len(emails))
+	for _, e := range emails {
+		fmt.Fprintf(out, "  to %-40s %s\n", strings.Join(e.To, ","), e.Subject)
+	}
 	return ctx.Err()
 }
 

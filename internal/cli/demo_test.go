@@ -55,8 +55,8 @@ func TestDemoFullRun(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	steps := strings.Split(stdout, "\n== ")
-	if len(steps) != 6 {
-		t.Fatalf("want summary + 5 steps, got %d parts:\n%s", len(steps), stdout)
+	if len(steps) != 7 {
+		t.Fatalf("want summary + 6 steps, got %d parts:\n%s", len(steps), stdout)
 	}
 	count := func(part, s string) int { return strings.Count(part, s) }
 	audit, plan, apply, day10, day20 := steps[1], steps[2], steps[3], steps[4], steps[5]
@@ -75,6 +75,13 @@ func TestDemoFullRun(t *testing.T) {
 	}
 	if count(day20, "succeeded  delete-key") < creates {
 		t.Errorf("day 20 should delete at least the %d replaced keys:\n%s", creates, day20)
+	}
+	mails := steps[6]
+	// One digest per owner per run: the apply run's rotations reach the
+	// owner named by the user's tag, and security gets one central digest.
+	if !strings.Contains(mails, "to finance-ops@brightloop.example           Action needed by") ||
+		count(mails, "to security@brightloop.example") != 3 {
+		t.Errorf("notifications:\n%s", mails)
 	}
 	if strings.Contains(stdout+stderr, "SecretAccessKey") {
 		t.Error("demo output mentions secret access keys")

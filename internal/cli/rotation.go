@@ -281,6 +281,20 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 		}
 		summary = fmt.Sprintf("%d succeeded, %d blocked, %d skipped, %d failed", res.Count(execute.Succeeded), res.Count(execute.Blocked), res.Count(execute.Skipped), res.Count(execute.Failed))
 	}
+	if !o.DryRun && res != nil {
+		executed := *rp
+		executed.Plan = p
+		items := r.NoticeItems(&executed, res, r.Now())
+		sum, nerr := r.Notify(context.WithoutCancel(ctx), h, runID, items, auditOnly, g.logger())
+		switch {
+		case nerr != nil:
+			fmt.Fprintf(g.streams.Err, "keyrot: notifications not sent: %v\n", nerr)
+			summary += "; notifications not sent"
+		case sum.Digests > 0 || len(sum.Failed()) > 0:
+			fmt.Fprintf(g.streams.Err, "keyrot: %d notice digest(s) sent, %d delivery failure(s), %d notice(s) already sent before\n", sum.Digests, len(sum.Failed()), sum.Suppressed)
+			summary += fmt.Sprintf("; %d digests sent, %d failed", sum.Digests, len(sum.Failed()))
+		}
+	}
 	if aerr != nil {
 		return aerr
 	}

@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/notify"
+	"github.com/keyrot/keyrot/internal/plan"
+)
+
+// NoticeItems turns a run's outcomes and its plan's deadlines into the items
+// owners are told about: keys rotated (where the new one is), deactivated
+// (how to roll back, until when), deleted, blocked because still in use, and
+// deactivations and deletions ahead (so reminders fall on the right days).
+// Dry runs tell nobody; audit-only runs tell what would happen.
+func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Time) []notify.Item {
+	users := map[plan.UserRef]*inventory.User{}
+	accts := map[string]*inventory.Account{}
+	for ai := range rp.Snapshot.Accounts {
+		a := &rp.Snapshot.Accounts[ai]
+		accts[a.ID] = a
+		for ui := range a.Users {
+			users[plan.UserRef{Account: a.ID, User: a.Users[ui].Name}] = &a.Users[ui]
+		}
+	}
+	actions := map[string]plan.Action{}
+	for _, a := range rp.Plan.Actions {
+		actions[a.ID] = a
+	}
+	lifecycle := func(a *inventory.Account, u *inventory.User) plan.Lifecycle {
+		if ex := rotationExemption(r.Policy, a, u, now); ex.Lifecycle != nil {
+			return *ex.Lifecycle
+		}
+		return Lifecycle(r.Policy, r.Policy.AccessKeys)
+	}
+	keyCreated := func(u *inventory.User, id string) time.Time {
+		for _, k := range u.Keys {
+			if k.ID == id {
+				return k.CreateDate
+			}
+		}
+		return time.Time{}
+	}
+	item := func(account, user, keyID string, st notify.State, date time.Time) (notify.Item, bool) {
+		a, u := accts[account], users[plan.UserRef{Account: account, User: user}]
+		if a == nil || u == nil {
+			return notify.Item{}, false
+		}
+		return notify.Item{AccountID: a.ID, AccountName: a.Name, AccountEmail: a.Email, User: u.Name, UserARN: u.ARN,
+			UserTags: u.Tags, KeyID: keyID, State: st, Date: date}, true
+	}
+
+	var items []notify.Item
+	if res != nil {
+		for _, o := range res.Outcomes {
+			done := o.Status == execute.Succeeded || o.WouldDo
+			a, u := accts[o.AccountID], users[plan.UserRef{Account: o.AccountID, User: o.User}]
+			if a == nil || u == nil {
+				continue
+			}
+			lc := lifecycle(a, u)
+			switch {
+			case o.Kind == plan.CreateKey && done:
+				due := later(keyCreated(u, o.KeyID).Add(lc.DeactivateAfter), now.Add(lc.DeactivateAfter-lc.RotateAfter))
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
+					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeactivateKey && done:
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, now); ok {
+					it.Rollback = later(keyCreated(u, o.KeyID).Add(lc.DeleteAfter), now.Add(lc.DeleteAfter-lc.DeactivateAfter))
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeleteKey && done:
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, now); ok {
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeactivateKey && o.Status == execute.Blocked && o.LastUsed != nil:
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateBlockedInUse, actions[o.ActionID].Due); ok {
+					it.LastUsed, it.LastUsedService, it.LastUsedRegion = *o.LastUsed, o.LastUsedService, o.LastUsedRegion
+					items = append(items, it)
+				}
+			}
+		}
+	}
+	for _, up := range rp.Plan.Upcoming {
+		switch up.Kind {
+		case plan.DeactivateKey:
+			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivationDue, up.Due); ok {
+				items = append(items, it)
+			}
+		case plan.DeleteKey:
+			rot := rp.Rotations[plan.UserRef{Account: up.AccountID, User: up.User}]
+			if rot.DeactivatedKeyID != up.KeyID || rot.NewKeyID == "" {
+				continue // only keys keyrot replaced: their owners may still need to roll back
+			}
+			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivated, rot.DeactivatedAt); ok {
+				it.Rollback = up.Due
+				items = append(items, it)
+			}
+		}
+	}
+	return items
+}
+
+// Notify sends the items through the policy's notify channels; with none
+// configured it does nothing. Delivery failures are in the summary, never
+// a reason to fail the run.
+func (r *Runner) Notify(ctx context.Context, hist notify.History, runID int64, items []notify.Item, auditOnly bool, log *slog.Logger) (*notify.Summary, error) {
+	cfg, problems := notify.ParseConfig(&r.Policy.Notify)
+	if len(problems) > 0 {
+		var ps []string
+		for _, p := range problems {
+			ps = append(ps, p.String())
+		}
+		return nil, fmt.Errorf("notify configuration: %s", strings.Join(ps, "; "))
+	}
+	if len(cfg.Channels) == 0 || len(items) == 0 {
+		return &notify.Summary{}, nil
+	}
+	targets, err := notify.BuildTargets(cfg, notify.Deps{AWS: r.AWS})
+	if err != nil {
+		return nil, err
+	}
+	n, err := notify.New(cfg, targets, notify.Options{History: hist, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return n.Send(ctx, notify.Run{ID: fmt.Sprint(runID), Now: r.now(), AuditOnly: auditOnly, Items: items})
+}
+
+// regionOfARN returns the region field of an ARN.
+func regionOfARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
