@@ -1,0 +1,113 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/sandbox"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
+)
+
+// compliantOrg is an organization with nothing to report: young keys in
+// daily use, no console passwords, root with MFA and no keys.
+func compliantOrg(accounts, users int) *sandbox.Scenario {
+	acct := func(i int) sandbox.ScenarioAccount {
+		a := sandbox.ScenarioAccount{
+			ID: fmt.Sprintf("%012d", 200000000000+i), Name: fmt.Sprintf("acct-%03d", i),
+			Email: fmt.Sprintf("aws+%03d@example.com", i), Root: sandbox.ScenarioRoot{MFA: true},
+		}
+		for j := range users {
+			a.Users = append(a.Users, sandbox.ScenarioUser{
+				Name: fmt.Sprintf("svc-%03d", j), Created: "30d",
+				Keys: []sandbox.ScenarioKey{{Age: "10d", LastUsed: "1d", Service: "s3", Region: "us-east-1"}},
+			})
+		}
+		return a
+	}
+	sc := &sandbox.Scenario{Name: "compliant"}
+	sc.Organization.Management = acct(0)
+	for i := 1; i < accounts; i++ {
+		sc.Accounts = append(sc.Accounts, acct(i))
+	}
+	return sc
+}
+
+// auditCalls audits a compliant organization and returns the IAM and STS
+// calls made per audited account.
+func auditCalls(tb testing.TB, accounts, users int) (perAccount map[string]int, total int) {
+	tb.Helper()
+	env := sandboxtest.Start(tb, "")
+	if err := env.Server.ApplyScenario(compliantOrg(accounts, users)); err != nil {
+		tb.Fatal(err)
+	}
+	env.Server.SetReportBuildTime(0)
+	r := &Runner{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
+		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+	}}
+	res, err := r.Audit(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(res.Findings) != 0 {
+		tb.Fatalf("compliant organization has %d findings, first %+v", len(res.Findings), res.Findings[0])
+	}
+	perAccount = map[string]int{}
+	mgmt := env.Server.ManagementAccountID()
+	for acct, ops := range env.Server.CallCounts() {
+		for op, n := range ops {
+			svc, name, _ := strings.Cut(op, ":")
+			if svc != "iam" && svc != "sts" {
+				continue
+			}
+			total += n
+			if svc == "sts" && name == "AssumeRole" && acct == mgmt {
+				continue // made by the management account, on behalf of a member
+			}
+			perAccount[acct] += n
+		}
+	}
+	return perAccount, total
+}
+
+// TestAuditCallBudget: a compliant 500-user account costs at most 5 IAM and
+// STS calls, and an organization of 200 accounts stays near that bound per
+// account (AssumeRole counted once per member).
+func TestAuditCallBudget(t *testing.T) {
+	perAccount, _ := auditCalls(t, 1, 500)
+	for acct, n := range perAccount {
+		if n > 5 {
+			t.Errorf("500-user compliant account %s cost %d IAM/STS calls, want <= 5", acct, n)
+		}
+	}
+	accounts := 200
+	if testing.Short() {
+		accounts = 40
+	}
+	perAccount, total := auditCalls(t, accounts, 20)
+	if len(perAccount) != accounts {
+		t.Fatalf("calls seen in %d accounts, want %d", len(perAccount), accounts)
+	}
+	for acct, n := range perAccount {
+		if n > 4 {
+			t.Errorf("account %s: %d IAM calls, want <= 4", acct, n)
+		}
+	}
+	if avg := float64(total) / float64(accounts); avg > 5.5 {
+		t.Errorf("%d IAM/STS calls for %d accounts: %.2f per account, want <= 5.5", total, accounts, avg)
+	}
+	t.Logf("%d accounts: %d IAM/STS calls, %.2f per account", accounts, total, float64(total)/float64(accounts))
+}
+
+// BenchmarkAuditCompliantOrg measures a whole-organization audit of 200
+// compliant accounts of 50 users through the real SDK and the sandbox.
+func BenchmarkAuditCompliantOrg(b *testing.B) {
+	for b.Loop() {
+		_, total := auditCalls(b, 200, 50)
+		b.ReportMetric(float64(total)/200, "calls/account")
+	}
+}
