@@ -91,7 +91,16 @@ func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Tim
 	for _, up := range rp.Plan.Upcoming {
 		switch up.Kind {
 		case plan.DeactivateKey:
-			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivationDue, up.Due); ok {
+			// The same notice as the rotation's (same key, same deadline), so
+			// it is not sent again, and its reminders fall on the right days.
+			rot := rp.Rotations[plan.UserRef{Account: up.AccountID, User: up.User}]
+			st := notify.StateDeactivationDue
+			if rot.NewKeyID != "" {
+				st = notify.StateRotated
+			}
+			if it, ok := item(up.AccountID, up.User, up.KeyID, st, up.Due); ok {
+				it.SecretARN, it.SecretRegion = rot.SecretARN, regionOfARN(rot.SecretARN)
+				it.SecretName = secretNameOfARN(rot.SecretARN)
 				items = append(items, it)
 			}
 		case plan.DeleteKey:
@@ -132,6 +141,19 @@ func (r *Runner) Notify(ctx context.Context, hist notify.History, runID int64, i
 		return nil, err
 	}
 	return n.Send(ctx, notify.Run{ID: fmt.Sprint(runID), Now: r.now(), AuditOnly: auditOnly, Items: items})
+}
+
+// secretNameOfARN returns a Secrets Manager ARN's secret name, without the
+// random six-character suffix AWS appends.
+func secretNameOfARN(arn string) string {
+	_, res, ok := strings.Cut(arn, ":secret:")
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndex(res, "-"); i > 0 && len(res)-i == 7 {
+		return res[:i]
+	}
+	return res
 }
 
 // regionOfARN returns the region field of an ARN.

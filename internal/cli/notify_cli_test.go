@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const notifyPolicy = `version: 1
+notify:
+  channels:
+    - type: ses
+      from: "keyrot <keyrot@lifecycle.example>"
+  security_contact: security@lifecycle.example
+  reminders: [7d, 1d]
+`
+
+// TestApplyNotifiesWithoutNagging: the rotation is announced once to the
+// owner named by the user's tag, a second apply the same day sends nothing,
+// and reminders arrive 7 and 1 days before the old key's deactivation.
+func TestApplyNotifiesWithoutNagging(t *testing.T) {
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "lifecycle.yaml")
+	pol := filepath.Join(dir, "keyrot.yaml")
+	if err := os.WriteFile(scenario, []byte(lifecycleScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pol, []byte(notifyPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startRotationEnv(t, scenario)
+	e.flags = append(e.flags, "-c", pol)
+	apply := func() {
+		t.Helper()
+		if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
+			t.Fatalf("apply: exit %d\n%s", code, stderr)
+		}
+	}
+	sent := 0
+	newMail := func() []string {
+		all := e.Server.Emails()
+		var subjects []string
+		for _, m := range all[sent:] {
+			subjects = append(subjects, strings.Join(m.To, ",")+": "+m.Subject)
+			if strings.Contains(m.Text+m.HTML, "SecretAccessKey") {
+				t.Errorf("mail to %v carries key material", m.To)
+			}
+		}
+		sent = len(all)
+		return subjects
+	}
+	today := 85
+	advanceTo := func(d int) {
+		e.Server.Clock().Advance(time.Duration(d-today) * day)
+		today = d
+	}
+
+	advanceTo(90) // rotation
+	apply()
+	got := newMail()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "team@lifecycle.example: Action needed by ") {
+		t.Fatalf("day 90 mail: %q", got)
+	}
+	first := e.Server.Emails()[0]
+	if !strings.Contains(first.Text, "aws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:") {
+		t.Errorf("the rotation notice does not say how to fetch the new key:\n%s", first.Text)
+	}
+	apply()
+	if got := newMail(); len(got) != 0 {
+		t.Fatalf("second apply the same day sent %q", got)
+	}
+	// The application never switches, so the reminders before day 100 come.
+	for _, step := range []struct {
+		day   int
+		mails int
+	}{{91, 0}, {92, 0}, {93, 1}, {94, 0}, {98, 0}, {99, 1}} {
+		advanceTo(step.day)
+		apply()
+		got := newMail()
+		if len(got) != step.mails {
+			t.Fatalf("day %d: mail %q, want %d", step.day, got, step.mails)
+		}
+		if step.mails > 0 {
+			last := e.Server.Emails()[len(e.Server.Emails())-1]
+			want := fmt.Sprintf("Reminder: %d day", 100-step.day)
+			if !strings.Contains(last.Text, want) {
+				t.Errorf("day %d: want %q in the reminder:\n%s", step.day, want, last.Text)
+			}
+		}
+	}
+}
