@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/mototest"
+	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
@@ -201,5 +203,225 @@ func TestRotateNowAgainstMoto(t *testing.T) {
 	}
 	if tags := userTags("db"); len(tags) != 1 || !strings.HasPrefix(tags["keyrot:rolled-back"], oldKeys["db"]+"@") {
 		t.Errorf("tags of db after rollback: %v, want only keyrot:rolled-back=%s@...", tags, oldKeys["db"])
+	}
+}
+
+// memberAccount adds a second account with a user whose key is as old as
+// app's to lifecycleScenario.
+const memberAccount = `accounts:
+  - id: "444455556666"
+    name: member
+    email: aws-member@lifecycle.example
+    root: {mfa: true}
+    users:
+      - name: worker
+        path: /service/
+        tags: {owner: team@lifecycle.example}
+        created: 200d
+        keys:
+          - {age: 85d, last_used: 1h, service: s3, region: eu-west-1}
+`
+
+// startLifecycle starts a sandbox with lifecycleScenario plus extra YAML.
+func startLifecycle(t *testing.T, extra string) *rotationEnv {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "lifecycle.yaml")
+	if err := os.WriteFile(file, []byte(lifecycleScenario+extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startRotationEnv(t, file)
+}
+
+// savePlan runs keyrot plan -o json --out-file and returns the file and the saved plan.
+func savePlan(t *testing.T, e *rotationEnv) (string, planFile) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "plan.json")
+	code, out, stderr := e.run(t, "plan", "-o", "json", "--out-file", file)
+	if code != ExitOK || !strings.Contains(stderr, "plan written to "+file) {
+		t.Fatalf("plan --out-file: exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pf planFile
+	if err := json.Unmarshal(b, &pf); err != nil || pf.Plan == nil {
+		t.Fatalf("saved plan: %v\n%s", err, b)
+	}
+	if strings.TrimSpace(string(b)) != strings.TrimSpace(out) {
+		t.Errorf("the saved plan differs from the plan printed on stdout:\n%s\n---\n%s", b, out)
+	}
+	return file, pf
+}
+
+// applyPlanFile runs keyrot apply --plan-file file --yes -o json and returns its outcomes.
+func applyPlanFile(t *testing.T, e *rotationEnv, file string) []execute.Outcome {
+	t.Helper()
+	code, out, stderr := e.run(t, "apply", "--plan-file", file, "--yes", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("apply --plan-file: exit %d\n%s\n%s", code, out, stderr)
+	}
+	var res jsonOutcomes
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("outcomes json: %v\n%s", err, out)
+	}
+	return res.Outcomes
+}
+
+// callsTo counts calls to one operation ("iam:CreateAccessKey") in every account.
+func callsTo(e *rotationEnv, op string) int {
+	n := 0
+	for _, ops := range e.Server.CallCounts() {
+		n += ops[op]
+	}
+	return n
+}
+
+// TestApplyPlanFile runs saved plans with keyrot apply --plan-file: the
+// saved plan is what runs (not a fresh one), an action whose user's keys
+// changed since the plan is skipped, and a plan file that no longer matches
+// the organization, or is not a plan at all, is refused before any change.
+func TestApplyPlanFile(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("carried out", func(t *testing.T) {
+		e := startLifecycle(t, "")
+		ic := iam.NewFromConfig(e.Admin())
+		old := keyStatuses(ctx, t, ic, "app")
+
+		// Saved on day 85, when nothing is due: applied on day 90, when
+		// the key is due, it still does nothing.
+		early, pf := savePlan(t, e)
+		if len(pf.Plan.Actions) != 0 {
+			t.Fatalf("day 85 plan has actions: %+v", pf.Plan.Actions)
+		}
+		e.Server.Clock().Advance(5 * day)
+		if outs := applyPlanFile(t, e, early); len(outs) != 0 {
+			t.Fatalf("an empty saved plan carried out %+v", outs)
+		}
+		if k := keyStatuses(ctx, t, ic, "app"); len(k) != 1 {
+			t.Fatalf("keys after an empty saved plan: %v", k)
+		}
+
+		file, pf := savePlan(t, e)
+		if len(pf.Plan.Actions) != 1 || pf.Plan.Actions[0].Kind != "create-key" || pf.Plan.Actions[0].User != "app" || len(pf.Plan.Actions[0].Expect) != 1 {
+			t.Fatalf("day 90 plan: %+v", pf.Plan.Actions)
+		}
+		outs := applyPlanFile(t, e, file)
+		if len(outs) != 1 || outs[0].Kind != "create-key" || outs[0].Status != execute.Succeeded || outs[0].ActionID != pf.Plan.Actions[0].ID {
+			t.Fatalf("outcomes %+v, want the saved create-key succeeded", outs)
+		}
+		k := keyStatuses(ctx, t, ic, "app")
+		if len(k) != 2 || k[outs[0].NewKeyID] != "Active" {
+			t.Fatalf("keys after apply: %v (before %v)", k, old)
+		}
+		checkStoredKey(ctx, t, e, outs[0])
+
+		// Applied again, the same plan finds the keys changed: nothing more.
+		e.Server.ResetCallCounts()
+		outs = applyPlanFile(t, e, file)
+		if len(outs) != 1 || outs[0].Status != execute.Skipped || !strings.Contains(outs[0].Detail, "state changed since plan") {
+			t.Fatalf("second apply of the same plan: %+v", outs)
+		}
+		if n := callsTo(e, "iam:CreateAccessKey"); n != 0 {
+			t.Fatalf("second apply created %d key(s)", n)
+		}
+	})
+
+	changes := []struct {
+		name   string
+		change func(t *testing.T, ic *iam.Client, oldID string)
+		keys   int
+	}{
+		{"key deleted by hand", func(t *testing.T, ic *iam.Client, oldID string) {
+			if _, err := ic.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("app"), AccessKeyId: aws.String(oldID)}); err != nil {
+				t.Fatal(err)
+			}
+		}, 0},
+		{"second key created by hand", func(t *testing.T, ic *iam.Client, _ string) {
+			if _, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("app")}); err != nil {
+				t.Fatal(err)
+			}
+		}, 2},
+		{"key deactivated by hand", func(t *testing.T, ic *iam.Client, oldID string) {
+			if _, err := ic.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("app"), AccessKeyId: aws.String(oldID), Status: "Inactive"}); err != nil {
+				t.Fatal(err)
+			}
+		}, 1},
+	}
+	for _, tt := range changes {
+		t.Run("state changed/"+tt.name, func(t *testing.T) {
+			e := startLifecycle(t, "")
+			ic := iam.NewFromConfig(e.Admin())
+			e.Server.Clock().Advance(5 * day)
+			file, pf := savePlan(t, e)
+			if len(pf.Plan.Actions) != 1 || pf.Plan.Actions[0].Kind != "create-key" {
+				t.Fatalf("plan: %+v", pf.Plan.Actions)
+			}
+			tt.change(t, ic, pf.Plan.Actions[0].KeyID)
+			before := keyStatuses(ctx, t, ic, "app")
+			e.Server.ResetCallCounts()
+
+			outs := applyPlanFile(t, e, file)
+			if len(outs) != 1 || outs[0].Kind != "create-key" || outs[0].Status != execute.Skipped || !strings.Contains(outs[0].Detail, "state changed since plan") || outs[0].NewKeyID != "" {
+				t.Fatalf("outcomes %+v, want the create-key skipped because the state changed", outs)
+			}
+			if n := callsTo(e, "iam:CreateAccessKey") + callsTo(e, "secretsmanager:CreateSecret") + callsTo(e, "secretsmanager:PutSecretValue"); n != 0 {
+				t.Fatalf("a skipped action made %d create/store calls: %v", n, e.Server.CallCounts())
+			}
+			if k := keyStatuses(ctx, t, ic, "app"); len(k) != tt.keys || len(k) != len(before) {
+				t.Fatalf("keys after apply: %v, before %v", k, before)
+			}
+		})
+	}
+
+	t.Run("account no longer readable", func(t *testing.T) {
+		e := startLifecycle(t, memberAccount)
+		e.Server.Clock().Advance(5 * day)
+		file, pf := savePlan(t, e)
+		if len(pf.Plan.Actions) != 2 || len(pf.Plan.Accounts) != 2 {
+			t.Fatalf("plan over two accounts: accounts %v, actions %+v", pf.Plan.Accounts, pf.Plan.Actions)
+		}
+		if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "iam", Account: "444455556666", Code: "AccessDenied", Status: 403, Message: "denied by test"}); err != nil {
+			t.Fatal(err)
+		}
+		e.Server.ResetCallCounts()
+		code, out, stderr := e.run(t, "apply", "--plan-file", file, "--yes", "-o", "json")
+		if code != ExitUsage || !strings.Contains(stderr, "account 444455556666 is not readable now; make a new plan") {
+			t.Fatalf("apply of a plan over an unreadable account: exit %d, want %d\n%s\n%s", code, ExitUsage, out, stderr)
+		}
+		if n := writeCalls(e); n != 0 {
+			t.Fatalf("refused apply made %d write calls: %v", n, e.Server.CallCounts())
+		}
+	})
+
+	bad := []struct {
+		name, content, stderr string
+	}{
+		{"garbage", "this is not json\n", "is not a keyrot plan file"},
+		{"json but not a plan", `{"outcomes": []}`, "is not a keyrot plan file"},
+		{"future schema", `{"schema_version": 2, "plan": {"actions": []}}`, "plan schema version 2, this keyrot reads 1"},
+		{"missing", "", "read plan file"},
+	}
+	e := startLifecycle(t, "")
+	e.Server.Clock().Advance(5 * day) // a fresh plan would create a key
+	for _, tt := range bad {
+		t.Run("bad file/"+tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "plan.json")
+			if tt.content != "" {
+				if err := os.WriteFile(file, []byte(tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.Server.ResetCallCounts()
+			code, out, stderr := e.run(t, "apply", "--plan-file", file, "--yes", "-o", "json")
+			if code != ExitUsage || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d, want %d with %q\n%s\n%s", code, ExitUsage, tt.stderr, out, stderr)
+
+			}
+			if n := writeCalls(e); n != 0 {
+				t.Fatalf("refused apply made %d write calls", n)
+			}
+		})
 	}
 }
