@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // DefaultRegion is used when neither a flag, the environment nor a profile names one.
@@ -39,6 +40,8 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 				o.RateLimiter = noRateLimit{}
 			})
 		}),
+		// Keep the SDK from closing a connection mid-response (closerace.go).
+		config.WithAPIOptions([]func(*middleware.Stack) error{AddCloseRaceWorkaround}),
 	}
 	if opts.Profile != "" {
 		lo = append(lo, config.WithSharedConfigProfile(opts.Profile))
