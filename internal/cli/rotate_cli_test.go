@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/mototest"
@@ -421,6 +423,130 @@ func TestApplyPlanFile(t *testing.T) {
 			}
 			if n := writeCalls(e); n != 0 {
 				t.Fatalf("refused apply made %d write calls", n)
+			}
+		})
+	}
+}
+
+// apiCode is the AWS error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// TestRotateCompromisedCLI runs an emergency rotation of a compromised key
+// on the sandbox: the old key is cut off, the new key is stored and works,
+// and the new secret is never readable with the old key. A grant
+// interrupted after the old key is off is finished by running the command
+// again. Without --now, or without --yes and no terminal, nothing is touched.
+func TestRotateCompromisedCLI(t *testing.T) {
+	const account = "111122223333"
+	for _, interrupted := range []bool{false, true} {
+		name := "in one go"
+		if interrupted {
+			name = "grant interrupted"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := startLifecycle(t, "")
+			ctx := context.Background()
+			ic := iam.NewFromConfig(e.Admin())
+			stateDir := e.flags[5]
+			rotate := func(args ...string) (int, string, string) {
+				t.Helper()
+				return runCLI(t, append([]string{"rotate", "--account", account, "--user", "app", "--state-dir", stateDir, "--clock", "sandbox"}, args...)...)
+			}
+			secretID := "keyrot/" + account + "/app"
+			readSecret := func(cfg aws.Config) (*secretsmanager.GetSecretValueOutput, error) {
+				return secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+			}
+
+			old, err := e.Server.ActiveKey(account, "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldCfg := e.Config(old.AccessKeyID, old.SecretAccessKey, "")
+			if _, err := sts.NewFromConfig(oldCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+				t.Fatalf("the old key does not authenticate before the rotation: %v", err)
+			}
+
+			e.Server.ResetCallCounts()
+			if code, _, stderr := rotate("--compromised", "--yes"); code != ExitUsage || !strings.Contains(stderr, "needs --now") {
+				t.Fatalf("rotate without --now: exit %d, want %d\n%s", code, ExitUsage, stderr)
+			}
+			if code, _, stderr := rotate("--now", "--compromised"); code != ExitUsage || !strings.Contains(stderr, "without confirmation: pass --yes") {
+				t.Fatalf("rotate without --yes on a pipe: exit %d, want %d\n%s", code, ExitUsage, stderr)
+			}
+			if n := writeCalls(e); n != 0 {
+				t.Fatalf("refused rotations made %d write calls: %v", n, e.Server.CallCounts())
+			}
+			if k := keyStatuses(ctx, t, ic, "app"); len(k) != 1 || k[old.AccessKeyID] != "Active" {
+				t.Fatalf("keys after refused rotations: %v", k)
+			}
+
+			if interrupted {
+				// The grant to the user, the last step, fails once: the old
+				// key is already off and the new secret is readable by
+				// nobody but admins.
+				if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "secretsmanager", Operation: "PutResourcePolicy", Times: 1, Code: "InvalidRequestException", Status: 400, Message: "injected by test"}); err != nil {
+					t.Fatal(err)
+				}
+				code, out, stderr := rotate("--now", "--compromised", "--yes", "-o", "json")
+				if code != ExitError {
+					t.Fatalf("rotate with a failing grant: exit %d, want %d\n%s\n%s", code, ExitError, out, stderr)
+				}
+				o := oneOutcome(t, out)
+				if o.Status != execute.Failed || !strings.Contains(o.Detail, "old key deactivated, but granting app read access") {
+					t.Fatalf("rotate with a failing grant: %+v", o)
+				}
+				k, err := e.Server.ActiveKey(account, "app")
+				if err != nil || k.AccessKeyID == old.AccessKeyID {
+					t.Fatalf("active key after the failed grant: %v (old %s)", err, old.AccessKeyID)
+				}
+				if ks := keyStatuses(ctx, t, ic, "app"); len(ks) != 2 || ks[old.AccessKeyID] != "Inactive" || ks[k.AccessKeyID] != "Active" {
+					t.Fatalf("keys after the failed grant: %v", ks)
+				}
+				if _, err := readSecret(e.Config(k.AccessKeyID, k.SecretAccessKey, "")); apiCode(err) != "AccessDeniedException" {
+					t.Fatalf("the user read its secret before the grant: err %v", err)
+				}
+			}
+
+			code, out, stderr := rotate("--now", "--compromised", "--yes", "-o", "json")
+			if code != ExitOK {
+				t.Fatalf("rotate --now --compromised: exit %d\n%s\n%s", code, out, stderr)
+			}
+			o := oneOutcome(t, out)
+			if o.Status != execute.Succeeded || (!interrupted && o.KeyID != old.AccessKeyID) || o.NewKeyID == "" || o.NewKeyID == old.AccessKeyID || !strings.Contains(o.Detail, "compromised key deactivated") {
+				t.Fatalf("compromised rotation: %+v", o)
+			}
+			newKey, err := e.Server.ActiveKey(account, "app")
+			if err != nil || newKey.AccessKeyID != o.NewKeyID {
+				t.Fatalf("active key %s, %v; outcome names %s", newKey.AccessKeyID, err, o.NewKeyID)
+			}
+			if k := keyStatuses(ctx, t, ic, "app"); len(k) != 2 || k[old.AccessKeyID] != "Inactive" || k[o.NewKeyID] != "Active" {
+				t.Fatalf("keys after the compromised rotation: %v", k)
+			}
+			checkStoredKey(ctx, t, e, o)
+
+			// The user reads the new secret with the new key, never with the old.
+			v, err := readSecret(e.Config(newKey.AccessKeyID, newKey.SecretAccessKey, ""))
+			if err != nil {
+				t.Fatalf("the user cannot read its new secret with the new key: %v", err)
+			}
+			if val, err := secretstore.ParseValue(aws.ToString(v.SecretString)); err != nil || val.AccessKeyID != o.NewKeyID {
+				t.Fatalf("secret read with the new key holds %s, %v", val.AccessKeyID, err)
+			}
+			_, err = readSecret(oldCfg)
+			// Secrets Manager, a JSON-protocol service, says
+			// UnrecognizedClientException where query services say
+			// InvalidClientTokenId.
+			if c := apiCode(err); c != "UnrecognizedClientException" && c != "InvalidClientTokenId" && c != "AccessDeniedException" {
+				t.Fatalf("GetSecretValue with the compromised key: err %v, want it refused", err)
+			}
+			if _, err := sts.NewFromConfig(oldCfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "InvalidClientTokenId" {
+				t.Fatalf("the compromised key still authenticates: %v", err)
 			}
 		})
 	}
