@@ -309,8 +309,11 @@ func readPlanFile(path string, current *plan.Plan) (*plan.Plan, error) {
 		return nil, withCode(ExitUsage, fmt.Errorf("read plan file: %w", err))
 	}
 	var pf planFile
-	if err := json.Unmarshal(b, &pf); err != nil || pf.Plan == nil {
+	if err := json.Unmarshal(b, &pf); err != nil {
 		return nil, usageErrorf("%s is not a keyrot plan file (keyrot plan -o json --out-file): %v", path, err)
+	}
+	if pf.Plan == nil {
+		return nil, usageErrorf("%s is not a keyrot plan file (keyrot plan -o json --out-file): it holds no plan", path)
 	}
 	if pf.SchemaVersion != planFileVersion {
 		return nil, usageErrorf("%s: plan schema version %d, this keyrot reads %d", path, pf.SchemaVersion, planFileVersion)
