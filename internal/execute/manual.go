@@ -199,6 +199,13 @@ func (r *runner) rotateNow(ctx context.Context, a plan.Action, compromised bool)
 	}
 	if len(old) > 0 {
 		a.KeyID = old[0].ID
+	} else if stored != nil {
+		// Resumed after the old key was already cut off: still name it.
+		for _, k := range live {
+			if k.ID != stored.Value.AccessKeyID {
+				a.KeyID = k.ID
+			}
+		}
 	}
 	if r.o.DryRun || r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "would rotate the key of "+a.User)
