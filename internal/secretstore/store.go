@@ -133,6 +133,18 @@ type Entry struct {
 	// ReadersOnly leaves the user out of the resource policy, for a rotation
 	// of a compromised key (Grant adds the user later).
 	ReadersOnly bool
+	// Step, if set, is called before each Secrets Manager call with the
+	// step's name ("store-describe", "store-create", "store-policy",
+	// "store-put-value", "store-tag"); an error it returns stops Put at once
+	// and is returned as is. The executor's crash tests use it.
+	Step func(step string) error
+}
+
+func (e Entry) step(name string) error {
+	if e.Step == nil {
+		return nil
+	}
+	return e.Step(name)
 }
 
 // Stored is where a key was stored.
@@ -158,12 +170,18 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 		return Stored{}, err
 	}
 	who := e.Name.AccountID + "/" + e.Name.UserName
-	arn, err := s.ensureSecret(ctx, name, e.Name)
+	arn, err := s.ensureSecret(ctx, name, e)
 	if err != nil {
 		return Stored{}, fmt.Errorf("store key of %s: %w", who, err)
 	}
+	if err := e.step("store-policy"); err != nil {
+		return Stored{}, err
+	}
 	if err := s.setPolicy(ctx, arn, e.UserARN, !e.ReadersOnly); err != nil {
 		return Stored{}, fmt.Errorf("store key of %s: %w", who, err)
+	}
+	if err := e.step("store-put-value"); err != nil {
+		return Stored{}, err
 	}
 	out, err := s.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String(arn), ClientRequestToken: aws.String(RequestToken(e.Value.AccessKeyID)),
@@ -178,6 +196,9 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 		{Key: aws.String(TagKeyID), Value: aws.String(e.Value.AccessKeyID)},
 		{Key: aws.String(TagStoredAt), Value: aws.String(e.StoredAt.UTC().Format(time.RFC3339))},
 	}
+	if err := e.step("store-tag"); err != nil {
+		return Stored{}, err
+	}
 	if _, err := s.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(arn), Tags: tags}); err != nil {
 		return Stored{}, fmt.Errorf("store key of %s: tag %s: %w", who, name, err)
 	}
@@ -186,7 +207,11 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 
 // ensureSecret returns the ARN of the named secret, creating it (without a
 // value) or restoring it from scheduled deletion as needed.
-func (s *Store) ensureSecret(ctx context.Context, name string, d NameData) (string, error) {
+func (s *Store) ensureSecret(ctx context.Context, name string, e Entry) (string, error) {
+	d := e.Name
+	if err := e.step("store-describe"); err != nil {
+		return "", err
+	}
 	desc, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 	switch {
 	case err == nil:
@@ -209,6 +234,9 @@ func (s *Store) ensureSecret(ctx context.Context, name string, d NameData) (stri
 	}
 	if s.cfg.KMSKeyID != "" {
 		in.KmsKeyId = aws.String(s.cfg.KMSKeyID)
+	}
+	if err := e.step("store-create"); err != nil {
+		return "", err
 	}
 	out, err := s.api.CreateSecret(ctx, in)
 	var ae smithy.APIError
@@ -267,6 +295,21 @@ func (s *Store) setPolicy(ctx context.Context, secretID, userARN string, include
 		SecretId: aws.String(secretID), ResourcePolicy: aws.String(doc), BlockPublicPolicy: aws.Bool(true),
 	}); err != nil {
 		return fmt.Errorf("put resource policy on %s: %w", secretID, err)
+	}
+	return nil
+}
+
+// Retag rewrites the key ID and stored-at tags of a secret, repairing a
+// store that was interrupted between PutSecretValue and TagResource.
+func (s *Store) Retag(ctx context.Context, secretID string, d NameData, keyID string, storedAt time.Time) error {
+	tags := []types.Tag{
+		{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
+		{Key: aws.String(TagUser), Value: aws.String(d.UserName)},
+		{Key: aws.String(TagKeyID), Value: aws.String(keyID)},
+		{Key: aws.String(TagStoredAt), Value: aws.String(storedAt.UTC().Format(time.RFC3339))},
+	}
+	if _, err := s.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(secretID), Tags: tags}); err != nil {
+		return fmt.Errorf("tag %s: %w", secretID, err)
 	}
 	return nil
 }
