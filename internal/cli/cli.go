@@ -92,6 +92,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newApplyCmd(g),
 		newRollbackCmd(g),
 		newRotateCmd(g),
+		newHistoryCmd(g),
 	)
 	return root
 }

@@ -86,10 +86,8 @@ func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*
 		return nil, nil, err
 	}
 	r.MaxChanges = o.MaxChanges
-	path := ""
-	if o.StateDir != "" {
-		path = strings.TrimRight(o.StateDir, "/") + "/history.db"
-	} else if path, err = history.DefaultPath(); err != nil {
+	path, err := historyPath(o.StateDir)
+	if err != nil {
 		return nil, nil, err
 	}
 	h, err := history.Open(ctx, path)

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyrot/keyrot/internal/history"
+)
+
+type historyOptions struct {
+	StateDir string
+	Account  string
+	User     string
+	Limit    int
+	Output   string
+}
+
+func newHistoryCmd(g *globalOptions) *cobra.Command {
+	o := &historyOptions{}
+	cmd := &cobra.Command{
+		Use:   "history [--account A --user U]",
+		Short: "Show what keyrot did and why: recent runs, or one user's key story",
+		Long: `Read the local history database (never AWS). Without --user: the most recent runs with
+their outcome. With --account and --user: that user's story, in time order: every action
+keyrot journaled (with its reason and outcome) and every key event it recorded (created,
+stored, verified, deactivated, reactivated, deleted). An action still "started" was
+interrupted by a crash; keyrot's next apply reconciles it with AWS.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runHistory(cmd.Context(), g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.StateDir, "state-dir", "", "directory of the history database (default: KEYROT_STATE_DIR, else $XDG_STATE_HOME/keyrot)")
+	f.StringVar(&o.Account, "account", "", "account ID (with --user)")
+	f.StringVar(&o.User, "user", "", "IAM user name (with --account)")
+	f.IntVar(&o.Limit, "limit", 20, "how many runs to list")
+	f.StringVarP(&o.Output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+// storyLine is one entry of a user's story.
+type storyLine struct {
+	At      time.Time `json:"at"`
+	RunID   int64     `json:"run_id"`
+	What    string    `json:"what"`
+	KeyID   string    `json:"key_id,omitempty"`
+	Outcome string    `json:"outcome,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error {
+	if (o.Account == "") != (o.User == "") {
+		return usageErrorf("--account and --user go together")
+	}
+	if o.Output != "table" && o.Output != "json" {
+		return usageErrorf("--output must be table or json (got %q)", o.Output)
+	}
+	path, err := historyPath(o.StateDir)
+	if err != nil {
+		return err
+	}
+	h, err := history.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	out := g.streams.Out
+	if o.User == "" {
+		runs, err := h.ListRuns(ctx, o.Limit)
+		if err != nil {
+			return err
+		}
+		if o.Output == "json" {
+			return json.NewEncoder(out).Encode(runs)
+		}
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tSTARTED\tCOMMAND\tMODE\tSTATUS\tSUMMARY")
+		for _, r := range runs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format(time.RFC3339), r.Command, r.Mode, r.Status, r.Summary)
+		}
+		return tw.Flush()
+	}
+	acts, err := h.ActionsFor(ctx, o.Account, o.User)
+	if err != nil {
+		return err
+	}
+	evs, err := h.KeyEvents(ctx, o.Account, o.User)
+	if err != nil {
+		return err
+	}
+	var story []storyLine
+	for _, a := range acts {
+		key := a.KeyID
+		if key == "" {
+			key = a.Outcome.KeyID
+		}
+		story = append(story, storyLine{At: a.Started, RunID: a.RunID, What: a.Kind, KeyID: key, Outcome: a.Outcome.Status,
+			Detail: strings.TrimSpace(a.Reason + " " + a.Outcome.Error)})
+	}
+	for _, e := range evs {
+		story = append(story, storyLine{At: e.At, RunID: e.RunID, What: "key " + e.Event, KeyID: e.KeyID, Detail: e.SecretARN})
+	}
+	// Actions were listed first: on a tie (same second) an action comes
+	// before the key events it caused.
+	sort.SliceStable(story, func(i, j int) bool {
+		return story[i].At.Truncate(time.Second).Before(story[j].At.Truncate(time.Second))
+	})
+	if o.Output == "json" {
+		return json.NewEncoder(out).Encode(story)
+	}
+	if len(story) == 0 {
+		fmt.Fprintf(out, "no history for %s/%s in %s\n", o.Account, o.User, path)
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tRUN\tWHAT\tKEY\tOUTCOME\tDETAIL")
+	for _, l := range story {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.At.UTC().Format("2006-01-02 15:04"), l.RunID, l.What, maskKey(l.KeyID), l.Outcome, l.Detail)
+	}
+	return tw.Flush()
+}
+
+// historyPath is the history database under dir, or the default location.
+func historyPath(dir string) (string, error) {
+	if dir != "" {
+		return strings.TrimRight(dir, "/") + "/history.db", nil
+	}
+	return history.DefaultPath()
+}
