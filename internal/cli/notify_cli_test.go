@@ -92,3 +92,37 @@ func TestApplyNotifiesWithoutNagging(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditOnlyNotifiesAsIfActing: in audit-only mode (policy or flag) the
+// live gates are checked and owners get the same notices, marked as what
+// would happen, while no credential is changed.
+func TestAuditOnlyNotifiesAsIfActing(t *testing.T) {
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "lifecycle.yaml")
+	pol := filepath.Join(dir, "keyrot.yaml")
+	if err := os.WriteFile(scenario, []byte(lifecycleScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auditOnly := strings.Replace(notifyPolicy, "version: 1\n", "version: 1\nrotation:\n  mode: audit-only\n", 1)
+	if err := os.WriteFile(pol, []byte(auditOnly), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startRotationEnv(t, scenario)
+	e.flags = append(e.flags, "-c", pol)
+	e.Server.Clock().Advance(5 * day) // day 90: rotation due
+	e.Server.ResetCallCounts()
+	code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(out, `"would_do": true`) {
+		t.Errorf("audit-only outcome should say what would be done:\n%s", out)
+	}
+	if n := writeCalls(e); n != 0 {
+		t.Fatalf("audit-only run made %d write calls: %v", n, e.Server.CallCounts())
+	}
+	mails := e.Server.Emails()
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject+mails[0].Text, "audit-only") {
+		t.Fatalf("want one notice marked audit-only, got %d: %+v", len(mails), mails)
+	}
+}
