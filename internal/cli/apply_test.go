@@ -285,3 +285,19 @@ func TestLifecycleThroughCLI(t *testing.T) {
 		t.Fatalf("end state %v, want only the new key active", k)
 	}
 }
+
+// TestApplyInterrupted: a cancelled run (Ctrl-C, SIGTERM) exits 130 and
+// changes nothing it had not started.
+func TestApplyInterrupted(t *testing.T) {
+	e := startRotationEnv(t, "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb strings.Builder
+	code := Main(ctx, append([]string{"apply", "--yes", "--allow-partial"}, e.flags...), Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitInterrupted, errb.String())
+	}
+	if n := writeCalls(e); n != 0 {
+		t.Fatalf("interrupted run made %d write calls", n)
+	}
+}

@@ -296,6 +296,10 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	if aerr != nil {
 		return aerr
 	}
+	if err := ctx.Err(); err != nil {
+		status = history.RunInterrupted
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted: the actions in flight were finished, the rest were not started: %w", err))
+	}
 	status = history.RunSucceeded
 	return partialError(rp.Snapshot)
 }
