@@ -3,6 +3,7 @@
 package sandboxtest
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -19,6 +20,11 @@ import (
 type Env struct {
 	Server *sandbox.Server
 	URL    string
+	// client is shared by every Config of the Env, so the many short-lived
+	// SDK clients of a test reuse connections instead of each keeping its
+	// own transport's idle connections open (a long chaos run ran out of
+	// file descriptors that way).
+	client *http.Client
 }
 
 // Start runs a sandbox for the test's lifetime. scenario is a built-in name
@@ -36,8 +42,12 @@ func Start(t testing.TB, scenario string) *Env {
 		}
 	}
 	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &Env{Server: srv, URL: hs.URL}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		hs.Close()
+	})
+	return &Env{Server: srv, URL: hs.URL, client: &http.Client{Transport: tr}}
 }
 
 // Config returns an aws.Config signing with the given static credentials.
@@ -46,6 +56,7 @@ func (e *Env) Config(keyID, secret, token string) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, token),
 		BaseEndpoint: aws.String(e.URL),
+		HTTPClient:   e.client,
 		Retryer:      func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) },
 		// Without this, a large response (over the transport's 4 KiB read
 		// buffer) failed now and then with "use of closed network
