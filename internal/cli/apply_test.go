@@ -301,3 +301,75 @@ func TestApplyInterrupted(t *testing.T) {
 		t.Fatalf("interrupted run made %d write calls", n)
 	}
 }
+
+// TestApplyCentralStore: with store: central every new key goes to the one
+// central account and region, encrypted with the configured KMS key, named
+// per account and user, and readable there.
+func TestApplyCentralStore(t *testing.T) {
+	e := startRotationEnv(t, "demo")
+	mgmt := e.Server.ManagementAccountID()
+	pol := filepath.Join(t.TempDir(), "keyrot.yaml")
+	policyText := "version: 1\nrotation:\n  store: central\n  central: {account: \"" + mgmt + "\", region: us-west-2}\n  kms_key_id: alias/keyrot\n"
+	if err := os.WriteFile(pol, []byte(policyText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := e.run(t, "apply", "--yes", "--allow-partial", "-o", "json", "-c", pol)
+	if code != ExitPartial {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	var res jsonOutcomes
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	central := e.Admin()
+	central.Region = "us-west-2"
+	sm := secretsmanager.NewFromConfig(central)
+	members := 0
+	for _, o := range res.Outcomes {
+		if o.Kind != "create-key" {
+			continue
+		}
+		if o.Status != execute.Succeeded {
+			t.Fatalf("%s/%s: %s %s", o.AccountID, o.User, o.Status, o.Detail)
+		}
+		if !strings.HasPrefix(o.SecretARN, "arn:aws:secretsmanager:us-west-2:"+mgmt+":secret:keyrot/"+o.AccountID+"/"+o.User+"-") {
+			t.Errorf("secret of %s/%s at %s, want the central account and region", o.AccountID, o.User, o.SecretARN)
+		}
+		d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(o.SecretARN)})
+		if err != nil {
+			t.Fatalf("describe %s: %v", o.SecretARN, err)
+		}
+		if aws.ToString(d.KmsKeyId) != "alias/keyrot" {
+			t.Errorf("secret %s encrypted with %q", o.SecretARN, aws.ToString(d.KmsKeyId))
+		}
+		v, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(o.SecretARN)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		val, err := secretstore.ParseValue(aws.ToString(v.SecretString))
+		if err != nil || val.AccessKeyID != o.NewKeyID || val.AccountID != o.AccountID {
+			t.Errorf("central secret of %s/%s holds %+v (%v)", o.AccountID, o.User, val.AccessKeyID, err)
+		}
+		if o.AccountID != mgmt {
+			members++
+		}
+	}
+	if members == 0 {
+		t.Fatal("no member account's key was stored centrally")
+	}
+	// The member accounts themselves hold no keyrot secret.
+	own := secretsmanager.NewFromConfig(assumeInto(ctx, t, e, e.Admin(), "345678901234"))
+	list, err := own.ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.SecretList) != 0 {
+		t.Errorf("member account holds %d secrets; they belong in the central store", len(list.SecretList))
+	}
+	// A second run finds the central secrets and has nothing to create.
+	code, out, _ = e.run(t, "apply", "--yes", "--allow-partial", "-o", "json", "-c", pol)
+	if code != ExitPartial || strings.Contains(out, "create-key") {
+		t.Errorf("second run should create nothing: exit %d\n%s", code, out)
+	}
+}

@@ -115,6 +115,7 @@ func TestBadFixtures(t *testing.T) {
 		"bad_role_name.yaml":                   {`2: organization.role_name: must be an IAM role name: 1 to 64 letters, digits and +=,.@_- (got "my role")`},
 		"bad_store.yaml":                       {`2: rotation.store: must be account or central (got "s3")`},
 		"bad_version.yaml":                     {`1: version: must be 1 (got 2)`},
+		"central_no_kms.yaml":                  {`2: rotation.kms_key_id: is required when store is central: secrets read from another account must be encrypted with a customer managed KMS key, not aws/secretsmanager (give its ARN, and grant the owners kms:Decrypt in its key policy)`},
 		"central_missing.yaml":                 {`2: rotation.central.account: must be the 12-digit account ID that holds the secrets when store is central (got "")`, `2: rotation.central.region: must be an AWS region such as us-east-1 when store is central (got "")`},
 		"concurrency.yaml":                     {`2: organization.concurrency: must be between 1 and 64 (got 100)`},
 		"console_unused_zero.yaml":             {`2: console.unused_after: must be more than 0 (got 0d); CIS recommends 45d`},

@@ -263,6 +263,12 @@ func (v *validator) rotation() {
 			v.addAt(v.line("rotation.central.region", "rotation.central", "rotation.store"), "rotation.central.region",
 				"must be an AWS region such as us-east-1 when store is central (got %q)", r.Central.Region)
 		}
+		// Owners read their secret from another account, which AWS allows
+		// only for secrets encrypted with a customer managed KMS key.
+		if r.KMSKeyID == "" {
+			v.addAt(v.line("rotation.kms_key_id", "rotation.store"), "rotation.kms_key_id",
+				"is required when store is central: secrets read from another account must be encrypted with a customer managed KMS key, not aws/secretsmanager (give its ARN, and grant the owners kms:Decrypt in its key policy)")
+		}
 	default:
 		v.add("rotation.store", "must be %s or %s (got %q)", StoreAccount, StoreCentral, r.Store)
 	}
