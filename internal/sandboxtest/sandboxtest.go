@@ -52,11 +52,10 @@ func Start(t testing.TB, scenario string) *Env {
 
 // Config returns an aws.Config signing with the given static credentials.
 func (e *Env) Config(keyID, secret, token string) aws.Config {
-	return aws.Config{
+	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, token),
 		BaseEndpoint: aws.String(e.URL),
-		HTTPClient:   e.client,
 		Retryer:      func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) },
 		// Without this, a large response (over the transport's 4 KiB read
 		// buffer) failed now and then with "use of closed network
@@ -67,6 +66,10 @@ func (e *Env) Config(keyID, secret, token string) aws.Config {
 		// clients get the same option from awsconf.Load.
 		APIOptions: []func(*middleware.Stack) error{awsconf.AddCloseRaceWorkaround},
 	}
+	if e.client != nil { // an Env made by Start; a literal Env gets the SDK's own client
+		cfg.HTTPClient = e.client
+	}
+	return cfg
 }
 
 // Admin returns an aws.Config with the management account's admin key and no retries.
