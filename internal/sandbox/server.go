@@ -53,6 +53,7 @@ type Server struct {
 	adminKey string
 	adminSec string
 	sessions map[string]*session // by temporary access key ID
+	keyIdx   map[string]keyRef   // long-term keys by ID; see findKeyLocked
 	counts   map[string]map[string]int
 	faults   *faultSet
 
@@ -436,23 +437,63 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 	return p, nil
 }
 
-// findKeyLocked finds a long-term access key in any account. u is nil for a root key.
+// keyRef locates a long-term access key; user is nil for a root key.
+type keyRef struct {
+	acct *Account
+	user *User
+	key  *AccessKey
+}
+
+// findKeyLocked finds a long-term access key in any account. u is nil for a
+// root key. It answers from an index of every key, checking that the entry
+// still holds (the key was not deleted, the user or the whole state not
+// replaced); a miss or a stale entry rebuilds the index, so keys created
+// since, and scenarios loaded since, are found without any bookkeeping
+// elsewhere.
 func (s *Server) findKeyLocked(id string) (*Account, *User, *AccessKey) {
+	if ref, ok := s.keyIdx[id]; ok && s.refValidLocked(ref, id) {
+		return ref.acct, ref.user, ref.key
+	}
+	s.rebuildKeyIndexLocked()
+	if ref, ok := s.keyIdx[id]; ok {
+		return ref.acct, ref.user, ref.key
+	}
+	return nil, nil, nil
+}
+
+// refValidLocked reports whether ref still points at key id in the state.
+func (s *Server) refValidLocked(ref keyRef, id string) bool {
+	if s.st.Accounts[ref.acct.ID] != ref.acct || ref.key.ID != id {
+		return false
+	}
+	keys := ref.acct.Root.Keys
+	if ref.user != nil {
+		if ref.acct.Users[strings.ToLower(ref.user.Name)] != ref.user {
+			return false
+		}
+		keys = ref.user.Keys
+	}
+	for _, k := range keys {
+		if k == ref.key {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) rebuildKeyIndexLocked() {
+	idx := make(map[string]keyRef, len(s.keyIdx))
 	for _, a := range s.st.Accounts {
 		for _, k := range a.Root.Keys {
-			if k.ID == id {
-				return a, nil, k
-			}
+			idx[k.ID] = keyRef{acct: a, key: k}
 		}
 		for _, u := range a.Users {
 			for _, k := range u.Keys {
-				if k.ID == id {
-					return a, u, k
-				}
+				idx[k.ID] = keyRef{acct: a, user: u, key: k}
 			}
 		}
 	}
-	return nil, nil, nil
+	s.keyIdx = idx
 }
 
 func (s *Server) countLocked(account, service, action string) {
