@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,7 +98,7 @@ func writeReport(w io.Writer, file string, rend report.Renderer, rep *report.Rep
 	if file == "" {
 		return rend.Render(w, rep)
 	}
-	tmp, err := os.CreateTemp(dirOf(file), ".keyrot-report-*")
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".keyrot-report-*")
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
@@ -113,15 +114,6 @@ func writeReport(w io.Writer, file string, rend report.Renderer, rep *report.Rep
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
-}
-
-func dirOf(file string) string {
-	for i := len(file) - 1; i >= 0; i-- {
-		if file[i] == '/' {
-			return file[:i+1]
-		}
-	}
-	return "."
 }
 
 // auditExit maps an audit result to its exit code: partial runs exit 5,

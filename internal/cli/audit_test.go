@@ -141,3 +141,22 @@ func testdataDir(t *testing.T) string {
 	t.Helper()
 	return testdataAbs
 }
+
+// TestAuditOutFile writes the report to a file (atomically) and nothing to stdout.
+func TestAuditOutFile(t *testing.T) {
+	env := sandboxtest.Start(t, "demo")
+	useSandbox(t, env)
+	file := filepath.Join(t.TempDir(), "audit.html")
+	code, out, stderr := runCLI(t, "audit", "-o", "html", "--out-file", file, "--progress", "none")
+	if code != ExitPartial || out != "" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, out, stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(b), "<html") || !strings.Contains(string(b), "root-access-key") {
+		t.Fatalf("report file: %v\n%.200s", err, b)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".keyrot-report-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

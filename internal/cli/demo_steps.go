@@ -47,7 +47,7 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	}
 	streams := Streams{In: nil, Out: out, Err: errw}
 	step := func(title string, args ...string) {
-		fmt.Fprintf(out, "\n== %s\n$ keyrot %s\n", title, joinArgs(args))
+		fmt.Fprintf(out, "\n== %s\n$ keyrot %s\n", title, strings.Join(args, " "))
 		code := Main(ctx, append(args, common...), streams)
 		fmt.Fprintf(out, "(exit %d)\n", code)
 	}
@@ -65,15 +65,4 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 		fmt.Fprintf(out, "  to %-40s %s\n", strings.Join(e.To, ","), e.Subject)
 	}
 	return ctx.Err()
-}
-
-func joinArgs(args []string) string {
-	s := ""
-	for i, a := range args {
-		if i > 0 {
-			s += " "
-		}
-		s += a
-	}
-	return s
 }
