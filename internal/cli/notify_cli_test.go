@@ -70,7 +70,7 @@ func TestApplyNotifiesWithoutNagging(t *testing.T) {
 	}
 	apply()
 	if got := newMail(); len(got) != 0 {
-		t.Fatalf("second apply the same day sent %q", got)
+		t.Fatalf("second apply the same day sent %q\n%s", got, e.Server.Emails()[len(e.Server.Emails())-1].Text)
 	}
 	// The application never switches, so the reminders before day 100 come.
 	for _, step := range []struct {

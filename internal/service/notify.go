@@ -7,10 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/policy"
 )
 
 // NoticeItems turns a run's outcomes and its plan's deadlines into the items
@@ -88,6 +90,7 @@ func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Tim
 			}
 		}
 	}
+	outcomeItems := len(items)
 	for _, up := range rp.Plan.Upcoming {
 		switch up.Kind {
 		case plan.DeactivateKey:
@@ -113,6 +116,36 @@ func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Tim
 				items = append(items, it)
 			}
 		}
+	}
+	return r.withFindings(rp, items, outcomeItems, now)
+}
+
+// withFindings adds, for each user something happened to in this run (the
+// first n items, from the run's outcomes), that user's open audit findings,
+// so the owner's digest is complete. Findings never come on their own: an
+// owner is not told daily about what has not changed.
+func (r *Runner) withFindings(rp *RotationPlan, items []notify.Item, n int, now time.Time) []notify.Item {
+	told := map[plan.UserRef]notify.Item{}
+	for _, it := range items[:n] {
+		told[plan.UserRef{Account: it.AccountID, User: it.User}] = it
+	}
+	if len(told) == 0 {
+		return items
+	}
+	titles := map[plan.UserRef][]string{}
+	for _, f := range audit.Evaluate(r.Policy, rp.Snapshot, now).Findings {
+		ref := plan.UserRef{Account: f.AccountID, User: f.User}
+		if f.Rule == policy.RuleAccessKeyMultipleActive && rp.Rotations[ref].NewKeyID != "" {
+			continue // keyrot's own rotation window: two keys are expected
+		}
+		if _, ok := told[ref]; ok && !f.Exempt {
+			titles[ref] = append(titles[ref], f.Title)
+		}
+	}
+	for ref, ts := range titles {
+		it := told[ref]
+		items = append(items, notify.Item{AccountID: it.AccountID, AccountName: it.AccountName, AccountEmail: it.AccountEmail,
+			User: it.User, UserARN: it.UserARN, UserTags: it.UserTags, State: notify.StateFinding, Date: now, FindingTitles: ts})
 	}
 	return items
 }
