@@ -160,3 +160,47 @@ func TestAuditOutFile(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestAuditDuringRotationWindow: keyrot's own rotation must not fail a CI
+// gate while the owner's window to switch is open; once the deactivation
+// date passes with the old key still active, the findings count again.
+func TestAuditDuringRotationWindow(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lifecycle.yaml")
+	if err := os.WriteFile(file, []byte(lifecycleScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startRotationEnv(t, file)
+	e.Server.Clock().Advance(5 * day) // day 90
+	if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	audit := func(wantCode int) jsonAudit {
+		t.Helper()
+		code, out, stderr := runCLI(t, "audit", "-o", "json", "--fail-on", "low", "--progress", "none", "--report-wait", "5ms", "--clock", "sandbox")
+		if code != wantCode {
+			t.Fatalf("audit: exit %d, want %d\n%s\n%s", code, wantCode, out, stderr)
+		}
+		var res jsonAudit
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	e.Server.Clock().Advance(3 * day) // day 93: inside the window
+	res := audit(ExitOK)
+	if len(res.Findings) < 2 {
+		t.Fatalf("want the old key's findings listed as exempt, got %+v", res.Findings)
+	}
+	for _, f := range res.Findings {
+		if !f.Exempt {
+			t.Errorf("finding %s not marked as explained by the rotation in progress", f.Rule)
+		}
+	}
+	e.Server.Clock().Advance(8 * day) // day 101: deactivation was due on day 100
+	res = audit(ExitFindings)
+	for _, f := range res.Findings {
+		if f.Exempt {
+			t.Errorf("finding %s still exempt after the window closed", f.Rule)
+		}
+	}
+}

@@ -49,6 +49,13 @@ type Runner struct {
 	CollectOptions func(*collect.Options)
 }
 
+func (r *Runner) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
 func (r *Runner) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
@@ -147,13 +154,17 @@ func (r *Runner) Collect(ctx context.Context) (*inventory.Snapshot, error) {
 	return snap, nil
 }
 
-// Audit collects the inventory and judges it against the policy.
+// Audit collects the inventory and judges it against the policy. Findings
+// that keyrot's own rotation in progress explains are marked so (see
+// markRotationsInProgress).
 func (r *Runner) Audit(ctx context.Context) (*audit.Result, error) {
 	snap, err := r.Collect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return audit.Evaluate(r.Policy, snap, r.now()), nil
+	res := audit.Evaluate(r.Policy, snap, r.now())
+	r.markRotationsInProgress(ctx, res)
+	return res, nil
 }
 
 func first(a, b string) string {
