@@ -222,13 +222,30 @@ type xmlTag struct {
 }
 
 type xmlUser struct {
-	Path             string   `xml:"Path,omitempty"`
-	UserName         string   `xml:"UserName,omitempty"`
-	UserID           string   `xml:"UserId"`
-	Arn              string   `xml:"Arn"`
-	CreateDate       string   `xml:"CreateDate"`
-	PasswordLastUsed string   `xml:"PasswordLastUsed,omitempty"`
-	Tags             []xmlTag `xml:"Tags>member,omitempty"`
+	Path             string      `xml:"Path,omitempty"`
+	UserName         string      `xml:"UserName,omitempty"`
+	UserID           string      `xml:"UserId"`
+	Arn              string      `xml:"Arn"`
+	CreateDate       string      `xml:"CreateDate"`
+	PasswordLastUsed string      `xml:"PasswordLastUsed,omitempty"`
+	Tags             *xmlTagList `xml:"Tags"`
+}
+
+// xmlTagList is an optional <Tags> list. It is a pointer field because
+// encoding/xml writes the parent of an empty `xml:"Tags>member,omitempty"`
+// slice anyway (<Tags></Tags>), which the SDK reads as an empty list, while
+// IAM omits Tags when a user has none (API reference, CreateUser and
+// GetUser examples; ListUsers returns no tags at all).
+type xmlTagList struct {
+	Members []xmlTag `xml:"member"`
+}
+
+// optionalTags returns tags as an optional list, nil when there are none.
+func optionalTags(tags []Tag) *xmlTagList {
+	if len(tags) == 0 {
+		return nil
+	}
+	return &xmlTagList{Members: tagsXML(tags)}
 }
 
 type xmlGroup struct {
@@ -254,8 +271,8 @@ func userXML(u *User, withTags bool) xmlUser {
 	if u.PasswordLastUsed != nil {
 		x.PasswordLastUsed = xmlTime(*u.PasswordLastUsed)
 	}
-	if withTags && len(u.Tags) > 0 {
-		x.Tags = tagsXML(u.Tags)
+	if withTags {
+		x.Tags = optionalTags(u.Tags)
 	}
 	return x
 }

@@ -209,13 +209,13 @@ func iamGetAccountSummary(r *request) (any, error) {
 // Authorization details.
 
 type xmlUserDetail struct {
-	Path       string   `xml:"Path"`
-	UserName   string   `xml:"UserName"`
-	UserID     string   `xml:"UserId"`
-	Arn        string   `xml:"Arn"`
-	CreateDate string   `xml:"CreateDate"`
-	GroupList  []string `xml:"GroupList>member"`
-	Tags       []xmlTag `xml:"Tags>member,omitempty"`
+	Path       string      `xml:"Path"`
+	UserName   string      `xml:"UserName"`
+	UserID     string      `xml:"UserId"`
+	Arn        string      `xml:"Arn"`
+	CreateDate string      `xml:"CreateDate"`
+	GroupList  []string    `xml:"GroupList>member"`
+	Tags       *xmlTagList `xml:"Tags"`
 }
 
 type xmlRoleDetail struct {
@@ -296,9 +296,7 @@ func iamGetAccountAuthorizationDetails(r *request) (any, error) {
 		switch v := it.(type) {
 		case *User:
 			d := xmlUserDetail{Path: v.Path, UserName: v.Name, UserID: v.ID, Arn: v.ARN, CreateDate: xmlTime(v.CreateDate), GroupList: slices.Clone(v.Groups)}
-			if len(v.Tags) > 0 {
-				d.Tags = tagsXML(v.Tags)
-			}
+			d.Tags = optionalTags(v.Tags)
 			out.UserDetailList = append(out.UserDetailList, d)
 		case *Group:
 			out.GroupDetailList = append(out.GroupDetailList, groupXML(v))
