@@ -34,6 +34,9 @@ type callCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
 	base   *http.Client
+	// dropReply makes the next n calls of an operation succeed on the
+	// server but lose their reply (a connection reset the SDK retries).
+	dropReply map[string]int
 }
 
 func (c *callCounter) Do(req *http.Request) (*http.Response, error) {
@@ -51,8 +54,28 @@ func (c *callCounter) Do(req *http.Request) (*http.Response, error) {
 		c.counts = map[string]int{}
 	}
 	c.counts[op]++
+	drop := c.dropReply[op] > 0
+	if drop {
+		c.dropReply[op]--
+	}
 	c.mu.Unlock()
-	return c.base.Do(req)
+	resp, err := c.base.Do(req)
+	if drop && err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("read tcp 127.0.0.1: connection reset by peer")
+	}
+	return resp, err
+}
+
+// drop makes the next n calls of op lose their reply after the server acted.
+func (c *callCounter) drop(op string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dropReply == nil {
+		c.dropReply = map[string]int{}
+	}
+	c.dropReply[op] += n
 }
 
 // writes returns the count of calls that are not reads.

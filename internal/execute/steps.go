@@ -117,7 +117,10 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 		return failed(a, err)
 	}
 	if err != nil {
-		return r.compensate(ctx, a, c, j, newID, err)
+		var stop *Outcome
+		if stored, stop = r.afterStoreError(ctx, a, c, store, j, newID, storedAt, err); stop != nil {
+			return *stop
+		}
 	}
 	if err := r.step("after-store"); err != nil {
 		return failed(a, err)
@@ -157,6 +160,49 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	r.event(ctx, a.AccountID, a.User, newID, history.EventVerified, e.now(), "", "")
 	j.end(ctx, Succeeded, "", newID)
 	return o
+}
+
+// afterStoreError decides what a failed store means before anything is
+// deleted: the failing call may have come after PutSecretValue (TagResource),
+// or PutSecretValue may have succeeded with its reply lost. It reads the
+// secret's AWSCURRENT: if it holds the new key, the key is stored and must
+// be kept (an application following its secret switches to it), so the
+// store's tags are finished and the creation goes on; if the tags cannot be
+// written, the key is kept with its pending tag for the next gathering to
+// repair. If AWSCURRENT holds another key or nothing, the new key is
+// compensated (deleted). If it cannot be read, the key is kept, marked by
+// the pending tag: orphan deletion re-reads the secret before deleting.
+func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, store *secretstore.Store, j *journal,
+	newID string, storedAt time.Time, storeErr error) (secretstore.Stored, *Outcome) {
+	stop := func(o Outcome) (secretstore.Stored, *Outcome) { return secretstore.Stored{}, &o }
+	nd := nameData(a)
+	name, err := store.Name(nd)
+	if err != nil {
+		return stop(r.compensate(ctx, a, c, j, newID, storeErr))
+	}
+	if err := r.step("before-read-secret"); err != nil {
+		return stop(failed(a, err))
+	}
+	v, err := store.Stage(ctx, name, "AWSCURRENT")
+	switch {
+	case err == nil && v.Value.AccessKeyID == newID:
+		if terr := store.Retag(ctx, v.ARN, nd, newID, storedAt); terr != nil {
+			err := fmt.Errorf("new key %s of %s is stored as the secret's AWSCURRENT but its tags are not (kept; the next run repairs them): %w",
+				inventory.MaskKeyID(newID), a.User, errors.Join(storeErr, terr))
+			j.end(ctx, Failed, err.Error(), newID)
+			return stop(failed(a, err))
+		}
+		r.e.log().Warn("store reported an error but the key is stored; tags repaired", "account", a.AccountID, "user", a.User,
+			"key", inventory.MaskKeyID(newID), "err", storeErr)
+		return secretstore.Stored{ARN: v.ARN, Name: v.Name, VersionID: v.VersionID}, nil
+	case err == nil || errors.Is(err, secretstore.ErrNoVersion):
+		return stop(r.compensate(ctx, a, c, j, newID, storeErr))
+	default:
+		err := fmt.Errorf("store new key %s of %s: %w; whether it was stored is unknown (%w): the key is kept, marked pending, for a later run",
+			inventory.MaskKeyID(newID), a.User, storeErr, err)
+		j.end(ctx, Failed, err.Error(), newID)
+		return stop(failed(a, err))
+	}
 }
 
 // compensate deletes a new key whose secret could not be stored: nobody
