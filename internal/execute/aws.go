@@ -166,6 +166,19 @@ func sameKeys(live []liveKey, expect []plan.KeyState) bool {
 	return true
 }
 
+// sameKeyIDs reports whether a and b hold the same key IDs.
+func sameKeyIDs(a, b []liveKey) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, k := range a {
+		if findKey(b, k.ID) == nil {
+			return false
+		}
+	}
+	return true
+}
+
 func keysText(ks []liveKey) string {
 	var parts []string
 	for _, k := range ks {

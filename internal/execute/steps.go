@@ -94,9 +94,19 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	}
 	out, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)})
 	if err != nil {
-		// Nothing was created (or, if the reply was lost, the pending tag
-		// marks the key as an orphan for a later run).
+		// The key may have been created with its reply lost (the SDK's retry
+		// then meets the quota): if the user's keys changed, the pending tag
+		// stays and marks the new key as an orphan for a later run. If they
+		// did not, nothing was created and the tag goes, so that it does not
+		// mark a key a person creates next as an orphan.
 		err = fmt.Errorf("create access key for %s: %w", a.User, err)
+		if after, lerr := listKeys(ctx, c, a.User); lerr == nil && sameKeyIDs(after, live) {
+			if uerr := untagUser(ctx, c, a.User, TagPending); uerr != nil {
+				e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", uerr)
+			}
+		} else {
+			err = fmt.Errorf("%w (a key may have been created: it stays marked pending, as an orphan for a later run)", err)
+		}
 		j.end(ctx, Failed, err.Error(), "")
 		return failed(a, err)
 	}

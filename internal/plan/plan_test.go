@@ -103,6 +103,8 @@ func TestBuild(t *testing.T) {
 			Rotation{PendingSince: at(96)}, 97, []string{"blocked:K1", "blocked:K9"}},
 		{"orphan within grace holds its slot", []inventory.AccessKey{key("K1", "Active", 0, used(95)), {ID: "K9", Status: "Active", CreateDate: at(96), LastUsedKnown: true}},
 			Rotation{PendingSince: at(96)}, 96, []string{"blocked:K1", "upcoming-delete-orphan:K9@2305h0m0s"}},
+		{"key created a day after a stale pending mark is a person's, not an orphan", []inventory.AccessKey{key("K1", "Active", 0, used(95)), key("K9", "Active", 97, nil)},
+			Rotation{PendingSince: at(96)}, 98, []string{"blocked:K1"}},
 		{"rolled back: no re-deactivation", []inventory.AccessKey{key("K1", "Active", 0, used(104)), key("K2", "Active", 90, nil)},
 			Rotation{NewKeyID: "K2", StoredAt: at(90), RolledBackAt: at(103)}, 105, []string{"blocked:K1"}},
 		{"young key known only from the report: nothing to do", []inventory.AccessKey{{Slot: 1, Status: "Active", CreateDate: at(80), LastUsedKnown: true, LastUsed: ptr(at(89))}}, Rotation{}, 89,
