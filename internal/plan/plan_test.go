@@ -105,6 +105,8 @@ func TestBuild(t *testing.T) {
 			Rotation{PendingSince: at(96)}, 96, []string{"blocked:K1", "upcoming-delete-orphan:K9@2305h0m0s"}},
 		{"key created a day after a stale pending mark is a person's, not an orphan", []inventory.AccessKey{key("K1", "Active", 0, used(95)), key("K9", "Active", 97, nil)},
 			Rotation{PendingSince: at(96)}, 98, []string{"blocked:K1"}},
+		{"key a person created after the rotation is not the replaced key", []inventory.AccessKey{key("K2", "Active", 90, used(211)), key("K3", "Active", 111, used(209))},
+			Rotation{NewKeyID: "K2", StoredAt: at(90)}, 211, []string{"blocked:K2"}},
 		{"rolled back: no re-deactivation", []inventory.AccessKey{key("K1", "Active", 0, used(104)), key("K2", "Active", 90, nil)},
 			Rotation{NewKeyID: "K2", StoredAt: at(90), RolledBackAt: at(103)}, 105, []string{"blocked:K1"}},
 		{"young key known only from the report: nothing to do", []inventory.AccessKey{{Slot: 1, Status: "Active", CreateDate: at(80), LastUsedKnown: true, LastUsed: ptr(at(89))}}, Rotation{}, 89,

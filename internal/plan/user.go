@@ -116,7 +116,10 @@ func (p *userPlanner) plan() {
 				old = &keys[i]
 			}
 		}
-		if newKey != nil && old != nil {
+		// The key a rotation replaced existed before its new key; a key
+		// created after it (by a person, for another application) is not
+		// "the old key" and is planned as any other key.
+		if newKey != nil && old != nil && !old.CreateDate.After(newKey.CreateDate) {
 			p.planOldKey(*newKey, *old)
 			return
 		}
