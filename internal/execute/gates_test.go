@@ -1,10 +1,16 @@
 package execute
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
 )
 
 // TestHumanKeyAfterRotationNotDeactivated: after a rotation finished, a
@@ -44,5 +50,107 @@ func TestHumanKeyAfterRotationNotDeactivated(t *testing.T) {
 	}
 	if k := findKey(w.keys("app1"), weekly.ID); k == nil || k.Status != inventory.KeyActive {
 		t.Fatalf("the weekly application's key was deactivated: plan %v, outcomes %+v", kinds(p), res.Outcomes)
+	}
+}
+
+// TestPlanFileAfterRollback: a plan saved before a deactivation is applied
+// after the key was rolled back. The rollback holds deactivation of that key
+// (the planner's rule) and the saved plan must not bypass it.
+func TestPlanFileAfterRollback(t *testing.T) {
+	w := newWorld(t, "app1")
+	orig := w.held["app1"]
+	w.advance(90 * day)
+	w.use("app1")
+	w.cycle(w.executor(w.hist, "x"), Options{})
+	w.follow("app1")
+	w.advance(10 * day)
+	w.use("app1")
+	saved := w.savePlan(w.executor(w.hist, "plan"))
+	if len(saved.Actions) != 1 || saved.Actions[0].Kind != plan.DeactivateKey {
+		t.Fatalf("saved plan: %v", kinds(saved))
+	}
+	if _, res, err := w.cycle(w.executor(w.hist, "x"), Options{}); err != nil || res.Count(Succeeded) != 1 {
+		t.Fatalf("deactivation: %v %+v", err, res)
+	}
+	// A weekly job still on the old key fails; the owner rolls back and the job runs.
+	if o, err := w.executor(w.hist, "x").Rollback(context.Background(), w.acct, "app1", Options{}); err != nil || o.Status != Succeeded {
+		t.Fatalf("rollback: %v %+v", err, o)
+	}
+	w.advance(time.Hour)
+	w.useKey(orig)
+	w.advance(2 * day)
+	w.use("app1")
+	res, err := w.executor(w.hist, "x").Apply(context.Background(), saved, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := findKey(w.keys("app1"), orig.ID); k == nil || k.Status != inventory.KeyActive {
+		t.Fatalf("rolled-back key deactivated again by a saved plan: %+v", res.Outcomes)
+	}
+	if len(res.Outcomes) != 1 || res.Outcomes[0].Status != Blocked || !strings.Contains(res.Outcomes[0].Detail, "roll") {
+		t.Errorf("want the action blocked by the rollback: %+v", res.Outcomes)
+	}
+}
+
+// TestPlanFileDeleteAfterRollback: a plan saved on deletion day is applied
+// after the key was rolled back and deactivated again by hand. That is a new
+// deactivation, whose deletion window starts anew (docs/rotation.md); the
+// saved plan must not delete the key at once.
+func TestPlanFileDeleteAfterRollback(t *testing.T) {
+	w := newWorld(t, "app1")
+	orig := w.held["app1"]
+	var last time.Duration
+	for _, at := range []time.Duration{90 * day, 100 * day} {
+		w.advance(at - last)
+		last = at
+		w.follow("app1")
+		w.use("app1")
+		if _, _, err := w.cycle(w.executor(w.hist, "x"), Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.advance(10 * day)
+	saved := w.savePlan(w.executor(w.hist, "plan"))
+	if len(saved.Actions) != 1 || saved.Actions[0].Kind != plan.DeleteKey {
+		t.Fatalf("saved plan: %v", kinds(saved))
+	}
+	if o, err := w.executor(w.hist, "x").Rollback(context.Background(), w.acct, "app1", Options{}); err != nil || o.Status != Succeeded {
+		t.Fatalf("rollback: %v %+v", err, o)
+	}
+	w.advance(time.Hour)
+	if _, err := w.iam.UpdateAccessKey(context.Background(), &iam.UpdateAccessKeyInput{UserName: aws.String("app1"),
+		AccessKeyId: aws.String(orig.ID), Status: "Inactive"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.executor(w.hist, "x").Apply(context.Background(), saved, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if findKey(w.keys("app1"), orig.ID) == nil {
+		t.Fatalf("key deleted an hour after its new deactivation: %+v", res.Outcomes)
+	}
+}
+
+// TestRollbackOfUnusedKeyHolds: a key deactivated as unused and rolled back
+// by its owner is not deactivated again by the next run.
+func TestRollbackOfUnusedKeyHolds(t *testing.T) {
+	w := newWorld(t, "app1")
+	k := w.held["app1"]
+	w.useKey(k)
+	w.advance(50 * day) // a quarterly job: unused for 50 days
+	_, res, err := w.cycle(w.executor(w.hist, "x"), Options{})
+	if err != nil || res.Count(Succeeded) != 1 || res.Outcomes[0].Kind != plan.DeactivateKey {
+		t.Fatalf("unused deactivation: %v %+v", err, res)
+	}
+	if o, err := w.executor(w.hist, "x").Rollback(context.Background(), w.acct, "app1", Options{}); err != nil || o.Status != Succeeded {
+		t.Fatalf("rollback: %v %+v", err, o)
+	}
+	w.advance(day)
+	p, res, err := w.cycle(w.executor(w.hist, "x"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks := w.keys("app1"); ks[0].Status != inventory.KeyActive {
+		t.Fatalf("rolled-back key deactivated again the next day: plan %v outcomes %+v", kinds(p), res.Outcomes)
 	}
 }

@@ -149,7 +149,7 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 		}
 	}
 	if tags.RolledKey != "" {
-		rot.RolledBackAt = tags.RolledAt
+		rot.RolledBackAt, rot.RolledBackKeyID = tags.RolledAt, tags.RolledKey
 	}
 	// A deactivation record is stale once the key was rolled back after it:
 	// if the key is inactive again, that is a new deactivation whose window

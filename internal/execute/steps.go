@@ -268,6 +268,29 @@ func (r *runner) checkLive(ctx context.Context, a plan.Action, c IAM, expect []p
 	return live, nil
 }
 
+// rolledBack blocks the action when the user's keyrot:rolled-back tag (read
+// live) says the key was re-activated by rollback at or after the gate's
+// date: the plan was made before the rollback (a saved plan applied later),
+// and acting on it would undo the rollback. Plans made after a rollback
+// have later gates.
+func (r *runner) rolledBack(ctx context.Context, a plan.Action, c IAM, notWhat string) *Outcome {
+	if err := r.step("before-list-tags"); err != nil {
+		o := failed(a, err)
+		return &o
+	}
+	tags, err := readUserTags(ctx, c, a.User)
+	if err != nil {
+		o := failed(a, err)
+		return &o
+	}
+	if tags.RolledKey != a.KeyID || tags.RolledAt.Before(a.Gate.UnusedSince) {
+		return nil
+	}
+	o := outcomeOf(a, Blocked, fmt.Sprintf("key was re-activated by rollback on %s, after this plan was made; not %s",
+		tags.RolledAt.UTC().Format(time.RFC3339), notWhat))
+	return &o
+}
+
 func blockedInUse(a plan.Action, lu lastUse, detail string) Outcome {
 	o := outcomeOf(a, Blocked, fmt.Sprintf("%s: last used %s by %s in %s", detail, lu.At.UTC().Format(time.RFC3339), orNA(lu.Service), orNA(lu.Region)))
 	o.LastUsed, o.LastUsedService, o.LastUsedRegion = lu.At, lu.Service, lu.Region
@@ -292,6 +315,9 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	live, stop := r.checkLive(ctx, a, c, expect)
 	if stop != nil {
 		return *stop
+	}
+	if o := r.rolledBack(ctx, a, c, "deactivated again until it is rotated anew"); o != nil {
+		return *o
 	}
 	if err := r.step("before-last-used"); err != nil {
 		return failed(a, err)
@@ -434,6 +460,9 @@ func (r *runner) deleteKey(ctx context.Context, a plan.Action, expect []plan.Key
 	}
 	if _, stop := r.checkLive(ctx, a, c, expect); stop != nil {
 		return *stop
+	}
+	if o := r.rolledBack(ctx, a, c, "deleted: its deactivation since is a new one, whose deletion window starts when keyrot sees it"); o != nil {
+		return *o
 	}
 	if err := r.step("before-last-used"); err != nil {
 		return failed(a, err)

@@ -98,6 +98,9 @@ type Rotation struct {
 	// RolledBackAt is when the old key was re-activated by rollback; while
 	// set (after StoredAt), keyrot does not deactivate it again.
 	RolledBackAt time.Time
+	// RolledBackKeyID is the key rollback re-activated. A key rolled back
+	// after being deactivated as unused counts as idle only from then.
+	RolledBackKeyID string
 	// PendingSince is when a key creation was started and not yet stored;
 	// a key created after it that is not NewKeyID is an orphan.
 	PendingSince time.Time

@@ -223,12 +223,19 @@ func (p *userPlanner) planRegular(keys []inventory.AccessKey, stuck int) {
 			roomDue = p.upcoming[len(p.upcoming)-1].Due
 		}
 	}
+	// A rollback says the key is needed: its idle time starts again then.
+	idle := func(k inventory.AccessKey) time.Time {
+		if k.ID == p.r.RolledBackKeyID {
+			return later(idleSince(k), p.r.RolledBackAt)
+		}
+		return idleSince(k)
+	}
 	var unknown, unused, used []inventory.AccessKey
 	for _, k := range active {
 		switch {
 		case !k.LastUsedKnown:
 			unknown = append(unknown, k)
-		case lc.DeactivateUnused && !p.now.Before(idleSince(k).Add(lc.UnusedAfter)):
+		case lc.DeactivateUnused && !p.now.Before(idle(k).Add(lc.UnusedAfter)):
 			unused = append(unused, k)
 		default:
 			used = append(used, k)
@@ -239,11 +246,11 @@ func (p *userPlanner) planRegular(keys []inventory.AccessKey, stuck int) {
 	}
 	for _, k := range unused {
 		ev := keyEvidence(k, p.now)
-		reason := fmt.Sprintf("unused since %s (more than %s): deactivated, not replaced", idleSince(k).UTC().Format("2006-01-02"), days(lc.UnusedAfter))
-		if k.LastUsed == nil {
+		reason := fmt.Sprintf("unused since %s (more than %s): deactivated, not replaced", idle(k).UTC().Format("2006-01-02"), days(lc.UnusedAfter))
+		if k.LastUsed == nil && idle(k).Equal(k.CreateDate) {
 			reason = fmt.Sprintf("never used in %s since creation: deactivated, not replaced", days(p.now.Sub(k.CreateDate).Truncate(24*time.Hour)))
 		}
-		p.do(DeactivateKey, k.ID, reason, idleSince(k).Add(lc.UnusedAfter), Gate{UnusedSince: idleSince(k).Add(time.Second), RequireStatus: inventory.KeyActive}, ev)
+		p.do(DeactivateKey, k.ID, reason, idle(k).Add(lc.UnusedAfter), Gate{UnusedSince: idle(k).Add(time.Second), RequireStatus: inventory.KeyActive}, ev)
 	}
 	if len(unknown) > 0 {
 		return
