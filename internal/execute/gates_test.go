@@ -154,3 +154,25 @@ func TestRollbackOfUnusedKeyHolds(t *testing.T) {
 		t.Fatalf("rolled-back key deactivated again the next day: plan %v outcomes %+v", kinds(p), res.Outcomes)
 	}
 }
+
+// TestUnusedKeyUsedSincePlan: a key planned for deactivation as unused is
+// used before the action runs: the action is blocked as still in use, not
+// failed.
+func TestUnusedKeyUsedSincePlan(t *testing.T) {
+	w := newWorld(t, "app1")
+	w.advance(46 * day)
+	snap := w.snapshot()
+	p := plan.Build(plan.Input{Snapshot: snap, Lifecycle: plan.DefaultLifecycle()}, w.now())
+	if len(p.Actions) != 1 || p.Actions[0].Kind != plan.DeactivateKey {
+		t.Fatalf("plan: %v", kinds(p))
+	}
+	w.advance(time.Minute)
+	w.use("app1")
+	res, err := w.executor(w.hist, "x").Apply(context.Background(), p, Options{})
+	if err != nil || len(res.Outcomes) != 1 || res.Outcomes[0].Status != Blocked || !strings.Contains(res.Outcomes[0].Detail, "still in use") {
+		t.Fatalf("want blocked as still in use, got %v %+v", err, res.Outcomes)
+	}
+	if w.keys("app1")[0].Status != inventory.KeyActive {
+		t.Fatal("key deactivated")
+	}
+}

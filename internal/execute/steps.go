@@ -336,6 +336,9 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		if newKey != "" {
 			limit = limit.Add(-usageMargin)
 		}
+		if !lu.At.Before(limit) && newKey == "" {
+			return blockedInUse(a, lu, "still in use")
+		}
 		if !lu.At.Before(limit) {
 			switched, err := r.switched(ctx, c, newKey, lu)
 			if err != nil {
