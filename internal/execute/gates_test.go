@@ -176,3 +176,30 @@ func TestUnusedKeyUsedSincePlan(t *testing.T) {
 		t.Fatal("key deactivated")
 	}
 }
+
+// TestClockSkewRotationGate: keyrot's clock is an hour ahead of AWS's. A
+// use of the old key twenty minutes after the new key was stored is after
+// the store, and must block the deactivation as it does with true clocks.
+func TestClockSkewRotationGate(t *testing.T) {
+	w := newWorld(t, "app1")
+	w.advance(90 * day)
+	w.use("app1")
+	skewed := func(owner string) *Executor {
+		ex := w.executor(w.hist, owner)
+		ex.Now = func() time.Time { return w.now().Add(time.Hour) }
+		return ex
+	}
+	if _, res, err := w.cycle(skewed("x"), Options{}); err != nil || res.Count(Succeeded) != 1 {
+		t.Fatalf("rotation: %v %+v", err, res)
+	}
+	w.advance(20 * time.Minute)
+	w.use("app1") // a job on the old key, after the store
+	w.advance(11 * day)
+	_, res, err := w.cycle(skewed("y"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outcomes) != 1 || res.Outcomes[0].Status != Blocked || !strings.Contains(res.Outcomes[0].Detail, "still in use") {
+		t.Fatalf("want deactivation blocked as still in use: %+v", res.Outcomes)
+	}
+}

@@ -327,6 +327,13 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		return failed(a, fmt.Errorf("not deactivated: %w", err))
 	}
 	newKey := a.Evidence["new_key"]
+	var cur secretstore.Version
+	if newKey != "" {
+		var o *Outcome
+		if cur, o = r.currentHolds(ctx, a, newKey); o != nil {
+			return *o
+		}
+	}
 	if !a.Gate.UnusedSince.IsZero() && lu.At != nil {
 		// For a rotation the gate is when the new key was stored, and any
 		// use reported within IAM's granularity of it may be after it. For
@@ -334,6 +341,12 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		// later reported use is new.
 		limit := a.Gate.UnusedSince
 		if newKey != "" {
+			// The stored-at date is keyrot's clock; the version's creation
+			// date is AWS's, the clock of last-used dates. The earlier wins,
+			// so a keyrot clock running ahead cannot hide a use after the store.
+			if !cur.Created.IsZero() && cur.Created.Before(limit) {
+				limit = cur.Created
+			}
 			limit = limit.Add(-usageMargin)
 		}
 		if !lu.At.Before(limit) && newKey == "" {
@@ -350,7 +363,7 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		}
 	}
 	if newKey != "" {
-		if o := r.proveNewKey(ctx, a, live, newKey); o != nil {
+		if o := r.proveNewKey(ctx, a, live, newKey, cur); o != nil {
 			return *o
 		}
 	}
@@ -414,29 +427,27 @@ func (r *runner) switched(ctx context.Context, c IAM, newKey string, old lastUse
 	return nu.At != nil && nu.At.After(old.At.Add(usageMargin)) && !r.e.now().Before(old.At.Add(quiet)), nil
 }
 
-// proveNewKey checks that the secret's AWSCURRENT holds newKey, that newKey
-// is active, and that it authenticates as the user.
-func (r *runner) proveNewKey(ctx context.Context, a plan.Action, live []liveKey, newKey string) *Outcome {
-	block := func(why string) *Outcome {
+// currentHolds reads the user's secret's AWSCURRENT and checks it holds
+// newKey; otherwise the returned outcome blocks the action.
+func (r *runner) currentHolds(ctx context.Context, a plan.Action, newKey string) (secretstore.Version, *Outcome) {
+	block := func(why string) (secretstore.Version, *Outcome) {
 		o := outcomeOf(a, Blocked, "new key "+inventory.MaskKeyID(newKey)+" not proven: "+why)
-		return &o
+		return secretstore.Version{}, &o
 	}
-	if k := findKey(live, newKey); k == nil || k.Status != inventory.KeyActive {
-		return block("it is not an active key of the user")
+	fail := func(err error) (secretstore.Version, *Outcome) {
+		o := failed(a, err)
+		return secretstore.Version{}, &o
 	}
 	store, err := r.e.Clients.Secrets(ctx, a.AccountID)
 	if err != nil {
-		o := failed(a, err)
-		return &o
+		return fail(err)
 	}
 	name, err := store.Name(nameData(a))
 	if err != nil {
-		o := failed(a, err)
-		return &o
+		return fail(err)
 	}
 	if err := r.step("before-read-secret"); err != nil {
-		o := failed(a, err)
-		return &o
+		return fail(err)
 	}
 	v, err := store.Stage(ctx, name, "AWSCURRENT")
 	if err != nil {
@@ -445,11 +456,24 @@ func (r *runner) proveNewKey(ctx context.Context, a plan.Action, live []liveKey,
 	if v.Value.AccessKeyID != newKey {
 		return block("the secret's AWSCURRENT holds " + inventory.MaskKeyID(v.Value.AccessKeyID))
 	}
+	return v, nil
+}
+
+// proveNewKey checks that newKey, held by the secret's AWSCURRENT version
+// cur, is an active key of the user and authenticates as the user.
+func (r *runner) proveNewKey(ctx context.Context, a plan.Action, live []liveKey, newKey string, cur secretstore.Version) *Outcome {
+	block := func(why string) *Outcome {
+		o := outcomeOf(a, Blocked, "new key "+inventory.MaskKeyID(newKey)+" not proven: "+why)
+		return &o
+	}
+	if k := findKey(live, newKey); k == nil || k.Status != inventory.KeyActive {
+		return block("it is not an active key of the user")
+	}
 	if err := r.step("before-verify"); err != nil {
 		o := failed(a, err)
 		return &o
 	}
-	if err := r.verifyKey(ctx, a.AccountID, newKey, v.Value.SecretAccessKey, a.UserARN); err != nil {
+	if err := r.verifyKey(ctx, a.AccountID, newKey, cur.Value.SecretAccessKey, a.UserARN); err != nil {
 		return block(err.Error())
 	}
 	return nil
