@@ -373,3 +373,35 @@ func TestApplyCentralStore(t *testing.T) {
 		t.Errorf("second run should create nothing: exit %d\n%s", code, out)
 	}
 }
+
+// TestPlanFileGuardrails: a saved plan gets the guardrails in force when it
+// runs, and a stale one is refused.
+func TestPlanFileGuardrails(t *testing.T) {
+	e := startRotationEnv(t, "demo")
+	file := filepath.Join(t.TempDir(), "plan.json")
+	if code, _, stderr := e.run(t, "plan", "-o", "json", "--out-file", file); code != ExitPartial {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := e.run(t, "apply", "--yes", "--allow-partial", "--plan-file", file, "--max-changes", "1"); code != ExitUsage {
+		t.Fatalf("--max-changes 1: exit %d, want %d\n%s", code, ExitUsage, stderr)
+	}
+	code, out, stderr := e.run(t, "apply", "--yes", "--allow-partial", "--plan-file", file, "--max-changes", "3", "-o", "json")
+	if code != ExitPartial {
+		t.Fatalf("apply --plan-file: exit %d\n%s", code, stderr)
+	}
+	var res jsonOutcomes
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Outcomes); n == 0 || n > 3 {
+		t.Fatalf("a saved plan ran %d changes with --max-changes 3", n)
+	}
+	if !strings.Contains(stderr, "held back by guardrails") {
+		t.Errorf("stderr does not report the held-back changes:\n%s", stderr)
+	}
+	e.Server.Clock().Advance(2 * day)
+	code, _, stderr = e.run(t, "apply", "--yes", "--allow-partial", "--plan-file", file)
+	if code != ExitUsage || !strings.Contains(stderr, "make a new plan") {
+		t.Fatalf("stale plan: exit %d\n%s", code, stderr)
+	}
+}

@@ -269,7 +269,9 @@ func savePlan(t *testing.T, e *rotationEnv) (string, planFile) {
 // applyPlanFile runs keyrot apply --plan-file file --yes -o json and returns its outcomes.
 func applyPlanFile(t *testing.T, e *rotationEnv, file string) []execute.Outcome {
 	t.Helper()
-	code, out, stderr := e.run(t, "apply", "--plan-file", file, "--yes", "-o", "json")
+	// These plans are days old on the sandbox clock on purpose; the age
+	// limit has its own test (TestPlanFileGuardrails).
+	code, out, stderr := e.run(t, "apply", "--plan-file", file, "--yes", "-o", "json", "--plan-max-age", "0")
 	if code != ExitOK {
 		t.Fatalf("apply --plan-file: exit %d\n%s\n%s", code, out, stderr)
 	}

@@ -70,8 +70,8 @@ func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*
 	if o.Output != "table" && o.Output != "json" {
 		return nil, nil, usageErrorf("--output must be table or json (got %q)", o.Output)
 	}
-	if o.MaxChanges < 0 {
-		return nil, nil, usageErrorf("--max-changes must not be negative")
+	if o.MaxChanges < 0 || o.MaxChanges == 1 {
+		return nil, nil, usageErrorf("--max-changes must be at least 2: one user's rotation can be two changes, delete then create (got %d)", o.MaxChanges)
 	}
 	pol, err := loadPolicy(g, o.ConfigFile)
 	if err != nil {
@@ -187,6 +187,7 @@ type applyOptions struct {
 	DryRun       bool
 	AuditOnly    bool
 	PlanFile     string
+	PlanMaxAge   time.Duration
 	AllowPartial bool
 }
 
@@ -209,6 +210,7 @@ proven to authenticate. Asks for confirmation on a terminal unless --yes.`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "change nothing and make no write call; report what would be done")
 	f.BoolVar(&o.AuditOnly, "audit-only", false, "check every live gate but change nothing (also policy rotation.mode: audit-only)")
 	f.StringVar(&o.PlanFile, "plan-file", "", "run this saved plan, if the accounts still match it")
+	f.DurationVar(&o.PlanMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
 	f.BoolVar(&o.AllowPartial, "allow-partial", false, "act on the accounts that could be read even when others could not")
 	return cmd
 }
@@ -250,9 +252,17 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	}
 	p := rp.Plan
 	if o.PlanFile != "" {
-		if p, err = readPlanFile(o.PlanFile, rp.Plan); err != nil {
+		if p, err = readPlanFile(o.PlanFile, rp.Plan, r.Now(), o.PlanMaxAge); err != nil {
 			return err
 		}
+		// The guardrails in force now apply to a saved plan too.
+		limits := plan.Limits{MaxChanges: r.Policy.Rotation.MaxChanges, MaxChangesPerAccount: r.Policy.Rotation.MaxChangesPerAccount}
+		if o.MaxChanges > 0 {
+			limits.MaxChanges = o.MaxChanges
+		}
+		var deferred []plan.Action
+		p.Actions, deferred = plan.ApplyLimits(p.Actions, limits)
+		p.Deferred = append(p.Deferred, deferred...)
 	}
 	if perr := partialError(rp.Snapshot); perr != nil && !o.AllowPartial {
 		summary = "refused: partial organization listing"
@@ -304,8 +314,9 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	return partialError(rp.Snapshot)
 }
 
-// readPlanFile loads a saved plan and checks its accounts are still there.
-func readPlanFile(path string, current *plan.Plan) (*plan.Plan, error) {
+// readPlanFile loads a saved plan and checks it is recent and its accounts
+// are still there.
+func readPlanFile(path string, current *plan.Plan, now time.Time, maxAge time.Duration) (*plan.Plan, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, withCode(ExitUsage, fmt.Errorf("read plan file: %w", err))
@@ -320,12 +331,15 @@ func readPlanFile(path string, current *plan.Plan) (*plan.Plan, error) {
 	if pf.SchemaVersion != planFileVersion {
 		return nil, usageErrorf("%s: plan schema version %d, this keyrot reads %d", path, pf.SchemaVersion, planFileVersion)
 	}
-	now := map[string]bool{}
+	if age := now.Sub(pf.Plan.GeneratedAt); maxAge > 0 && age > maxAge {
+		return nil, usageErrorf("%s was made %s ago, more than --plan-max-age %s: make a new plan", path, age.Round(time.Minute), maxAge)
+	}
+	readable := map[string]bool{}
 	for _, a := range current.Accounts {
-		now[a] = true
+		readable[a] = true
 	}
 	for _, a := range pf.Plan.Accounts {
-		if !now[a] {
+		if !readable[a] {
 			return nil, usageErrorf("%s no longer matches the organization: account %s is not readable now; make a new plan", path, a)
 		}
 	}

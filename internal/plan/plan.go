@@ -219,7 +219,7 @@ func Build(in Input, now time.Time) *Plan {
 			p.Upcoming = append(p.Upcoming, ub.upcoming...)
 		}
 	}
-	p.Actions, p.Deferred = applyLimits(due, in.Limits)
+	p.Actions, p.Deferred = ApplyLimits(due, in.Limits)
 	sort.SliceStable(p.Blocked, func(i, j int) bool { return p.Blocked[i].ID < p.Blocked[j].ID })
 	sort.SliceStable(p.Upcoming, func(i, j int) bool {
 		if !p.Upcoming[i].Due.Equal(p.Upcoming[j].Due) {
@@ -230,10 +230,11 @@ func Build(in Input, now time.Time) *Plan {
 	return p
 }
 
-// applyLimits keeps actions in order until a limit is reached. A user's
+// ApplyLimits keeps actions in order until a limit is reached. A user's
 // actions are kept or deferred together, so room is never made for a key
-// that is then not created.
-func applyLimits(actions []Action, l Limits) (kept, deferred []Action) {
+// that is then not created. Build applies it; a saved plan run later gets
+// the limits in force then.
+func ApplyLimits(actions []Action, l Limits) (kept, deferred []Action) {
 	total := 0
 	perAcct := map[string]int{}
 	for i := 0; i < len(actions); {

@@ -144,7 +144,7 @@ func TestBadFixtures(t *testing.T) {
 			`9: exemptions[0].reason: is required: say why the exemption exists, e.g. a ticket number`,
 		},
 		"max_active_keys.yaml":              {`2: access_keys.max_active_keys: must be 1 or 2, IAM allows at most two keys per user (got 3)`},
-		"max_changes.yaml":                  {`2: rotation.max_changes: must be at least 1 (got 0)`},
+		"max_changes.yaml":                  {`2: rotation.max_changes: must be at least 2: one user's rotation can be two changes, delete then create (got 0)`},
 		"max_changes_per_account.yaml":      {`3: rotation.max_changes_per_account: must not be more than max_changes (got 10 > 5)`},
 		"not_a_mapping.yaml":                {`1: must be a mapping of keys to values (got a list)`},
 		"rotate_not_before_deactivate.yaml": {`3: access_keys.rotate_after: must be less than deactivate_after (got 120d >= 100d)`},

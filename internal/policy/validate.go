@@ -278,12 +278,15 @@ func (v *validator) rotation() {
 			v.add(fmt.Sprintf("rotation.readers[%d]", i), "must be an IAM principal ARN such as arn:aws:iam::123456789012:role/app (got %q)", a)
 		}
 	}
-	if r.MaxChanges < 1 {
-		v.add("rotation.max_changes", "must be at least 1 (got %d)", r.MaxChanges)
+	// A user's changes are kept or held back together, and a rotation that
+	// must make room first is two changes: a smaller limit would hold such
+	// a user back on every run.
+	if r.MaxChanges < 2 {
+		v.add("rotation.max_changes", "must be at least 2: one user's rotation can be two changes, delete then create (got %d)", r.MaxChanges)
 	}
-	if r.MaxChangesPerAccount < 1 {
-		v.add("rotation.max_changes_per_account", "must be at least 1 (got %d)", r.MaxChangesPerAccount)
-	} else if r.MaxChanges >= 1 && r.MaxChangesPerAccount > r.MaxChanges {
+	if r.MaxChangesPerAccount < 2 {
+		v.add("rotation.max_changes_per_account", "must be at least 2: one user's rotation can be two changes, delete then create (got %d)", r.MaxChangesPerAccount)
+	} else if r.MaxChanges >= 2 && r.MaxChangesPerAccount > r.MaxChanges {
 		v.add("rotation.max_changes_per_account", "must not be more than max_changes (got %d > %d)", r.MaxChangesPerAccount, r.MaxChanges)
 	}
 }
