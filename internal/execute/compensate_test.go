@@ -18,10 +18,15 @@ func TestStoreTagFailureKeepsStoredKey(t *testing.T) {
 	if _, err := w.env.Server.AddFault(sandboxFault("error", "secretsmanager", "TagResource", 1000)); err != nil {
 		t.Fatal(err)
 	}
-	w.cycle(w.executor(w.hist, "x"), Options{})
+	_, res, _ := w.cycle(w.executor(w.hist, "x"), Options{})
 	cur, err := w.current("app1")
 	if err != nil {
 		t.Fatalf("no value stored: %v", err)
+	}
+	// The create failed, but its key is stored: the outcome says where, so
+	// the owner is told.
+	if res == nil || len(res.Outcomes) != 1 || res.Outcomes[0].NewKeyID != cur.Value.AccessKeyID || res.Outcomes[0].SecretARN == "" {
+		t.Fatalf("outcome does not locate the stored key %s: %+v", cur.Value.AccessKeyID, res)
 	}
 	if k := findKey(w.keys("app1"), cur.Value.AccessKeyID); k == nil || k.Status != inventory.KeyActive {
 		t.Fatalf("the secret's AWSCURRENT holds %s, which is not an active key of the user: %s", cur.Value.AccessKeyID, keysText(w.keys("app1")))

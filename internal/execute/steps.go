@@ -200,7 +200,12 @@ func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, stor
 			err := fmt.Errorf("new key %s of %s is stored as the secret's AWSCURRENT but its tags are not (kept; the next run repairs them): %w",
 				inventory.MaskKeyID(newID), a.User, errors.Join(storeErr, terr))
 			j.end(ctx, Failed, err.Error(), newID)
-			return stop(failed(a, err))
+			o := failed(a, err)
+			// The key is the secret's current value: its owner must hear of
+			// it (the old key's deactivation is still gated on proving it).
+			o.NewKeyID, o.SecretARN, o.SecretName = newID, v.ARN, v.Name
+			o.FetchCommand = secretstore.FetchCommand(v.ARN, store.Config().Region)
+			return stop(o)
 		}
 		r.e.log().Warn("store reported an error but the key is stored; tags repaired", "account", a.AccountID, "user", a.User,
 			"key", inventory.MaskKeyID(newID), "err", storeErr)

@@ -67,7 +67,9 @@ func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Tim
 			}
 			lc := lifecycle(a, u)
 			switch {
-			case o.Kind == plan.CreateKey && done:
+			case o.Kind == plan.CreateKey && (done || o.NewKeyID != "" && o.SecretARN != ""):
+				// Also a create that failed after its key became the
+				// secret's current value: the owner must hear of it.
 				due := later(keyCreated(u, o.KeyID).Add(lc.DeactivateAfter), now.Add(lc.DeactivateAfter-lc.RotateAfter))
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
 					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)

@@ -32,7 +32,8 @@ func TestNoticeItems(t *testing.T) {
 		Users: []inventory.User{
 			user("rotated", key("AKIAROTATEDOLD000001", 200)),                                // rotated now; its old key is a finding
 			user("waiting", key("AKIAWAITINGOLD000001", 95), key("AKIAWAITINGNEW000001", 3)), // mid-rotation: two keys
-			user("idle", key("AKIAIDLEKEY000000001", 300)),                                   // a finding, nothing happened
+			user("idle", key("AKIAIDLEKEY000000001", 300)),                                   // a finding; its create failed outright
+			user("tagless", key("AKIATAGLESSOLD000001", 91)),                                 // stored, but the secret's tags failed
 		}}}}
 	rp := &RotationPlan{
 		Snapshot:  snap,
@@ -44,6 +45,9 @@ func TestNoticeItems(t *testing.T) {
 	res := &execute.Result{Outcomes: []execute.Outcome{
 		{Kind: plan.CreateKey, AccountID: "111111111111", User: "rotated", KeyID: "AKIAROTATEDOLD000001", Status: execute.Succeeded,
 			NewKeyID: "AKIAROTATEDNEW000001", SecretName: "keyrot/111111111111/rotated", SecretARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keyrot/111111111111/rotated-AbCdEf"},
+		{Kind: plan.CreateKey, AccountID: "111111111111", User: "tagless", KeyID: "AKIATAGLESSOLD000001", Status: execute.Failed,
+			NewKeyID: "AKIATAGLESSNEW000001", SecretName: "keyrot/111111111111/tagless", SecretARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keyrot/111111111111/tagless-AbCdEf"},
+		{Kind: plan.CreateKey, AccountID: "111111111111", User: "idle", KeyID: "AKIAIDLEKEY000000001", Status: execute.Failed},
 	}}
 	r := &Runner{Policy: policy.Default(), Now: func() time.Time { return now }}
 	items := r.NoticeItems(rp, res, now)
@@ -59,6 +63,8 @@ func TestNoticeItems(t *testing.T) {
 	want := []string{
 		"rotated finding",
 		"rotated rotated keyrot/111111111111/rotated eu-west-1 due 2026-06-11",
+		"tagless finding",
+		"tagless rotated keyrot/111111111111/tagless eu-west-1 due 2026-06-11",
 		"waiting rotated   due 2026-06-08", // its rotation facts here carry no secret ARN
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
