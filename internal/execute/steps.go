@@ -321,7 +321,7 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	if stop != nil {
 		return *stop
 	}
-	if o := r.rolledBack(ctx, a, c, "deactivated again until it is rotated anew"); o != nil {
+	if o := r.rolledBack(ctx, a, c, "deactivated again by keyrot: after a rollback a person decides"); o != nil {
 		return *o
 	}
 	if err := r.step("before-last-used"); err != nil {

@@ -171,7 +171,7 @@ func (p *userPlanner) planOldKey(newKey, old inventory.AccessKey) {
 	if old.Active() {
 		if !p.r.RolledBackAt.IsZero() && p.r.RolledBackAt.After(p.r.StoredAt) {
 			ev["rolled_back"] = fmtTime(p.r.RolledBackAt)
-			p.block(old.ID, "old key was re-activated by rollback; keyrot will not deactivate it again until it is rotated anew (keyrot rotate --now) or deactivated by hand", ev)
+			p.block(old.ID, "old key was re-activated by rollback; keyrot leaves it active: to finish the rotation once applications use the new key, deactivate the old key by hand (keyrot then deletes it after the rollback window); to abandon it, delete the new key", ev)
 			return
 		}
 		due := later(old.CreateDate.Add(lc.DeactivateAfter), p.r.StoredAt.Add(lc.DeactivateAfter-lc.RotateAfter))
