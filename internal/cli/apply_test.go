@@ -405,3 +405,84 @@ func TestPlanFileGuardrails(t *testing.T) {
 		t.Fatalf("stale plan: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestConcurrentApplies: two keyrot apply runs over one organization at
+// once (sharing a state directory, as documented) create exactly one new
+// key per due user between them, and every new key is the one stored.
+func TestConcurrentApplies(t *testing.T) {
+	e := startRotationEnv(t, "demo")
+	code, out, stderr := e.run(t, "plan", "-o", "json")
+	if code != ExitPartial {
+		t.Fatalf("plan: exit %d\n%s", code, stderr)
+	}
+	var pf planFile
+	if err := json.Unmarshal([]byte(out), &pf); err != nil {
+		t.Fatal(err)
+	}
+	due := map[string]bool{}
+	for _, a := range pf.Plan.Actions {
+		if a.Kind == "create-key" {
+			due[a.AccountID+"/"+a.User] = true
+		}
+	}
+	type result struct {
+		code int
+		out  string
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			var o, errb strings.Builder
+			c := Main(context.Background(), append([]string{"apply", "--yes", "--allow-partial", "-o", "json"}, e.flags...),
+				Streams{In: strings.NewReader(""), Out: &o, Err: &errb})
+			results <- result{c, o.String()}
+		}()
+	}
+	created := map[string][]string{}
+	for range 2 {
+		r := <-results
+		if r.code != ExitPartial {
+			t.Fatalf("apply: exit %d\n%s", r.code, r.out)
+		}
+		var res jsonOutcomes
+		if err := json.Unmarshal([]byte(r.out), &res); err != nil {
+			t.Fatalf("%v\n%s", err, r.out)
+		}
+		for _, o := range res.Outcomes {
+			if o.Kind == "create-key" && o.Status == execute.Succeeded {
+				created[o.AccountID+"/"+o.User] = append(created[o.AccountID+"/"+o.User], o.NewKeyID)
+			}
+		}
+	}
+	if len(created) != len(due) {
+		t.Errorf("%d users got new keys, %d were due", len(created), len(due))
+	}
+	ctx := context.Background()
+	for who, keys := range created {
+		if len(keys) != 1 {
+			t.Errorf("%s got %d new keys: %v", who, len(keys), keys)
+		}
+		account, user, _ := strings.Cut(who, "/")
+		ic := iam.NewFromConfig(assumeInto(ctx, t, e, e.Admin(), account))
+		out, err := ic.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(user)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.AccessKeyMetadata) != 2 {
+			t.Errorf("%s has %d keys after two concurrent applies, want the old and one new", who, len(out.AccessKeyMetadata))
+		}
+		checkStoredKey(ctx, t, e, execute.Outcome{AccountID: account, User: user, NewKeyID: keys[0],
+			SecretARN: secretARNOf(ctx, t, e, account, user), FetchCommand: "aws secretsmanager get-secret-value"})
+	}
+}
+
+// secretARNOf finds the ARN of a user's keyrot secret.
+func secretARNOf(ctx context.Context, t *testing.T, e *rotationEnv, account, user string) string {
+	t.Helper()
+	sm := secretsmanager.NewFromConfig(assumeInto(ctx, t, e, e.Admin(), account))
+	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("keyrot/" + account + "/" + user)})
+	if err != nil {
+		t.Fatalf("secret of %s/%s: %v", account, user, err)
+	}
+	return aws.ToString(d.ARN)
+}
