@@ -185,7 +185,14 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(net.Addr)) e
 	case <-ctx.Done():
 		shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := hs.Shutdown(shutCtx); err != nil {
+		err := hs.Shutdown(shutCtx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Requests in flight had their grace period; what is left is
+			// typically a client's spare connection that never carried a
+			// request (net/http counts it busy for 5 s). Close it.
+			err = hs.Close()
+		}
+		if err != nil {
 			return fmt.Errorf("shut down: %w", err)
 		}
 		return nil
