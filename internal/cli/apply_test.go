@@ -24,7 +24,8 @@ const day = 24 * time.Hour
 // rotationEnv is a sandbox plus the flags every rotation command of a test uses.
 type rotationEnv struct {
 	*sandboxtest.Env
-	flags []string
+	flags    []string
+	stateDir string // the history database's directory
 }
 
 func startRotationEnv(t *testing.T, scenario string) *rotationEnv {
@@ -32,7 +33,19 @@ func startRotationEnv(t *testing.T, scenario string) *rotationEnv {
 	env := sandboxtest.Start(t, scenario)
 	env.Server.SetReportBuildTime(0)
 	useSandbox(t, env)
-	return &rotationEnv{Env: env, flags: []string{"--progress", "none", "--report-wait", "5ms", "--state-dir", t.TempDir(), "--clock", "sandbox"}}
+	state := t.TempDir()
+	return &rotationEnv{Env: env, stateDir: state,
+		flags: []string{"--progress", "none", "--report-wait", "5ms", "--state-dir", state, "--clock", "sandbox"}}
+}
+
+// withPolicy makes every later command of e use a policy file with text.
+func withPolicy(t *testing.T, e *rotationEnv, text string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "keyrot.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.flags = append(e.flags, "-c", file)
 }
 
 func (e *rotationEnv) run(t *testing.T, args ...string) (int, string, string) {
@@ -194,11 +207,7 @@ organization:
 // rotation on day 90, deactivation on day 100 once the application uses the
 // new key, rollback, and deletion after the rollback is undone.
 func TestLifecycleThroughCLI(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "lifecycle.yaml")
-	if err := os.WriteFile(file, []byte(lifecycleScenario), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := startRotationEnv(t, file)
+	e := startLifecycle(t, "")
 	ctx := context.Background()
 	ic := iam.NewFromConfig(e.Admin())
 	keys := func() map[string]string {
@@ -259,7 +268,7 @@ func TestLifecycleThroughCLI(t *testing.T) {
 
 	// Something broke: roll back on day 102.
 	e.Server.Clock().Advance(2 * day)
-	if code, _, stderr := runCLI(t, "rollback", "--account", "111122223333", "--user", "app", "--yes", "--state-dir", e.flags[5], "--clock", "sandbox"); code != ExitOK {
+	if code, _, stderr := runCLI(t, "rollback", "--account", "111122223333", "--user", "app", "--yes", "--state-dir", e.stateDir, "--clock", "sandbox"); code != ExitOK {
 		t.Fatalf("rollback: exit %d\n%s", code, stderr)
 	}
 	if k := keys(); k[oldID] != "Active" {
@@ -308,12 +317,8 @@ func TestApplyInterrupted(t *testing.T) {
 func TestApplyCentralStore(t *testing.T) {
 	e := startRotationEnv(t, "demo")
 	mgmt := e.Server.ManagementAccountID()
-	pol := filepath.Join(t.TempDir(), "keyrot.yaml")
-	policyText := "version: 1\nrotation:\n  store: central\n  central: {account: \"" + mgmt + "\", region: us-west-2}\n  kms_key_id: alias/keyrot\n"
-	if err := os.WriteFile(pol, []byte(policyText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, out, stderr := e.run(t, "apply", "--yes", "--allow-partial", "-o", "json", "-c", pol)
+	withPolicy(t, e, "version: 1\nrotation:\n  store: central\n  central: {account: \""+mgmt+"\", region: us-west-2}\n  kms_key_id: alias/keyrot\n")
+	code, out, stderr := e.run(t, "apply", "--yes", "--allow-partial", "-o", "json")
 	if code != ExitPartial {
 		t.Fatalf("apply: exit %d\n%s", code, stderr)
 	}
@@ -368,7 +373,7 @@ func TestApplyCentralStore(t *testing.T) {
 		t.Errorf("member account holds %d secrets; they belong in the central store", len(list.SecretList))
 	}
 	// A second run finds the central secrets and has nothing to create.
-	code, out, _ = e.run(t, "apply", "--yes", "--allow-partial", "-o", "json", "-c", pol)
+	code, out, _ = e.run(t, "apply", "--yes", "--allow-partial", "-o", "json")
 	if code != ExitPartial || strings.Contains(out, "create-key") {
 		t.Errorf("second run should create nothing: exit %d\n%s", code, out)
 	}

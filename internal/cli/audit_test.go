@@ -165,11 +165,7 @@ func TestAuditOutFile(t *testing.T) {
 // gate while the owner's window to switch is open; once the deactivation
 // date passes with the old key still active, the findings count again.
 func TestAuditDuringRotationWindow(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "lifecycle.yaml")
-	if err := os.WriteFile(file, []byte(lifecycleScenario), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := startRotationEnv(t, file)
+	e := startLifecycle(t, "")
 	e.Server.Clock().Advance(5 * day) // day 90
 	if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
 		t.Fatalf("apply: exit %d\n%s", code, stderr)

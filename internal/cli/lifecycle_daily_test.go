@@ -83,10 +83,10 @@ func TestLifecycleDaily(t *testing.T) {
 	}
 
 	if testing.Verbose() {
-		_, tbl, _ := runCLI(t, "history", "--account", "111122223333", "--user", "app", "--state-dir", e.flags[5])
+		_, tbl, _ := runCLI(t, "history", "--account", "111122223333", "--user", "app", "--state-dir", e.stateDir)
 		t.Log("\n" + tbl)
 	}
-	code, out, stderr := runCLI(t, "history", "--account", "111122223333", "--user", "app", "-o", "json", "--state-dir", e.flags[5])
+	code, out, stderr := runCLI(t, "history", "--account", "111122223333", "--user", "app", "-o", "json", "--state-dir", e.stateDir)
 	if code != ExitOK {
 		t.Fatalf("history: exit %d\n%s", code, stderr)
 	}

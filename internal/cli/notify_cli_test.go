@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +20,8 @@ notify:
 // owner named by the user's tag, a second apply the same day sends nothing,
 // and reminders arrive 7 and 1 days before the old key's deactivation.
 func TestApplyNotifiesWithoutNagging(t *testing.T) {
-	dir := t.TempDir()
-	scenario := filepath.Join(dir, "lifecycle.yaml")
-	pol := filepath.Join(dir, "keyrot.yaml")
-	if err := os.WriteFile(scenario, []byte(lifecycleScenario), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pol, []byte(notifyPolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := startRotationEnv(t, scenario)
-	e.flags = append(e.flags, "-c", pol)
+	e := startLifecycle(t, "")
+	withPolicy(t, e, notifyPolicy)
 	apply := func() {
 		t.Helper()
 		if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
@@ -97,18 +86,8 @@ func TestApplyNotifiesWithoutNagging(t *testing.T) {
 // live gates are checked and owners get the same notices, marked as what
 // would happen, while no credential is changed.
 func TestAuditOnlyNotifiesAsIfActing(t *testing.T) {
-	dir := t.TempDir()
-	scenario := filepath.Join(dir, "lifecycle.yaml")
-	pol := filepath.Join(dir, "keyrot.yaml")
-	if err := os.WriteFile(scenario, []byte(lifecycleScenario), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	auditOnly := strings.Replace(notifyPolicy, "version: 1\n", "version: 1\nrotation:\n  mode: audit-only\n", 1)
-	if err := os.WriteFile(pol, []byte(auditOnly), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := startRotationEnv(t, scenario)
-	e.flags = append(e.flags, "-c", pol)
+	e := startLifecycle(t, "")
+	withPolicy(t, e, strings.Replace(notifyPolicy, "version: 1\n", "version: 1\nrotation:\n  mode: audit-only\n", 1))
 	e.Server.Clock().Advance(5 * day) // day 90: rotation due
 	e.Server.ResetCallCounts()
 	code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")

@@ -465,7 +465,7 @@ func TestRotateCompromisedCLI(t *testing.T) {
 			e := startLifecycle(t, "")
 			ctx := context.Background()
 			ic := iam.NewFromConfig(e.Admin())
-			stateDir := e.flags[5]
+			stateDir := e.stateDir
 			rotate := func(args ...string) (int, string, string) {
 				t.Helper()
 				return runCLI(t, append([]string{"rotate", "--account", account, "--user", "app", "--state-dir", stateDir, "--clock", "sandbox"}, args...)...)
