@@ -18,13 +18,13 @@ import (
 	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
-	"github.com/keyrot/keyrot/internal/service"
+	"github.com/keyrot/keyrot/internal/app"
 )
 
 // scopeOptions are the account-selection flags shared by audit, plan and apply.
 type scopeOptions struct {
 	ConfigFile string
-	service.Scope
+	app.Scope
 	Progress   string
 	ReportWait time.Duration
 }
@@ -76,8 +76,8 @@ func loadAWS(ctx context.Context, g *globalOptions) (aws.Config, error) {
 	return awsconf.Load(ctx, g.AWS)
 }
 
-// runner builds a service.Runner for a command.
-func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions) (*service.Runner, error) {
+// runner builds a app.Runner for a command.
+func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions) (*app.Runner, error) {
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return nil, usageErrorf("--concurrency must be between 1 and 64")
 	}
@@ -97,7 +97,7 @@ func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions)
 	if err != nil {
 		return nil, err
 	}
-	r := &service.Runner{Policy: p, AWS: cfg, Scope: o.Scope, Progress: prog, Logger: g.logger(), Now: now}
+	r := &app.Runner{Policy: p, AWS: cfg, Scope: o.Scope, Progress: prog, Logger: g.logger(), Now: now}
 	if o.ReportWait != 2*time.Second {
 		wait := o.ReportWait
 		r.CollectOptions = func(co *collect.Options) {

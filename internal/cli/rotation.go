@@ -19,7 +19,7 @@ import (
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
-	"github.com/keyrot/keyrot/internal/service"
+	"github.com/keyrot/keyrot/internal/app"
 )
 
 // planFileVersion is the schema version of saved plans.
@@ -66,7 +66,7 @@ plan.json and run exactly that plan later with keyrot apply --plan-file plan.jso
 }
 
 // setup loads policy, AWS configuration and history for a rotation command.
-func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*service.Runner, *history.Store, error) {
+func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*app.Runner, *history.Store, error) {
 	if o.Output != "table" && o.Output != "json" {
 		return nil, nil, usageErrorf("--output must be table or json (got %q)", o.Output)
 	}
@@ -97,7 +97,7 @@ func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*
 	return r, h, nil
 }
 
-func newExecutor(g *globalOptions, r *service.Runner, h *history.Store, runID int64) *execute.Executor {
+func newExecutor(g *globalOptions, r *app.Runner, h *history.Store, runID int64) *execute.Executor {
 	host, _ := os.Hostname()
 	return &execute.Executor{Clients: r.NewClients(), History: h, RunID: runID, Owner: fmt.Sprintf("run-%d@%s", runID, host), Logger: g.logger(), Now: r.Now}
 }

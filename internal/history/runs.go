@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,10 +46,18 @@ type Run struct {
 	Summary string
 	// Finished is zero while the run is running and for abandoned runs.
 	Finished time.Time
+	// PID is the process that ran it, on Host (0 if unknown).
+	PID int
+	// Heartbeat is when the run last said it was alive (zero if never).
+	Heartbeat time.Time
+	// Notified reports whether the run's notices were handed to the
+	// notifier (or it had none to send). A run that changed keys and died
+	// before notifying stays false until a later run sends its notices.
+	Notified bool
 }
 
 // StartRun records the start of a run and returns its ID. Only Command,
-// Mode, Host, Version and Started are read from r.
+// Mode, Host, Version, PID and Started are read from r.
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	if err := requireText("command", r.Command); err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
@@ -62,8 +71,8 @@ func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 		}
 	}
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO runs (command, mode, host, version, started_at, status) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.Command, r.Mode, r.Host, r.Version, formatTime(orNow(r.Started)), RunRunning)
+		`INSERT INTO runs (command, mode, host, version, started_at, status, pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Command, r.Mode, r.Host, r.Version, formatTime(orNow(r.Started)), RunRunning, r.PID, formatTime(orNow(r.Started)))
 	if err != nil {
 		return 0, fmt.Errorf("start %s run: %w", r.Command, err)
 	}
@@ -165,7 +174,7 @@ func (s *Store) ListRuns(ctx context.Context, limit int) ([]Run, error) {
 	return runs, nil
 }
 
-const runColumns = `id, command, mode, host, version, started_at, status, summary, finished_at`
+const runColumns = `id, command, mode, host, version, started_at, status, summary, finished_at, pid, heartbeat_at, notified`
 
 func scanRuns(rows *sql.Rows) ([]Run, error) {
 	defer rows.Close()
@@ -173,8 +182,9 @@ func scanRuns(rows *sql.Rows) ([]Run, error) {
 	for rows.Next() {
 		var r Run
 		var started string
-		var finished sql.NullString
-		if err := rows.Scan(&r.ID, &r.Command, &r.Mode, &r.Host, &r.Version, &started, &r.Status, &r.Summary, &finished); err != nil {
+		var finished, heartbeat sql.NullString
+		if err := rows.Scan(&r.ID, &r.Command, &r.Mode, &r.Host, &r.Version, &started, &r.Status, &r.Summary, &finished,
+			&r.PID, &heartbeat, &r.Notified); err != nil {
 			return nil, err
 		}
 		var err error
@@ -184,7 +194,93 @@ func scanRuns(rows *sql.Rows) ([]Run, error) {
 		if r.Finished, err = parseNullTime(finished); err != nil {
 			return nil, err
 		}
+		if r.Heartbeat, err = parseNullTime(heartbeat); err != nil {
+			return nil, err
+		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// Heartbeat records that the running run id is alive at now, so that no
+// other process takes it for crashed (MarkInterrupted).
+func (s *Store) Heartbeat(ctx context.Context, id int64, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = ?`,
+		formatTime(orNow(now)), id, RunRunning); err != nil {
+		return fmt.Errorf("heartbeat of run %d: %w", id, err)
+	}
+	return nil
+}
+
+// Liveness tells whether the process of a run still runs: alive reports
+// whether process pid runs on host, and known whether it can tell (it can
+// only for the local host).
+type Liveness func(host string, pid int) (alive, known bool)
+
+// MarkInterrupted marks as RunInterrupted every run still RunRunning whose
+// process is gone: on this host, its PID no longer runs; elsewhere (or
+// without a PID), its heartbeat is older than staleBefore. It returns the
+// runs it marked, with their new status. Their actions keep their recorded
+// state, and their Notified flag stays as it was, so the next run can still
+// send what they did not.
+func (s *Store) MarkInterrupted(ctx context.Context, live Liveness, staleBefore time.Time, now time.Time) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE status = ? ORDER BY id`, RunRunning)
+	if err != nil {
+		return nil, fmt.Errorf("find interrupted runs: %w", err)
+	}
+	running, err := scanRuns(rows)
+	if err != nil {
+		return nil, fmt.Errorf("find interrupted runs: %w", err)
+	}
+	var marked []Run
+	for _, r := range running {
+		dead := false
+		if alive, known := live(r.Host, r.PID); known && r.PID > 0 {
+			dead = !alive
+		} else {
+			last := r.Heartbeat
+			if last.IsZero() {
+				last = r.Started
+			}
+			dead = last.Before(staleBefore)
+		}
+		if !dead {
+			continue
+		}
+		res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ? AND status = ?`,
+			RunInterrupted, strings.TrimSpace(r.Summary+" interrupted: its process ended without finishing the run"), formatTime(orNow(now)), r.ID, RunRunning)
+		if err != nil {
+			return marked, fmt.Errorf("mark run %d interrupted: %w", r.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			r.Status = RunInterrupted
+			marked = append(marked, r)
+		}
+	}
+	return marked, nil
+}
+
+// MarkNotified records that the notices of the runs ids were sent.
+func (s *Store) MarkNotified(ctx context.Context, ids ...int64) error {
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, `UPDATE runs SET notified = 1 WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("mark run %d notified: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// UnnotifiedRuns returns the finished runs of command in mode whose notices
+// were never sent, oldest first.
+func (s *Store) UnnotifiedRuns(ctx context.Context, command, mode string) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE notified = 0 AND status != ? AND command = ? AND mode = ? ORDER BY id`,
+		RunRunning, command, mode)
+	if err != nil {
+		return nil, fmt.Errorf("list unnotified runs: %w", err)
+	}
+	runs, err := scanRuns(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list unnotified runs: %w", err)
+	}
+	return runs, nil
 }

@@ -28,9 +28,10 @@ func TestRunLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Run{
-		{ID: id2, Command: "apply", Mode: ModeEnforce, Host: "ci-1", Version: "v0.1.0", Started: t0.Add(time.Hour), Status: RunRunning},
+		{ID: id2, Command: "apply", Mode: ModeEnforce, Host: "ci-1", Version: "v0.1.0", Started: t0.Add(time.Hour), Status: RunRunning,
+			Heartbeat: t0.Add(time.Hour)},
 		{ID: id1, Command: "audit", Mode: ModeAuditOnly, Host: "ci-1", Version: "v0.1.0", Started: t0, Status: RunSucceeded,
-			Summary: "3 findings", Finished: t0.Add(time.Minute)},
+			Summary: "3 findings", Finished: t0.Add(time.Minute), Heartbeat: t0},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ListRuns (-want +got):\n%s", d)
@@ -128,5 +129,67 @@ func TestMarkAbandoned(t *testing.T) {
 	}
 	if err := s.FinishRun(ctx, crashed, RunSucceeded, "", t0); !errors.Is(err, ErrAlreadyFinished) {
 		t.Errorf("FinishRun of abandoned run err = %v, want ErrAlreadyFinished", err)
+	}
+}
+
+// TestMarkInterrupted: a running run whose local process is gone, or whose
+// heartbeat from another host is stale, is marked interrupted; a live one
+// is left alone; its notices stay owed until MarkNotified.
+func TestMarkInterrupted(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	start := func(host string, pid int) int64 {
+		id, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Host: host, PID: pid, Started: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	deadLocal := start("here", 100)
+	liveLocal := start("here", 200)
+	staleRemote := start("there", 300)
+	freshRemote := start("there", 400)
+	if err := s.Heartbeat(ctx, freshRemote, t0.Add(50*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	live := func(host string, pid int) (bool, bool) {
+		if host != "here" {
+			return false, false
+		}
+		return pid == 200, true
+	}
+	marked, err := s.MarkInterrupted(ctx, live, t0.Add(30*time.Minute), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range marked {
+		ids = append(ids, r.ID)
+	}
+	if d := cmp.Diff([]int64{deadLocal, staleRemote}, ids); d != "" {
+		t.Fatalf("marked (-want +got):\n%s", d)
+	}
+	for id, want := range map[int64]string{deadLocal: RunInterrupted, liveLocal: RunRunning, staleRemote: RunInterrupted, freshRemote: RunRunning} {
+		r, err := s.Run(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != want {
+			t.Errorf("run %d (%s/%d) is %s, want %s", id, r.Host, r.PID, r.Status, want)
+		}
+	}
+	owed, err := s.UnnotifiedRuns(ctx, "apply", ModeEnforce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(owed) != 2 {
+		t.Fatalf("UnnotifiedRuns = %d runs, want the 2 interrupted ones", len(owed))
+	}
+	if err := s.MarkNotified(ctx, deadLocal); err != nil {
+		t.Fatal(err)
+	}
+	if owed, _ = s.UnnotifiedRuns(ctx, "apply", ModeEnforce); len(owed) != 1 || owed[0].ID != staleRemote {
+		t.Errorf("after MarkNotified, UnnotifiedRuns = %+v; want only run %d", owed, staleRemote)
 	}
 }

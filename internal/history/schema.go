@@ -73,4 +73,12 @@ CREATE TABLE notices (
 );
 CREATE INDEX notices_lookup ON notices (recipient, account, user_name, key_id, kind, sent_at);
 `,
+	// 2: the process behind a run (to tell a crashed run from a live one),
+	// its heartbeat, and whether its notices were sent.
+	`
+ALTER TABLE runs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+ALTER TABLE runs ADD COLUMN notified INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET notified = 1;
+`,
 }

@@ -1,7 +1,7 @@
 // Package service composes keyrot's steps into runs: collect the inventory,
 // audit it, plan and apply rotations, and notify. It is what the CLI and
 // scheduled entry points call; it holds no state between runs.
-package service
+package app
 
 import (
 	"context"
