@@ -17,7 +17,7 @@ import (
 // the reason and the window's end as expiry; after that date they count
 // again. Only accounts with such findings cost a call (one ListSecrets); a
 // failed look-up leaves the findings as they are.
-func (r *Runner) markRotationsInProgress(ctx context.Context, res *audit.Result) {
+func (r *App) markRotationsInProgress(ctx context.Context, scope Scope, res *audit.Result) {
 	byAcct := map[string][]int{}
 	for i, f := range res.Findings {
 		if !f.Exempt && (f.Rule == policy.RuleAccessKeyMultipleActive || f.Rule == policy.RuleAccessKeyAge) {
@@ -27,7 +27,7 @@ func (r *Runner) markRotationsInProgress(ctx context.Context, res *audit.Result)
 	if len(byAcct) == 0 || res.Snapshot == nil {
 		return
 	}
-	clients := r.NewClients()
+	clients := r.clients(scope)
 	now := r.now()
 	for ai := range res.Snapshot.Accounts {
 		a := &res.Snapshot.Accounts[ai]

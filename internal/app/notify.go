@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 // (how to roll back, until when), deleted, blocked because still in use, and
 // deactivations and deletions ahead (so reminders fall on the right days).
 // Dry runs tell nobody; audit-only runs tell what would happen.
-func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Time) []notify.Item {
+func (r *App) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Time) []notify.Item {
 	users := map[plan.UserRef]*inventory.User{}
 	accts := map[string]*inventory.Account{}
 	for ai := range rp.Snapshot.Accounts {
@@ -126,7 +125,7 @@ func (r *Runner) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Tim
 // first n items, from the run's outcomes), that user's open audit findings,
 // so the owner's digest is complete. Findings never come on their own: an
 // owner is not told daily about what has not changed.
-func (r *Runner) withFindings(rp *RotationPlan, items []notify.Item, n int, now time.Time) []notify.Item {
+func (r *App) withFindings(rp *RotationPlan, items []notify.Item, n int, now time.Time) []notify.Item {
 	told := map[plan.UserRef]notify.Item{}
 	for _, it := range items[:n] {
 		told[plan.UserRef{Account: it.AccountID, User: it.User}] = it
@@ -152,26 +151,30 @@ func (r *Runner) withFindings(rp *RotationPlan, items []notify.Item, n int, now 
 	return items
 }
 
-// Notify sends the items through the policy's notify channels; with none
-// configured it does nothing. Delivery failures are in the summary, never
-// a reason to fail the run.
-func (r *Runner) Notify(ctx context.Context, hist notify.History, runID int64, items []notify.Item, auditOnly bool, log *slog.Logger) (*notify.Summary, error) {
-	cfg, problems := notify.ParseConfig(&r.Policy.Notify)
-	if len(problems) > 0 {
-		var ps []string
-		for _, p := range problems {
-			ps = append(ps, p.String())
-		}
-		return nil, fmt.Errorf("notify configuration: %s", strings.Join(ps, "; "))
+// channels returns the configured notification channels.
+func (r *App) channels() []notify.ChannelConfig {
+	if r.Notify == nil {
+		return nil
 	}
-	if len(cfg.Channels) == 0 || len(items) == 0 {
+	return r.Notify.Channels
+}
+
+// send sends the items through the configured channels; with none it
+// does nothing. Delivery failures are in the summary, never a reason to
+// fail the run.
+func (r *App) send(ctx context.Context, runID int64, items []notify.Item, auditOnly bool) (*notify.Summary, error) {
+	if len(r.channels()) == 0 || len(items) == 0 {
 		return &notify.Summary{}, nil
 	}
-	targets, err := notify.BuildTargets(cfg, notify.Deps{AWS: r.AWS})
+	targets, err := notify.BuildTargets(r.Notify, notify.Deps{AWS: r.AWS})
 	if err != nil {
 		return nil, err
 	}
-	n, err := notify.New(cfg, targets, notify.Options{History: hist, Logger: log})
+	var hist notify.History
+	if r.History != nil {
+		hist = r.History
+	}
+	n, err := notify.New(r.Notify, targets, notify.Options{History: hist, Logger: r.log()})
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func TestNoticeItems(t *testing.T) {
 			NewKeyID: "AKIATAGLESSNEW000001", SecretName: "keyrot/111111111111/tagless", SecretARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keyrot/111111111111/tagless-AbCdEf"},
 		{Kind: plan.CreateKey, AccountID: "111111111111", User: "idle", KeyID: "AKIAIDLEKEY000000001", Status: execute.Failed},
 	}}
-	r := &Runner{Policy: policy.Default(), Now: func() time.Time { return now }}
+	r := &App{Policy: policy.Default(), Now: func() time.Time { return now }}
 	items := r.NoticeItems(rp, res, now)
 	var got []string
 	for _, it := range items {

@@ -48,10 +48,10 @@ type Clients struct {
 
 var _ execute.Clients = (*Clients)(nil)
 
-// NewClients returns Clients for the runner's configuration.
-func (r *Runner) NewClients() *Clients {
+// clients returns the executor's Clients for the scope's role.
+func (r *App) clients(scope Scope) *Clients {
 	org := r.Policy.Organization
-	role := collect.Role{Name: first(r.Scope.RoleName, org.RoleName), ExternalID: first(r.Scope.ExternalID, org.ExternalID), SessionName: "keyrot"}
+	role := collect.Role{Name: first(scope.RoleName, org.RoleName), ExternalID: first(scope.ExternalID, org.ExternalID), SessionName: "keyrot"}
 	return &Clients{base: r.AWS, role: role, policy: r.Policy, cfgs: map[string]aws.Config{}}
 }
 
@@ -127,29 +127,37 @@ type RotationPlan struct {
 	Plan      *plan.Plan
 }
 
-// PlanRotation collects the inventory, gathers keyrot's rotation records
-// (read-only unless writable: Gather then records first-seen inactive keys)
-// and builds the plan.
-func (r *Runner) PlanRotation(ctx context.Context, ex *execute.Executor, writable bool) (*RotationPlan, error) {
-	snap, err := r.Collect(ctx)
+// planRotation collects the inventory, gathers keyrot's rotation records
+// (read-only: nothing is written before a run is confirmed) and builds the
+// plan. maxChanges, when positive, overrides the policy's max_changes.
+func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scope, maxChanges int) (*RotationPlan, error) {
+	snap, err := r.collect(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
 	p := r.Policy
-	rots, err := ex.Gather(ctx, snap, execute.GatherOptions{RotateAfter: time.Duration(p.AccessKeys.RotateAfter), ReadOnly: !writable})
+	r.progress().Phase(PhaseGather)
+	rots, err := ex.Gather(ctx, snap, execute.GatherOptions{RotateAfter: time.Duration(p.AccessKeys.RotateAfter), ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("gather rotation records: %w", err)
 	}
 	now := r.now()
-	limits := plan.Limits{MaxChanges: p.Rotation.MaxChanges, MaxChangesPerAccount: p.Rotation.MaxChangesPerAccount}
-	if r.MaxChanges > 0 {
-		limits.MaxChanges = r.MaxChanges
-	}
+	limits := r.limits(maxChanges)
 	built := plan.Build(plan.Input{
 		Snapshot: snap, Lifecycle: Lifecycle(p, p.AccessKeys), Limits: limits, Rotations: rots,
 		Exempt: func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
 	}, now)
 	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
+}
+
+// limits returns the guardrails in force: the policy's, with maxChanges
+// overriding max_changes when positive.
+func (r *App) limits(maxChanges int) plan.Limits {
+	l := plan.Limits{MaxChanges: r.Policy.Rotation.MaxChanges, MaxChangesPerAccount: r.Policy.Rotation.MaxChangesPerAccount}
+	if maxChanges > 0 {
+		l.MaxChanges = maxChanges
+	}
+	return l
 }
 
 // rotationExemption maps the policy's exemptions to the planner's view. A

@@ -46,10 +46,10 @@ func auditCalls(tb testing.TB, accounts, users int) (perAccount map[string]int, 
 		tb.Fatal(err)
 	}
 	env.Server.SetReportBuildTime(0)
-	r := &Runner{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
+	r := &App{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
 		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
 	}}
-	res, err := r.Audit(context.Background())
+	res, err := r.Audit(context.Background(), AuditRequest{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -123,10 +123,10 @@ func BenchmarkAuditSyntheticOrg(b *testing.B) {
 			b.Fatal(err)
 		}
 		env.Server.SetReportBuildTime(0)
-		r := &Runner{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
+		r := &App{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
 			o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
 		}}
-		res, err := r.Audit(context.Background())
+		res, err := r.Audit(context.Background(), AuditRequest{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
 	"github.com/keyrot/keyrot/internal/secretstore"
 )
@@ -86,7 +87,7 @@ func TestApplyDemo(t *testing.T) {
 	if code != ExitPartial {
 		t.Fatalf("plan: exit %d\n%s", code, stderr)
 	}
-	var pf planFile
+	var pf plan.File
 	if err := json.Unmarshal([]byte(out), &pf); err != nil {
 		t.Fatalf("plan json: %v", err)
 	}
@@ -420,7 +421,7 @@ func TestConcurrentApplies(t *testing.T) {
 	if code != ExitPartial {
 		t.Fatalf("plan: exit %d\n%s", code, stderr)
 	}
-	var pf planFile
+	var pf plan.File
 	if err := json.Unmarshal([]byte(out), &pf); err != nil {
 		t.Fatal(err)
 	}

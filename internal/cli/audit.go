@@ -1,14 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/report"
@@ -68,49 +67,32 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 		}
 		failOn = &s
 	}
-	pol, err := loadPolicy(g, o.ConfigFile)
-	if err != nil {
-		return err
-	}
 	ctx := cmd.Context()
-	cfg, err := loadAWS(ctx, g)
+	a, err := newApp(ctx, g, &o.scopeOptions)
 	if err != nil {
 		return err
 	}
-	r, err := runner(g, pol, cfg, &o.scopeOptions)
+	res, err := a.Audit(ctx, app.AuditRequest{Scope: o.Scope})
 	if err != nil {
 		return err
 	}
-	started := time.Now()
-	res, err := r.Audit(ctx)
-	if err != nil {
-		return err
-	}
-	rep := &report.Report{Result: res, ToolVersion: Version, StartedAt: started.UTC(), FinishedAt: time.Now().UTC()}
+	rep := &report.Report{Result: res.Result, ToolVersion: Version, StartedAt: res.Started, FinishedAt: res.Finished}
 	if err := writeReport(g.streams.Out, o.OutFile, rend, rep); err != nil {
 		return err
 	}
-	return auditExit(res, failOn)
+	return auditExit(res.Result, failOn)
 }
 
 // writeReport renders to the file (atomically: temp file then rename) or to w.
 func writeReport(w io.Writer, file string, rend report.Renderer, rep *report.Report) error {
 	if file == "" {
-		return rend.Render(w, rep)
+		return outputError(rend.Render(w, rep))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".keyrot-report-*")
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := rend.Render(tmp, rep); err != nil {
-		tmp.Close()
+	var buf bytes.Buffer
+	if err := rend.Render(&buf, rep); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := writeFileAtomic(file, buf.Bytes()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil

@@ -7,18 +7,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
-	"github.com/keyrot/keyrot/internal/app"
 )
 
 // scopeOptions are the account-selection flags shared by audit, plan and apply.
@@ -42,6 +43,22 @@ func addScopeFlags(cmd *cobra.Command, o *scopeOptions) {
 	f.BoolVar(&o.Fresh, "fresh", false, "list users and keys live instead of trusting a credential report that can be up to 4 hours old")
 	f.DurationVar(&o.ReportWait, "report-wait", 2*time.Second, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
 	f.StringVar(&o.Progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), plain or none")
+}
+
+// loadConfig loads keyrot.yaml (loadPolicy) and its notification settings.
+func loadConfig(g *globalOptions, file string) (*policy.Policy, *notify.Config, error) {
+	pol, err := loadPolicy(g, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, probs := notify.ParseConfig(&pol.Notify)
+	if len(probs) > 0 {
+		for _, pr := range probs {
+			fmt.Fprintln(g.streams.Err, pr.String())
+		}
+		return nil, nil, usageErrorf("notify configuration: %d problem(s); see keyrot config validate", len(probs))
+	}
+	return pol, nc, nil
 }
 
 // loadPolicy loads the policy file named by -c, else ./keyrot.yaml if it
@@ -76,8 +93,10 @@ func loadAWS(ctx context.Context, g *globalOptions) (aws.Config, error) {
 	return awsconf.Load(ctx, g.AWS)
 }
 
-// runner builds a app.Runner for a command.
-func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions) (*app.Runner, error) {
+// newApp builds the application for a command: the policy and its
+// notification settings, the AWS configuration, progress, clock and logger.
+// The history store, where needed, is set by the caller.
+func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, error) {
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return nil, usageErrorf("--concurrency must be between 1 and 64")
 	}
@@ -86,27 +105,36 @@ func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions)
 			return nil, usageErrorf("%q is not a 12-digit AWS account ID", id)
 		}
 	}
-	prog, err := progressFunc(g.streams.Err, o.Progress)
+	prog, err := newProgress(g.streams.Err, o.Progress)
 	if err != nil {
 		return nil, err
 	}
 	if o.ReportWait < 0 {
 		return nil, usageErrorf("--report-wait must not be negative")
 	}
-	now, err := g.now(context.Background())
+	pol, nc, err := loadConfig(g, o.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
-	r := &app.Runner{Policy: p, AWS: cfg, Scope: o.Scope, Progress: prog, Logger: g.logger(), Now: now}
+	cfg, err := loadAWS(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	now, err := g.now(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	a := &app.App{Policy: pol, Notify: nc, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
 	if o.ReportWait != 2*time.Second {
 		wait := o.ReportWait
-		r.CollectOptions = func(co *collect.Options) {
+		a.CollectOptions = func(co *collect.Options) {
 			co.ReportPoll.Initial = max(wait, time.Millisecond)
 			co.ReportPoll.Max = max(wait, 100*time.Millisecond)
 			co.ReportPoll.Attempts = max(co.ReportPoll.Attempts, 50)
 		}
 	}
-	return r, nil
+	return a, nil
 }
 
 func isAccountID(s string) bool {
@@ -153,29 +181,38 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// progressFunc returns the progress reporter for mode: a redrawn bar on a
-// terminal, plain lines otherwise.
-func progressFunc(w io.Writer, mode string) (func(done, total int, account string), error) {
-	switch mode {
-	case "none":
-		return nil, nil
-	case "plain":
-	case "auto":
-		if isTerminal(w) {
-			start := time.Now()
-			return func(done, total int, account string) {
-				const width = 30
-				n := width * done / max(total, 1)
-				fmt.Fprintf(w, "\r[%s%s] %d/%d accounts  %s  %s", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total, account, time.Since(start).Round(time.Second))
-				if done == total {
-					fmt.Fprintln(w)
-				}
-			}, nil
-		}
-	default:
-		return nil, usageErrorf("--progress must be auto, plain or none (got %q)", mode)
+// warnf tells the person on stderr; a broken stderr is ignored.
+func warnf(g *globalOptions, format string, args ...any) {
+	_, _ = fmt.Fprintf(g.streams.Err, "keyrot: "+format+"\n", args...)
+}
+
+// outputError explains a failure to write the results: the run itself is
+// complete and recorded, only its report is lost.
+func outputError(err error) error {
+	if err == nil {
+		return nil
 	}
-	return func(done, total int, account string) {
-		fmt.Fprintf(w, "keyrot: collected %d/%d accounts (%s)\n", done, total, account)
-	}, nil
+	return withCode(ExitError, fmt.Errorf("the run completed and is recorded in the history (keyrot history), but its results could not be written to standard output: %w", err))
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same
+// directory and a rename, so a reader never sees half a file.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keyrot-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/keyrot/keyrot/internal/app"
 )
 
 // Exit codes, in one place. docs/exit-codes.md documents them.
@@ -66,8 +68,13 @@ func exitCodeFor(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, app.ErrInterrupted):
 		return ExitInterrupted
+	case errors.Is(err, app.ErrInvalidRequest):
+		return ExitUsage
+	case errors.Is(err, app.ErrPartial):
+		return ExitPartial
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && authCodes[ae.ErrorCode()] {

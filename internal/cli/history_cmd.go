@@ -4,14 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
 )
 
 type historyOptions struct {
@@ -44,16 +46,6 @@ interrupted by a crash; keyrot's next apply reconciles it with AWS.`,
 	return cmd
 }
 
-// storyLine is one entry of a user's story.
-type storyLine struct {
-	At      time.Time `json:"at"`
-	RunID   int64     `json:"run_id"`
-	What    string    `json:"what"`
-	KeyID   string    `json:"key_id,omitempty"`
-	Outcome string    `json:"outcome,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
-}
-
 func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error {
 	if (o.Account == "") != (o.User == "") {
 		return usageErrorf("--account and --user go together")
@@ -70,49 +62,30 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 		return err
 	}
 	defer h.Close()
+	host, _ := os.Hostname()
+	a := &app.App{History: h, Logger: g.logger(), Host: host, Version: Version}
 	out := g.streams.Out
 	if o.User == "" {
-		runs, err := h.ListRuns(ctx, o.Limit)
+		runs, err := a.Runs(ctx, o.Limit)
 		if err != nil {
 			return err
 		}
 		if o.Output == "json" {
-			return json.NewEncoder(out).Encode(runs)
+			return outputError(json.NewEncoder(out).Encode(runs))
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTARTED\tCOMMAND\tMODE\tSTATUS\tSUMMARY")
 		for _, r := range runs {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format(time.RFC3339), r.Command, r.Mode, r.Status, r.Summary)
 		}
-		return tw.Flush()
+		return outputError(tw.Flush())
 	}
-	acts, err := h.ActionsFor(ctx, o.Account, o.User)
+	story, err := a.KeyStory(ctx, o.Account, o.User)
 	if err != nil {
 		return err
 	}
-	evs, err := h.KeyEvents(ctx, o.Account, o.User)
-	if err != nil {
-		return err
-	}
-	var story []storyLine
-	for _, a := range acts {
-		key := a.KeyID
-		if key == "" {
-			key = a.Outcome.KeyID
-		}
-		story = append(story, storyLine{At: a.Started, RunID: a.RunID, What: a.Kind, KeyID: key, Outcome: a.Outcome.Status,
-			Detail: strings.TrimSpace(a.Reason + " " + a.Outcome.Error)})
-	}
-	for _, e := range evs {
-		story = append(story, storyLine{At: e.At, RunID: e.RunID, What: "key " + e.Event, KeyID: e.KeyID, Detail: e.SecretARN})
-	}
-	// Actions were listed first: on a tie (same second) an action comes
-	// before the key events it caused.
-	sort.SliceStable(story, func(i, j int) bool {
-		return story[i].At.Truncate(time.Second).Before(story[j].At.Truncate(time.Second))
-	})
 	if o.Output == "json" {
-		return json.NewEncoder(out).Encode(story)
+		return outputError(json.NewEncoder(out).Encode(story))
 	}
 	if len(story) == 0 {
 		fmt.Fprintf(out, "no history for %s/%s in %s\n", o.Account, o.User, path)
@@ -121,9 +94,13 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tRUN\tWHAT\tKEY\tOUTCOME\tDETAIL")
 	for _, l := range story {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.At.UTC().Format("2006-01-02 15:04"), l.RunID, l.What, maskKey(l.KeyID), l.Outcome, l.Detail)
+		key := "-"
+		if l.KeyID != "" {
+			key = inventory.MaskKeyID(l.KeyID)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.At.UTC().Format("2006-01-02 15:04"), l.RunID, l.What, key, l.Outcome, l.Detail)
 	}
-	return tw.Flush()
+	return outputError(tw.Flush())
 }
 
 // historyPath is the history database under dir, or the default location.

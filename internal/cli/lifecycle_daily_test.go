@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyrot/keyrot/internal/app"
 )
 
 const dailyScenario = `description: one service user with a brand-new key
@@ -90,7 +92,7 @@ func TestLifecycleDaily(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("history: exit %d\n%s", code, stderr)
 	}
-	var story []storyLine
+	var story []app.StoryLine
 	if err := json.Unmarshal([]byte(out), &story); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

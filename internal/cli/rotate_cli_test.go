@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/mototest"
+	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/secretstore"
 )
@@ -245,7 +246,7 @@ func startLifecycle(t *testing.T, extra string) *rotationEnv {
 }
 
 // savePlan runs keyrot plan -o json --out-file and returns the file and the saved plan.
-func savePlan(t *testing.T, e *rotationEnv) (string, planFile) {
+func savePlan(t *testing.T, e *rotationEnv) (string, plan.File) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "plan.json")
 	code, out, stderr := e.run(t, "plan", "-o", "json", "--out-file", file)
@@ -256,7 +257,7 @@ func savePlan(t *testing.T, e *rotationEnv) (string, planFile) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pf planFile
+	var pf plan.File
 	if err := json.Unmarshal(b, &pf); err != nil || pf.Plan == nil {
 		t.Fatalf("saved plan: %v\n%s", err, b)
 	}

@@ -3,33 +3,21 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
-	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
-	"github.com/keyrot/keyrot/internal/policy"
-	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/report"
 )
-
-// planFileVersion is the schema version of saved plans.
-const planFileVersion = 1
-
-// planFile is a saved plan (keyrot plan -o json --out-file).
-type planFile struct {
-	SchemaVersion int        `json:"schema_version"`
-	Plan          *plan.Plan `json:"plan"`
-}
 
 type rotationOptions struct {
 	scopeOptions
@@ -65,27 +53,19 @@ plan.json and run exactly that plan later with keyrot apply --plan-file plan.jso
 	return cmd
 }
 
-// setup loads policy, AWS configuration and history for a rotation command.
-func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*app.Runner, *history.Store, error) {
+// setupRotation checks a rotation command's flags and builds its App with
+// the history store open; the caller closes the store.
+func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*app.App, *history.Store, error) {
 	if o.Output != "table" && o.Output != "json" {
 		return nil, nil, usageErrorf("--output must be table or json (got %q)", o.Output)
 	}
 	if o.MaxChanges < 0 || o.MaxChanges == 1 {
 		return nil, nil, usageErrorf("--max-changes must be at least 2: one user's rotation can be two changes, delete then create (got %d)", o.MaxChanges)
 	}
-	pol, err := loadPolicy(g, o.ConfigFile)
+	a, err := newApp(ctx, g, &o.scopeOptions)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := loadAWS(ctx, g)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := runner(g, pol, cfg, &o.scopeOptions)
-	if err != nil {
-		return nil, nil, err
-	}
-	r.MaxChanges = o.MaxChanges
 	path, err := historyPath(o.StateDir)
 	if err != nil {
 		return nil, nil, err
@@ -94,91 +74,32 @@ func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	return r, h, nil
-}
-
-func newExecutor(g *globalOptions, r *app.Runner, h *history.Store, runID int64) *execute.Executor {
-	host, _ := os.Hostname()
-	return &execute.Executor{Clients: r.NewClients(), History: h, RunID: runID, Owner: fmt.Sprintf("run-%d@%s", runID, host), Logger: g.logger(), Now: r.Now}
+	a.History = h
+	return a, h, nil
 }
 
 func runPlan(ctx context.Context, g *globalOptions, o *rotationOptions) error {
-	r, h, err := setupRotation(ctx, g, o)
+	a, h, err := setupRotation(ctx, g, o)
 	if err != nil {
 		return err
 	}
 	defer h.Close()
-	rp, err := r.PlanRotation(ctx, newExecutor(g, r, h, 0), false)
+	rp, err := a.Plan(ctx, app.PlanRequest{Scope: o.Scope, MaxChanges: o.MaxChanges})
 	if err != nil {
 		return err
 	}
 	if o.OutFile != "" {
-		b, _ := json.MarshalIndent(planFile{SchemaVersion: planFileVersion, Plan: rp.Plan}, "", "  ")
-		if err := os.WriteFile(o.OutFile, append(b, '\n'), 0o600); err != nil {
+		b, err := plan.Encode(rp.Plan)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(o.OutFile, b); err != nil {
 			return fmt.Errorf("write plan: %w", err)
 		}
-		fmt.Fprintf(g.streams.Err, "keyrot: plan written to %s (%d actions)\n", o.OutFile, len(rp.Plan.Actions))
+		warnf(g, "plan written to %s (%d actions)", o.OutFile, len(rp.Plan.Actions))
 	}
-	if err := printPlan(g.streams.Out, o.Output, rp.Plan); err != nil {
-		return err
-	}
-	return partialError(rp.Snapshot)
-}
-
-func printPlan(w io.Writer, format string, p *plan.Plan) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(planFile{SchemaVersion: planFileVersion, Plan: p})
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	section := func(title string, as []plan.Action, note func(plan.Action) string) {
-		fmt.Fprintf(tw, "\n%s (%d)\n", title, len(as))
-		if len(as) == 0 {
-			return
-		}
-		fmt.Fprintln(tw, "ACTION\tACCOUNT\tUSER\tKEY\tDUE\tWHY")
-		for _, a := range as {
-			due := ""
-			if !a.Due.IsZero() {
-				due = a.Due.UTC().Format("2006-01-02")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Kind, a.AccountID, a.User, maskKey(a.KeyID), due, note(a))
-		}
-	}
-	fmt.Fprintf(tw, "keyrot plan, %s\n", p.GeneratedAt.UTC().Format(time.RFC3339))
-	section("Changes", p.Actions, func(a plan.Action) string { return a.Reason })
-	section("Held back by guardrails", p.Deferred, func(a plan.Action) string { return a.Deferred + "; " + a.Reason })
-	section("Blocked: needs a human", p.Blocked, func(a plan.Action) string { return a.Reason })
-	fmt.Fprintf(tw, "\nUpcoming (%d)\n", len(p.Upcoming))
-	if len(p.Upcoming) > 0 {
-		fmt.Fprintln(tw, "DUE\tACTION\tACCOUNT\tUSER\tKEY")
-		for _, u := range p.Upcoming {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Due.UTC().Format("2006-01-02"), u.Kind, u.AccountID, u.User, maskKey(u.KeyID))
-		}
-	}
-	return tw.Flush()
-}
-
-func maskKey(id string) string {
-	if id == "" {
-		return "-"
-	}
-	return inventory.MaskKeyID(id)
-}
-
-// partialError is exit 5 when some accounts could not be read.
-func partialError(snap *inventory.Snapshot) error {
-	var failed []string
-	for _, a := range snap.Accounts {
-		if a.Status == inventory.AccountFailed {
-			failed = append(failed, a.ID+" ("+a.Reason+")")
-		}
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return withCode(ExitPartial, fmt.Errorf("%d account(s) could not be read: %s", len(failed), strings.Join(failed, "; ")))
+	werr := report.Plan(g.streams.Out, o.Output, rp.Plan)
+	return errors.Join(app.Partial(rp.Snapshot), outputError(werr))
 }
 
 type applyOptions struct {
@@ -200,7 +121,10 @@ func newApplyCmd(g *globalOptions) *cobra.Command {
 account under a lease in the history database. Every change is checked live just before it is
 made: the user's keys must still be as planned, an old key is deactivated only if it has not
 been used since its replacement was stored, and a new key is announced only once it has been
-proven to authenticate. Asks for confirmation on a terminal unless --yes.`,
+proven to authenticate. Asks for confirmation on a terminal unless --yes.
+
+The outcome table is printed when the run is over; owners are told, and the run is recorded,
+even when standard output is closed early (keyrot apply --yes | head -1).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runApply(cmd.Context(), g, o) },
 	}
@@ -216,134 +140,54 @@ proven to authenticate. Asks for confirmation on a terminal unless --yes.`,
 }
 
 func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
-	r, h, err := setupRotation(ctx, g, &o.rotationOptions)
+	req := app.ApplyRequest{Scope: o.Scope, MaxChanges: o.MaxChanges, DryRun: o.DryRun, AuditOnly: o.AuditOnly,
+		PlanMaxAge: o.PlanMaxAge, AllowPartial: o.AllowPartial}
+	if o.PlanFile != "" {
+		b, err := os.ReadFile(o.PlanFile)
+		if err != nil {
+			return withCode(ExitUsage, fmt.Errorf("read plan file: %w", err))
+		}
+		if req.SavedPlan, err = plan.Decode(b); err != nil {
+			return usageErrorf("%s %v", o.PlanFile, err)
+		}
+	}
+	a, h, err := setupRotation(ctx, g, &o.rotationOptions)
 	if err != nil {
 		return err
 	}
 	defer h.Close()
-	auditOnly := o.AuditOnly || r.Policy.Rotation.Mode == policy.ModeAuditOnly
-	mode := history.ModeEnforce
+	if !o.Yes {
+		req.Confirm = func(_ context.Context, p *plan.Plan) error { return confirm(g, p) }
+	}
+	res, err := a.Apply(ctx, req)
+	if res == nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		warnf(g, "warning: %s", w)
+	}
+	var werr error
+	if res.Result != nil {
+		// Rendered once the run is over: a closed pipe cannot cut it short.
+		werr = report.Outcomes(g.streams.Out, o.Output, res.Result.Outcomes)
+	}
+	if res.Plan != nil && res.Result == nil && err == nil {
+		werr = report.Plan(g.streams.Out, o.Output, res.Plan.Plan)
+	}
 	switch {
-	case o.DryRun:
-		mode = history.ModeDryRun
-	case auditOnly:
-		mode = history.ModeAuditOnly
+	case res.NotifyErr != nil:
+		warnf(g, "notifications not sent: %v", res.NotifyErr)
+	case res.Notify != nil && (res.Notify.Digests > 0 || len(res.Notify.Failed()) > 0):
+		warnf(g, "%d notice digest(s) sent, %d delivery failure(s), %d notice(s) already sent before", res.Notify.Digests, len(res.Notify.Failed()), res.Notify.Suppressed)
 	}
-	host, _ := os.Hostname()
-	runID, err := h.StartRun(ctx, history.Run{Command: "apply", Mode: mode, Host: host, Version: Version, Started: r.Now()})
-	if err != nil {
-		return err
+	if len(res.Recovered) > 0 {
+		warnf(g, "sent the notices owed by %d earlier run(s) that ended before notifying (runs %v)", len(res.Recovered), res.Recovered)
 	}
-	ex := newExecutor(g, r, h, runID)
-	status, summary := history.RunFailed, ""
-	defer func() {
-		if ctx.Err() != nil && status == history.RunFailed {
-			status = history.RunInterrupted
-		}
-		_ = h.FinishRun(context.WithoutCancel(ctx), runID, status, summary, r.Now())
-	}()
-
-	// The plan is made read-only: nothing is written before the run is
-	// confirmed and found complete.
-	writable := !o.DryRun && !auditOnly
-	rp, err := r.PlanRotation(ctx, ex, false)
-	if err != nil {
-		return err
+	if res.Plan != nil && res.Result != nil {
+		p := res.Plan.Plan
+		warnf(g, "run %d: %d change(s) planned, %d held back by guardrails, %d blocked; %s", res.RunID, len(p.Actions), len(p.Deferred), len(p.Blocked), res.Summary)
 	}
-	p := rp.Plan
-	if o.PlanFile != "" {
-		if p, err = readPlanFile(o.PlanFile, rp.Plan, r.Now(), o.PlanMaxAge); err != nil {
-			return err
-		}
-		// The guardrails in force now apply to a saved plan too.
-		limits := plan.Limits{MaxChanges: r.Policy.Rotation.MaxChanges, MaxChangesPerAccount: r.Policy.Rotation.MaxChangesPerAccount}
-		if o.MaxChanges > 0 {
-			limits.MaxChanges = o.MaxChanges
-		}
-		var deferred []plan.Action
-		p.Actions, deferred = plan.ApplyLimits(p.Actions, limits)
-		p.Deferred = append(p.Deferred, deferred...)
-	}
-	if perr := partialError(rp.Snapshot); perr != nil && !o.AllowPartial {
-		summary = "refused: partial organization listing"
-		return withCode(ExitPartial, fmt.Errorf("refusing to act: the organization listing looks partial (%v); fix access or pass --allow-partial", perr))
-	}
-	fmt.Fprintf(g.streams.Err, "keyrot: %d change(s) planned, %d held back by guardrails, %d blocked\n", len(p.Actions), len(p.Deferred), len(p.Blocked))
-	if len(p.Actions) > 0 && writable && !o.Yes {
-		if err := confirm(g, p); err != nil {
-			summary = "not confirmed"
-			return err
-		}
-	}
-	if writable {
-		// Record first-seen inactive keys (their deletion window starts
-		// now) and repair interrupted stores' tags, now that acting is agreed.
-		if _, err := ex.Gather(ctx, rp.Snapshot, execute.GatherOptions{RotateAfter: time.Duration(r.Policy.AccessKeys.RotateAfter)}); err != nil {
-			return fmt.Errorf("record rotation state: %w", err)
-		}
-	}
-	res, aerr := ex.Apply(ctx, p, execute.Options{DryRun: o.DryRun, AuditOnly: auditOnly})
-	if res != nil {
-		if err := printOutcomes(g.streams.Out, o.Output, res); err != nil {
-			return err
-		}
-		summary = fmt.Sprintf("%d succeeded, %d blocked, %d skipped, %d failed", res.Count(execute.Succeeded), res.Count(execute.Blocked), res.Count(execute.Skipped), res.Count(execute.Failed))
-	}
-	if !o.DryRun && res != nil {
-		executed := *rp
-		executed.Plan = p
-		items := r.NoticeItems(&executed, res, r.Now())
-		sum, nerr := r.Notify(context.WithoutCancel(ctx), h, runID, items, auditOnly, g.logger())
-		switch {
-		case nerr != nil:
-			fmt.Fprintf(g.streams.Err, "keyrot: notifications not sent: %v\n", nerr)
-			summary += "; notifications not sent"
-		case sum.Digests > 0 || len(sum.Failed()) > 0:
-			fmt.Fprintf(g.streams.Err, "keyrot: %d notice digest(s) sent, %d delivery failure(s), %d notice(s) already sent before\n", sum.Digests, len(sum.Failed()), sum.Suppressed)
-			summary += fmt.Sprintf("; %d digests sent, %d failed", sum.Digests, len(sum.Failed()))
-		}
-	}
-	if aerr != nil {
-		return aerr
-	}
-	if err := ctx.Err(); err != nil {
-		status = history.RunInterrupted
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted: the actions in flight were finished, the rest were not started: %w", err))
-	}
-	status = history.RunSucceeded
-	return partialError(rp.Snapshot)
-}
-
-// readPlanFile loads a saved plan and checks it is recent and its accounts
-// are still there.
-func readPlanFile(path string, current *plan.Plan, now time.Time, maxAge time.Duration) (*plan.Plan, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, withCode(ExitUsage, fmt.Errorf("read plan file: %w", err))
-	}
-	var pf planFile
-	if err := json.Unmarshal(b, &pf); err != nil {
-		return nil, usageErrorf("%s is not a keyrot plan file (keyrot plan -o json --out-file): %v", path, err)
-	}
-	if pf.Plan == nil {
-		return nil, usageErrorf("%s is not a keyrot plan file (keyrot plan -o json --out-file): it holds no plan", path)
-	}
-	if pf.SchemaVersion != planFileVersion {
-		return nil, usageErrorf("%s: plan schema version %d, this keyrot reads %d", path, pf.SchemaVersion, planFileVersion)
-	}
-	if age := now.Sub(pf.Plan.GeneratedAt); maxAge > 0 && age > maxAge {
-		return nil, usageErrorf("%s was made %s ago, more than --plan-max-age %s: make a new plan", path, age.Round(time.Minute), maxAge)
-	}
-	readable := map[string]bool{}
-	for _, a := range current.Accounts {
-		readable[a] = true
-	}
-	for _, a := range pf.Plan.Accounts {
-		if !readable[a] {
-			return nil, usageErrorf("%s no longer matches the organization: account %s is not readable now; make a new plan", path, a)
-		}
-	}
-	return pf.Plan, nil
+	return errors.Join(err, outputError(werr))
 }
 
 // confirm asks on a terminal; without one it refuses, so that unattended
@@ -352,11 +196,11 @@ func confirm(g *globalOptions, p *plan.Plan) error {
 	if !isTerminal(g.streams.Err) || !isTerminalReader(g.streams.In) {
 		return usageErrorf("refusing to change %d key(s) without confirmation: run keyrot plan to review, then apply --yes", len(p.Actions))
 	}
-	_ = printPlan(g.streams.Err, "table", p)
+	_ = report.Plan(g.streams.Err, "table", p)
 	fmt.Fprintf(g.streams.Err, "\nApply %d change(s)? Type yes to continue: ", len(p.Actions))
 	line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
 	if strings.TrimSpace(line) != "yes" {
-		return withCode(ExitError, errors.New("not confirmed; nothing changed"))
+		return app.ErrNotConfirmed
 	}
 	return nil
 }
@@ -366,28 +210,11 @@ func isTerminalReader(r io.Reader) bool {
 	return ok && isTerminal(f)
 }
 
-func printOutcomes(w io.Writer, format string, res *execute.Result) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tACTION\tACCOUNT\tUSER\tKEY\tNEW KEY\tDETAIL")
-	for _, o := range res.Outcomes {
-		st := string(o.Status)
-		if o.WouldDo {
-			st = "would-do"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st, o.Kind, o.AccountID, o.User, maskKey(o.KeyID), maskKey(o.NewKeyID), o.Detail)
-	}
-	return tw.Flush()
-}
-
 type manualOptions struct {
 	rotationOptions
 	Account     string
 	User        string
+	KeyID       string
 	Now         bool
 	Compromised bool
 	Yes         bool
@@ -398,7 +225,10 @@ func newRollbackCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback --account ACCOUNT --user USER",
 		Short: "Re-activate the old key keyrot deactivated (while it still exists)",
-		Args:  cobra.NoArgs,
+		Long: `Re-activate the key keyrot itself deactivated for the user, while it still exists, and hold
+further deactivation of it until a new rotation. A key that was already inactive when keyrot
+first met it is refused: keyrot did not deactivate it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runManual(cmd.Context(), g, o, "rollback")
 		},
@@ -410,11 +240,12 @@ func newRollbackCmd(g *globalOptions) *cobra.Command {
 func newRotateCmd(g *globalOptions) *cobra.Command {
 	o := &manualOptions{}
 	cmd := &cobra.Command{
-		Use:   "rotate --now --account ACCOUNT --user USER [--compromised]",
+		Use:   "rotate --now --account ACCOUNT --user USER [--compromised] [--key ID]",
 		Short: "Emergency rotation of one user's key, now",
 		Long: `Rotate one user's active key now, whatever its age: create, store and verify a new key.
 With --compromised the old key is deactivated as soon as the new one is verified, and the new
-secret is not readable with the old key (the user is granted read only after the old key is off).`,
+secret is not readable with the old key (the user is granted read only after the old key is off).
+A user with two active keys needs --key to say which one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !o.Now {
@@ -426,6 +257,7 @@ secret is not readable with the old key (the user is granted read only after the
 	addManualFlags(cmd, g, o)
 	cmd.Flags().BoolVar(&o.Now, "now", false, "rotate now")
 	cmd.Flags().BoolVar(&o.Compromised, "compromised", false, "the old key is compromised: deactivate it at once, keep the new secret from it")
+	cmd.Flags().StringVar(&o.KeyID, "key", "", "the access key ID to rotate (needed when the user has two active keys)")
 	return cmd
 }
 
@@ -447,7 +279,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	if !isAccountID(o.Account) || o.User == "" {
 		return usageErrorf("--account (12 digits) and --user are required")
 	}
-	r, h, err := setupRotation(ctx, g, &o.rotationOptions)
+	a, h, err := setupRotation(ctx, g, &o.rotationOptions)
 	if err != nil {
 		return err
 	}
@@ -459,34 +291,19 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		fmt.Fprintf(g.streams.Err, "%s the access key of %s in %s? Type yes to continue: ", command, o.User, o.Account)
 		line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
 		if strings.TrimSpace(line) != "yes" {
-			return withCode(ExitError, errors.New("not confirmed; nothing changed"))
+			return app.ErrNotConfirmed
 		}
 	}
-	host, _ := os.Hostname()
-	runID, err := h.StartRun(ctx, history.Run{Command: command, Mode: history.ModeEnforce, Host: host, Version: Version, Started: r.Now()})
-	if err != nil {
-		return err
-	}
-	ex := newExecutor(g, r, h, runID)
-	var out execute.Outcome
+	req := app.KeyRequest{Account: o.Account, User: o.User, KeyID: o.KeyID, Compromised: o.Compromised, Scope: o.Scope}
+	var res *app.KeyResult
 	if command == "rollback" {
-		out, err = ex.Rollback(ctx, o.Account, o.User, execute.Options{})
+		res, err = a.Rollback(ctx, req)
 	} else {
-		out, err = ex.RotateNow(ctx, o.Account, o.User, o.Compromised, execute.Options{})
+		res, err = a.RotateNow(ctx, req)
 	}
-	status := history.RunSucceeded
-	if err != nil || out.Status == execute.Failed {
-		status = history.RunFailed
-	}
-	_ = h.FinishRun(context.WithoutCancel(ctx), runID, status, fmt.Sprintf("%s %s/%s: %s", command, o.Account, o.User, out.Status), r.Now())
-	if perr := printOutcomes(g.streams.Out, o.Output, &execute.Result{Outcomes: []execute.Outcome{out}}); perr != nil {
-		return perr
-	}
-	if err != nil {
+	if res == nil {
 		return err
 	}
-	if out.Status != execute.Succeeded {
-		return withCode(ExitError, fmt.Errorf("%s %s/%s: %s: %s", command, o.Account, o.User, out.Status, out.Detail))
-	}
-	return nil
+	werr := report.Outcomes(g.streams.Out, o.Output, []execute.Outcome{res.Outcome})
+	return errors.Join(err, outputError(werr))
 }

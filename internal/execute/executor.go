@@ -97,6 +97,24 @@ type Executor struct {
 	// new key used since, for a rotation's deactivation to go ahead although
 	// the old key was used after the new one was stored; 24h if zero.
 	SwitchQuiet time.Duration
+	// ActionTimeout bounds one action's steps, which run to the end even
+	// when the run is cancelled; DefaultActionTimeout if zero.
+	ActionTimeout time.Duration
+}
+
+// DefaultActionTimeout bounds one action (its AWS calls and the wait for a
+// new key to authenticate) when Executor.ActionTimeout is zero.
+const DefaultActionTimeout = 5 * time.Minute
+
+// detached returns a context that is not cancelled with ctx, so that an
+// action in flight is finished, but that still ends: an unattended run
+// never hangs on a silent endpoint.
+func (e *Executor) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := e.ActionTimeout
+	if d <= 0 {
+		d = DefaultActionTimeout
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
 }
 
 // Options change how Apply acts.
@@ -112,6 +130,9 @@ type Options struct {
 	// process: no compensation, no journal entry, no lease release, and
 	// Apply returns at once with an error wrapping ErrCrashed. For tests.
 	Crash func(step string) error
+	// OnOutcome, if set, is called as each action ends (from the account's
+	// goroutine: it must be safe for concurrent use). For progress.
+	OnOutcome func(Outcome)
 }
 
 // ErrCrashed marks the return of a run stopped by Options.Crash.
@@ -360,9 +381,15 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 		if !ok {
 			expect = a.Expect
 		}
-		// The step sequence of one action is never cut short by Ctrl-C.
-		o := r.do(context.WithoutCancel(ctx), a, expect)
+		// The step sequence of one action is never cut short by Ctrl-C,
+		// only by its own deadline.
+		actx, cancel := e.detached(ctx)
+		o := r.do(actx, a, expect)
+		cancel()
 		out = append(out, o)
+		if r.o.OnOutcome != nil {
+			r.o.OnOutcome(o)
+		}
 		if o.Status != Succeeded && !o.WouldDo {
 			failedUser[a.User] = true
 			continue

@@ -57,7 +57,9 @@ type Run struct {
 }
 
 // StartRun records the start of a run and returns its ID. Only Command,
-// Mode, Host, Version, PID and Started are read from r.
+// Mode, Host, Version, PID, Started and Heartbeat are read from r;
+// Heartbeat defaults to the current wall-clock time (liveness is judged by
+// real time, whatever clock the run judges keys by).
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	if err := requireText("command", r.Command); err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
@@ -72,7 +74,7 @@ func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 	}
 	res, err := s.db.ExecContext(ctx,
 		`INSERT INTO runs (command, mode, host, version, started_at, status, pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Command, r.Mode, r.Host, r.Version, formatTime(orNow(r.Started)), RunRunning, r.PID, formatTime(orNow(r.Started)))
+		r.Command, r.Mode, r.Host, r.Version, formatTime(orNow(r.Started)), RunRunning, r.PID, formatTime(orNow(r.Heartbeat)))
 	if err != nil {
 		return 0, fmt.Errorf("start %s run: %w", r.Command, err)
 	}
@@ -218,8 +220,8 @@ func (s *Store) Heartbeat(ctx context.Context, id int64, now time.Time) error {
 type Liveness func(host string, pid int) (alive, known bool)
 
 // MarkInterrupted marks as RunInterrupted every run still RunRunning whose
-// process is gone: on this host, its PID no longer runs; elsewhere (or
-// without a PID), its heartbeat is older than staleBefore. It returns the
+// process is gone: live says its PID no longer runs (it can tell for this
+// host), or its heartbeat is older than staleBefore. It returns the
 // runs it marked, with their new status. Their actions keep their recorded
 // state, and their Notified flag stays as it was, so the next run can still
 // send what they did not.
@@ -234,15 +236,15 @@ func (s *Store) MarkInterrupted(ctx context.Context, live Liveness, staleBefore 
 	}
 	var marked []Run
 	for _, r := range running {
-		dead := false
-		if alive, known := live(r.Host, r.PID); known && r.PID > 0 {
-			dead = !alive
-		} else {
-			last := r.Heartbeat
-			if last.IsZero() {
-				last = r.Started
-			}
-			dead = last.Before(staleBefore)
+		last := r.Heartbeat
+		if last.IsZero() {
+			last = r.Started
+		}
+		// A stale heartbeat means dead even if the PID runs: the PID was
+		// reused, since a live run beats every minute.
+		dead := last.Before(staleBefore)
+		if alive, known := live(r.Host, r.PID); known && r.PID > 0 && !alive {
+			dead = true
 		}
 		if !dead {
 			continue

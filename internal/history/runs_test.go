@@ -12,11 +12,11 @@ import (
 func TestRunLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	id1, err := s.StartRun(ctx, Run{Command: "audit", Mode: ModeAuditOnly, Host: "ci-1", Version: "v0.1.0", Started: t0})
+	id1, err := s.StartRun(ctx, Run{Command: "audit", Mode: ModeAuditOnly, Host: "ci-1", Version: "v0.1.0", Started: t0, Heartbeat: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id2, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Host: "ci-1", Version: "v0.1.0", Started: t0.Add(time.Hour)})
+	id2, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Host: "ci-1", Version: "v0.1.0", Started: t0.Add(time.Hour), Heartbeat: t0.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestMarkInterrupted(t *testing.T) {
 	s, _ := openTemp(t)
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	start := func(host string, pid int) int64 {
-		id, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Host: host, PID: pid, Started: t0})
+		id, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Host: host, PID: pid, Started: t0, Heartbeat: t0.Add(40 * time.Minute)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,6 +151,10 @@ func TestMarkInterrupted(t *testing.T) {
 	staleRemote := start("there", 300)
 	freshRemote := start("there", 400)
 	if err := s.Heartbeat(ctx, freshRemote, t0.Add(50*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// staleRemote last beat before the cut-off, 30 minutes after t0.
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ?`, formatTime(t0.Add(10*time.Minute)), staleRemote); err != nil {
 		t.Fatal(err)
 	}
 	live := func(host string, pid int) (bool, bool) {

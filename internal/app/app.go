@@ -1,6 +1,10 @@
-// Package service composes keyrot's steps into runs: collect the inventory,
-// audit it, plan and apply rotations, and notify. It is what the CLI and
-// scheduled entry points call; it holds no state between runs.
+// Package app is keyrot's application layer: one method of App per use
+// case (Audit, Plan, Apply, Rollback, RotateNow, KeyStory, Runs), each
+// taking a request value and returning a result value. It composes the
+// steps (collect the inventory, audit it, gather rotation records, plan,
+// execute, notify) and keeps the run record; it never parses flags and
+// never prints. The CLI, and later the service and Lambda entry points,
+// parse their input, call these methods and render the results.
 package app
 
 import (
@@ -14,6 +18,7 @@ import (
 	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
 )
 
@@ -33,30 +38,40 @@ type Scope struct {
 	Fresh bool
 }
 
-// Runner runs keyrot's jobs against one AWS configuration.
-type Runner struct {
+// App runs keyrot's use cases against one AWS configuration. Its fields
+// are set once by the composition root (the CLI, the service); its methods
+// are safe for concurrent use.
+type App struct {
 	Policy *policy.Policy
+	// Notify is the notification configuration; nil or no channels means
+	// nobody is told (Apply warns).
+	Notify *notify.Config
 	AWS    aws.Config
-	Scope  Scope
-	// Progress, if set, is told about each account collected.
-	Progress func(done, total int, account string)
+	// History is the run record, journal and lease store; required by
+	// Apply, Rollback, RotateNow, KeyStory and Runs.
+	History Store
+	// Progress, if set, is told about each phase and step of a run.
+	Progress Progress
 	Logger   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// MaxChanges, when positive, overrides the policy's rotation.max_changes.
-	MaxChanges int
+	// Host and Version identify this keyrot in run records.
+	Host, Version string
+	// ActionTimeout bounds one action of the executor (its steps run to the
+	// end even when the run is cancelled); execute's default if zero.
+	ActionTimeout time.Duration
 	// CollectOptions, if set, adjusts the collector's options (tests).
 	CollectOptions func(*collect.Options)
 }
 
-func (r *Runner) log() *slog.Logger {
+func (r *App) log() *slog.Logger {
 	if r.Logger != nil {
 		return r.Logger
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-func (r *Runner) now() time.Time {
+func (r *App) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
 	}
@@ -66,20 +81,20 @@ func (r *Runner) now() time.Time {
 // collectOptions builds the collector's options from the policy and scope.
 // Tags and groups are read only for users with a finding, so a compliant
 // account costs a handful of calls whatever its size.
-func (r *Runner) collectOptions() collect.Options {
+func (r *App) collectOptions(scope Scope) collect.Options {
 	p := r.Policy
 	org := p.Organization
-	role := collect.Role{Name: first(r.Scope.RoleName, org.RoleName), ExternalID: first(r.Scope.ExternalID, org.ExternalID)}
+	role := collect.Role{Name: first(scope.RoleName, org.RoleName), ExternalID: first(scope.ExternalID, org.ExternalID)}
 	o := collect.AWSOptions(r.AWS, role)
-	o.SingleAccount = r.Scope.SingleAccount
-	o.Accounts = firstList(r.Scope.Accounts, org.Accounts)
-	o.OUs = firstList(r.Scope.OUs, org.OUs)
-	o.ExcludeAccounts = append(append([]string(nil), org.ExcludeAccounts...), r.Scope.ExcludeAccounts...)
+	o.SingleAccount = scope.SingleAccount
+	o.Accounts = firstList(scope.Accounts, org.Accounts)
+	o.OUs = firstList(scope.OUs, org.OUs)
+	o.ExcludeAccounts = append(append([]string(nil), org.ExcludeAccounts...), scope.ExcludeAccounts...)
 	o.Concurrency = org.Concurrency
-	if r.Scope.Concurrency > 0 {
-		o.Concurrency = r.Scope.Concurrency
+	if scope.Concurrency > 0 {
+		o.Concurrency = scope.Concurrency
 	}
-	o.Fresh = r.Scope.Fresh
+	o.Fresh = scope.Fresh
 	o.OUPaths, o.AccountTags = false, false
 	for _, ex := range p.Exemptions {
 		if ex.Match.OU != "" {
@@ -107,7 +122,7 @@ func (r *Runner) collectOptions() collect.Options {
 	o.TagsGroupsFor = func(a *inventory.Account, u *inventory.User) bool {
 		return needsDetail(p, a, u, r.now())
 	}
-	o.Progress = r.Progress
+	o.Progress = func(done, total int, account string) { r.progress().Step(PhaseCollect, done, total, account) }
 	o.Logger = r.Logger
 	o.Now = r.now
 	if r.CollectOptions != nil {
@@ -145,26 +160,14 @@ func hasFinding(p *policy.Policy, a *inventory.Account, u *inventory.User, now t
 	return false
 }
 
-// Collect gathers the inventory of the scope.
-func (r *Runner) Collect(ctx context.Context) (*inventory.Snapshot, error) {
-	snap, err := collect.Collect(ctx, r.collectOptions())
+// collect gathers the inventory of the scope.
+func (r *App) collect(ctx context.Context, scope Scope) (*inventory.Snapshot, error) {
+	r.progress().Phase(PhaseCollect)
+	snap, err := collect.Collect(ctx, r.collectOptions(scope))
 	if err != nil {
 		return nil, fmt.Errorf("collect inventory: %w", err)
 	}
 	return snap, nil
-}
-
-// Audit collects the inventory and judges it against the policy. Findings
-// that keyrot's own rotation in progress explains are marked so (see
-// markRotationsInProgress).
-func (r *Runner) Audit(ctx context.Context) (*audit.Result, error) {
-	snap, err := r.Collect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res := audit.Evaluate(r.Policy, snap, r.now())
-	r.markRotationsInProgress(ctx, res)
-	return res, nil
 }
 
 func first(a, b string) string {

@@ -1,0 +1,287 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/notify"
+	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/policy"
+)
+
+// ApplyRequest asks for the rotation plan of the scope to be carried out.
+type ApplyRequest struct {
+	Scope Scope
+	// MaxChanges, when positive, overrides the policy's rotation.max_changes.
+	MaxChanges int
+	// DryRun changes nothing and makes no write call.
+	DryRun bool
+	// AuditOnly checks every live gate but changes nothing (also the
+	// policy's rotation.mode: audit-only).
+	AuditOnly bool
+	// SavedPlan, if set, is run instead of the plan computed now, once it
+	// passes plan.CheckSaved against it (PlanMaxAge) and the guardrails in
+	// force now.
+	SavedPlan  *plan.Plan
+	PlanMaxAge time.Duration
+	// AllowPartial acts on the accounts that could be read even when
+	// others could not; without it such a run is refused (ErrPartial).
+	AllowPartial bool
+	// Confirm, if set, is asked before anything is changed, with the plan
+	// about to run; an error stops the run with nothing changed.
+	Confirm func(ctx context.Context, p *plan.Plan) error
+}
+
+// ApplyResult is what an apply did.
+type ApplyResult struct {
+	RunID int64
+	// Mode is history.ModeEnforce, ModeAuditOnly or ModeDryRun.
+	Mode string
+	// Plan is the plan carried out, with the facts behind it.
+	Plan *RotationPlan
+	// Result has one outcome per action; nil if the run stopped before
+	// acting.
+	Result *execute.Result
+	// Notify summarises the notices sent; NotifyErr is why none could be.
+	Notify    *notify.Summary
+	NotifyErr error
+	// Recovered are earlier runs, ended before they could notify, whose
+	// notices this run sent.
+	Recovered []int64
+	// Warnings are things a person must know (nobody will be told, ...).
+	Warnings []string
+	// Status and Summary are what the run record says.
+	Status, Summary string
+}
+
+// Apply computes the plan (or checks a saved one), asks Confirm, records
+// first-seen inactive keys, carries the plan out, and tells the owners,
+// including what earlier runs that died before notifying had done. The
+// run record is finished whatever happens, with a context detached from
+// ctx. It returns a result whenever it acted, with an error when some
+// action failed or the run was interrupted.
+func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, err error) {
+	if err := checkMaxChanges(req.MaxChanges); err != nil {
+		return nil, err
+	}
+	auditOnly := req.AuditOnly || r.Policy.Rotation.Mode == policy.ModeAuditOnly
+	res = &ApplyResult{Mode: history.ModeEnforce, Status: history.RunFailed}
+	switch {
+	case req.DryRun:
+		res.Mode = history.ModeDryRun
+	case auditOnly:
+		res.Mode = history.ModeAuditOnly
+	}
+	rn, err := r.beginRun(ctx, "apply", res.Mode)
+	if err != nil {
+		return nil, err
+	}
+	res.RunID = rn.id
+	defer func() {
+		if res.Status == history.RunFailed && ctx.Err() != nil {
+			res.Status = history.RunInterrupted
+		}
+		rn.finish(ctx, res.Status, res.Summary)
+	}()
+	if !req.DryRun && len(r.channels()) == 0 {
+		res.Warnings = append(res.Warnings, "no notification channel is configured (notify.channels in keyrot.yaml): nobody will be told about this run's changes")
+	}
+
+	ex := r.executor(req.Scope, rn.id)
+	rp, err := r.planRotation(ctx, ex, req.Scope, req.MaxChanges)
+	if err != nil {
+		res.Summary = "plan failed"
+		return res, err
+	}
+	res.Plan = rp
+	if req.SavedPlan != nil {
+		if err := plan.CheckSaved(req.SavedPlan, rp.Plan, r.now(), req.PlanMaxAge); err != nil {
+			res.Summary = "refused: saved plan"
+			return res, fmt.Errorf("%w: the saved plan %w", ErrInvalidRequest, err)
+		}
+		saved := *req.SavedPlan
+		// The guardrails in force now apply to a saved plan too.
+		var deferred []plan.Action
+		saved.Actions, deferred = plan.ApplyLimits(saved.Actions, r.limits(req.MaxChanges))
+		saved.Deferred = append(append([]plan.Action(nil), saved.Deferred...), deferred...)
+		executed := *rp
+		executed.Plan = &saved
+		rp = &executed
+		res.Plan = rp
+	}
+	if perr := Partial(rp.Snapshot); perr != nil && !req.AllowPartial {
+		res.Summary = "refused: partial organization listing"
+		return res, fmt.Errorf("refusing to act: the organization listing looks partial (%w); fix access or allow a partial run", perr)
+	}
+	writable := !req.DryRun && !auditOnly
+	if len(rp.Plan.Actions) > 0 && writable && req.Confirm != nil {
+		if err := req.Confirm(ctx, rp.Plan); err != nil {
+			res.Summary = "not confirmed"
+			return res, err
+		}
+	}
+	if writable {
+		// Record first-seen inactive keys (their deletion window starts
+		// now) and repair interrupted stores' tags, now that acting is agreed.
+		r.progress().Phase(PhaseGather)
+		if _, err := ex.Gather(ctx, rp.Snapshot, execute.GatherOptions{RotateAfter: time.Duration(r.Policy.AccessKeys.RotateAfter)}); err != nil {
+			res.Summary = "recording rotation state failed"
+			return res, fmt.Errorf("record rotation state: %w", err)
+		}
+	}
+
+	r.progress().Phase(PhaseExecute)
+	var mu sync.Mutex
+	total, done := len(rp.Plan.Actions), 0
+	onOutcome := func(o execute.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		r.progress().Step(PhaseExecute, done, total, o.AccountID+"/"+o.User+" "+string(o.Kind)+": "+string(o.Status))
+	}
+	out, aerr := ex.Apply(ctx, rp.Plan, execute.Options{DryRun: req.DryRun, AuditOnly: auditOnly, OnOutcome: onOutcome})
+	res.Result = out
+	if out != nil {
+		res.Summary = fmt.Sprintf("%d succeeded, %d blocked, %d skipped, %d failed", out.Count(execute.Succeeded), out.Count(execute.Blocked), out.Count(execute.Skipped), out.Count(execute.Failed))
+	}
+	if !req.DryRun && out != nil {
+		// Notices go out even when the caller has gone (Ctrl-C, a closed
+		// pipe): a changed key must never leave its owner untold.
+		r.notifyRun(ctx, rn.id, rp, out, auditOnly, res)
+	}
+	if aerr != nil {
+		return res, aerr
+	}
+	if err := ctx.Err(); err != nil {
+		res.Status = history.RunInterrupted
+		return res, fmt.Errorf("%w: the actions in flight were finished, the rest were not started: %w", ErrInterrupted, err)
+	}
+	res.Status = history.RunSucceeded
+	return res, Partial(rp.Snapshot)
+}
+
+// notifyRun tells the owners what this run did, and what earlier runs
+// that ended before notifying did, then records that those runs' notices
+// are sent. It runs detached from ctx, bounded by notifyTimeout.
+func (r *App) notifyRun(ctx context.Context, runID int64, rp *RotationPlan, out *execute.Result, auditOnly bool, res *ApplyResult) {
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
+	r.progress().Phase(PhaseNotify)
+	all := *out
+	var owed []int64
+	if !auditOnly {
+		owed, all.Outcomes = r.owedOutcomes(nctx, runID, out.Outcomes)
+	}
+	items := r.NoticeItems(rp, &all, r.now())
+	sum, err := r.send(nctx, runID, items, auditOnly)
+	res.Notify, res.NotifyErr = sum, err
+	switch {
+	case err != nil:
+		res.Summary += "; notifications not sent"
+		return
+	case sum.Digests > 0 || len(sum.Failed()) > 0:
+		res.Summary += fmt.Sprintf("; %d digests sent, %d failed", sum.Digests, len(sum.Failed()))
+	}
+	r.progress().Step(PhaseNotify, sum.Digests, sum.Digests, fmt.Sprintf("%d digest(s), %d delivery failure(s)", sum.Digests, len(sum.Failed())))
+	if len(owed) > 0 {
+		res.Recovered = owed
+		res.Summary += fmt.Sprintf("; sent the notices of %d earlier interrupted run(s)", len(owed))
+	}
+	if err := r.History.MarkNotified(nctx, append(owed, runID)...); err != nil {
+		r.log().Error("record notices sent", "run", runID, "err", err)
+	}
+}
+
+// notifyTimeout bounds the notification phase, which goes on after the
+// run's context is cancelled.
+const notifyTimeout = 2 * time.Minute
+
+// owedOutcomes adds to outs the changes made by earlier enforcing apply
+// runs that ended before their notices were sent, from their journal, and
+// returns those runs. Notices already sent are left out by the notifier's
+// record of them.
+func (r *App) owedOutcomes(ctx context.Context, self int64, outs []execute.Outcome) ([]int64, []execute.Outcome) {
+	runs, err := r.History.UnnotifiedRuns(ctx, "apply", history.ModeEnforce)
+	if err != nil {
+		r.log().Warn("find runs whose notices were not sent", "err", err)
+		return nil, outs
+	}
+	var ids []int64
+	all := append([]execute.Outcome(nil), outs...)
+	for _, run := range runs {
+		if run.ID == self {
+			continue
+		}
+		acts, err := r.History.ActionsInRun(ctx, run.ID)
+		if err != nil {
+			r.log().Warn("read the journal of an unnotified run", "run", run.ID, "err", err)
+			continue
+		}
+		ids = append(ids, run.ID)
+		for _, a := range acts {
+			if a.Outcome.Status != history.ActionSucceeded {
+				continue
+			}
+			o := execute.Outcome{AccountID: a.Account, User: a.User, KeyID: a.KeyID, Status: execute.Succeeded,
+				Detail: fmt.Sprintf("done by run %d, which ended before notifying", run.ID)}
+			switch a.Kind {
+			case history.KindDeactivateKey:
+				o.Kind = plan.DeactivateKey
+			case history.KindDeleteKey:
+				o.Kind = plan.DeleteKey
+			case history.KindCreateKey:
+				o.Kind, o.NewKeyID = plan.CreateKey, a.Outcome.KeyID
+				o.SecretARN = r.storedSecret(ctx, a.Account, a.User, o.NewKeyID)
+				o.SecretName = secretNameOfARN(o.SecretARN)
+			default:
+				continue
+			}
+			all = append(all, o)
+		}
+	}
+	return ids, all
+}
+
+// storedSecret returns the ARN of the secret a new key was stored in, from
+// the key events, or "".
+func (r *App) storedSecret(ctx context.Context, account, user, keyID string) string {
+	evs, err := r.History.KeyEvents(ctx, account, user)
+	if err != nil {
+		return ""
+	}
+	for _, e := range evs {
+		if e.KeyID == keyID && e.Event == history.EventStored {
+			return e.SecretARN
+		}
+	}
+	return ""
+}
+
+// executor returns an Executor acting in the scope for run runID. Its
+// owner, written in leases and the pending tag, is unique to this run.
+func (r *App) executor(scope Scope, runID int64) *execute.Executor {
+	var h execute.History
+	if r.History != nil {
+		h = r.History
+	}
+	return &execute.Executor{Clients: r.clients(scope), History: h, RunID: runID, Owner: r.owner(runID),
+		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout}
+}
+
+// owner names run runID of this process uniquely: two runs on one host
+// with separate state directories never share an owner.
+func (r *App) owner(runID int64) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	host := r.Host
+	if host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("run-%d-%s@%s", runID, hex.EncodeToString(b), host)
+}

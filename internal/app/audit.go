@@ -1,0 +1,35 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/audit"
+)
+
+// AuditRequest asks for an audit of the scope.
+type AuditRequest struct {
+	Scope Scope
+}
+
+// AuditResult is an audit's findings with the inventory behind them.
+type AuditResult struct {
+	*audit.Result
+	Started, Finished time.Time
+}
+
+// Audit collects the inventory of the scope and judges it against the
+// policy. Findings that keyrot's own rotation in progress explains are
+// marked so (see markRotationsInProgress). Accounts that could not be read
+// are in the result's snapshot with their reason; the error is nil then,
+// since the result is still worth reporting (see Partial).
+func (r *App) Audit(ctx context.Context, req AuditRequest) (*AuditResult, error) {
+	started := time.Now().UTC()
+	snap, err := r.collect(ctx, req.Scope)
+	if err != nil {
+		return nil, err
+	}
+	res := audit.Evaluate(r.Policy, snap, r.now())
+	r.markRotationsInProgress(ctx, req.Scope, res)
+	return &AuditResult{Result: res, Started: started, Finished: time.Now().UTC()}, nil
+}
