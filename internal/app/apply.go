@@ -87,6 +87,7 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		if res.Status == history.RunFailed && ctx.Err() != nil {
 			res.Status = history.RunInterrupted
 		}
+		res.noteWarnings()
 		rn.finish(ctx, res.Status, res.Summary)
 	}()
 	if !req.DryRun && len(r.channels()) == 0 {
@@ -164,6 +165,14 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 	}
 	res.Status = history.RunSucceeded
 	return res, Partial(rp.Snapshot)
+}
+
+// noteWarnings adds the run's warnings to its summary, so the run record
+// says them too.
+func (res *ApplyResult) noteWarnings() {
+	for _, w := range res.Warnings {
+		res.Summary += "; warning: " + w
+	}
 }
 
 // notifyRun tells the owners what this run did, and what earlier runs

@@ -101,7 +101,9 @@ func (fs *faultSet) matches(f *Fault, service, action, account string) bool {
 }
 
 // apply runs the faults matching a call: it sleeps for latency faults and
-// returns the first error fault that fires.
+// returns the first error fault that fires. A client that goes away during
+// the injected latency is taken as a request that never arrived: the call
+// is not carried out.
 func (fs *faultSet) apply(ctx context.Context, service, action, account string) *faultError {
 	var sleep time.Duration
 	var fired *faultError
@@ -149,6 +151,7 @@ func (fs *faultSet) apply(ctx context.Context, service, action, account string) 
 		select {
 		case <-t.C:
 		case <-ctx.Done():
+			return &faultError{err: &apiError{Status: 408, Code: "RequestTimeout", Message: "the client went away before the request arrived"}}
 		}
 	}
 	return fired
