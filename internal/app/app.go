@@ -164,6 +164,10 @@ func hasFinding(p *policy.Policy, a *inventory.Account, u *inventory.User, now t
 func (r *App) collect(ctx context.Context, scope Scope) (*inventory.Snapshot, error) {
 	r.progress().Phase(PhaseCollect)
 	snap, err := collect.Collect(ctx, r.collectOptions(scope))
+	if ctx.Err() != nil {
+		// Accounts cut short by a deadline or Ctrl-C are not "failed".
+		return nil, fmt.Errorf("collect inventory: %w", context.Cause(ctx))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("collect inventory: %w", err)
 	}

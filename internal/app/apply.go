@@ -159,9 +159,9 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 	if aerr != nil {
 		return res, aerr
 	}
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		res.Status = history.RunInterrupted
-		return res, fmt.Errorf("%w: the actions in flight were finished, the rest were not started: %w", ErrInterrupted, err)
+		return res, fmt.Errorf("%w: the actions in flight were finished, the rest were not started: %w", ErrInterrupted, context.Cause(ctx))
 	}
 	res.Status = history.RunSucceeded
 	return res, Partial(rp.Snapshot)

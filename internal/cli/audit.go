@@ -67,7 +67,11 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 		}
 		failOn = &s
 	}
-	ctx := cmd.Context()
+	ctx, cancel, err := g.withDeadline(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	a, err := newApp(ctx, g, &o.scopeOptions)
 	if err != nil {
 		return err

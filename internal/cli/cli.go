@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,9 @@ type globalOptions struct {
 	LogLevel string
 	NoColor  bool
 	// Clock is "system" or "sandbox": whose time keyrot judges ages by.
-	Clock   string
+	Clock string
+	// Timeout is the run's overall deadline (commands that talk to AWS).
+	Timeout time.Duration
 	streams Streams
 }
 
@@ -103,4 +106,17 @@ func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
 	f.StringVar(&g.AWS.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or default)")
 	f.StringVar(&g.AWS.Region, "region", "", "AWS region (default: from the environment or profile, else us-east-1)")
 	f.StringVar(&g.AWS.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (e.g. the sandbox); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work")
+	f.DurationVar(&g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
+}
+
+// DefaultRunTimeout is the overall deadline of a run when --timeout is not given.
+const DefaultRunTimeout = 3 * time.Hour
+
+// withDeadline bounds a run by --timeout.
+func (g *globalOptions) withDeadline(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if g.Timeout <= 0 {
+		return nil, nil, usageErrorf("--timeout must be positive (got %s)", g.Timeout)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, g.Timeout, fmt.Errorf("the run reached its deadline (--timeout %s): %w", g.Timeout, context.DeadlineExceeded))
+	return ctx, cancel, nil
 }

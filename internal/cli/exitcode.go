@@ -69,6 +69,8 @@ func exitCodeFor(err error) int {
 		return ee.code
 	}
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return ExitError
 	case errors.Is(err, context.Canceled), errors.Is(err, app.ErrInterrupted):
 		return ExitInterrupted
 	case errors.Is(err, app.ErrInvalidRequest):

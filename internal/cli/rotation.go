@@ -79,6 +79,11 @@ func setupRotation(ctx context.Context, g *globalOptions, o *rotationOptions) (*
 }
 
 func runPlan(ctx context.Context, g *globalOptions, o *rotationOptions) error {
+	ctx, cancel, err := g.withDeadline(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	a, h, err := setupRotation(ctx, g, o)
 	if err != nil {
 		return err
@@ -140,6 +145,11 @@ even when standard output is closed early (keyrot apply --yes | head -1).`,
 }
 
 func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
+	ctx, cancel, err := g.withDeadline(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	req := app.ApplyRequest{Scope: o.Scope, MaxChanges: o.MaxChanges, DryRun: o.DryRun, AuditOnly: o.AuditOnly,
 		PlanMaxAge: o.PlanMaxAge, AllowPartial: o.AllowPartial}
 	if o.PlanFile != "" {
@@ -276,6 +286,11 @@ func addManualFlags(cmd *cobra.Command, g *globalOptions, o *manualOptions) {
 }
 
 func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command string) error {
+	ctx, cancel, err := g.withDeadline(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	if !isAccountID(o.Account) || o.User == "" {
 		return usageErrorf("--account (12 digits) and --user are required")
 	}

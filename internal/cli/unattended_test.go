@@ -198,3 +198,23 @@ func TestApplyWarnsNobodyTold(t *testing.T) {
 		t.Errorf("dry run warns about notifications:\n%s", stderr)
 	}
 }
+
+// TestRunDeadline: --timeout ends a run that takes too long, with a message
+// that names the deadline, and a bad value is a usage error.
+func TestRunDeadline(t *testing.T) {
+	e := startLifecycle(t, "")
+	if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultLatency, Service: "iam", Latency: "10s"}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms", "--timeout", "300ms")
+	if code != ExitError || !strings.Contains(stderr, "the run reached its deadline (--timeout 300ms)") {
+		t.Errorf("audit past its deadline: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = e.run(t, "plan", "--timeout", "300ms")
+	if code != ExitError || !strings.Contains(stderr, "deadline") {
+		t.Errorf("plan past its deadline: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "audit", "--timeout", "0s"); code != ExitUsage {
+		t.Errorf("--timeout 0s: exit %d, want %d\n%s", code, ExitUsage, stderr)
+	}
+}
