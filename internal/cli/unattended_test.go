@@ -81,12 +81,18 @@ func TestApplyClosedStdout(t *testing.T) {
 	bin := keyrotBinary(t)
 	for _, tc := range []struct {
 		name, reader string
-	}{{"head", "head -1"}, {"true", "true"}} {
+	}{
+		{"head", "| head -1"},
+		{"true", "| true"},
+		{"full disk", "> /dev/full"},
+		{"stderr full", "--progress plain 2>/dev/full"},
+		{"stderr closed", "--progress plain 2>&-"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startLifecycle(t, "")
 			withPolicy(t, e, notifyPolicy)
 			e.Server.Clock().Advance(5 * day) // day 90: the key is due
-			script := bin + " apply --yes -o table " + shellQuote(e.flags) + " | " + tc.reader + "; echo \"exit=${PIPESTATUS[0]}\" >&2"
+			script := "exec 3>&2; " + bin + " apply --yes -o table " + shellQuote(e.flags) + " " + tc.reader + "; echo \"exit=${PIPESTATUS[0]}\" >&3"
 			cmd := exec.Command("bash", "-c", script)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -95,11 +101,14 @@ func TestApplyClosedStdout(t *testing.T) {
 			if strings.Contains(string(out), "exit=141") {
 				t.Fatalf("keyrot was killed by SIGPIPE:\n%s", out)
 			}
-			if tc.reader == "true" && !strings.Contains(string(out), "exit=1") {
+			if lost := tc.name == "true" || tc.name == "full disk"; lost && !strings.Contains(string(out), "exit=1") {
 				t.Errorf("a lost report must show in the exit code (want 1):\n%s", out)
 			}
-			if tc.reader == "true" && !strings.Contains(string(out), "could not be written to standard output") {
+			if tc.name == "full disk" && !strings.Contains(string(out), "could not be written to standard output") {
 				t.Errorf("the lost report is not explained:\n%s", out)
+			}
+			if strings.HasPrefix(tc.name, "stderr") && !strings.Contains(string(out), "exit=0") {
+				t.Errorf("a lost stderr is no reason to fail a run whose report was written:\n%s", out)
 			}
 			mails := e.Server.Emails()
 			if len(mails) != 1 || !strings.Contains(mails[0].Subject, "Action needed") {
