@@ -91,7 +91,7 @@ func rotationWindow(p *policy.Policy, a *inventory.Account, u *inventory.User, r
 	if ex := rotationExemption(p, a, u, now); ex.Lifecycle != nil {
 		lc = *ex.Lifecycle
 	}
-	due := later(old[0].CreateDate.Add(lc.DeactivateAfter), rot.StoredAt.Add(lc.DeactivateAfter-lc.RotateAfter))
+	due := lc.DeactivationDue(old[0].CreateDate, rot.StoredAt)
 	return due, now.Before(due)
 }
 

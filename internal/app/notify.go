@@ -69,14 +69,14 @@ func (r *App) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Time) 
 			case o.Kind == plan.CreateKey && (done || o.NewKeyID != "" && o.SecretARN != ""):
 				// Also a create that failed after its key became the
 				// secret's current value: the owner must hear of it.
-				due := later(keyCreated(u, o.KeyID).Add(lc.DeactivateAfter), now.Add(lc.DeactivateAfter-lc.RotateAfter))
+				due := lc.DeactivationDue(keyCreated(u, o.KeyID), now)
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
 					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeactivateKey && done:
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, now); ok {
-					it.Rollback = later(keyCreated(u, o.KeyID).Add(lc.DeleteAfter), now.Add(lc.DeleteAfter-lc.DeactivateAfter))
+					it.Rollback = lc.DeletionDue(keyCreated(u, o.KeyID), now)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeleteKey && done:
@@ -201,11 +201,4 @@ func regionOfARN(arn string) string {
 		return ""
 	}
 	return parts[3]
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

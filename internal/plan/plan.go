@@ -66,6 +66,22 @@ func DefaultLifecycle() Lifecycle {
 		UnusedAfter: 45 * day, DeactivateUnused: true, OrphanGrace: time.Hour}
 }
 
+// DeactivationDue is when the old key of a rotation is due to be
+// deactivated: deactivate_after from its creation, but never less than the
+// window between rotation and deactivation after the new key was stored.
+// It is the one place this date is computed.
+func (l Lifecycle) DeactivationDue(oldCreated, newStored time.Time) time.Time {
+	return later(oldCreated.Add(l.DeactivateAfter), newStored.Add(l.DeactivateAfter-l.RotateAfter))
+}
+
+// DeletionDue is when an inactive key is due to be deleted: delete_after
+// from its creation, but never less than the window between deactivation
+// and deletion after it was deactivated (or first seen inactive). It is
+// the one place this date is computed.
+func (l Lifecycle) DeletionDue(created, deactivated time.Time) time.Time {
+	return later(created.Add(l.DeleteAfter), deactivated.Add(l.DeleteAfter-l.DeactivateAfter))
+}
+
 // Validate checks that the periods are ordered.
 func (l Lifecycle) Validate() error {
 	if !(0 < l.RotateAfter && l.RotateAfter < l.DeactivateAfter && l.DeactivateAfter < l.DeleteAfter) {

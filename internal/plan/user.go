@@ -174,7 +174,7 @@ func (p *userPlanner) planOldKey(newKey, old inventory.AccessKey) {
 			p.block(old.ID, "old key was re-activated by rollback; keyrot leaves it active: to finish the rotation once applications use the new key, deactivate the old key by hand (keyrot then deletes it after the rollback window); to abandon it, delete the new key", ev)
 			return
 		}
-		due := later(old.CreateDate.Add(lc.DeactivateAfter), p.r.StoredAt.Add(lc.DeactivateAfter-lc.RotateAfter))
+		due := lc.DeactivationDue(old.CreateDate, p.r.StoredAt)
 		if p.now.Before(due) {
 			p.soon(DeactivateKey, old.ID, due)
 			return
@@ -195,7 +195,7 @@ func (p *userPlanner) planInactive(k inventory.AccessKey, ev map[string]string) 
 		deactAt = p.r.DeactivatedAt
 	}
 	ev["deactivated"] = fmtTime(deactAt)
-	due := later(k.CreateDate.Add(lc.DeleteAfter), deactAt.Add(lc.DeleteAfter-lc.DeactivateAfter))
+	due := lc.DeletionDue(k.CreateDate, deactAt)
 	if p.now.Before(due) {
 		p.soon(DeleteKey, k.ID, due)
 		return
