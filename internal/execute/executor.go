@@ -50,12 +50,36 @@ type Clients interface {
 	IAM(ctx context.Context, accountID string) (IAM, error)
 	// Secrets returns the store holding the secrets of the account's users:
 	// in the account itself, or the central store.
-	Secrets(ctx context.Context, accountID string) (*secretstore.Store, error)
+	Secrets(ctx context.Context, accountID string) (KeyStore, error)
 	// KeyConfig returns the configuration (region, endpoint, retries) used
 	// to sign with a user's own key of the account; the executor replaces
 	// its credentials.
 	KeyConfig(ctx context.Context, accountID string) (aws.Config, error)
 }
+
+// KeyStore is where the executor stores a user's new key and reads it back:
+// the user's secret, named from NameData. secretstore.Store is the Secrets
+// Manager implementation.
+type KeyStore interface {
+	// Name renders the secret name of a user.
+	Name(d secretstore.NameData) (string, error)
+	// Put stores a new key as the secret's current version; a retry of the
+	// same key is a no-op.
+	Put(ctx context.Context, e secretstore.Entry) (secretstore.Stored, error)
+	// Stage reads the version with a staging label (AWSCURRENT,
+	// AWSPENDING); secretstore.ErrNoVersion if there is none.
+	Stage(ctx context.Context, secretID, stage string) (secretstore.Version, error)
+	// Retag rewrites the key ID and stored-at tags of a secret.
+	Retag(ctx context.Context, secretID string, d secretstore.NameData, keyID string, storedAt time.Time) error
+	// Grant lets the user read its secret (the end of a compromised rotation).
+	Grant(ctx context.Context, secretID, userARN string) error
+	// List returns keyrot's secrets of an account's users.
+	List(ctx context.Context, accountID, accountName string) ([]secretstore.Listed, error)
+	// Config returns the store's configuration (its region, for the fetch command).
+	Config() secretstore.Config
+}
+
+var _ KeyStore = (*secretstore.Store)(nil)
 
 // History is the part of the history store the executor uses.
 type History interface {

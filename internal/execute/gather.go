@@ -98,7 +98,7 @@ func interesting(u *inventory.User, hasSecret bool, now time.Time, o GatherOptio
 	return false
 }
 
-func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inventory.User, c IAM, store *secretstore.Store,
+func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inventory.User, c IAM, store KeyStore,
 	sec secretstore.Listed, hasSecret bool, o GatherOptions) (plan.Rotation, error) {
 	var rot plan.Rotation
 	if hasSecret {

@@ -182,7 +182,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 // repair. If AWSCURRENT holds another key or nothing, the new key is
 // compensated (deleted). If it cannot be read, the key is kept, marked by
 // the pending tag: orphan deletion re-reads the secret before deleting.
-func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, store *secretstore.Store, j *journal,
+func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, store KeyStore, j *journal,
 	newID string, storedAt time.Time, storeErr error) (secretstore.Stored, *Outcome) {
 	stop := func(o Outcome) (secretstore.Stored, *Outcome) { return secretstore.Stored{}, &o }
 	nd := nameData(a)
