@@ -121,6 +121,11 @@ type Executor struct {
 	// new key used since, for a rotation's deactivation to go ahead although
 	// the old key was used after the new one was stored; 24h if zero.
 	SwitchQuiet time.Duration
+	// Rules are the lifecycle periods every action is re-checked against,
+	// whatever the plan says: RulesFor over the policy's default lifecycle
+	// and its per-user overrides. The zero value means RulesFor(), the
+	// default lifecycle's.
+	Rules Rules
 }
 
 // Options change how Apply acts.
@@ -442,7 +447,7 @@ func (r *runner) do(ctx context.Context, a plan.Action, expect []plan.KeyState) 
 	case plan.DeleteOrphan:
 		o = r.deleteOrphan(ctx, a, expect)
 	default:
-		o = outcomeOf(a, Skipped, fmt.Sprintf("unknown action kind %q", a.Kind))
+		o = outcomeOf(a, Blocked, fmt.Sprintf("unknown action kind %q: keyrot carries out create-key, deactivate-key, delete-key and delete-orphan only", a.Kind))
 	}
 	lvl := slog.LevelInfo
 	if o.Status == Failed {

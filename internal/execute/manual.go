@@ -221,7 +221,7 @@ func (r *runner) rotateNow(ctx context.Context, a plan.Action, compromised bool)
 		for _, k := range live {
 			a.Expect = append(a.Expect, plan.KeyState{ID: k.ID, Status: k.Status})
 		}
-		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: compromised})
+		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: compromised, manual: true})
 		if res.Status != Succeeded || !compromised {
 			return res
 		}
