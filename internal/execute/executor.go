@@ -85,6 +85,8 @@ var _ KeyStore = (*secretstore.Store)(nil)
 type History interface {
 	BeginAction(ctx context.Context, runID int64, a history.Action) (int64, error)
 	EndAction(ctx context.Context, actionID int64, o history.Outcome) error
+	// ActionsFor tells keyrot's own deactivations from others' (rollback).
+	ActionsFor(ctx context.Context, account, user string) ([]history.Action, error)
 	RecordKeyEvent(ctx context.Context, e history.KeyEvent) (int64, error)
 	LastKeyEvent(ctx context.Context, account, user, keyID, event string) (history.KeyEvent, bool, error)
 	AcquireLease(ctx context.Context, scope, owner string, ttl time.Duration, now time.Time) (history.Lease, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -38,29 +39,119 @@ func (r *runner) withLease(ctx context.Context, acct string, fn func() Outcome, 
 	return o
 }
 
+// Errors of refused manual actions, wrapped by RefusedError.
+var (
+	// ErrNotDeactivatedByKeyrot: Rollback re-activates only keys keyrot
+	// itself deactivated.
+	ErrNotDeactivatedByKeyrot = errors.New("keyrot did not deactivate the key")
+)
+
+// RefusedError is the error of a manual action keyrot refused: Detail says
+// why, in words (it is also the outcome's Detail); Err is the rule's
+// sentinel error.
+type RefusedError struct {
+	Detail string
+	Err    error
+}
+
+func (e *RefusedError) Error() string { return e.Detail }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// refused is a blocked outcome carrying a RefusedError.
+func refused(a plan.Action, rule error, detail string) Outcome {
+	o := outcomeOf(a, Blocked, detail)
+	o.Err = &RefusedError{Detail: detail, Err: rule}
+	return o
+}
+
 func outcomeErr(o Outcome) error {
-	if o.Status == Failed {
-		if o.Err != nil {
-			return o.Err
-		}
+	switch {
+	case o.Status == Failed && o.Err != nil:
+		return o.Err
+	case o.Status == Failed:
 		return errors.New(o.Detail)
-	}
-	if isCrash(o.Err) {
+	case isCrash(o.Err):
+		return o.Err
+	case o.Status == Blocked && o.Err != nil:
 		return o.Err
 	}
 	return nil
 }
 
-// Rollback re-activates the key keyrot last deactivated for the user (from
-// the keyrot:deactivated tag, else the newest inactive key) and tags the
-// user keyrot:rolled-back, which holds further deactivation of that key
-// until it is rotated anew.
+// Rollback re-activates the key keyrot last deactivated for the user and
+// tags the user keyrot:rolled-back, which holds further deactivation of
+// that key until it is rotated anew. It re-activates only a key keyrot
+// itself deactivated, as its records say (the keyrot:deactivated tag's
+// origin, else the history journal's deactivate-key actions): a key that
+// was already inactive when keyrot first saw it, or whose deactivation
+// keyrot cannot attribute to itself, is refused with a RefusedError
+// wrapping ErrNotDeactivatedByKeyrot, and so is a key used after keyrot
+// deactivated it (someone re-activated and deactivated it since).
 func (e *Executor) Rollback(ctx context.Context, account, user string, o Options) (Outcome, error) {
 	r := e.runner(o)
 	a := plan.Action{ID: "rollback/" + account + "/" + user, Kind: "reactivate-key", AccountID: account, User: user, Reason: "rollback requested"}
 	ctx = context.WithoutCancel(ctx)
 	out := r.withLease(ctx, account, func() Outcome { return r.rollback(ctx, a) }, a)
 	return out, outcomeErr(out)
+}
+
+// inactiveKey is an inactive key with what keyrot knows of its deactivation.
+type inactiveKey struct {
+	key    liveKey
+	rec    deactRecord
+	hasRec bool
+	// byKeyrot: keyrot deactivated it (tag origin or journal).
+	byKeyrot bool
+	// interrupted: the journal holds a deactivation of it that never ended.
+	interrupted   bool
+	interruptedAt time.Time
+}
+
+// classify reads keyrot's records of an inactive key.
+func (r *runner) classify(ctx context.Context, a plan.Action, tags userTags, k liveKey) (inactiveKey, error) {
+	ik := inactiveKey{key: k}
+	var err error
+	if ik.rec, ik.hasRec, err = r.deactivationRecord(ctx, a.AccountID, a.User, tags, k.ID); err != nil {
+		return ik, err
+	}
+	if ik.hasRec && ik.rec.Origin == OriginKeyrot {
+		ik.byKeyrot = true
+		return ik, nil
+	}
+	since, err := r.reactivatedAt(ctx, a.AccountID, a.User, tags, k.ID)
+	if err != nil {
+		return ik, err
+	}
+	says, at, err := r.journaledDeactivation(ctx, a.AccountID, a.User, k.ID, since)
+	if err != nil {
+		return ik, err
+	}
+	switch says {
+	case journalDeactivated:
+		ik.byKeyrot = true
+		if !ik.hasRec {
+			ik.rec, ik.hasRec = deactRecord{At: at, Origin: OriginKeyrot}, true
+		}
+	case journalInterrupted:
+		ik.interrupted, ik.interruptedAt = true, at
+	}
+	return ik, nil
+}
+
+// notKeyrots says why keyrot will not re-activate the key.
+func notKeyrots(ik inactiveKey) string {
+	mk := inventory.MaskKeyID(ik.key.ID)
+	switch {
+	case ik.interrupted:
+		return fmt.Sprintf("keyrot began deactivating key %s on %s but never recorded the outcome (it was interrupted): whether keyrot or a person deactivated it is unknown, and keyrot will not re-activate it",
+			mk, ymd(ik.interruptedAt))
+	case ik.hasRec && ik.rec.Origin == OriginSeen:
+		return fmt.Sprintf("key %s was already inactive when keyrot first saw it on %s; keyrot did not deactivate it and will not re-activate it", mk, ymd(ik.rec.At))
+	case ik.hasRec:
+		return fmt.Sprintf("key %s has been inactive since at least %s, but keyrot's records do not show that keyrot deactivated it (the record predates keyrot telling its own deactivations apart, and no deactivation of it is journaled); keyrot will not re-activate it",
+			mk, ymd(ik.rec.At))
+	}
+	return fmt.Sprintf("keyrot has no record of deactivating key %s; keyrot did not deactivate it and will not re-activate it", mk)
 }
 
 func (r *runner) rollback(ctx context.Context, a plan.Action) Outcome {
@@ -75,24 +166,47 @@ func (r *runner) rollback(ctx context.Context, a plan.Action) Outcome {
 	if err != nil {
 		return failed(a, err)
 	}
-	tags, err := readUserTags(ctx, c, a.User)
-	if err != nil {
-		return failed(a, err)
+	tags, stop := r.readTags(ctx, a, c)
+	if stop != nil {
+		return *stop
 	}
-	var key *liveKey
-	if k := findKey(live, tags.DeactKey); k != nil && k.Status == inventory.KeyInactive {
-		key = k
-	} else {
-		for i := range live {
-			if live[i].Status == inventory.KeyInactive {
-				key = &live[i] // live is oldest first: the last is the newest
-			}
+	// The key to name in a refusal: the tag's, else the newest inactive key.
+	var pick, named *inactiveKey
+	for i := len(live) - 1; i >= 0; i-- { // newest first
+		if live[i].Status != inventory.KeyInactive {
+			continue
+		}
+		ik, err := r.classify(ctx, a, tags, live[i])
+		if err != nil {
+			return failed(a, fmt.Errorf("rollback of %s: %w", a.User, err))
+		}
+		if ik.byKeyrot && (pick == nil || ik.rec.At.After(pick.rec.At)) {
+			pick = &ik
+		}
+		if named == nil || ik.key.ID == tags.DeactKey {
+			named = &ik
 		}
 	}
-	if key == nil {
+	if named == nil {
 		return outcomeOf(a, Skipped, "no inactive key to re-activate")
 	}
+	if pick == nil {
+		a.KeyID = named.key.ID
+		return refused(a, ErrNotDeactivatedByKeyrot, notKeyrots(*named))
+	}
+	key := pick.key
 	a.KeyID = key.ID
+	if err := r.step("before-last-used"); err != nil {
+		return failed(a, err)
+	}
+	lu, err := lastUsed(ctx, c, key.ID)
+	if err != nil {
+		return failed(a, fmt.Errorf("not re-activated: %w", err))
+	}
+	if lu.At != nil && lu.At.After(pick.rec.At) {
+		return refused(a, ErrNotDeactivatedByKeyrot, fmt.Sprintf("key %s was used on %s, after keyrot deactivated it on %s: someone re-activated it since, and its deactivation now is not keyrot's; keyrot will not re-activate it",
+			inventory.MaskKeyID(key.ID), lu.At.UTC().Format(time.RFC3339), ymd(pick.rec.At)))
+	}
 	if r.o.DryRun || r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "would re-activate key "+inventory.MaskKeyID(key.ID))
 		o.WouldDo = true

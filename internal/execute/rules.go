@@ -162,6 +162,45 @@ func (r *runner) reactivatedAt(ctx context.Context, acct, user string, tags user
 	return at, nil
 }
 
+// journalSays is what keyrot's journal says about a deactivation of a key
+// since its last rollback.
+type journalSays int
+
+const (
+	journalNothing     journalSays = iota
+	journalDeactivated             // a deactivate-key action succeeded
+	journalInterrupted             // a deactivate-key action began and never ended
+)
+
+// journaledDeactivation looks in the history journal for keyrot's own
+// deactivate-key actions of the key begun after since. It settles the
+// origin of a record that does not say it: a tag written before origins
+// were recorded, or a deactivation whose tag was lost to a crash.
+func (r *runner) journaledDeactivation(ctx context.Context, acct, user, keyID string, since time.Time) (journalSays, time.Time, error) {
+	if r.e.History == nil {
+		return journalNothing, time.Time{}, nil
+	}
+	acts, err := r.e.History.ActionsFor(ctx, acct, user)
+	if err != nil {
+		return journalNothing, time.Time{}, err
+	}
+	says, at := journalNothing, time.Time{}
+	for _, a := range acts {
+		if a.Kind != history.KindDeactivateKey || a.KeyID != keyID || (!since.IsZero() && !a.Started.After(since)) {
+			continue
+		}
+		switch a.Outcome.Status {
+		case history.ActionSucceeded:
+			says, at = journalDeactivated, a.Started
+		case history.ActionStarted:
+			if says != journalDeactivated {
+				says, at = journalInterrupted, a.Started
+			}
+		}
+	}
+	return says, at, nil
+}
+
 // keyAge describes a key's age for a detail: "10 days old (created 2025-05-01)".
 func keyAge(k liveKey, now time.Time) string {
 	return fmt.Sprintf("%d days old (created %s)", inventory.AgeDays(k.Created, now), ymd(k.Created))
