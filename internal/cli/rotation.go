@@ -472,7 +472,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	if command == "rollback" {
 		out, err = ex.Rollback(ctx, o.Account, o.User, execute.Options{})
 	} else {
-		out, err = ex.RotateNow(ctx, o.Account, o.User, o.Compromised, execute.Options{})
+		out, err = ex.RotateNow(ctx, o.Account, o.User, execute.RotateNowRequest{Compromised: o.Compromised}, execute.Options{})
 	}
 	status := history.RunSucceeded
 	if err != nil || out.Status == execute.Failed {
