@@ -280,7 +280,20 @@ func (r *App) executor(scope Scope, runID int64) *execute.Executor {
 		h = r.History
 	}
 	return &execute.Executor{Clients: r.clients(scope), History: h, RunID: runID, Owner: r.owner(runID),
-		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout}
+		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules()}
+}
+
+// rules are the periods the executor re-checks every action against: the
+// shortest over the policy's lifecycle and its per-user overrides.
+func (r *App) rules() execute.Rules {
+	p := r.Policy
+	lcs := []plan.Lifecycle{Lifecycle(p, p.AccessKeys)}
+	for _, ex := range p.Exemptions {
+		if ex.AccessKeys != nil {
+			lcs = append(lcs, Lifecycle(p, p.EffectiveAccessKeys(ex.AccessKeys)))
+		}
+	}
+	return execute.RulesFor(lcs...)
 }
 
 // owner names run runID of this process uniquely: two runs on one host

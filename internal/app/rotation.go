@@ -94,7 +94,7 @@ func (c *Clients) IAM(ctx context.Context, account string) (execute.IAM, error) 
 }
 
 // Secrets returns the store for the secrets of account's users.
-func (c *Clients) Secrets(ctx context.Context, account string) (*secretstore.Store, error) {
+func (c *Clients) Secrets(ctx context.Context, account string) (execute.KeyStore, error) {
 	rot := c.policy.Rotation
 	target, region := account, ""
 	if rot.Store == "central" {
@@ -108,9 +108,13 @@ func (c *Clients) Secrets(ctx context.Context, account string) (*secretstore.Sto
 		cfg = cfg.Copy()
 		cfg.Region = region
 	}
-	return secretstore.New(secretsmanager.NewFromConfig(cfg), secretstore.Config{
+	st, err := secretstore.New(secretsmanager.NewFromConfig(cfg), secretstore.Config{
 		NameTemplate: rot.SecretName, KMSKeyID: rot.KMSKeyID, Readers: rot.Readers, Region: cfg.Region,
 	})
+	if err != nil {
+		return nil, err // not a nil *Store in a non-nil KeyStore
+	}
+	return st, nil
 }
 
 // KeyConfig returns the configuration to sign with a user's own key.

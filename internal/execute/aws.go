@@ -25,12 +25,28 @@ const (
 	// TagPending is "<RFC3339 time> <owner>": a key creation started and its
 	// secret is not yet stored. Written before CreateAccessKey.
 	TagPending = "keyrot:rotation-pending"
-	// TagDeactivated is "<key-id>@<RFC3339 time>": when keyrot deactivated
-	// the key, or first saw it inactive.
+	// TagDeactivated is "<key-id>@<RFC3339 time> <origin>": when keyrot
+	// deactivated the key (origin "by-keyrot"), or first saw it inactive
+	// (origin "seen-inactive"). A value with no origin was written before
+	// keyrot told the two apart.
 	TagDeactivated = "keyrot:deactivated"
 	// TagRolledBack is "<key-id>@<RFC3339 time>": when keyrot re-activated
 	// the key by rollback.
 	TagRolledBack = "keyrot:rolled-back"
+)
+
+// Origin says who made a key inactive, as keyrot's records tell.
+type Origin string
+
+// Origins of an inactive key. Only a key keyrot deactivated is re-activated
+// by rollback; both start the deletion window.
+const (
+	// OriginUnknown is a record written before keyrot told the others apart.
+	OriginUnknown Origin = ""
+	// OriginKeyrot: keyrot deactivated the key.
+	OriginKeyrot Origin = "by-keyrot"
+	// OriginSeen: the key was already inactive when keyrot first saw it.
+	OriginSeen Origin = "seen-inactive"
 )
 
 // userTags is what keyrot's user tags say.
@@ -39,6 +55,7 @@ type userTags struct {
 	PendingOwner string
 	DeactKey     string
 	DeactAt      time.Time
+	DeactOrigin  Origin
 	RolledKey    string
 	RolledAt     time.Time
 }
@@ -49,6 +66,11 @@ func pendingValue(t time.Time, owner string) string {
 
 func keyAtValue(keyID string, t time.Time) string {
 	return keyID + "@" + t.UTC().Format(time.RFC3339)
+}
+
+// deactivatedValue is the keyrot:deactivated tag's value.
+func deactivatedValue(keyID string, t time.Time, o Origin) string {
+	return keyAtValue(keyID, t) + " " + string(o)
 }
 
 // tagSafe maps a string to IAM's tag value characters.
@@ -62,16 +84,22 @@ func tagSafe(s string) string {
 	}, s)
 }
 
-func parseKeyAt(v string) (string, time.Time, bool) {
+// parseKeyAt parses "<key-id>@<RFC3339 time>[ <origin>]".
+func parseKeyAt(v string) (string, time.Time, Origin, bool) {
+	v, mark, _ := strings.Cut(v, " ")
 	id, ts, ok := strings.Cut(v, "@")
 	if !ok || id == "" {
-		return "", time.Time{}, false
+		return "", time.Time{}, OriginUnknown, false
 	}
 	t, err := time.Parse(time.RFC3339, ts)
 	if err != nil {
-		return "", time.Time{}, false
+		return "", time.Time{}, OriginUnknown, false
 	}
-	return id, t, true
+	o := Origin(mark)
+	if o != OriginKeyrot && o != OriginSeen {
+		o = OriginUnknown
+	}
+	return id, t, o, true
 }
 
 func parseUserTags(tags []types.Tag) userTags {
@@ -85,9 +113,9 @@ func parseUserTags(tags []types.Tag) userTags {
 				u.PendingSince, u.PendingOwner = tt, owner
 			}
 		case TagDeactivated:
-			u.DeactKey, u.DeactAt, _ = parseKeyAt(v)
+			u.DeactKey, u.DeactAt, u.DeactOrigin, _ = parseKeyAt(v)
 		case TagRolledBack:
-			u.RolledKey, u.RolledAt, _ = parseKeyAt(v)
+			u.RolledKey, u.RolledAt, _, _ = parseKeyAt(v)
 		}
 	}
 	return u

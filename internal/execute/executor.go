@@ -50,17 +50,43 @@ type Clients interface {
 	IAM(ctx context.Context, accountID string) (IAM, error)
 	// Secrets returns the store holding the secrets of the account's users:
 	// in the account itself, or the central store.
-	Secrets(ctx context.Context, accountID string) (*secretstore.Store, error)
+	Secrets(ctx context.Context, accountID string) (KeyStore, error)
 	// KeyConfig returns the configuration (region, endpoint, retries) used
 	// to sign with a user's own key of the account; the executor replaces
 	// its credentials.
 	KeyConfig(ctx context.Context, accountID string) (aws.Config, error)
 }
 
+// KeyStore is where the executor stores a user's new key and reads it back:
+// the user's secret, named from NameData. secretstore.Store is the Secrets
+// Manager implementation.
+type KeyStore interface {
+	// Name renders the secret name of a user.
+	Name(d secretstore.NameData) (string, error)
+	// Put stores a new key as the secret's current version; a retry of the
+	// same key is a no-op.
+	Put(ctx context.Context, e secretstore.Entry) (secretstore.Stored, error)
+	// Stage reads the version with a staging label (AWSCURRENT,
+	// AWSPENDING); secretstore.ErrNoVersion if there is none.
+	Stage(ctx context.Context, secretID, stage string) (secretstore.Version, error)
+	// Retag rewrites the key ID and stored-at tags of a secret.
+	Retag(ctx context.Context, secretID string, d secretstore.NameData, keyID string, storedAt time.Time) error
+	// Grant lets the user read its secret (the end of a compromised rotation).
+	Grant(ctx context.Context, secretID, userARN string) error
+	// List returns keyrot's secrets of an account's users.
+	List(ctx context.Context, accountID, accountName string) ([]secretstore.Listed, error)
+	// Config returns the store's configuration (its region, for the fetch command).
+	Config() secretstore.Config
+}
+
+var _ KeyStore = (*secretstore.Store)(nil)
+
 // History is the part of the history store the executor uses.
 type History interface {
 	BeginAction(ctx context.Context, runID int64, a history.Action) (int64, error)
 	EndAction(ctx context.Context, actionID int64, o history.Outcome) error
+	// ActionsFor tells keyrot's own deactivations from others' (rollback).
+	ActionsFor(ctx context.Context, account, user string) ([]history.Action, error)
 	RecordKeyEvent(ctx context.Context, e history.KeyEvent) (int64, error)
 	LastKeyEvent(ctx context.Context, account, user, keyID, event string) (history.KeyEvent, bool, error)
 	AcquireLease(ctx context.Context, scope, owner string, ttl time.Duration, now time.Time) (history.Lease, error)
@@ -100,6 +126,11 @@ type Executor struct {
 	// ActionTimeout bounds one action's steps, which run to the end even
 	// when the run is cancelled; DefaultActionTimeout if zero.
 	ActionTimeout time.Duration
+	// Rules are the lifecycle periods every action is re-checked against,
+	// whatever the plan says: RulesFor over the policy's default lifecycle
+	// and its per-user overrides. The zero value means RulesFor(), the
+	// default lifecycle's.
+	Rules Rules
 }
 
 // DefaultActionTimeout bounds one action (its AWS calls and the wait for a
@@ -445,7 +476,7 @@ func (r *runner) do(ctx context.Context, a plan.Action, expect []plan.KeyState) 
 	case plan.DeleteOrphan:
 		o = r.deleteOrphan(ctx, a, expect)
 	default:
-		o = outcomeOf(a, Skipped, fmt.Sprintf("unknown action kind %q", a.Kind))
+		o = outcomeOf(a, Blocked, fmt.Sprintf("unknown action kind %q: keyrot carries out create-key, deactivate-key, delete-key and delete-orphan only", a.Kind))
 	}
 	lvl := slog.LevelInfo
 	if o.Status == Failed {

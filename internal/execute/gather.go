@@ -98,7 +98,7 @@ func interesting(u *inventory.User, hasSecret bool, now time.Time, o GatherOptio
 	return false
 }
 
-func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inventory.User, c IAM, store *secretstore.Store,
+func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inventory.User, c IAM, store KeyStore,
 	sec secretstore.Listed, hasSecret bool, o GatherOptions) (plan.Rotation, error) {
 	var rot plan.Rotation
 	if hasSecret {
@@ -167,7 +167,7 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 			continue
 		}
 		if e.History != nil {
-			ev, ok, err := e.History.LastKeyEvent(ctx, a.ID, u.Name, k.ID, history.EventDeactivated)
+			ev, ok, err := e.lastInactiveEvent(ctx, a.ID, u.Name, k.ID)
 			if err != nil {
 				return rot, err
 			}
@@ -181,16 +181,17 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 		if o.ReadOnly {
 			continue
 		}
-		// First seen inactive: the deletion window starts now.
+		// First seen inactive: the deletion window starts now. The record
+		// says keyrot did not deactivate the key, so rollback leaves it alone.
 		if tagFree {
-			if err := tagUser(ctx, c, u.Name, TagDeactivated, keyAtValue(k.ID, now)); err != nil {
+			if err := tagUser(ctx, c, u.Name, TagDeactivated, deactivatedValue(k.ID, now, OriginSeen)); err != nil {
 				return rot, err
 			}
 			tagFree = false
 		}
 		if e.History != nil {
 			if _, err := e.History.RecordKeyEvent(ctx, history.KeyEvent{Account: a.ID, User: u.Name, KeyID: k.ID,
-				Event: history.EventDeactivated, At: now, RunID: e.RunID}); err != nil {
+				Event: history.EventSeenInactive, At: now, RunID: e.RunID}); err != nil {
 				return rot, err
 			}
 		}
@@ -199,4 +200,21 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 		}
 	}
 	return rot, nil
+}
+
+// lastInactiveEvent returns the later of the key's last deactivated and
+// seen-inactive history events.
+func (e *Executor) lastInactiveEvent(ctx context.Context, acct, user, keyID string) (history.KeyEvent, bool, error) {
+	var last history.KeyEvent
+	found := false
+	for _, name := range []string{history.EventDeactivated, history.EventSeenInactive} {
+		ev, ok, err := e.History.LastKeyEvent(ctx, acct, user, keyID, name)
+		if err != nil {
+			return history.KeyEvent{}, false, err
+		}
+		if ok && (!found || ev.At.After(last.At)) {
+			last, found = ev, true
+		}
+	}
+	return last, found, nil
 }

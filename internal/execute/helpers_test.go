@@ -169,8 +169,8 @@ func (w *world) advance(d time.Duration) { w.env.Server.Clock().Advance(d) }
 type testClients struct{ w *world }
 
 func (c testClients) IAM(context.Context, string) (IAM, error) { return c.w.iam, nil }
-func (c testClients) Secrets(context.Context, string) (*secretstore.Store, error) {
-	return secretstore.New(c.w.sm, secretstore.Config{Readers: c.w.readers, Region: "us-east-1"})
+func (c testClients) Secrets(context.Context, string) (KeyStore, error) {
+	return c.w.store(), nil
 }
 func (c testClients) KeyConfig(context.Context, string) (aws.Config, error) {
 	cfg := c.w.cfg.Copy()
@@ -284,10 +284,18 @@ func (w *world) keys(user string) []liveKey {
 	return ks
 }
 
+// store is the Secrets Manager key store, signing with the admin key.
+func (w *world) store() *secretstore.Store {
+	st, err := secretstore.New(w.sm, secretstore.Config{Readers: w.readers, Region: "us-east-1"})
+	if err != nil {
+		w.t.Fatalf("secret store: %v", err)
+	}
+	return st
+}
+
 // current reads the user's secret's AWSCURRENT with the admin key.
 func (w *world) current(user string) (secretstore.Version, error) {
-	st, _ := testClients{w}.Secrets(context.Background(), w.acct)
-	return st.Stage(context.Background(), "keyrot/"+w.acct+"/"+user, "AWSCURRENT")
+	return w.store().Stage(context.Background(), "keyrot/"+w.acct+"/"+user, "AWSCURRENT")
 }
 
 func (w *world) tags(user string) userTags {

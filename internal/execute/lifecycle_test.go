@@ -57,7 +57,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error(err)
 	}
 	// The secret keeps the old key as AWSPREVIOUS.
-	st, _ := testClients{w}.Secrets(context.Background(), w.acct)
+	st := w.store()
 	prev, err := st.Stage(context.Background(), "keyrot/"+w.acct+"/app1", "AWSPREVIOUS")
 	if err == nil {
 		t.Errorf("first store has an AWSPREVIOUS version holding %s", prev.Value.AccessKeyID)
@@ -108,7 +108,7 @@ func TestSecondRotationKeepsPrevious(t *testing.T) {
 	if len(ks) != 2 {
 		t.Fatalf("after day 180 want the second rotation in progress (2 keys), got %s", keysText(ks))
 	}
-	st, _ := testClients{w}.Secrets(context.Background(), w.acct)
+	st := w.store()
 	cur, err1 := st.Stage(context.Background(), "keyrot/"+w.acct+"/app1", "AWSCURRENT")
 	prev, err2 := st.Stage(context.Background(), "keyrot/"+w.acct+"/app1", "AWSPREVIOUS")
 	if err1 != nil || err2 != nil {
@@ -249,7 +249,7 @@ func TestStoreFailureCompensates(t *testing.T) {
 
 func TestSecretNameTemplateAndVersionsAreIdempotent(t *testing.T) {
 	w := newWorld(t, "app1")
-	st, _ := testClients{w}.Secrets(context.Background(), w.acct)
+	st := w.store()
 	e := secretstore.Entry{Name: secretstore.NameData{AccountID: w.acct, UserName: "app1"}, UserARN: "arn:aws:iam::" + w.acct + ":user/app1",
 		StoredAt: w.now(), Value: secretstore.Value{AccessKeyID: w.held["app1"].ID, SecretAccessKey: secretstore.NewSecret(w.held["app1"].Secret), UserName: "app1", AccountID: w.acct}}
 	a, err := st.Put(context.Background(), e)

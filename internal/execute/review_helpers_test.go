@@ -63,3 +63,11 @@ func (w *world) savePlan(ex *Executor) *plan.Plan {
 	}
 	return &p
 }
+
+// setTag sets a user tag, as a person or an earlier keyrot would.
+func (w *world) setTag(user, key, value string) {
+	w.t.Helper()
+	if err := tagUser(context.Background(), w.iam, user, key, value); err != nil {
+		w.t.Fatal(err)
+	}
+}

@@ -85,7 +85,7 @@ func TestCompromisedRotation(t *testing.T) {
 		return nil
 	}
 	w.env.Server.SetNewKeyDelay(30 * time.Millisecond)
-	o, err := w.executor(w.hist, "sec").RotateNow(context.Background(), w.acct, "app1", true, Options{Crash: probe})
+	o, err := w.executor(w.hist, "sec").RotateNow(context.Background(), w.acct, "app1", RotateNowRequest{Compromised: true}, Options{Crash: probe})
 	if err != nil || o.Status != Succeeded {
 		t.Fatalf("RotateNow: %v %+v", err, o)
 	}
@@ -116,7 +116,7 @@ func TestCompromisedRotationResumes(t *testing.T) {
 			w := newWorld(t, "app1")
 			old := w.held["app1"]
 			name := "keyrot/" + w.acct + "/app1"
-			_, err := w.executor(w.hist, "a").RotateNow(context.Background(), w.acct, "app1", true, Options{Crash: func(s string) error {
+			_, err := w.executor(w.hist, "a").RotateNow(context.Background(), w.acct, "app1", RotateNowRequest{Compromised: true}, Options{Crash: func(s string) error {
 				if s == at {
 					return errDie
 				}
@@ -129,7 +129,7 @@ func TestCompromisedRotationResumes(t *testing.T) {
 				t.Fatal("old key reads the new secret after the crash")
 			}
 			w.advance(time.Hour)
-			o, err := w.executor(w.hist, "b").RotateNow(context.Background(), w.acct, "app1", true, Options{})
+			o, err := w.executor(w.hist, "b").RotateNow(context.Background(), w.acct, "app1", RotateNowRequest{Compromised: true}, Options{})
 			if err != nil || o.Status != Succeeded {
 				t.Fatalf("resume: %v %+v", err, o)
 			}

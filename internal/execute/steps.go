@@ -25,6 +25,9 @@ type createOpts struct {
 	checkExpect bool
 	// readersOnly stores the secret readable by the readers only (compromised rotation).
 	readersOnly bool
+	// manual is a rotation a person asked for (RotateNow): the replaced
+	// key's age is not checked, and it may already be gone.
+	manual bool
 }
 
 // createKey creates a new key for the user, stores it, clears the pending
@@ -50,14 +53,16 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 		return outcomeOf(a, Skipped, fmt.Sprintf("state changed since plan: keys are %s, plan expected %s", keysText(live), expectText(co.expect)))
 	}
 	if len(live) >= 2 {
-		return outcomeOf(a, Blocked, "user already has two access keys; one must be deleted first")
+		return outcomeOf(a, Blocked, "user already has two access keys (IAM's quota, inactive keys included); one must be deleted first")
 	}
-	if err := r.step("before-list-tags"); err != nil {
-		return failed(a, err)
+	if !co.manual {
+		if o := r.gateCreate(a, live); o != nil {
+			return *o
+		}
 	}
-	tags, err := readUserTags(ctx, c, a.User)
-	if err != nil {
-		return failed(a, err)
+	tags, stop := r.readTags(ctx, a, c)
+	if stop != nil {
+		return *stop
 	}
 	now := e.now()
 	if !tags.PendingSince.IsZero() && tags.PendingOwner != tagSafe(e.owner()) && now.Sub(tags.PendingSince) < e.leaseTTL() {
@@ -182,7 +187,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 // repair. If AWSCURRENT holds another key or nothing, the new key is
 // compensated (deleted). If it cannot be read, the key is kept, marked by
 // the pending tag: orphan deletion re-reads the secret before deleting.
-func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, store *secretstore.Store, j *journal,
+func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, store KeyStore, j *journal,
 	newID string, storedAt time.Time, storeErr error) (secretstore.Stored, *Outcome) {
 	stop := func(o Outcome) (secretstore.Stored, *Outcome) { return secretstore.Stored{}, &o }
 	nd := nameData(a)
@@ -273,21 +278,53 @@ func (r *runner) checkLive(ctx context.Context, a plan.Action, c IAM, expect []p
 	return live, nil
 }
 
-// rolledBack blocks the action when the user's keyrot:rolled-back tag (read
-// live) says the key was re-activated by rollback at or after the gate's
-// date: the plan was made before the rollback (a saved plan applied later),
-// and acting on it would undo the rollback. Plans made after a rollback
-// have later gates.
-func (r *runner) rolledBack(ctx context.Context, a plan.Action, c IAM, notWhat string) *Outcome {
+// readTags reads keyrot's user tags live.
+func (r *runner) readTags(ctx context.Context, a plan.Action, c IAM) (userTags, *Outcome) {
 	if err := r.step("before-list-tags"); err != nil {
 		o := failed(a, err)
-		return &o
+		return userTags{}, &o
 	}
 	tags, err := readUserTags(ctx, c, a.User)
 	if err != nil {
 		o := failed(a, err)
+		return userTags{}, &o
+	}
+	return tags, nil
+}
+
+// gateCreate checks a scheduled create-key against keyrot's rules: it
+// replaces an active key of the user at least Rules.RotateAfter old. (The
+// two-key quota and another run's pending creation are checked by
+// createKey for manual rotations too.)
+func (r *runner) gateCreate(a plan.Action, live []liveKey) *Outcome {
+	block := func(why string) *Outcome {
+		o := outcomeOf(a, Blocked, why)
 		return &o
 	}
+	if a.KeyID == "" {
+		return block("a create-key replaces a key of the user and this one names none: keyrot does not give a user a key it did not have")
+	}
+	k := findKey(live, a.KeyID)
+	if k == nil {
+		return block("key " + inventory.MaskKeyID(a.KeyID) + " to replace is not a key of the user")
+	}
+	if k.Status != inventory.KeyActive {
+		return block("key " + inventory.MaskKeyID(k.ID) + " is " + string(k.Status) + ": keyrot replaces active keys only")
+	}
+	if rules := r.e.rules(); r.tooEarly(k.Created.Add(rules.RotateAfter)) {
+		return block(fmt.Sprintf("key %s is %s: keyrot replaces a key at %s (rotate_after); not before %s",
+			inventory.MaskKeyID(k.ID), keyAge(*k, r.e.now()), fmtDays(rules.RotateAfter), ymd(k.Created.Add(rules.RotateAfter))))
+	}
+	return nil
+}
+
+// rolledBack blocks the action when the user's keyrot:rolled-back tag (read
+// live) says the key was re-activated by rollback at or after the gate's
+// date: the plan was made before the rollback (a saved plan applied later),
+// and acting on it would undo the rollback. Plans made after a rollback
+// have later gates; the gates' own checks hold a rolled-back key whatever
+// the plan's date.
+func (r *runner) rolledBack(a plan.Action, tags userTags, notWhat string) *Outcome {
 	if tags.RolledKey != a.KeyID || tags.RolledAt.Before(a.Gate.UnusedSince) {
 		return nil
 	}
@@ -309,9 +346,10 @@ func orNA(s string) string {
 	return s
 }
 
-// deactivate deactivates a key after its gates pass: unchanged keys, still
-// active, no use since the gate's date and, for a rotation, a new key that
-// is stored as the secret's AWSCURRENT and authenticates.
+// deactivate deactivates an active key after its gates pass, checked live
+// whatever the plan says: unchanged keys; and either, for a rotation
+// (Evidence["new_key"]), gateReplaced, or, for a key with no replacement,
+// gateUnused. The plan chooses which gate applies, never how strict it is.
 func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.KeyState) Outcome {
 	c, err := r.e.Clients.IAM(ctx, a.AccountID)
 	if err != nil {
@@ -321,7 +359,15 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	if stop != nil {
 		return *stop
 	}
-	if o := r.rolledBack(ctx, a, c, "deactivated again by keyrot: after a rollback a person decides"); o != nil {
+	k := *findKey(live, a.KeyID)
+	if k.Status != inventory.KeyActive {
+		return outcomeOf(a, Skipped, "key is already "+string(k.Status))
+	}
+	tags, stop := r.readTags(ctx, a, c)
+	if stop != nil {
+		return *stop
+	}
+	if o := r.rolledBack(a, tags, "deactivated again by keyrot: after a rollback a person decides"); o != nil {
 		return *o
 	}
 	if err := r.step("before-last-used"); err != nil {
@@ -331,46 +377,13 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	if err != nil {
 		return failed(a, fmt.Errorf("not deactivated: %w", err))
 	}
-	newKey := a.Evidence["new_key"]
-	var cur secretstore.Version
-	if newKey != "" {
-		var o *Outcome
-		if cur, o = r.currentHolds(ctx, a, newKey); o != nil {
-			return *o
-		}
+	if newKey := a.Evidence["new_key"]; newKey != "" {
+		stop = r.gateReplaced(ctx, a, c, live, k, tags, lu, newKey)
+	} else {
+		stop = r.gateUnused(a, live, k, tags, lu)
 	}
-	if !a.Gate.UnusedSince.IsZero() && lu.At != nil {
-		// For a rotation the gate is when the new key was stored, and any
-		// use reported within IAM's granularity of it may be after it. For
-		// an unused key the gate is just after its known last use: any
-		// later reported use is new.
-		limit := a.Gate.UnusedSince
-		if newKey != "" {
-			// The stored-at date is keyrot's clock; the version's creation
-			// date is AWS's, the clock of last-used dates. The earlier wins,
-			// so a keyrot clock running ahead cannot hide a use after the store.
-			if !cur.Created.IsZero() && cur.Created.Before(limit) {
-				limit = cur.Created
-			}
-			limit = limit.Add(-usageMargin)
-		}
-		if !lu.At.Before(limit) && newKey == "" {
-			return blockedInUse(a, lu, "still in use")
-		}
-		if !lu.At.Before(limit) {
-			switched, err := r.switched(ctx, c, newKey, lu)
-			if err != nil {
-				return failed(a, fmt.Errorf("not deactivated: %w", err))
-			}
-			if !switched {
-				return blockedInUse(a, lu, "still in use")
-			}
-		}
-	}
-	if newKey != "" {
-		if o := r.proveNewKey(ctx, a, live, newKey, cur); o != nil {
-			return *o
-		}
+	if stop != nil {
+		return *stop
 	}
 	if r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
@@ -391,6 +404,107 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deactivated")
 }
 
+// gateReplaced checks the deactivation of k as the key a rotation
+// replaced: newKey is the secret's AWSCURRENT (read live), an active key
+// of the user created after k; k is at least Rules.DeactivateAfter old and
+// the replacement was stored at least Rules.SwitchWindow ago; k was not
+// re-activated by rollback since the store; k is unused since the store
+// (or the applications visibly switched, see switched); and newKey
+// authenticates as the user. The store's date is the secret version's
+// creation (AWS's clock); a plan's date may only make the gate stricter.
+func (r *runner) gateReplaced(ctx context.Context, a plan.Action, c IAM, live []liveKey, k liveKey, tags userTags, lu lastUse, newKey string) *Outcome {
+	block := func(why string) *Outcome {
+		o := outcomeOf(a, Blocked, why)
+		return &o
+	}
+	mk, mn := inventory.MaskKeyID(k.ID), inventory.MaskKeyID(newKey)
+	if newKey == k.ID {
+		return block("the plan names key " + mk + " as its own replacement")
+	}
+	cur, o := r.currentHolds(ctx, a, newKey)
+	if o != nil {
+		return o
+	}
+	nk := findKey(live, newKey)
+	if nk == nil || nk.Status != inventory.KeyActive {
+		return block("new key " + mn + " not proven: it is not an active key of the user")
+	}
+	if nk.Created.Before(k.Created) {
+		return block(fmt.Sprintf("key %s was created on %s, after the new key %s: it is not the key the rotation replaced", mk, ymd(k.Created), mn))
+	}
+	// The earliest date of the store bounds the usage gate, the latest the window.
+	early, late := cur.Created, cur.Created
+	if g := a.Gate.UnusedSince; !g.IsZero() {
+		if early.IsZero() || g.Before(early) {
+			early = g
+		}
+		late = later(late, g)
+	}
+	if early.IsZero() {
+		return block("new key " + mn + " not proven: when it was stored is unknown")
+	}
+	if tags.RolledKey == k.ID && !tags.RolledAt.Before(early) {
+		return block(fmt.Sprintf("key was re-activated by rollback on %s, after its replacement %s was stored: keyrot leaves it active, a person decides",
+			tags.RolledAt.UTC().Format(time.RFC3339), mn))
+	}
+	rules := r.e.rules()
+	if due := later(k.Created.Add(rules.DeactivateAfter), late.Add(rules.SwitchWindow)); r.tooEarly(due) {
+		return block(fmt.Sprintf("replaced key %s: deactivation not before %s (at least %s old, and %s after its replacement %s was stored on %s, for its owners to switch)",
+			mk, ymd(due), fmtDays(rules.DeactivateAfter), fmtDays(rules.SwitchWindow), mn, ymd(late)))
+	}
+	// A use reported within IAM's granularity of the store may be after it.
+	if lu.At != nil && !lu.At.Before(early.Add(-usageMargin)) {
+		switched, err := r.switched(ctx, c, newKey, lu)
+		if err != nil {
+			o := failed(a, fmt.Errorf("not deactivated: %w", err))
+			return &o
+		}
+		if !switched {
+			o := blockedInUse(a, lu, "still in use")
+			return &o
+		}
+	}
+	return r.proveNewKey(ctx, a, live, newKey, cur)
+}
+
+// gateUnused checks the deactivation of k with no replacement: keyrot's
+// unused rule, read live. k must have gone Rules.UnusedAfter without use
+// (a never-used key counts from its creation, a rolled-back key from its
+// rollback), and not have been used since the plan's gate date. This is
+// also what keeps a user's only active key: a key in use is deactivated
+// only through a rotation (gateReplaced), once its replacement is proven.
+func (r *runner) gateUnused(a plan.Action, live []liveKey, k liveKey, tags userTags, lu lastUse) *Outcome {
+	rules := r.e.rules()
+	idle, idleWhat := k.Created, "created "+ymd(k.Created)+" and never used"
+	if lu.At != nil {
+		idle, idleWhat = *lu.At, "last used "+ymd(*lu.At)
+	}
+	if tags.RolledKey == k.ID && tags.RolledAt.After(idle) {
+		idle, idleWhat = tags.RolledAt, "re-activated by rollback on "+ymd(tags.RolledAt)
+	}
+	usedSincePlan := !a.Gate.UnusedSince.IsZero() && lu.At != nil && !lu.At.Before(a.Gate.UnusedSince)
+	if !usedSincePlan && !r.tooEarly(idle.Add(rules.UnusedAfter)) {
+		return nil
+	}
+	why := "no newer key keyrot created and stored replaces it, and keyrot deactivates such a key only after " + fmtDays(rules.UnusedAfter) + " without use"
+	only := true
+	for _, l := range live {
+		if l.ID != k.ID && l.Status == inventory.KeyActive {
+			only = false
+		}
+	}
+	if only {
+		why = "it is the user's only active key, " + why
+	}
+	if lu.At != nil && (usedSincePlan || idle.Equal(*lu.At)) {
+		o := blockedInUse(a, lu, "still in use")
+		o.Detail += "; " + why
+		return &o
+	}
+	o := outcomeOf(a, Blocked, "not unused long enough: "+idleWhat+"; "+why)
+	return &o
+}
+
 // deactivateNow sets the key inactive and records when.
 func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, keyID string) error {
 	if err := r.step("before-deactivate"); err != nil {
@@ -404,7 +518,7 @@ func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, ke
 		return err
 	}
 	r.event(ctx, acct, user, keyID, history.EventDeactivated, at, "", "")
-	if err := tagUser(ctx, c, user, TagDeactivated, keyAtValue(keyID, at)); err != nil {
+	if err := tagUser(ctx, c, user, TagDeactivated, deactivatedValue(keyID, at, OriginKeyrot)); err != nil {
 		// The next gathering records the key as seen inactive instead.
 		r.e.log().Warn("tag deactivation", "account", acct, "user", user, "err", err)
 	}
@@ -484,17 +598,37 @@ func (r *runner) proveNewKey(ctx context.Context, a plan.Action, live []liveKey,
 	return nil
 }
 
-// deleteKey deletes an inactive key that stayed inactive and unused.
+// deleteKey deletes an inactive key, checked live whatever the plan says:
+// keyrot has a record that it deactivated the key or first saw it inactive
+// (deactivationRecord), not undone by a rollback; the key was not used
+// after that record; and it is at least Rules.DeleteAfter old and the
+// record at least Rules.DeleteWindow old.
 func (r *runner) deleteKey(ctx context.Context, a plan.Action, expect []plan.KeyState) Outcome {
 	c, err := r.e.Clients.IAM(ctx, a.AccountID)
 	if err != nil {
 		return failed(a, err)
 	}
-	if _, stop := r.checkLive(ctx, a, c, expect); stop != nil {
+	live, stop := r.checkLive(ctx, a, c, expect)
+	if stop != nil {
 		return *stop
 	}
-	if o := r.rolledBack(ctx, a, c, "deleted: its deactivation since is a new one, whose deletion window starts when keyrot sees it"); o != nil {
+	k := *findKey(live, a.KeyID)
+	if k.Status != inventory.KeyInactive {
+		return outcomeOf(a, Blocked, fmt.Sprintf("key is %s: keyrot deletes only inactive keys", k.Status))
+	}
+	tags, stop := r.readTags(ctx, a, c)
+	if stop != nil {
+		return *stop
+	}
+	if o := r.rolledBack(a, tags, "deleted: its deactivation since is a new one, whose deletion window starts when keyrot sees it"); o != nil {
 		return *o
+	}
+	rec, ok, err := r.deactivationRecord(ctx, a.AccountID, a.User, tags, k.ID)
+	if err != nil {
+		return failed(a, fmt.Errorf("not deleted: %w", err))
+	}
+	if !ok {
+		return outcomeOf(a, Blocked, "keyrot has no record of deactivating this key or of first seeing it inactive (since its last rollback): its deletion window has not started")
 	}
 	if err := r.step("before-last-used"); err != nil {
 		return failed(a, err)
@@ -503,8 +637,13 @@ func (r *runner) deleteKey(ctx context.Context, a plan.Action, expect []plan.Key
 	if err != nil {
 		return failed(a, fmt.Errorf("not deleted: %w", err))
 	}
-	if !a.Gate.UnusedSince.IsZero() && lu.At != nil && lu.At.After(a.Gate.UnusedSince) {
-		return blockedInUse(a, lu, "used after its deactivation")
+	if lu.At != nil && (lu.At.After(rec.At) || (!a.Gate.UnusedSince.IsZero() && lu.At.After(a.Gate.UnusedSince))) {
+		return blockedInUse(a, lu, "used after its deactivation (key "+rec.what()+")")
+	}
+	rules := r.e.rules()
+	if due := later(k.Created.Add(rules.DeleteAfter), rec.At.Add(rules.DeleteWindow)); r.tooEarly(due) {
+		return outcomeOf(a, Blocked, fmt.Sprintf("key %s; deletion not before %s (at least %s old, and %s after keyrot deactivated it or first saw it inactive)",
+			rec.what(), ymd(due), fmtDays(rules.DeleteAfter), fmtDays(rules.DeleteWindow)))
 	}
 	if r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
@@ -543,15 +682,34 @@ func (r *runner) deleteNow(ctx context.Context, a plan.Action, c IAM, kind, clea
 	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deleted")
 }
 
-// deleteOrphan deletes a key created by an interrupted rotation, after
-// checking that its secret is not stored and that it was never used.
+// deleteOrphan deletes a key created by an interrupted rotation, checked
+// live whatever the plan says: the user's pending tag marks an interrupted
+// creation and the key was created within plan.OrphanWindow after it, at least
+// Rules.OrphanGrace ago; the key is not stored in the secret's AWSCURRENT
+// or AWSPENDING; and it was never used.
 func (r *runner) deleteOrphan(ctx context.Context, a plan.Action, expect []plan.KeyState) Outcome {
 	c, err := r.e.Clients.IAM(ctx, a.AccountID)
 	if err != nil {
 		return failed(a, err)
 	}
-	if _, stop := r.checkLive(ctx, a, c, expect); stop != nil {
+	live, stop := r.checkLive(ctx, a, c, expect)
+	if stop != nil {
 		return *stop
+	}
+	k := *findKey(live, a.KeyID)
+	tags, stop := r.readTags(ctx, a, c)
+	if stop != nil {
+		return *stop
+	}
+	if tags.PendingSince.IsZero() {
+		return outcomeOf(a, Blocked, "no keyrot:rotation-pending tag marks an interrupted keyrot rotation of this user: the key is not an orphan")
+	}
+	if k.Created.Before(tags.PendingSince.Add(-time.Minute)) || k.Created.After(tags.PendingSince.Add(plan.OrphanWindow)) {
+		return outcomeOf(a, Blocked, fmt.Sprintf("key was created on %s, not within %s after the interrupted rotation's pending mark (%s): someone else created it",
+			k.Created.UTC().Format(time.RFC3339), plan.OrphanWindow, tags.PendingSince.UTC().Format(time.RFC3339)))
+	}
+	if grace := r.e.rules().OrphanGrace; r.tooEarly(k.Created.Add(grace)) {
+		return outcomeOf(a, Blocked, fmt.Sprintf("orphan is left alone for %s after its creation; not before %s", grace, k.Created.Add(grace).UTC().Format(time.RFC3339)))
 	}
 	store, err := r.e.Clients.Secrets(ctx, a.AccountID)
 	if err != nil {

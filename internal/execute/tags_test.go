@@ -21,6 +21,12 @@ func TestUserTags(t *testing.T) {
 		{"all", []types.Tag{tag(TagPending, pendingValue(at, "run-7@host.example")), tag(TagDeactivated, keyAtValue("AKIAOLD", at)),
 			tag(TagRolledBack, keyAtValue("AKIAOLD", at.Add(time.Hour)))},
 			userTags{PendingSince: at, PendingOwner: "run-7@host.example", DeactKey: "AKIAOLD", DeactAt: at, RolledKey: "AKIAOLD", RolledAt: at.Add(time.Hour)}},
+		{"deactivated by keyrot", []types.Tag{tag(TagDeactivated, deactivatedValue("AKIAOLD", at, OriginKeyrot))},
+			userTags{DeactKey: "AKIAOLD", DeactAt: at, DeactOrigin: OriginKeyrot}},
+		{"first seen inactive", []types.Tag{tag(TagDeactivated, deactivatedValue("AKIAOLD", at, OriginSeen))},
+			userTags{DeactKey: "AKIAOLD", DeactAt: at, DeactOrigin: OriginSeen}},
+		{"unknown origin", []types.Tag{tag(TagDeactivated, keyAtValue("AKIAOLD", at)+" by-hand")},
+			userTags{DeactKey: "AKIAOLD", DeactAt: at, DeactOrigin: OriginUnknown}},
 		{"garbage ignored", []types.Tag{tag(TagPending, "yesterday"), tag(TagDeactivated, "AKIA"), tag(TagRolledBack, "@2025-01-01T00:00:00Z")}, userTags{}},
 	}
 	for _, tt := range tests {

@@ -10,11 +10,19 @@ import (
 // Key events: the lifecycle facts about an access key that AWS does not keep
 // (it knows when a key was created, not when its secret was stored or when it
 // was deactivated).
+//
+// EventDeactivated means keyrot deactivated the key; EventSeenInactive that
+// the key was already inactive when keyrot first saw it (a person, or
+// another tool, deactivated it). Both start the key's deletion window, but
+// only the first lets a rollback re-activate the key. Databases written
+// before EventSeenInactive existed record both as EventDeactivated; the
+// journaled deactivate-key actions tell them apart.
 const (
 	EventCreated        = "created"
 	EventStored         = "stored"
 	EventVerified       = "verified"
 	EventDeactivated    = "deactivated"
+	EventSeenInactive   = "seen-inactive"
 	EventReactivated    = "reactivated"
 	EventDeleted        = "deleted"
 	EventOrphanDetected = "orphan-detected"
@@ -69,7 +77,7 @@ func validateKeyEvent(e KeyEvent) error {
 	if err := requireText("key id", e.KeyID); err != nil {
 		return err
 	}
-	if err := oneOf("event", e.Event, EventCreated, EventStored, EventVerified, EventDeactivated,
+	if err := oneOf("event", e.Event, EventCreated, EventStored, EventVerified, EventDeactivated, EventSeenInactive,
 		EventReactivated, EventDeleted, EventOrphanDetected); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func TestKeyEvents(t *testing.T) {
 		{Account: acct, User: user, KeyID: newKey, Event: EventVerified, At: t0.Add(1500 * time.Millisecond)},
 		{Account: acct, User: user, KeyID: newKey, Event: EventVerified, At: t0.Add(time.Second)},
 		{Account: acct, User: "bob", KeyID: "AKIABOBKEY0000000001", Event: EventOrphanDetected, At: t0},
+		{Account: acct, User: "bob", KeyID: "AKIABOBKEY0000000002", Event: EventSeenInactive, At: t0},
 	}
 	ids := make([]int64, len(in))
 	for i, e := range in {
@@ -54,6 +55,7 @@ func TestKeyEvents(t *testing.T) {
 		{name: "latest verified wins", key: newKey, event: EventVerified, want: in[3], wantPresent: true},
 		{name: "stored carries secret location", key: newKey, event: EventStored, want: in[2], wantPresent: true},
 		{name: "other key", key: oldKey, event: EventDeactivated, want: in[0], wantPresent: true},
+		{name: "deactivated is not seen inactive", key: oldKey, event: EventSeenInactive},
 		{name: "absent event", key: oldKey, event: EventDeleted},
 		{name: "absent key", key: "AKIANOSUCHKEY0000001", event: EventCreated},
 	}

@@ -127,12 +127,12 @@ func (p *userPlanner) plan() {
 	p.planRegular(keys, stuck)
 }
 
-// orphanWindow bounds how long after the pending mark the marked creation
+// OrphanWindow bounds how long after the pending mark the marked creation
 // can have created its key: CreateAccessKey follows the mark within seconds,
 // SDK retries included. A key created later was created by someone else (a
 // person rotating by hand after a run died or failed), and is never an
 // orphan: its secret may well be held.
-const orphanWindow = 15 * time.Minute
+const OrphanWindow = 15 * time.Minute
 
 // isOrphan reports whether k was created by an interrupted keyrot rotation
 // and its secret was never stored.
@@ -141,7 +141,7 @@ func (p *userPlanner) isOrphan(k inventory.AccessKey) bool {
 		return false
 	}
 	// Creation happens after the pending mark is written; allow for clock skew.
-	return !k.CreateDate.Before(p.r.PendingSince.Add(-time.Minute)) && !k.CreateDate.After(p.r.PendingSince.Add(orphanWindow))
+	return !k.CreateDate.Before(p.r.PendingSince.Add(-time.Minute)) && !k.CreateDate.After(p.r.PendingSince.Add(OrphanWindow))
 }
 
 // planOrphan plans an orphan's deletion and reports whether it is deleted this run.
