@@ -99,7 +99,7 @@ func call(t *testing.T, c *sts.Client) (error, time.Duration) {
 	_, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	took := time.Since(start)
 	if ctx.Err() != nil {
-		t.Fatalf("the call hung: still running after %s", guard)
+		t.Fatalf("the call was still running after %s", guard)
 	}
 	if err == nil {
 		t.Fatal("the call succeeded")
