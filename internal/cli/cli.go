@@ -61,6 +61,13 @@ func Main(ctx context.Context, args []string, streams Streams) int {
 	}
 	var s silentExit
 	if !errors.As(err, &s) {
+		// An endpoint that cannot be reached is said in one sentence that
+		// names it and what to check; the SDK's full error goes to the debug log.
+		var ee *awsconf.EndpointError
+		if errors.As(err, &ee) {
+			g.logger().Debug("aws call failed", "err", err.Error())
+			err = awsconf.Explain(err)
+		}
 		fmt.Fprintf(streams.Err, "keyrot: %v\n", err)
 	}
 	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
