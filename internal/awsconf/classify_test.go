@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,8 +39,9 @@ func TestClassify(t *testing.T) {
 		{"no response headers", timeoutErr("net/http: timeout awaiting response headers"), NoAnswer},
 		{"TLS handshake timeout", timeoutErr("net/http: TLS handshake timeout"), TLSTimeout},
 		{"unknown host", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "sts.nowhere.invalid", IsNotFound: true}}, UnknownHost},
-		{"plain HTTP", http.ErrSchemeMismatch, PlainHTTP},
-		{"not TLS", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, TLSFailed},
+		{"plain HTTP", http.ErrSchemeMismatch, NotTLS},
+		{"plain HTTP, wrapped", fmt.Errorf("wrapped: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'H', 'T', 'T', 'P', '/'}}), NotTLS},
+		{"HTTP/0.9 answer", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'<', '!', 'D', 'O', 'C'}}, NotTLS},
 		{"untrusted", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, TLSFailed},
 		{"TLS alert", &net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")}, TLSFailed},
 		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, ConnectionFailed},

@@ -45,8 +45,8 @@ const (
 	TLSTimeout
 	// UnknownHost: the endpoint's host name does not resolve.
 	UnknownHost
-	// PlainHTTP: an https:// endpoint answered in plain HTTP.
-	PlainHTTP
+	// NotTLS: an https:// endpoint answered without TLS, typically in plain HTTP.
+	NotTLS
 	// TLSFailed: the TLS handshake failed (certificate, protocol).
 	TLSFailed
 )
@@ -86,10 +86,10 @@ func (e *EndpointError) Error() string {
 		return fmt.Sprintf("TLS handshake with %s got no answer within %s (%s)", e.Endpoint, e.Timeout, hint)
 	case UnknownHost:
 		return fmt.Sprintf("cannot resolve the host of %s: %v (is the endpoint or region right? see --endpoint-url / AWS_ENDPOINT_URL, --region)", e.Endpoint, cause(e.Err))
-	case PlainHTTP:
-		return fmt.Sprintf("%s answered in plain HTTP (an http:// endpoint given as https://? see --endpoint-url / AWS_ENDPOINT_URL)", e.Endpoint)
+	case NotTLS:
+		return fmt.Sprintf("%s answered without TLS (an http:// endpoint given as https://? see --endpoint-url / AWS_ENDPOINT_URL)", e.Endpoint)
 	case TLSFailed:
-		return fmt.Sprintf("TLS handshake with %s failed: %v (an http:// endpoint given as https://, or an untrusted certificate? AWS_CA_BUNDLE names extra CAs)", e.Endpoint, cause(e.Err))
+		return fmt.Sprintf("TLS handshake with %s failed: %v (is its certificate trusted and issued for this host? AWS_CA_BUNDLE names extra CAs)", e.Endpoint, cause(e.Err))
 	default:
 		return fmt.Sprintf("connection to %s failed: %v (%s)", e.Endpoint, cause(e.Err), hint)
 	}
@@ -102,7 +102,7 @@ func (e *EndpointError) Unwrap() error { return e.Err }
 // reached, and what it said will not change.
 func (e *EndpointError) Permanent() bool {
 	switch e.Problem {
-	case UnknownHost, PlainHTTP, TLSFailed:
+	case UnknownHost, NotTLS, TLSFailed:
 		return true
 	}
 	return false
@@ -141,9 +141,12 @@ func classify(err error) Problem {
 		op     *net.OpError
 	)
 	switch {
-	case errors.Is(err, http.ErrSchemeMismatch):
-		return PlainHTTP
-	case errors.As(err, &rec), errors.As(err, &verify), errors.As(err, &ua), errors.As(err, &host), errors.As(err, &inval),
+	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &rec):
+		// A first record that is not TLS: net/http turns it into
+		// ErrSchemeMismatch when it starts with "HTTP/", but an HTTP/0.9
+		// style answer (an error page alone) is just as plain.
+		return NotTLS
+	case errors.As(err, &verify), errors.As(err, &ua), errors.As(err, &host), errors.As(err, &inval),
 		strings.Contains(err.Error(), "tls: "):
 		if errors.As(err, &ne) && ne.Timeout() {
 			return TLSTimeout

@@ -196,7 +196,7 @@ func TestTLSFailuresAreNotRetried(t *testing.T) {
 		problem awsconf.Problem
 		message string
 	}{
-		{"plain HTTP as https", (*httptest.Server).Start, awsconf.PlainHTTP, `^STS GetCallerIdentity: https://127\.0\.0\.1:\d+ answered in plain HTTP \(an http:// endpoint given as https://\?`},
+		{"plain HTTP as https", (*httptest.Server).Start, awsconf.NotTLS, `^STS GetCallerIdentity: https://127\.0\.0\.1:\d+ answered without TLS \(an http:// endpoint given as https://\?`},
 		{"untrusted certificate", (*httptest.Server).StartTLS, awsconf.TLSFailed, `^STS GetCallerIdentity: TLS handshake with https://127\.0\.0\.1:\d+ failed: tls: failed to verify certificate: x509: .*AWS_CA_BUNDLE`},
 	}
 	for _, tt := range tests {
