@@ -11,11 +11,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/notify"
@@ -62,6 +64,28 @@ type App struct {
 	ActionTimeout time.Duration
 	// CollectOptions, if set, adjusts the collector's options (tests).
 	CollectOptions func(*collect.Options)
+
+	// accounts holds one access layer per role, shared by the collector
+	// and the executor: a role is assumed once per account per App.
+	mu       sync.Mutex
+	accounts map[awsaccess.Role]*awsaccess.Accounts
+}
+
+// access returns the per-account access layer for the scope's role.
+func (r *App) access(scope Scope) *awsaccess.Accounts {
+	org := r.Policy.Organization
+	role := awsaccess.Role{Name: first(scope.RoleName, org.RoleName), ExternalID: first(scope.ExternalID, org.ExternalID), SessionName: awsaccess.DefaultSessionName}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.accounts == nil {
+		r.accounts = map[awsaccess.Role]*awsaccess.Accounts{}
+	}
+	acc, ok := r.accounts[role]
+	if !ok {
+		acc = awsaccess.New(r.AWS, role)
+		r.accounts[role] = acc
+	}
+	return acc
 }
 
 func (r *App) log() *slog.Logger {
@@ -84,8 +108,7 @@ func (r *App) now() time.Time {
 func (r *App) collectOptions(scope Scope) collect.Options {
 	p := r.Policy
 	org := p.Organization
-	role := collect.Role{Name: first(scope.RoleName, org.RoleName), ExternalID: first(scope.ExternalID, org.ExternalID)}
-	o := collect.AWSOptions(r.AWS, role)
+	o := collect.AccessOptions(r.access(scope))
 	o.SingleAccount = scope.SingleAccount
 	o.Accounts = firstList(scope.Accounts, org.Accounts)
 	o.OUs = firstList(scope.OUs, org.OUs)

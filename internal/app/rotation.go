@@ -3,17 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyrot/keyrot/internal/audit"
-	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
@@ -38,50 +35,20 @@ func Lifecycle(p *policy.Policy, ak policy.AccessKeys) plan.Lifecycle {
 // the secret store in the user's account or the central one.
 type Clients struct {
 	base   aws.Config
-	role   collect.Role
+	access *awsaccess.Accounts
 	policy *policy.Policy
-
-	mu     sync.Mutex
-	caller string
-	cfgs   map[string]aws.Config
 }
 
 var _ execute.Clients = (*Clients)(nil)
 
 // clients returns the executor's Clients for the scope's role.
 func (r *App) clients(scope Scope) *Clients {
-	org := r.Policy.Organization
-	role := collect.Role{Name: first(scope.RoleName, org.RoleName), ExternalID: first(scope.ExternalID, org.ExternalID), SessionName: "keyrot"}
-	return &Clients{base: r.AWS, role: role, policy: r.Policy, cfgs: map[string]aws.Config{}}
+	return &Clients{base: r.AWS, access: r.access(scope), policy: r.Policy}
 }
 
 // config returns the aws.Config that acts in account.
 func (c *Clients) config(ctx context.Context, account string) (aws.Config, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.caller == "" {
-		id, err := sts.NewFromConfig(c.base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil {
-			return aws.Config{}, fmt.Errorf("identify caller: %w", err)
-		}
-		c.caller = aws.ToString(id.Account)
-	}
-	if account == c.caller {
-		return c.base, nil
-	}
-	if cfg, ok := c.cfgs[account]; ok {
-		return cfg, nil
-	}
-	cfg := c.base.Copy()
-	arn := c.role.ARN("aws", account)
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c.base), arn, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = "keyrot"
-		if c.role.ExternalID != "" {
-			o.ExternalID = aws.String(c.role.ExternalID)
-		}
-	}))
-	c.cfgs[account] = cfg
-	return cfg, nil
+	return c.access.Config(ctx, account)
 }
 
 // IAM returns an IAM client acting in account.

@@ -64,6 +64,13 @@ func Main(ctx context.Context, args []string, streams Streams) int {
 	}
 	var s silentExit
 	if !errors.As(err, &s) {
+		// An endpoint that cannot be reached is said in one sentence that
+		// names it and what to check; the SDK's full error goes to the debug log.
+		var ee *awsconf.EndpointError
+		if errors.As(err, &ee) {
+			g.logger().Debug("aws call failed", "err", err.Error())
+			err = awsconf.Explain(err)
+		}
 		fmt.Fprintf(streams.Err, "keyrot: %v\n", err)
 	}
 	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") ||
@@ -106,6 +113,7 @@ func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
 	f.StringVar(&g.AWS.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or default)")
 	f.StringVar(&g.AWS.Region, "region", "", "AWS region (default: from the environment or profile, else us-east-1)")
 	f.StringVar(&g.AWS.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (e.g. the sandbox); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work")
+	f.DurationVar(&g.AWS.AttemptTimeout, "call-timeout", awsconf.DefaultAttemptTimeout, "limit on each attempt of an AWS call (connect, TLS handshake, first byte of the answer); an unreachable endpoint fails within 15s")
 	f.DurationVar(&g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
 }
 
@@ -116,6 +124,9 @@ const DefaultRunTimeout = 3 * time.Hour
 func (g *globalOptions) withDeadline(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	if g.Timeout <= 0 {
 		return nil, nil, usageErrorf("--timeout must be positive (got %s)", g.Timeout)
+	}
+	if g.AWS.AttemptTimeout <= 0 {
+		return nil, nil, usageErrorf("--call-timeout must be positive (got %s)", g.AWS.AttemptTimeout)
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, g.Timeout, fmt.Errorf("the run reached its deadline (--timeout %s): %w", g.Timeout, context.DeadlineExceeded))
 	return ctx, cancel, nil

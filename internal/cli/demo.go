@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -150,11 +150,12 @@ type demoAccount struct {
 // IAM credentials, assuming the organization's role in member accounts.
 func summarizeOrg(ctx context.Context, cfg aws.Config, now time.Time) ([]demoAccount, error) {
 	org := organizations.NewFromConfig(cfg)
-	caller, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	access := awsaccess.New(cfg, awsaccess.Role{SessionName: "keyrot-demo"})
+	caller, err := access.Caller(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get caller identity: %w", err)
 	}
-	mgmt := aws.ToString(caller.Account)
+	mgmt := caller.Account
 	var accts []demoAccount
 	p := organizations.NewListAccountsPaginator(org, &organizations.ListAccountsInput{})
 	for p.HasMorePages() {
@@ -177,27 +178,20 @@ func summarizeOrg(ctx context.Context, cfg aws.Config, now time.Time) ([]demoAcc
 		}
 		return accts[i].Name < accts[j].Name
 	})
-	stsc := sts.NewFromConfig(cfg)
 	for i := range accts {
 		a := &accts[i]
 		if a.Status != string(orgtypes.AccountStatusActive) {
 			a.Note = "skipped: account is " + strings.ToLower(a.Status)
 			continue
 		}
-		acfg := cfg
-		if a.ID != mgmt {
-			role := "arn:aws:iam::" + a.ID + ":role/OrganizationAccountAccessRole"
-			out, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("keyrot-demo")})
-			if err != nil {
-				var ae smithy.APIError
-				if errors.As(err, &ae) {
-					a.Note = "no access: cannot assume OrganizationAccountAccessRole (" + ae.ErrorCode() + ")"
-					continue
-				}
-				return nil, fmt.Errorf("assume role in %s: %w", a.ID, err)
+		acfg, err := access.Config(ctx, a.ID)
+		if err != nil {
+			var ae smithy.APIError
+			if errors.As(err, &ae) {
+				a.Note = "no access: cannot assume " + awsaccess.DefaultRoleName + " (" + ae.ErrorCode() + ")"
+				continue
 			}
-			c := out.Credentials
-			acfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
 		if err := summarizeAccount(ctx, iam.NewFromConfig(acfg), now, a); err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)

@@ -223,7 +223,9 @@ func TestRunDeadline(t *testing.T) {
 	if code != ExitError || !strings.Contains(stderr, "deadline") {
 		t.Errorf("plan past its deadline: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "audit", "--timeout", "0s"); code != ExitUsage {
-		t.Errorf("--timeout 0s: exit %d, want %d\n%s", code, ExitUsage, stderr)
+	for _, bad := range [][]string{{"--timeout", "0s"}, {"--call-timeout", "-1s"}} {
+		if code, _, stderr := runCLI(t, append([]string{"audit"}, bad...)...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s", bad, code, ExitUsage, stderr)
+		}
 	}
 }

@@ -2,13 +2,14 @@ package collect
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyrot/keyrot/internal/awsaccess"
 )
 
 // IAMAPI is the part of IAM the collector reads.
@@ -35,7 +36,7 @@ type OrganizationsAPI interface {
 }
 
 // STSAPI is the part of STS the collector calls itself (AssumeRole goes
-// through stscreds inside the IAM factory).
+// through the awsaccess.Accounts inside the IAM factory).
 type STSAPI interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
@@ -62,76 +63,75 @@ type IAMFactory func(ctx context.Context, t Target) (IAMAPI, error)
 
 // DefaultRoleName is the role assumed in member accounts unless Role.Name
 // says otherwise: Organizations creates it in every account it creates.
-const DefaultRoleName = "OrganizationAccountAccessRole"
+const DefaultRoleName = awsaccess.DefaultRoleName
 
 // DefaultSessionName is the AssumeRole session name, visible in CloudTrail.
 const DefaultSessionName = "keyrot-collect"
 
-// Role says how to reach member accounts.
-type Role struct {
-	// Name is the role to assume in each member account; DefaultRoleName when empty.
-	Name string
-	// Path is the role's IAM path, "/" when empty.
-	Path string
-	// ExternalID is passed to AssumeRole when not empty.
-	ExternalID string
-	// SessionName defaults to DefaultSessionName.
-	SessionName string
-}
-
-// ARN returns the role's ARN in account id of partition.
-func (r Role) ARN(partition, id string) string {
-	name, path := r.Name, r.Path
-	if name == "" {
-		name = DefaultRoleName
-	}
-	if path == "" {
-		path = "/"
-	}
-	if partition == "" {
-		partition = "aws"
-	}
-	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", partition, id, path, name)
-}
+// Role says how to reach member accounts; an empty SessionName means
+// DefaultSessionName here.
+type Role = awsaccess.Role
 
 // NewIAMFactory returns an IAMFactory that uses cfg as is for the caller's own
 // account and, for any other account, assumes role there with cfg's
-// credentials (stscreds.AssumeRoleProvider behind an aws.CredentialsCache, so
-// the session is refreshed before it expires). The role is assumed once, up
-// front, so that a missing role or a refused trust fails that account at once.
+// credentials (see awsaccess.Accounts.Config).
 func NewIAMFactory(cfg aws.Config, role Role) IAMFactory {
-	stsClient := sts.NewFromConfig(cfg)
-	session := role.SessionName
-	if session == "" {
-		session = DefaultSessionName
-	}
+	return AccessIAMFactory(newAccounts(cfg, role))
+}
+
+// AccessIAMFactory returns an IAMFactory acting in each account through acc.
+// The role is assumed once per account, up front, so that a missing role or
+// a refused trust fails that account at once.
+func AccessIAMFactory(acc *awsaccess.Accounts) IAMFactory {
 	return func(ctx context.Context, t Target) (IAMAPI, error) {
 		if t.Own {
-			return iam.NewFromConfig(cfg), nil
+			return iam.NewFromConfig(acc.Base()), nil
 		}
-		arn := role.ARN(t.Partition, t.AccountID)
-		prov := stscreds.NewAssumeRoleProvider(stsClient, arn, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = session
-			if role.ExternalID != "" {
-				o.ExternalID = aws.String(role.ExternalID)
+		cfg, err := acc.Config(ctx, t.AccountID)
+		if err != nil {
+			var ae *awsaccess.AssumeRoleError
+			if errors.As(err, &ae) {
+				return nil, &StepError{Op: "assume role " + ae.RoleARN, Err: ae.Err}
 			}
-		})
-		cache := aws.NewCredentialsCache(prov)
-		if _, err := cache.Retrieve(ctx); err != nil {
-			return nil, &StepError{Op: "assume role " + arn, Err: err}
+			return nil, err
 		}
-		c := cfg.Copy()
-		c.Credentials = cache
-		return iam.NewFromConfig(c), nil
+		return iam.NewFromConfig(cfg), nil
 	}
 }
 
 // AWSOptions returns Options whose clients are built from cfg: Organizations
-// and STS with the caller's credentials, IAM through NewIAMFactory.
+// with the caller's credentials, STS and IAM through one awsaccess.Accounts.
 func AWSOptions(cfg aws.Config, role Role) Options {
+	return AccessOptions(newAccounts(cfg, role))
+}
+
+// AccessOptions returns Options whose clients come from acc: Organizations
+// with the base credentials, the caller's identity from acc (one
+// GetCallerIdentity however often it is asked) and IAM through
+// AccessIAMFactory.
+func AccessOptions(acc *awsaccess.Accounts) Options {
 	return Options{
-		Organizations: organizations.NewFromConfig(cfg),
-		STS:           sts.NewFromConfig(cfg),
-		IAM:           NewIAMFactory(cfg, role),
+		Organizations: organizations.NewFromConfig(acc.Base()),
+		STS:           callerSTS{acc},
+		IAM:           AccessIAMFactory(acc),
 	}
+}
+
+// newAccounts is awsaccess.New with the collector's session name by default.
+func newAccounts(cfg aws.Config, role Role) *awsaccess.Accounts {
+	if role.SessionName == "" {
+		role.SessionName = DefaultSessionName
+	}
+	return awsaccess.New(cfg, role)
+}
+
+// callerSTS answers GetCallerIdentity from an awsaccess.Accounts.
+type callerSTS struct{ acc *awsaccess.Accounts }
+
+func (c callerSTS) GetCallerIdentity(ctx context.Context, _ *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	id, err := c.acc.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &sts.GetCallerIdentityOutput{Account: aws.String(id.Account), Arn: aws.String(id.ARN), UserId: aws.String(id.UserID)}, nil
 }

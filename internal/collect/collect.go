@@ -58,8 +58,9 @@
 // in its Reason; the other accounts are still audited.
 //
 // Throttling is left to the SDK retryer configured by awsconf (standard
-// retryer, many attempts, no client-side retry quota); a call that still
-// fails after its retries is an error for its item.
+// retryer, many attempts, no client-side retry quota), and so are endpoints
+// that do not answer (each attempt bounded in time, retries within a short
+// budget); a call that still fails after its retries is an error for its item.
 package collect
 
 import (

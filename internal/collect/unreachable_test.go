@@ -1,0 +1,75 @@
+package collect
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/keyrot/keyrot/internal/awsconf"
+)
+
+// TestCollectUnreachableEndpoint: a collection against an endpoint that
+// never answers, or refuses connections, ends within awsconf's default
+// budget with an error naming the endpoint (a silent endpoint used to hang
+// the run until it was killed).
+func TestCollectUnreachableEndpoint(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	held := make(chan net.Conn, 100)
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	}()
+	t.Cleanup(func() {
+		for len(held) > 0 {
+			(<-held).Close()
+		}
+	})
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+
+	tests := []struct{ name, endpoint, want string }{
+		{"silent", "http://" + silent.Addr().String(), "no answer from http://" + silent.Addr().String() + " within 10s"},
+		{"refused", "http://" + closed.Addr().String(), "connection refused by http://" + closed.Addr().String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := awsconf.Apply(aws.Config{
+				Region:       "us-east-1",
+				Credentials:  credentials.NewStaticCredentialsProvider("AKIAEXAMPLE", "secret", ""),
+				BaseEndpoint: aws.String(tt.endpoint),
+			}, awsconf.Options{})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := Collect(ctx, AWSOptions(cfg, Role{}))
+			took := time.Since(start)
+			if ctx.Err() != nil {
+				t.Fatal("Collect hung")
+			}
+			if took > awsconf.DefaultUnreachableBudget+3*time.Second {
+				t.Errorf("took %s", took)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
