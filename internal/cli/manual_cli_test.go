@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+)
+
+const twoKeysScenario = `description: one user with two active keys, one of them compromised, and one whose key was inactive before keyrot
+organization:
+  id: o-twokeys0001
+  management:
+    id: "111122223333"
+    name: twokeys
+    email: aws@twokeys.example
+    root: {mfa: true}
+    users:
+      - name: app
+        tags: {owner: team@twokeys.example}
+        created: 200d
+        keys:
+          - {age: 30d, last_used: 1h, service: s3, region: eu-west-1}
+          - {age: 20d, last_used: 1h, service: s3, region: eu-west-1}
+      - name: old
+        tags: {owner: team@twokeys.example}
+        created: 200d
+        keys:
+          - {age: 150d, status: Inactive}
+`
+
+func startTwoKeys(t *testing.T) (*rotationEnv, func(user string) map[string]string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "twokeys.yaml")
+	if err := os.WriteFile(file, []byte(twoKeysScenario), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startRotationEnv(t, file)
+	ic := iam.NewFromConfig(e.Admin())
+	keys := func(user string) map[string]string {
+		out, err := ic.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(user)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, k := range out.AccessKeyMetadata {
+			m[aws.ToString(k.AccessKeyId)] = string(k.Status)
+		}
+		return m
+	}
+	return e, keys
+}
+
+// manual runs rollback or rotate with e's state directory and clock.
+func (e *rotationEnv) manual(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return runCLI(t, append(args, "--state-dir", e.stateDir, "--clock", "sandbox", "--account", "111122223333", "--yes")...)
+}
+
+// TestRotateCompromisedNamedKey: a user with two active keys, one of them
+// compromised: `rotate --now --compromised --key ID` cuts the named key off
+// and leaves a new, verified key beside the other one; without --key the
+// command says to name it.
+func TestRotateCompromisedNamedKey(t *testing.T) {
+	e, keys := startTwoKeys(t)
+	before := keys("app")
+	var bad, other string
+	for id := range before {
+		if bad == "" {
+			bad = id
+		} else {
+			other = id
+		}
+	}
+	code, _, stderr := e.manual(t, "rotate", "--now", "--compromised", "--user", "app")
+	if code == ExitOK || !strings.Contains(stderr, "--key") {
+		t.Fatalf("two active keys without --key: exit %d\n%s", code, stderr)
+	}
+	if got := keys("app"); len(got) != 2 || got[bad] != "Active" || got[other] != "Active" {
+		t.Fatalf("a refused rotation changed keys: %v", got)
+	}
+	code, out, stderr := e.manual(t, "rotate", "--now", "--compromised", "--key", bad, "--user", "app")
+	if code != ExitOK {
+		t.Fatalf("rotate --compromised --key: exit %d\n%s\n%s", code, out, stderr)
+	}
+	after := keys("app")
+	if _, still := after[bad]; still && after[bad] == "Active" {
+		t.Errorf("the compromised key is still active: %v", after)
+	}
+	if after[other] != "Active" || len(after) != 2 {
+		t.Errorf("want the other key kept and one new key: %v", after)
+	}
+}
+
+// TestRollbackRefusesKeyNotDeactivatedByKeyrot: rollback of a key that was
+// already inactive when keyrot first met it is refused, and says why.
+func TestRollbackRefusesKeyNotDeactivatedByKeyrot(t *testing.T) {
+	e, keys := startTwoKeys(t)
+	// An apply meets the inactive key (and records it as first seen inactive).
+	if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := e.manual(t, "rollback", "--user", "old")
+	if code == ExitOK || !strings.Contains(stderr, "keyrot did not deactivate it and will not re-activate it") {
+		t.Fatalf("rollback of a key keyrot never deactivated: exit %d\n%s", code, stderr)
+	}
+	for id, st := range keys("old") {
+		if st != "Inactive" {
+			t.Errorf("key %s was re-activated", id)
+		}
+	}
+}
