@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/config"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
 	"github.com/keyrot/keyrot/internal/service"
@@ -44,19 +45,20 @@ func addScopeFlags(cmd *cobra.Command, o *scopeOptions) {
 	f.StringVar(&o.Progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), plain or none")
 }
 
-// loadPolicy loads the policy file named by -c, else ./keyrot.yaml if it
-// exists, else the defaults. Problems exit 2 with every problem listed.
-func loadPolicy(g *globalOptions, file string) (*policy.Policy, error) {
+// loadPolicy loads keyrot.yaml, the policy and its notify section, from the
+// file named by -c, else ./keyrot.yaml if it exists, else the defaults.
+// Problems exit 2 with every problem listed.
+func loadPolicy(g *globalOptions, file string) (*config.Config, error) {
 	path := file
 	if path == "" {
 		if _, err := os.Stat(policy.DefaultFile); err != nil {
-			return policy.Default(), nil
+			return config.Default(), nil
 		}
 		path = policy.DefaultFile
 	}
-	p, err := policy.Load(path)
+	c, err := config.Load(path)
 	if err == nil {
-		return p, nil
+		return c, nil
 	}
 	var probs policy.Problems
 	if errors.As(err, &probs) {
@@ -76,8 +78,8 @@ func loadAWS(ctx context.Context, g *globalOptions) (aws.Config, error) {
 	return awsconf.Load(ctx, g.AWS)
 }
 
-// runner builds a service.Runner for a command.
-func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions) (*service.Runner, error) {
+// runner builds a service.Runner for a command from the loaded keyrot.yaml.
+func runner(g *globalOptions, c *config.Config, cfg aws.Config, o *scopeOptions) (*service.Runner, error) {
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return nil, usageErrorf("--concurrency must be between 1 and 64")
 	}
@@ -97,7 +99,7 @@ func runner(g *globalOptions, p *policy.Policy, cfg aws.Config, o *scopeOptions)
 	if err != nil {
 		return nil, err
 	}
-	r := &service.Runner{Policy: p, AWS: cfg, Scope: o.Scope, Progress: prog, Logger: g.logger(), Now: now}
+	r := &service.Runner{Policy: c.Policy, NotifyConfig: c.Notify, AWS: cfg, Scope: o.Scope, Progress: prog, Logger: g.logger(), Now: now}
 	if o.ReportWait != 2*time.Second {
 		wait := o.ReportWait
 		r.CollectOptions = func(co *collect.Options) {

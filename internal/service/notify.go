@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -156,13 +157,14 @@ func (r *Runner) withFindings(rp *RotationPlan, items []notify.Item, n int, now 
 // configured it does nothing. Delivery failures are in the summary, never
 // a reason to fail the run.
 func (r *Runner) Notify(ctx context.Context, hist notify.History, runID int64, items []notify.Item, auditOnly bool, log *slog.Logger) (*notify.Summary, error) {
-	cfg, problems := notify.ParseConfig(&r.Policy.Notify)
-	if len(problems) > 0 {
-		var ps []string
-		for _, p := range problems {
-			ps = append(ps, p.String())
+	cfg := r.NotifyConfig
+	if cfg == nil {
+		if n := r.Policy.Notify; n.Kind != 0 && n.Tag != "!!null" {
+			// A notify section that nothing decoded: sending nothing would
+			// hide the mistake.
+			return nil, errors.New("notify configuration not loaded: load keyrot.yaml with config.Load and set Runner.NotifyConfig")
 		}
-		return nil, fmt.Errorf("notify configuration: %s", strings.Join(ps, "; "))
+		cfg = notify.DefaultConfig()
 	}
 	if len(cfg.Channels) == 0 || len(items) == 0 {
 		return &notify.Summary{}, nil

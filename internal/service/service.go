@@ -14,6 +14,7 @@ import (
 	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
 )
 
@@ -47,6 +48,9 @@ type Runner struct {
 	MaxChanges int
 	// CollectOptions, if set, adjusts the collector's options (tests).
 	CollectOptions func(*collect.Options)
+	// NotifyConfig is keyrot.yaml's notify section, decoded and checked by
+	// internal/config; nil means no notifications.
+	NotifyConfig *notify.Config
 }
 
 func (r *Runner) log() *slog.Logger {
