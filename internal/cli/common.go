@@ -17,7 +17,7 @@ import (
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/collect"
-	"github.com/keyrot/keyrot/internal/notify"
+	"github.com/keyrot/keyrot/internal/config"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
 )
@@ -45,35 +45,20 @@ func addScopeFlags(cmd *cobra.Command, o *scopeOptions) {
 	f.StringVar(&o.Progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), plain or none")
 }
 
-// loadConfig loads keyrot.yaml (loadPolicy) and its notification settings.
-func loadConfig(g *globalOptions, file string) (*policy.Policy, *notify.Config, error) {
-	pol, err := loadPolicy(g, file)
-	if err != nil {
-		return nil, nil, err
-	}
-	nc, probs := notify.ParseConfig(&pol.Notify)
-	if len(probs) > 0 {
-		for _, pr := range probs {
-			fmt.Fprintln(g.streams.Err, pr.String())
-		}
-		return nil, nil, usageErrorf("notify configuration: %d problem(s); see keyrot config validate", len(probs))
-	}
-	return pol, nc, nil
-}
-
-// loadPolicy loads the policy file named by -c, else ./keyrot.yaml if it
-// exists, else the defaults. Problems exit 2 with every problem listed.
-func loadPolicy(g *globalOptions, file string) (*policy.Policy, error) {
+// loadConfig loads keyrot.yaml, the policy and its notify section, from the
+// file named by -c, else ./keyrot.yaml if it exists, else the defaults.
+// Problems exit 2 with every problem listed.
+func loadConfig(g *globalOptions, file string) (*config.Config, error) {
 	path := file
 	if path == "" {
 		if _, err := os.Stat(policy.DefaultFile); err != nil {
-			return policy.Default(), nil
+			return config.Default(), nil
 		}
 		path = policy.DefaultFile
 	}
-	p, err := policy.Load(path)
+	c, err := config.Load(path)
 	if err == nil {
-		return p, nil
+		return c, nil
 	}
 	var probs policy.Problems
 	if errors.As(err, &probs) {
@@ -112,7 +97,7 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 	if o.ReportWait < 0 {
 		return nil, usageErrorf("--report-wait must not be negative")
 	}
-	pol, nc, err := loadConfig(g, o.ConfigFile)
+	c, err := loadConfig(g, o.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +110,7 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	a := &app.App{Policy: pol, Notify: nc, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
+	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
 	if o.ReportWait != 2*time.Second {
 		wait := o.ReportWait
 		a.CollectOptions = func(co *collect.Options) {

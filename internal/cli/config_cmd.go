@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/config"
 	"github.com/keyrot/keyrot/internal/policy"
 )
 
@@ -42,7 +43,7 @@ func newConfigValidateCmd(g *globalOptions) *cobra.Command {
 }
 
 func runConfigValidate(g *globalOptions, opts *configOptions) error {
-	_, err := policy.Load(opts.File)
+	_, err := config.Load(opts.File)
 	var probs policy.Problems
 	switch {
 	case err == nil:

@@ -65,7 +65,7 @@ func TestSandboxCtl(t *testing.T) {
 		{name: "state redacted", args: []string{"state"}, stdout: []string{`"secret": "REDACTED"`, `"management_account_id": "210987654321"`}},
 		{name: "emails empty", args: []string{"emails"}, stderr: "no emails captured"},
 		{name: "sns empty", args: []string{"sns", "--json"}, stdout: []string{"[]"}},
-		{name: "load bad file", args: []string{"load", bad}, code: ExitUsage, stderr: bad + ":2: organization.management.colour: unknown field"},
+		{name: "load bad file", args: []string{"load", bad}, code: ExitUsage, stderr: bad + `:2: organization.management.colour: unknown key "colour"`},
 		{name: "load unknown", args: []string{"load", "nope"}, code: ExitUsage, stderr: `unknown scenario "nope"`},
 		{name: "load empty", args: []string{"load", "empty"}, stdout: []string{"loaded empty: management account 210987654321, 1 accounts, 0 users"}},
 	}

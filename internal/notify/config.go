@@ -7,11 +7,12 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
 // Channel types.
@@ -65,28 +66,28 @@ type Config struct {
 
 // ChannelConfig is one delivery channel. Which fields apply depends on Type.
 type ChannelConfig struct {
-	Type string
-	Name string
+	Type string `yaml:"type"`
+	Name string `yaml:"name"`
 	// Audience is all (default), owners or central.
-	Audience string
+	Audience string `yaml:"audience"`
 	// From is the sender address (ses, smtp).
-	From string
+	From string `yaml:"from"`
 	// Region is the AWS region (ses; sns defaults to the topic's).
-	Region string
+	Region string `yaml:"region"`
 	// Host, Port and TLS reach the SMTP server; Username and PasswordEnv
 	// authenticate (the password is read from the named variable).
-	Host        string
-	Port        int
-	TLS         string
-	Username    string
-	PasswordEnv string
+	Host        string `yaml:"host"`
+	Port        int    `yaml:"port"`
+	TLS         string `yaml:"tls"`
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
 	// TopicARN is the SNS topic.
-	TopicARN string
+	TopicARN string `yaml:"topic_arn"`
 	// URL, or the variable URLEnv names, is the Slack or webhook endpoint.
-	URL    string
-	URLEnv string
+	URL    string `yaml:"url"`
+	URLEnv string `yaml:"url_env"`
 	// SecretEnv names the variable holding the webhook's HMAC key.
-	SecretEnv string
+	SecretEnv string `yaml:"secret_env"`
 	// line is where the channel starts in the file.
 	line int
 }
@@ -138,138 +139,169 @@ var channelFields = map[string][]string{
 	TypeWebhook: {"url", "url_env", "secret_env"},
 }
 
-type parser struct {
-	probs []Problem
-}
+// secretFields are keys that would put a secret in the file, and the key
+// that names its environment variable instead.
+var secretFields = map[string]string{"password": "password_env", "secret": "secret_env", "token": "url_env"}
 
-func (p *parser) add(n *yaml.Node, path, format string, args ...any) {
-	line := 0
-	if n != nil {
-		line = n.Line
+// UnknownKey explains a key that names no channel field (it makes
+// ChannelConfig a yamlconf.UnknownKeyer): a secret written in the file, or
+// a key the channel's type does not have.
+func (ch *ChannelConfig) UnknownKey(key string) string {
+	if env, ok := secretFields[key]; ok {
+		return fmt.Sprintf("secrets must not be written in keyrot.yaml: put the value in an environment variable and name the variable in %s", env)
 	}
-	p.probs = append(p.probs, Problem{Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
+	if allowed, ok := channelFields[ch.Type]; ok {
+		return fmt.Sprintf("unknown field for a %s channel; known fields are type, name, audience, %s", ch.Type, strings.Join(allowed, ", "))
+	}
+	return ""
 }
 
-// ParseConfig decodes and checks the notify section from its YAML node
-// (nil, empty or null means the defaults). It returns the configuration and
-// every problem found, each with its line; the configuration is only to be
-// used when there are no problems.
+// section is the notify section as written in keyrot.yaml.
+type section struct {
+	Channels        []ChannelConfig     `yaml:"channels"`
+	OwnerTags       []string            `yaml:"owner_tags"`
+	SecurityContact string              `yaml:"security_contact"`
+	Central         string              `yaml:"central"`
+	Reminders       []yamlconf.Duration `yaml:"reminders"`
+	DedupeWindow    yamlconf.Duration   `yaml:"dedupe_window"`
+	TemplatesDir    string              `yaml:"templates_dir"`
+}
+
+const day = 24 * time.Hour
+
+// DecodeConfig decodes n, the notify section of keyrot.yaml (nil, empty or
+// null for the defaults), with the strict decoder on top of DefaultConfig
+// and checks it, each channel its own fields. path is the section's key
+// path ("notify") and file names the source; every problem, sorted by
+// line, says both. The configuration is only to be used when there are no
+// problems.
+func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Problems) {
+	def := DefaultConfig()
+	s := section{OwnerTags: def.OwnerTags, Central: def.Central, DedupeWindow: yamlconf.Duration(def.DedupeWindow)}
+	for _, r := range def.Reminders {
+		s.Reminders = append(s.Reminders, yamlconf.Duration(time.Duration(r)*day))
+	}
+	d := yamlconf.NewDecoder(file)
+	if n != nil && n.Kind != 0 {
+		d.Decode(n, &s, path)
+	}
+	ck := &checker{file: file, lines: d.Lines, decoded: d.Problems}
+	c := ck.config(&s, path)
+	probs := append(append(yamlconf.Problems(nil), d.Problems...), ck.probs...)
+	probs.Sort()
+	return c, probs
+}
+
+// ParseConfig decodes and checks the notify section from its YAML node as
+// DecodeConfig does, with problems relative to the section (Path
+// "channels[1].from") and no file name. keyrot.yaml is loaded with
+// internal/config; this is for callers holding the section's node alone.
 func ParseConfig(node *yaml.Node) (*Config, []Problem) {
-	c := DefaultConfig()
-	p := &parser{}
-	n := node
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
+	c, probs := DecodeConfig("", node, "notify")
+	var out []Problem
+	for _, p := range probs {
+		path := strings.TrimPrefix(strings.TrimPrefix(p.Path, "notify"), ".")
+		out = append(out, Problem{Line: p.Line, Path: path, Message: p.Message})
 	}
-	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
-		return c, nil
-	}
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		p.add(n, "", "must be a mapping with channels, owner_tags, security_contact, central, reminders, dedupe_window and templates_dir")
-		return c, p.probs
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		switch k.Value {
-		case "channels":
-			p.channels(v, c)
-		case "owner_tags":
-			if tags, ok := p.strings(v, "owner_tags"); ok {
-				c.OwnerTags = tags
-				if len(tags) == 0 {
-					p.add(v, "owner_tags", "must name at least one tag, e.g. [owner, email]")
-				}
-			}
-		case "security_contact":
-			if s, ok := p.scalar(v, "security_contact"); ok {
-				c.SecurityContact = s
-				if s != "" {
-					p.email(v, "security_contact", s)
-				}
-			}
-		case "central":
-			if s, ok := p.scalar(v, "central"); ok {
-				c.Central = s
-				if s != CentralNone && s != CentralCopy && s != CentralDigest {
-					p.add(v, "central", "must be none, copy or digest (got %q)", s)
-				}
-			}
-		case "reminders":
-			p.reminders(v, c)
-		case "dedupe_window":
-			if s, ok := p.scalar(v, "dedupe_window"); ok {
-				d, err := parseDuration(s)
-				switch {
-				case err != nil:
-					p.add(v, "dedupe_window", "%v", err)
-				case d <= 0:
-					p.add(v, "dedupe_window", "must be more than 0, e.g. 20h (got %s)", s)
-				default:
-					c.DedupeWindow = d
-				}
-			}
-		case "templates_dir":
-			if s, ok := p.scalar(v, "templates_dir"); ok {
-				c.TemplatesDir = s
-			}
-		default:
-			p.add(k, k.Value, "unknown field; known fields are channels, owner_tags, security_contact, central, reminders, dedupe_window, templates_dir")
-		}
-	}
-	if c.Central != CentralNone && c.SecurityContact == "" && validCentral(c.Central) {
-		p.add(n, "security_contact", "is required when central is %s: give the security team's email address", c.Central)
-	}
-	sort.SliceStable(p.probs, func(i, j int) bool { return p.probs[i].Line < p.probs[j].Line })
-	return c, p.probs
+	return c, out
 }
 
-func validCentral(s string) bool { return s == CentralCopy || s == CentralDigest }
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
+// checker checks a decoded notify section; it stays quiet about values the
+// decoder already reported.
+type checker struct {
+	file    string
+	lines   yamlconf.Lines
+	decoded yamlconf.Problems
+	probs   yamlconf.Problems
 }
 
-func (p *parser) scalar(n *yaml.Node, path string) (string, bool) {
-	if n.Kind != yaml.ScalarNode {
-		p.add(n, path, "must be a single value, not a list or mapping")
-		return "", false
-	}
-	if n.Tag == "!!null" {
-		return "", true
-	}
-	return n.Value, true
+// has reports whether path is written in the file.
+func (ck *checker) has(path string) bool {
+	_, ok := ck.lines[path]
+	return ok
 }
 
-func (p *parser) strings(n *yaml.Node, path string) ([]string, bool) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil, false
+// add reports a problem at the line of at (a path, or its nearest
+// ancestor when absent).
+func (ck *checker) add(at, path, format string, args ...any) {
+	if ck.decoded.Covers(path) {
+		return
 	}
-	if n.Kind != yaml.SequenceNode {
-		p.add(n, path, "must be a list")
-		return nil, false
+	ck.probs = append(ck.probs, yamlconf.Problem{File: ck.file, Line: ck.lines.Nearest(at), Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ck *checker) config(s *section, path string) *Config {
+	key := func(k string) string { return yamlconf.Join(path, k) }
+	c := &Config{
+		OwnerTags:       s.OwnerTags,
+		SecurityContact: s.SecurityContact,
+		Central:         s.Central,
+		DedupeWindow:    time.Duration(s.DedupeWindow),
+		TemplatesDir:    s.TemplatesDir,
 	}
-	var out []string
-	ok := true
-	for i, e := range n.Content {
-		e = resolve(e)
-		s, good := p.scalar(e, fmt.Sprintf("%s[%d]", path, i))
-		if !good {
-			ok = false
+	names := map[string]int{}
+	for i := range s.Channels {
+		p := yamlconf.Index(key("channels"), i)
+		ch := s.Channels[i]
+		if !ck.channel(&ch, p) {
 			continue
 		}
-		out = append(out, s)
+		if prev, dup := names[ch.Name]; dup {
+			ck.add(p, p+".name", "channel name %q is already used by channels[%d]; give each channel its own name", ch.Name, prev)
+		}
+		names[ch.Name] = i
+		c.Channels = append(c.Channels, ch)
 	}
-	return out, ok
+	if ck.has(key("owner_tags")) && len(s.OwnerTags) == 0 {
+		ck.add(key("owner_tags"), key("owner_tags"), "must name at least one tag, e.g. [owner, email]")
+	}
+	if s.SecurityContact != "" {
+		ck.email(key("security_contact"), s.SecurityContact)
+	}
+	switch s.Central {
+	case CentralNone:
+	case CentralCopy, CentralDigest:
+		if s.SecurityContact == "" {
+			ck.add(path, key("security_contact"), "is required when central is %s: give the security team's email address", s.Central)
+		}
+	default:
+		ck.add(key("central"), key("central"), "must be none, copy or digest (got %q)", s.Central)
+	}
+	seen := map[int]bool{}
+	for i, r := range s.Reminders {
+		p := yamlconf.Index(key("reminders"), i)
+		if r <= 0 || !r.WholeDays() {
+			ck.add(p, p, "must be a whole number of days such as 7d (got %q)", short(r))
+			continue
+		}
+		if k := r.Days(); !seen[k] {
+			seen[k] = true
+			c.Reminders = append(c.Reminders, k)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(c.Reminders)))
+	if s.DedupeWindow <= 0 {
+		ck.add(key("dedupe_window"), key("dedupe_window"), "must be more than 0, e.g. 20h (got %s)", short(s.DedupeWindow))
+	}
+	return c
 }
 
-func (p *parser) email(n *yaml.Node, path, s string) {
+// short formats d as written: 7d, 36h, 1h30m.
+func short(d yamlconf.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func (ck *checker) email(path, s string) {
 	a, err := mail.ParseAddress(s)
 	if err != nil || !validAddress(a.Address) {
-		p.add(n, path, "is not a valid email address (got %q); write it as name@example.com or \"Name <name@example.com>\"", s)
+		ck.add(path, path, "is not a valid email address (got %q); write it as name@example.com or \"Name <name@example.com>\"", s)
 	}
 }
 
@@ -280,159 +312,80 @@ func validAddress(addr string) bool {
 	return at > 0 && at < len(addr)-1
 }
 
-func (p *parser) reminders(n *yaml.Node, c *Config) {
-	list, ok := p.strings(n, "reminders")
-	if !ok {
-		return
-	}
-	seen := map[int]bool{}
-	var days []int
-	for i, s := range list {
-		e := resolve(n.Content[i])
-		path := fmt.Sprintf("reminders[%d]", i)
-		d, err := parseDuration(s)
-		if err != nil {
-			p.add(e, path, "%v", err)
-			continue
-		}
-		if d <= 0 || d%(24*time.Hour) != 0 {
-			p.add(e, path, "must be a whole number of days such as 7d (got %q)", s)
-			continue
-		}
-		k := int(d / (24 * time.Hour))
-		if !seen[k] {
-			seen[k] = true
-			days = append(days, k)
+// channel checks one channel and fills in its defaults; it reports false
+// when the channel is unusable (not a mapping, or no known type).
+func (ck *checker) channel(ch *ChannelConfig, path string) bool {
+	for _, p := range ck.decoded {
+		if p.Path == path {
+			return false // not a mapping: the decoder said so
 		}
 	}
-	sort.Sort(sort.Reverse(sort.IntSlice(days)))
-	c.Reminders = days
-}
-
-func (p *parser) channels(n *yaml.Node, c *Config) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
+	key := func(k string) string { return path + "." + k }
+	ch.line = ck.lines[path]
+	if !ck.has(key("type")) {
+		ck.add(path, key("type"), "is required: ses, smtp, sns, slack or webhook")
+		return false
 	}
-	if n.Kind != yaml.SequenceNode {
-		p.add(n, "channels", "must be a list of channels, each with a type: ses, smtp, sns, slack or webhook")
-		return
-	}
-	names := map[string]int{}
-	for i, e := range n.Content {
-		e = resolve(e)
-		path := fmt.Sprintf("channels[%d]", i)
-		ch, ok := p.channel(e, path)
-		if !ok {
-			continue
-		}
-		if prev, dup := names[ch.Name]; dup {
-			p.add(e, path+".name", "channel name %q is already used by channels[%d]; give each channel its own name", ch.Name, prev)
-		}
-		names[ch.Name] = i
-		c.Channels = append(c.Channels, ch)
-	}
-}
-
-func (p *parser) channel(n *yaml.Node, path string) (ChannelConfig, bool) {
-	ch := ChannelConfig{line: n.Line, Audience: AudienceAll}
-	if n.Kind != yaml.MappingNode {
-		p.add(n, path, "must be a mapping with a type: ses, smtp, sns, slack or webhook")
-		return ch, false
-	}
-	vals := map[string]*yaml.Node{}
-	keys := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		vals[k.Value], keys[k.Value] = v, k
-	}
-	tn, ok := vals["type"]
-	if !ok {
-		p.add(n, path+".type", "is required: ses, smtp, sns, slack or webhook")
-		return ch, false
-	}
-	ch.Type, _ = p.scalar(tn, path+".type")
 	allowed, known := channelFields[ch.Type]
 	if !known {
-		p.add(tn, path+".type", "unknown channel type %q; use ses, smtp, sns, slack or webhook", ch.Type)
-		return ch, false
+		ck.add(key("type"), key("type"), "unknown channel type %q; use ses, smtp, sns, slack or webhook", ch.Type)
+		return false
 	}
-	str := func(name string) string {
-		v, ok := vals[name]
-		if !ok {
-			return ""
-		}
-		s, _ := p.scalar(v, path+"."+name)
-		return s
+	vals := map[string]string{
+		"from": ch.From, "region": ch.Region, "host": ch.Host, "tls": ch.TLS, "username": ch.Username,
+		"password_env": ch.PasswordEnv, "topic_arn": ch.TopicARN, "url": ch.URL, "url_env": ch.URLEnv, "secret_env": ch.SecretEnv,
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		switch name := k.Value; {
-		case name == "type" || name == "name" || name == "audience":
-		case name == "password" || name == "secret" || name == "token":
-			env := map[string]string{"password": "password_env", "secret": "secret_env", "token": "url_env"}[name]
-			p.add(k, path+"."+name, "secrets must not be written in keyrot.yaml: put the value in an environment variable and name the variable in %s", env)
-		case !contains(allowed, name):
-			p.add(k, path+"."+name, "unknown field for a %s channel; known fields are type, name, audience, %s", ch.Type, strings.Join(allowed, ", "))
+	for _, name := range append(sortedKeys(vals), "port") {
+		if ck.has(key(name)) && !contains(allowed, name) {
+			ck.add(key(name), key(name), "%s", ch.UnknownKey(name))
 		}
 	}
-	ch.Name = str("name")
 	if ch.Name == "" {
 		ch.Name = ch.Type
 	}
-	if a := str("audience"); a != "" {
-		ch.Audience = a
-		if a != AudienceAll && a != AudienceOwners && a != AudienceCentral {
-			p.add(vals["audience"], path+".audience", "must be all, owners or central (got %q)", a)
-		}
+	switch ch.Audience {
+	case "":
+		ch.Audience = AudienceAll
+	case AudienceAll, AudienceOwners, AudienceCentral:
+	default:
+		ck.add(key("audience"), key("audience"), "must be all, owners or central (got %q)", ch.Audience)
 	}
-	ch.From, ch.Region, ch.Host, ch.TLS = str("from"), str("region"), str("host"), str("tls")
-	ch.Username, ch.PasswordEnv, ch.TopicARN = str("username"), str("password_env"), str("topic_arn")
-	ch.URL, ch.URLEnv, ch.SecretEnv = str("url"), str("url_env"), str("secret_env")
 	need := func(name, what string) bool {
-		if _, ok := vals[name]; !ok || str(name) == "" {
-			at := vals[name]
-			if at == nil {
-				at = n
-			}
-			p.add(at, path+"."+name, "is required for a %s channel: %s", ch.Type, what)
+		if vals[name] == "" {
+			ck.add(key(name), key(name), "is required for a %s channel: %s", ch.Type, what)
 			return false
 		}
 		return true
 	}
 	env := func(name string) {
-		if v := str(name); v != "" && !envNameRE.MatchString(v) {
-			p.add(vals[name], path+"."+name, "must be the name of an environment variable, such as KEYROT_SMTP_PASSWORD (got %q)", v)
+		if v := vals[name]; v != "" && !envNameRE.MatchString(v) {
+			ck.add(key(name), key(name), "must be the name of an environment variable, such as KEYROT_SMTP_PASSWORD (got %q)", v)
 		}
 	}
 	region := func() {
 		if ch.Region != "" && !regionRE.MatchString(ch.Region) {
-			p.add(vals["region"], path+".region", "must be an AWS region such as us-east-1 (got %q)", ch.Region)
+			ck.add(key("region"), key("region"), "must be an AWS region such as us-east-1 (got %q)", ch.Region)
 		}
 	}
 	switch ch.Type {
 	case TypeSES, TypeSMTP:
 		if need("from", "the sender's email address, e.g. keyrot@example.com") {
-			p.email(vals["from"], path+".from", ch.From)
+			ck.email(key("from"), ch.From)
 		}
 		region()
 	}
 	switch ch.Type {
 	case TypeSMTP:
 		need("host", "the SMTP server's host name")
-		if v, ok := vals["port"]; ok {
-			s, _ := p.scalar(v, path+".port")
-			port, err := strconv.Atoi(s)
-			if err != nil || port < 1 || port > 65535 {
-				p.add(v, path+".port", "must be a TCP port between 1 and 65535 (got %q)", s)
-			}
-			ch.Port = port
+		if ck.has(key("port")) && (ch.Port < 1 || ch.Port > 65535) {
+			ck.add(key("port"), key("port"), "must be a TCP port between 1 and 65535 (got %d)", ch.Port)
 		}
 		switch ch.TLS {
 		case "":
 			ch.TLS = TLSStartTLS
 		case TLSStartTLS, TLSImplicit, TLSNone:
 		default:
-			p.add(vals["tls"], path+".tls", "must be starttls, implicit or none (got %q)", ch.TLS)
+			ck.add(key("tls"), key("tls"), "must be starttls, implicit or none (got %q)", ch.TLS)
 		}
 		if ch.Port == 0 {
 			ch.Port = map[string]int{TLSImplicit: 465, TLSNone: 25}[ch.TLS]
@@ -441,29 +394,29 @@ func (p *parser) channel(n *yaml.Node, path string) (ChannelConfig, bool) {
 			}
 		}
 		if ch.Username != "" && ch.PasswordEnv == "" {
-			p.add(keys["username"], path+".password_env", "is required with username: name the environment variable that holds the password")
+			ck.add(key("username"), key("password_env"), "is required with username: name the environment variable that holds the password")
 		}
 		if ch.PasswordEnv != "" && ch.Username == "" {
-			p.add(keys["password_env"], path+".username", "is required with password_env")
+			ck.add(key("password_env"), key("username"), "is required with password_env")
 		}
 		if ch.TLS == TLSNone && ch.Username != "" {
-			p.add(vals["tls"], path+".tls", "none would send the password in clear text; use starttls or implicit with username")
+			ck.add(key("tls"), key("tls"), "none would send the password in clear text; use starttls or implicit with username")
 		}
 		env("password_env")
 	case TypeSNS:
 		if need("topic_arn", "the SNS topic's ARN") && !snsARNRE.MatchString(ch.TopicARN) {
-			p.add(vals["topic_arn"], path+".topic_arn", "must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:keyrot (got %q)", ch.TopicARN)
+			ck.add(key("topic_arn"), key("topic_arn"), "must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:keyrot (got %q)", ch.TopicARN)
 		}
 		region()
 	case TypeSlack, TypeWebhook:
 		switch {
 		case ch.URL == "" && ch.URLEnv == "":
-			p.add(n, path+".url", "is required for a %s channel: give url, or url_env naming an environment variable that holds it", ch.Type)
+			ck.add(path, key("url"), "is required for a %s channel: give url, or url_env naming an environment variable that holds it", ch.Type)
 		case ch.URL != "" && ch.URLEnv != "":
-			p.add(vals["url_env"], path+".url_env", "give url or url_env, not both")
+			ck.add(key("url_env"), key("url_env"), "give url or url_env, not both")
 		case ch.URL != "":
 			if msg := checkURL(ch.URL, true); msg != "" {
-				p.add(vals["url"], path+".url", "%s", msg)
+				ck.add(key("url"), key("url"), "%s", msg)
 			}
 		}
 		env("url_env")
@@ -472,7 +425,16 @@ func (p *parser) channel(n *yaml.Node, path string) (ChannelConfig, bool) {
 			env("secret_env")
 		}
 	}
-	return ch, true
+	return true
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // checkURL returns why u is not an acceptable endpoint, or "". With show
@@ -516,21 +478,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// parseDuration accepts Go durations and whole days such as "7d".
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		d, err := strconv.Atoi(n)
-		if err != nil || d < 0 || d > 3650 {
-			return 0, fmt.Errorf("must be a duration such as 7d or 20h (got %q)", s)
-		}
-		return time.Duration(d) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("must be a duration such as 7d or 20h (got %q)", s)
-	}
-	return d, nil
 }

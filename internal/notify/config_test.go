@@ -114,7 +114,7 @@ func TestParseConfigProblems(t *testing.T) {
 			`line 5: notify.channels[0].from: unknown field for a sns channel; known fields are type, name, audience, topic_arn, region`,
 			`line 6: notify.central: must be none, copy or digest (got "everything")`,
 			`line 7: notify.reminders[1]: must be a whole number of days such as 7d (got "36h")`,
-			`line 8: notify.dedupe: unknown field; known fields are channels, owner_tags, security_contact, central, reminders, dedupe_window, templates_dir`,
+			`line 8: notify.dedupe: unknown key "dedupe" in notify (known keys: central, channels, dedupe_window, owner_tags, reminders, security_contact, templates_dir)`,
 		}},
 		{"central_without_contact.yaml", []string{
 			`line 2: notify.security_contact: is required when central is copy: give the security team's email address`,
@@ -123,7 +123,7 @@ func TestParseConfigProblems(t *testing.T) {
 			`line 11: notify.channels[1].topic_arn: must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:keyrot (got "arn:aws:sqs:us-east-1:123456789012:keyrot")`,
 		}},
 		{"not_a_mapping.yaml", []string{
-			`line 1: notify: must be a mapping with channels, owner_tags, security_contact, central, reminders, dedupe_window and templates_dir`,
+			`line 1: notify: must be a mapping of keys to values (got a list)`,
 		}},
 	}
 	for _, tt := range tests {
@@ -131,6 +131,47 @@ func TestParseConfigProblems(t *testing.T) {
 			_, got := parseFile(t, tt.file)
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestParseConfigDurations: the notify section reads durations with the
+// grammar of the rest of keyrot.yaml, weeks included.
+func TestParseConfigDurations(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		window     time.Duration
+		reminders  []int
+		problems   []string
+	}{
+		{name: "weeks", yaml: "notify:\n  dedupe_window: 2w\n  reminders: [2w, 3d, 10d, 3d]\n",
+			window: 14 * 24 * time.Hour, reminders: []int{14, 10, 3}},
+		{name: "days and hours", yaml: "notify:\n  dedupe_window: 1d\n  reminders: [48h]\n",
+			window: 24 * time.Hour, reminders: []int{2}},
+		{name: "bad", yaml: "notify:\n  dedupe_window: 0s\n  reminders: [ninety, 36h, -1d, 0d]\n", problems: []string{
+			`line 2: notify.dedupe_window: must be more than 0, e.g. 20h (got 0d)`,
+			`line 3: notify.reminders[0]: invalid duration "ninety" (write e.g. 90d or 2160h)`,
+			`line 3: notify.reminders[1]: must be a whole number of days such as 7d (got "36h")`,
+			`line 3: notify.reminders[2]: invalid duration "-1d" (write e.g. 90d or 2160h)`,
+			`line 3: notify.reminders[3]: must be a whole number of days such as 7d (got "0d")`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, probs := ParseConfig(notifyNode(t, []byte(tt.yaml)))
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.String())
+			}
+			if d := cmp.Diff(tt.problems, got); d != "" {
+				t.Fatalf("problems (-want +got):\n%s", d)
+			}
+			if len(got) > 0 {
+				return
+			}
+			if c.DedupeWindow != tt.window || !cmp.Equal(c.Reminders, tt.reminders) {
+				t.Errorf("dedupe_window %v, reminders %v; want %v, %v", c.DedupeWindow, c.Reminders, tt.window, tt.reminders)
 			}
 		})
 	}

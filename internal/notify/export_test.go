@@ -1,7 +1,7 @@
 package notify
 
-// Exported for the external tests (package notify_test), which exist
-// because the sandbox imports policy, which imports notify.
+// Exported for the external tests (package notify_test), which drive the
+// notifier through the sandbox.
 var (
 	FixtureItems  = fixtureItems
 	FixtureConfig = fixtureConfig

@@ -1,3 +1,12 @@
+// Package policy defines the policy part of keyrot.yaml: thresholds per
+// credential kind, exemptions, rule IDs and the rotation lifecycle. Load
+// decodes strictly (with internal/yamlconf) and Validate reports every
+// problem with its path and line.
+//
+// The package is a leaf: it imports no keyrot package but yamlconf, so the
+// pure core (audit, plan) and the sandbox can use it without linking the
+// AWS SDK or the history store. The notify section is kept as written;
+// internal/config decodes and checks it together with the policy.
 package policy
 
 import (
@@ -6,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
 // DefaultFile is the configuration file keyrot reads when none is named.
@@ -25,15 +36,16 @@ type Policy struct {
 	ExemptTag  string      `yaml:"exempt_tag"`
 	Exemptions []Exemption `yaml:"exemptions"`
 	Rotation   Rotation    `yaml:"rotation"`
-	// Notify is kept undecoded until the notification settings are defined.
+	// Notify is the notify section as written; this package neither
+	// decodes nor checks it (internal/config does, into a notify.Config).
 	Notify yaml.Node `yaml:"notify"`
 
 	// source is the file name used in problems; lines maps a path such as
 	// "access_keys.rotate_after" to its line in the source.
 	source string
-	lines  map[string]int
-	// decodeErrs are the paths the decoder already reported.
-	decodeErrs map[string]bool
+	lines  yamlconf.Lines
+	// decodeProbs are what the decoder already reported, while validating.
+	decodeProbs yamlconf.Problems
 }
 
 // Organization says which accounts to audit and how to reach them.
@@ -267,7 +279,8 @@ func Default() *Policy {
 }
 
 // Load reads and parses the file at path; problems name the file as path.
-// A missing file is an error; use Default for the built-in policy.
+// A missing file is an error; use Default for the built-in policy. The
+// notify section is not checked: internal/config.Load checks the whole file.
 func Load(path string) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -276,35 +289,40 @@ func Load(path string) (*Policy, error) {
 	return Parse(data, path)
 }
 
-// Parse decodes keyrot.yaml strictly on top of Default and validates it.
-// The error, if any, is a Problems listing every defect with its line.
+// Parse decodes keyrot.yaml strictly on top of Default and validates it;
+// the notify section is kept as written, unchecked. The error, if any, is
+// a Problems listing every defect with its line.
 func Parse(data []byte, filename string) (*Policy, error) {
-	p := Default()
-	p.source = filename
-	p.lines = map[string]int{}
-	var probs Problems
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Problems{syntaxProblem(filename, err)}
+	root, err := yamlconf.Parse(data, filename)
+	if err != nil {
+		return nil, err
 	}
-	if len(doc.Content) > 0 {
-		d := decoder{file: filename, lines: p.lines}
-		d.decode(doc.Content[0], p, "")
-		probs = append(probs, d.probs...)
-		p.decodeErrs = map[string]bool{}
-		for _, pr := range d.probs {
-			p.decodeErrs[pr.Path] = true
-		}
-	}
-	if err := p.Validate(); err != nil {
-		probs = append(probs, err.(Problems)...)
-	}
-	p.decodeErrs = nil
+	p, probs := Decode(filename, root)
 	if len(probs) > 0 {
-		probs.sort()
 		return nil, probs
 	}
 	return p, nil
+}
+
+// Decode decodes root, the root node of keyrot.yaml (nil for an empty
+// file), strictly on top of Default, and validates the result. It returns
+// the policy and every problem of both steps, sorted by line; the policy
+// is only to be used when there are none. Problems name the file as
+// filename.
+func Decode(filename string, root *yaml.Node) (*Policy, Problems) {
+	p := Default()
+	p.source = filename
+	d := yamlconf.NewDecoder(filename)
+	d.Decode(root, p, "")
+	p.lines = d.Lines
+	p.decodeProbs = d.Problems
+	probs := append(Problems(nil), d.Problems...)
+	if err := p.Validate(); err != nil {
+		probs = append(probs, err.(Problems)...)
+	}
+	p.decodeProbs = nil
+	probs.Sort()
+	return p, probs
 }
 
 // Source is the file name the policy was parsed from.

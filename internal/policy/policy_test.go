@@ -120,6 +120,7 @@ func TestBadFixtures(t *testing.T) {
 		"concurrency.yaml":                     {`2: organization.concurrency: must be between 1 and 64 (got 100)`},
 		"console_unused_zero.yaml":             {`2: console.unused_after: must be more than 0 (got 0d); CIS recommends 45d`},
 		"deactivate_not_before_delete.yaml":    {`2: access_keys.deactivate_after: must be less than delete_after (got 100d >= 100d)`},
+		"duplicate_key.yaml":                   {`3: access_keys.rotate_after: duplicate key "rotate_after": it is also on line 2, and only one value can be kept; remove one`},
 		"exempt_tag_reserved.yaml":             {`1: exempt_tag: must not start with aws: (reserved by AWS)`},
 		"exemption_bad_account.yaml":           {`2: exemptions[0].match.account: must be a 12-digit AWS account ID (got "12345678901"); quote it so YAML keeps leading zeros`},
 		"exemption_bad_date.yaml":              {`4: exemptions[0].expires: must be a date such as 2027-03-31 (got "next spring")`},

@@ -4,58 +4,19 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"sort"
 	"strings"
 	"text/template"
 
-	"github.com/keyrot/keyrot/internal/notify"
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
-// Problem is one defect in a policy file.
-type Problem struct {
-	File    string
-	Line    int // 0 when the value came from the defaults
-	Path    string
-	Message string
-}
-
-// String formats the problem as "file:line: path: message".
-func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d", p.Line)
-	}
-	b.WriteString(": ")
-	if p.Path != "" {
-		b.WriteString(p.Path)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Message)
-	return b.String()
-}
+// Problem is one defect in a policy file. It is yamlconf's, so that the
+// problems of every part of keyrot.yaml print and sort alike.
+type Problem = yamlconf.Problem
 
 // Problems is every defect found in a policy; it is the error Parse and
 // Validate return.
-type Problems []Problem
-
-// Error lists the problems one per line.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
-func (ps Problems) sort() {
-	sort.SliceStable(ps, func(i, j int) bool {
-		if ps[i].Line != ps[j].Line {
-			return ps[i].Line < ps[j].Line
-		}
-		return ps[i].Path < ps[j].Path
-	})
-}
+type Problems = yamlconf.Problems
 
 var (
 	accountIDRE = regexp.MustCompile(`^\d{12}$`)
@@ -90,22 +51,18 @@ func (v *validator) add(path, format string, args ...any) {
 }
 
 func (v *validator) addAt(line int, path, format string, args ...any) {
-	if v.p.decodeErrs[path] {
+	if v.p.decodeProbs.Covers(path) {
 		return // the decoder already said what is wrong with this value
-	}
-	for bad := range v.p.decodeErrs {
-		if strings.HasPrefix(bad, path+".") {
-			return
-		}
 	}
 	v.probs = append(v.probs, Problem{File: v.p.source, Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // Validate checks the policy's values and their consistency and returns
-// Problems listing every defect, or nil.
+// Problems listing every defect, or nil. It does not look at the notify
+// section.
 func (p *Policy) Validate() error {
 	if p.lines == nil {
-		p.lines = map[string]int{}
+		p.lines = yamlconf.Lines{}
 	}
 	if p.source == "" {
 		p.source = DefaultFile
@@ -130,14 +87,10 @@ func (p *Policy) Validate() error {
 		v.exemption(fmt.Sprintf("exemptions[%d]", i), e)
 	}
 	v.rotation()
-	_, nps := notify.ParseConfig(&p.Notify)
-	for _, np := range nps {
-		v.addAt(np.Line, strings.TrimSuffix("notify."+np.Path, "."), "%s", np.Message)
-	}
 	if len(v.probs) == 0 {
 		return nil
 	}
-	v.probs.sort()
+	v.probs.Sort()
 	return v.probs
 }
 

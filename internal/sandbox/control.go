@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
 // controlPrefix is the path under which the control API lives; no AWS
@@ -253,7 +253,7 @@ func ctlClockAdvance(s *Server, w http.ResponseWriter, r *http.Request) error {
 func parseSignedDuration(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	neg := strings.HasPrefix(v, "-")
-	d, err := policy.ParseDuration(strings.TrimPrefix(v, "-"))
+	d, err := yamlconf.ParseDuration(strings.TrimPrefix(v, "-"))
 	if neg {
 		d = -d
 	}
@@ -327,7 +327,7 @@ func ctlSetNewKeyDelay(s *Server, w http.ResponseWriter, r *http.Request) error 
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	d, err := policy.ParseDuration(req.Delay)
+	d, err := yamlconf.ParseDuration(req.Delay)
 	if err != nil {
 		return badRequest("delay: %v", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
 // Scenario describes an organization to load into the sandbox: its OUs,
@@ -25,9 +27,9 @@ type Scenario struct {
 	OUs          []ScenarioOU      `yaml:"ous,omitempty" json:"ous,omitempty"`
 	Accounts     []ScenarioAccount `yaml:"accounts,omitempty" json:"accounts,omitempty"`
 
-	// file and doc locate problems when the scenario came from YAML.
-	file string
-	doc  *yaml.Node
+	// file and lines locate problems when the scenario came from YAML.
+	file  string
+	lines yamlconf.Lines
 }
 
 // ScenarioOrg is the organization itself and its management account.
@@ -89,7 +91,7 @@ func (r RoleSpec) IsZero() bool { return !r.None && r.Name == "" }
 // UnmarshalYAML reads true, false or a role name.
 func (r *RoleSpec) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: role must be true, false or a role name", n.Line)
+		return errors.New("must be true, false or a role name")
 	}
 	switch n.Tag {
 	case "!!bool":
@@ -232,31 +234,49 @@ func LoadScenario(nameOrPath string) (*Scenario, error) {
 }
 
 // ParseScenario decodes scenario YAML strictly and checks it. file names
-// the source in error messages.
+// the source in error messages. The error is a *ScenarioError listing
+// every problem, of decoding and of checking, with its line.
 func ParseScenario(file string, data []byte) (*Scenario, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &ScenarioError{File: file, Problems: []Problem{yamlProblem(err)}}
+	root, err := yamlconf.Parse(data, file)
+	if err != nil {
+		return nil, scenarioError(file, err.(yamlconf.Problems))
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if root == nil {
 		return nil, &ScenarioError{File: file, Problems: []Problem{{Message: "empty scenario (want at least organization.management)"}}}
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, &ScenarioError{File: file, Problems: []Problem{{Line: root.Line, Message: "a scenario is a mapping with organization, ous and accounts"}}}
 	}
-	probs := checkKnownFields(root, scenarioType, "")
-	if len(probs) > 0 {
-		return nil, &ScenarioError{File: file, Problems: probs}
-	}
-	sc := &Scenario{file: file, doc: root}
-	if err := root.Decode(sc); err != nil {
-		return nil, &ScenarioError{File: file, Problems: []Problem{yamlProblem(err)}}
-	}
+	d := yamlconf.NewDecoder(file)
+	sc := &Scenario{file: file}
+	d.Decode(root, sc, "")
+	sc.lines = d.Lines
+	se := scenarioError(file, d.Problems)
 	if err := sc.Validate(); err != nil {
-		return nil, err
+		var ve *ScenarioError
+		if !errors.As(err, &ve) {
+			return nil, err
+		}
+		for _, p := range ve.Problems {
+			if !d.Failed(p.Path) { // else the decoder said what is wrong
+				se.Problems = append(se.Problems, p)
+			}
+		}
+	}
+	if len(se.Problems) > 0 {
+		sort.SliceStable(se.Problems, func(i, j int) bool { return se.Problems[i].Line < se.Problems[j].Line })
+		return nil, se
 	}
 	return sc, nil
+}
+
+// scenarioError turns the decoder's problems into a ScenarioError's.
+func scenarioError(file string, probs yamlconf.Problems) *ScenarioError {
+	se := &ScenarioError{File: file}
+	for _, p := range probs {
+		se.Problems = append(se.Problems, Problem{Line: p.Line, Path: p.Path, Message: p.Message})
+	}
+	return se
 }
 
 // Problem is one defect of a scenario.
@@ -299,23 +319,4 @@ func (e *ScenarioError) Error() string {
 		b.WriteString(p.String())
 	}
 	return b.String()
-}
-
-// yamlProblem turns a yaml.v3 error into a Problem with its line.
-func yamlProblem(err error) Problem {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		var n int
-		if _, err := fmt.Sscanf(rest, "%d:", &n); err == nil {
-			line = n
-			_, msg, _ = strings.Cut(rest, ": ")
-		}
-	}
-	return Problem{Line: line, Message: msg}
 }

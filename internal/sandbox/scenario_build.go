@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
 const (
@@ -156,7 +156,7 @@ func (sc *Scenario) compile(now time.Time, mgmtID string, ids *idGen) (*State, e
 	}
 	if len(b.probs) > 0 {
 		for i := range b.probs {
-			b.probs[i].Line = lineOf(sc.doc, b.probs[i].Path)
+			b.probs[i].Line = sc.lines.Nearest(b.probs[i].Path)
 		}
 		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line })
 		return nil, &ScenarioError{File: sc.file, Problems: b.probs}
@@ -196,7 +196,7 @@ func (b *builder) age(path, v string) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	d, err := policy.ParseDuration(v)
+	d, err := yamlconf.ParseDuration(v)
 	if err != nil {
 		b.problem(path, "%v", err)
 		return 0, false
@@ -510,3 +510,12 @@ func (g *idGen) from(alphabet string, n int) string {
 func (g *idGen) accountID() string          { return g.from("123456789", 1) + g.from(digits, 11) }
 func (g *idGen) accessKeyID() string        { return "AKIA" + g.from(upperBase32, 16) }
 func (g *idGen) uniqueID(pfx string) string { return pfx + g.from(upperBase32, 17) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -345,8 +345,8 @@ func TestLineOf(t *testing.T) {
 		{"ous", 1},
 	}
 	for _, tt := range tests {
-		if got := lineOf(sc.doc, tt.path); got != tt.want {
-			t.Errorf("lineOf(%s) = %d, want %d", tt.path, got, tt.want)
+		if got := sc.lines.Nearest(tt.path); got != tt.want {
+			t.Errorf("line of %s = %d, want %d", tt.path, got, tt.want)
 		}
 	}
 }
