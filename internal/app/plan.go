@@ -33,7 +33,7 @@ func checkMaxChanges(n int) error {
 	return nil
 }
 
-// Partial returns an error wrapping ErrPartial naming the accounts of snap
+// Partial returns a *PartialError (errors.Is ErrPartial) naming the accounts of snap
 // that could not be read, or nil.
 func Partial(snap *inventory.Snapshot) error {
 	if snap == nil {
@@ -48,5 +48,18 @@ func Partial(snap *inventory.Snapshot) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d account(s): %s", ErrPartial, len(failed), strings.Join(failed, "; "))
+	return &PartialError{Failed: failed}
 }
+
+// PartialError names the accounts that could not be read; it is ErrPartial.
+type PartialError struct {
+	// Failed are the accounts, each "ID (reason)".
+	Failed []string
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%d account(s) could not be read: %s", len(e.Failed), strings.Join(e.Failed, "; "))
+}
+
+// Is makes errors.Is(err, ErrPartial) true.
+func (e *PartialError) Is(target error) bool { return target == ErrPartial }
