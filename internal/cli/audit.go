@@ -90,7 +90,7 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 // writeReport renders to the file (atomically: temp file then rename) or to w.
 func writeReport(w io.Writer, file string, rend report.Renderer, rep *report.Report) error {
 	if file == "" {
-		return outputError(rend.Render(w, rep))
+		return outputError(rend.Render(w, rep), false)
 	}
 	var buf bytes.Buffer
 	if err := rend.Render(&buf, rep); err != nil {

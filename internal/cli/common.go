@@ -171,13 +171,17 @@ func warnf(g *globalOptions, format string, args ...any) {
 	_, _ = fmt.Fprintf(g.streams.Err, "keyrot: "+format+"\n", args...)
 }
 
-// outputError explains a failure to write the results: the run itself is
-// complete and recorded, only its report is lost.
-func outputError(err error) error {
+// outputError explains a failure to write the results to standard output:
+// the run itself is complete, only its report is lost. recorded says
+// whether the run is in the history (apply, rollback, rotate).
+func outputError(err error, recorded bool) error {
 	if err == nil {
 		return nil
 	}
-	return withCode(ExitError, fmt.Errorf("the run completed and is recorded in the history (keyrot history), but its results could not be written to standard output: %w", err))
+	if recorded {
+		return withCode(ExitError, fmt.Errorf("the run completed and is recorded in the history (keyrot history), but its results could not be written to standard output: %w", err))
+	}
+	return withCode(ExitError, fmt.Errorf("the results could not be written to standard output: %w", err))
 }
 
 // writeFileAtomic writes b to path through a temporary file in the same

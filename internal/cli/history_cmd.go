@@ -71,21 +71,21 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 			return err
 		}
 		if o.Output == "json" {
-			return outputError(json.NewEncoder(out).Encode(runs))
+			return outputError(json.NewEncoder(out).Encode(runs), false)
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTARTED\tCOMMAND\tMODE\tSTATUS\tSUMMARY")
 		for _, r := range runs {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format(time.RFC3339), r.Command, r.Mode, r.Status, r.Summary)
 		}
-		return outputError(tw.Flush())
+		return outputError(tw.Flush(), false)
 	}
 	story, err := a.KeyStory(ctx, o.Account, o.User)
 	if err != nil {
 		return err
 	}
 	if o.Output == "json" {
-		return outputError(json.NewEncoder(out).Encode(story))
+		return outputError(json.NewEncoder(out).Encode(story), false)
 	}
 	if len(story) == 0 {
 		fmt.Fprintf(out, "no history for %s/%s in %s\n", o.Account, o.User, path)
@@ -100,7 +100,7 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.At.UTC().Format("2006-01-02 15:04"), l.RunID, l.What, key, l.Outcome, l.Detail)
 	}
-	return outputError(tw.Flush())
+	return outputError(tw.Flush(), false)
 }
 
 // historyPath is the history database under dir, or the default location.

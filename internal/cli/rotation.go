@@ -104,7 +104,7 @@ func runPlan(ctx context.Context, g *globalOptions, o *rotationOptions) error {
 		warnf(g, "plan written to %s (%d actions)", o.OutFile, len(rp.Plan.Actions))
 	}
 	werr := report.Plan(g.streams.Out, o.Output, rp.Plan)
-	return errors.Join(app.Partial(rp.Snapshot), outputError(werr))
+	return errors.Join(app.Partial(rp.Snapshot), outputError(werr, false))
 }
 
 type applyOptions struct {
@@ -197,7 +197,7 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 		p := res.Plan.Plan
 		warnf(g, "run %d: %d change(s) planned, %d held back by guardrails, %d blocked; %s", res.RunID, len(p.Actions), len(p.Deferred), len(p.Blocked), res.Summary)
 	}
-	return errors.Join(err, outputError(werr))
+	return errors.Join(err, outputError(werr, true))
 }
 
 // confirm asks on a terminal; without one it refuses, so that unattended
@@ -320,5 +320,5 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		return err
 	}
 	werr := report.Outcomes(g.streams.Out, o.Output, []execute.Outcome{res.Outcome})
-	return errors.Join(err, outputError(werr))
+	return errors.Join(err, outputError(werr, true))
 }
