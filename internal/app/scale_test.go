@@ -147,3 +147,86 @@ func BenchmarkAuditSyntheticOrg(b *testing.B) {
 		b.ReportMetric(float64(len(res.Findings)), "findings")
 	}
 }
+
+// TestAuditCallBudgetFindingsHeavy: in an organization full of findings, an
+// audit reads last use from the credential report and tags and groups from
+// one authorization-details listing per account: no GetAccessKeyLastUsed,
+// no per-user tag or group call, one ListAccessKeys per user whose
+// findings name a key. Its findings are the same as a --fresh audit's,
+// which reads all of that live.
+func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
+	accounts, users := 6, 60
+	env := sandboxtest.Start(t, "")
+	if err := env.Server.ApplyScenario(sandbox.GenerateScenario(accounts, users, 7)); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.SetReportBuildTime(0)
+	now := env.Server.Clock().Now()
+	audit := func(fresh bool) *AuditResult {
+		t.Helper()
+		r := &App{Policy: policy.Default(), AWS: env.Admin(), Now: func() time.Time { return now }, CollectOptions: func(o *collect.Options) {
+			o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+		}}
+		res, err := r.Audit(context.Background(), AuditRequest{Scope: Scope{Fresh: fresh}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := audit(false)
+	counts := env.Server.CallCounts()
+	withKeyIDs := map[string]map[string]bool{}
+	for _, f := range res.Findings {
+		if f.KeyID != "" {
+			if withKeyIDs[f.AccountID] == nil {
+				withKeyIDs[f.AccountID] = map[string]bool{}
+			}
+			withKeyIDs[f.AccountID][f.User] = true
+		}
+	}
+	audited := 0
+	for _, a := range res.Snapshot.Accounts {
+		if a.Status != "audited" {
+			continue
+		}
+		audited++
+		ops := counts[a.ID]
+		for _, op := range []string{"iam:GetAccessKeyLastUsed", "iam:ListUserTags", "iam:ListGroupsForUser", "iam:ListUsers"} {
+			if ops[op] != 0 {
+				t.Errorf("account %s: %d %s calls, want none", a.ID, ops[op], op)
+			}
+		}
+		if n := ops["iam:GetAccountAuthorizationDetails"]; n != 1 {
+			t.Errorf("account %s: %d GetAccountAuthorizationDetails pages, want 1", a.ID, n)
+		}
+		// Users with two keys or an inactive key are resolved too (the
+		// planner acts on them); never more than the users holding keys.
+		need := len(withKeyIDs[a.ID])
+		if n := ops["iam:ListAccessKeys"]; n < need || n > len(a.Users) {
+			t.Errorf("account %s: %d ListAccessKeys, want between %d (users whose findings name a key) and %d", a.ID, n, need, len(a.Users))
+		}
+	}
+	if audited < accounts-2 {
+		t.Fatalf("only %d of %d accounts audited", audited, accounts)
+	}
+
+	key := func(r *AuditResult) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range r.Findings {
+			m[f.AccountID+"/"+f.User+"/"+f.KeyID+"/"+string(f.Rule)+"/"+fmt.Sprint(f.Exempt)] = true
+		}
+		return m
+	}
+	lean, fresh := key(res), key(audit(true))
+	for k := range lean {
+		if !fresh[k] {
+			t.Errorf("finding %s only without --fresh", k)
+		}
+	}
+	for k := range fresh {
+		if !lean[k] {
+			t.Errorf("finding %s only with --fresh", k)
+		}
+	}
+	t.Logf("%d findings in %d audited accounts", len(res.Findings), audited)
+}

@@ -126,18 +126,20 @@ func (r *accountRun) run(ctx context.Context) error {
 		}
 	}
 	now := r.c.now()
+	var wantTags []*inventory.User
 	for i := range users {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		u := &users[i]
 		if fresh || r.needsKeyIDs(*u, now) {
-			r.resolveKeys(ctx, u)
+			r.resolveKeys(ctx, u, fresh)
 		}
-		if r.c.opts.NeedTagsGroups && r.wantTagsGroups(u) {
-			r.tagsAndGroups(ctx, u)
+		if r.c.opts.NeedTagsGroups && u.Name != "" && r.wantTagsGroups(u) {
+			wantTags = append(wantTags, u)
 		}
 	}
+	r.readTagsGroups(ctx, wantTags)
 	// Users found deleted since the report have lost their names: drop them.
 	kept := users[:0]
 	for _, u := range users {
@@ -331,11 +333,15 @@ func utcPtr(t *time.Time) *time.Time {
 	return &v
 }
 
-// resolveKeys lists u's keys, maps them to report slots by creation time and
-// reads last-used facts live. A user that no longer exists gets an empty
-// name, which run drops. On a failed listing the report's facts stay.
-func (r *accountRun) resolveKeys(ctx context.Context, u *inventory.User) {
-	var live []iamtypes.AccessKeyMetadata
+// resolveKeys lists u's keys and maps them to report slots by creation
+// time. Last-used facts come from the report for keys it knows; they are
+// read live (GetAccessKeyLastUsed) when live is set, and for keys the
+// report does not know or could not say. The executor reads them live
+// again before it deactivates or deletes a key. A user that no longer
+// exists gets an empty name, which run drops. On a failed listing the
+// report's facts stay.
+func (r *accountRun) resolveKeys(ctx context.Context, u *inventory.User, live bool) {
+	var listed []iamtypes.AccessKeyMetadata
 	pages := iam.NewListAccessKeysPaginator(r.iam, &iam.ListAccessKeysInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(maxItems)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -347,23 +353,29 @@ func (r *accountRun) resolveKeys(ctx context.Context, u *inventory.User) {
 			r.errf(u.Name, "", "ListAccessKeys", err)
 			return
 		}
-		live = append(live, page.AccessKeyMetadata...)
+		listed = append(listed, page.AccessKeyMetadata...)
 	}
-	sort.Slice(live, func(i, j int) bool { return aws.ToTime(live[i].CreateDate).Before(aws.ToTime(live[j].CreateDate)) })
+	sort.Slice(listed, func(i, j int) bool { return aws.ToTime(listed[i].CreateDate).Before(aws.ToTime(listed[j].CreateDate)) })
 
 	var keys []inventory.AccessKey
 	used := make([]bool, len(u.Keys))
-	for _, lk := range live {
+	for _, lk := range listed {
 		created := aws.ToTime(lk.CreateDate).UTC()
 		k := inventory.AccessKey{ID: aws.ToString(lk.AccessKeyId), Status: inventory.KeyStatus(lk.Status), CreateDate: created}
+		var fromReport *inventory.AccessKey
 		for i, rk := range u.Keys {
 			if !used[i] && rk.CreateDate.Equal(created.Truncate(time.Second)) {
 				used[i] = true
 				k.Slot = rk.Slot
+				fromReport = &u.Keys[i]
 				break
 			}
 		}
-		r.lastUsed(ctx, u.Name, &k)
+		if !live && fromReport != nil && fromReport.LastUsedKnown {
+			k.LastUsed, k.LastUsedService, k.LastUsedRegion, k.LastUsedKnown = fromReport.LastUsed, fromReport.LastUsedService, fromReport.LastUsedRegion, true
+		} else {
+			r.lastUsed(ctx, u.Name, &k)
+		}
 		keys = append(keys, k)
 	}
 	u.Keys = keys
@@ -398,8 +410,77 @@ func (r *accountRun) wantTagsGroups(u *inventory.User) bool {
 	return len(u.Keys) > 0 || u.Password != nil
 }
 
+// bulkTagsMin is how many users must need tags and groups before one
+// GetAccountAuthorizationDetails listing (tags and groups of every user,
+// a page per 1,000 users) is cheaper than ListUserTags and
+// ListGroupsForUser for each of them.
+const bulkTagsMin = 2
+
+// readTagsGroups fills the tags and groups of users: for a few, with two
+// calls each; for more, from the account's authorization details, falling
+// back to per-user calls if that is denied or fails.
+func (r *accountRun) readTagsGroups(ctx context.Context, users []*inventory.User) {
+	if len(users) >= bulkTagsMin {
+		err := r.bulkTagsGroups(ctx, users)
+		if err == nil {
+			return
+		}
+		r.c.log.Info("authorization details unavailable; reading tags and groups per user", "account", r.acct.ID, "code", apiCode(err))
+	}
+	for _, u := range users {
+		if ctx.Err() != nil {
+			return
+		}
+		r.tagsAndGroups(ctx, u)
+	}
+}
+
+// bulkTagsGroups fills the users' tags and groups from
+// GetAccountAuthorizationDetails (Filter User). Nothing is filled unless
+// every page was read.
+func (r *accountRun) bulkTagsGroups(ctx context.Context, users []*inventory.User) error {
+	type details struct {
+		tags   map[string]string
+		groups []string
+	}
+	byName := map[string]details{}
+	pages := iam.NewGetAccountAuthorizationDetailsPaginator(r.iam, &iam.GetAccountAuthorizationDetailsInput{
+		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser}, MaxItems: aws.Int32(maxItems)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range page.UserDetailList {
+			var tags map[string]string
+			if len(d.Tags) > 0 {
+				tags = map[string]string{}
+				for _, t := range d.Tags {
+					tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				}
+			}
+			groups := append([]string(nil), d.GroupList...)
+			sort.Strings(groups)
+			byName[aws.ToString(d.UserName)] = details{tags: tags, groups: groups}
+		}
+	}
+	for _, u := range users {
+		d, ok := byName[u.Name]
+		if !ok {
+			// Created or deleted since the listing: ask for it alone.
+			r.tagsAndGroups(ctx, u)
+			continue
+		}
+		u.Tags, u.Groups = d.tags, d.groups
+	}
+	return nil
+}
+
 // tagsAndGroups fills u's tags and group names.
 func (r *accountRun) tagsAndGroups(ctx context.Context, u *inventory.User) {
+	if u.Name == "" {
+		return
+	}
 	tags := map[string]string{}
 	tp := iam.NewListUserTagsPaginator(r.iam, &iam.ListUserTagsInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(maxItems)})
 	for tp.HasMorePages() {

@@ -28,19 +28,21 @@
 //   - keys at least Options.ResolveKeysOlderThan old, and users holding two
 //     keys, need their access key IDs (for an action or a finding naming the
 //     key): ListAccessKeys for that user, matched to report slots by creation
-//     time to the second, then GetAccessKeyLastUsed for each of those keys;
+//     time to the second. Their last-used facts are the report's; only keys
+//     the report does not know (created since) cost GetAccessKeyLastUsed.
+//     The executor reads last use live again before it acts on a key;
 //   - with Options.Fresh (or a report older than Options.FreshAfter; IAM
 //     serves a report up to four hours old), ListUsers and ListAccessKeys for
 //     every user, so that users and keys created after the report are found
 //     and deleted ones dropped, and GetAccessKeyLastUsed for every key;
 //     users missing from the report also cost GetLoginProfile and
 //     ListMFADevices;
-//   - with Options.NeedTagsGroups, ListUserTags and ListGroupsForUser for the
-//     users that hold a credential (an access key or a password), the only
-//     users a finding or an exemption can be about. GetAccountAuthorizationDetails
-//     would give every user's tags and groups in fewer calls in large accounts,
-//     but it also returns every inline and attached policy document (pages of
-//     megabytes) and needs a broader permission, so it is not used.
+//   - with Options.NeedTagsGroups, the tags and groups of the users that
+//     hold a credential (an access key or a password), the only users a
+//     finding or an exemption can be about: for one user, ListUserTags and
+//     ListGroupsForUser; for more, GetAccountAuthorizationDetails filtered to
+//     users, which gives every user's tags and groups a page per 1,000 users
+//     (if it is denied, the per-user calls are made instead).
 //
 // # Facts, not guesses
 //
