@@ -103,6 +103,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRollbackCmd(g),
 		newRotateCmd(g),
 		newHistoryCmd(g),
+		newBenchCmd(g),
 	)
 	return root
 }

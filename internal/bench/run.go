@@ -1,0 +1,318 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/sandbox"
+)
+
+// Measure is one strategy's run over the workload.
+type Measure struct {
+	Name string
+	// Calls is every AWS call the sandbox counted; ByOp splits them by
+	// "service:Operation".
+	Calls int
+	ByOp  map[string]int
+	// Floor is the fewest calls that establish the same facts (0: not
+	// defined for this strategy).
+	Floor int
+	// Wall is the elapsed time; LowerBound what the floor's calls take at
+	// the workload's latency, concurrency and rate limit.
+	Wall, LowerBound time.Duration
+	// Throttled is how many calls the sandbox answered with Throttling
+	// (each retried by the client); Failed is how many accounts or actions
+	// ended in an error.
+	Throttled, Failed int
+	// PeakRSSKiB is the keyrot process's peak resident memory (0 when the
+	// strategy ran in this process).
+	PeakRSSKiB int64
+	// Actions is how many changes an apply made.
+	Actions int
+}
+
+// Env is a running sandbox for one workload.
+type Env struct {
+	W      Workload
+	Server *sandbox.Server
+	URL    string
+	stop   context.CancelFunc
+	done   chan error
+	rateID string
+}
+
+// Start runs a sandbox with the workload's organization and faults.
+func Start(ctx context.Context, w Workload) (*Env, error) {
+	if err := w.Validate(); err != nil {
+		return nil, err
+	}
+	srv := sandbox.New(sandbox.Options{})
+	if err := srv.ApplyScenario(Scenario(w)); err != nil {
+		return nil, fmt.Errorf("benchmark scenario: %w", err)
+	}
+	// IAM builds a credential report in seconds; the benchmark measures
+	// keyrot's calls, not IAM's build time.
+	srv.SetReportBuildTime(0)
+	sctx, stop := context.WithCancel(ctx)
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a }) }()
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		stop()
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	e := &Env{W: w, Server: srv, URL: "http://" + addr.String(), stop: stop, done: done}
+	if w.Latency > 0 {
+		if _, err := srv.AddFault(sandbox.Fault{Kind: sandbox.FaultLatency, Latency: w.Latency.String()}); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if w.RatePerAccount > 0 {
+		f, err := srv.AddFault(sandbox.Fault{Kind: sandbox.FaultRate, Service: "iam", RatePerSecond: w.RatePerAccount, Burst: max(w.Burst, 1)})
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.rateID = f.ID
+	}
+	return e, nil
+}
+
+// Close stops the sandbox.
+func (e *Env) Close() {
+	e.stop()
+	<-e.done
+}
+
+// throttled returns how often the rate fault has fired so far.
+func (e *Env) throttled() int {
+	for _, f := range e.Server.Faults() {
+		if f.ID == e.rateID {
+			return f.Fired
+		}
+	}
+	return 0
+}
+
+// counted runs fn and returns the calls the sandbox counted during it, by
+// operation, and the throttles.
+func (e *Env) counted(fn func() error) (map[string]int, int, time.Duration, error) {
+	e.Server.ResetCallCounts()
+	t0 := e.throttled()
+	start := time.Now()
+	err := fn()
+	wall := time.Since(start)
+	byOp := map[string]int{}
+	for _, ops := range e.Server.CallCounts() {
+		for op, n := range ops {
+			byOp[op] += n
+		}
+	}
+	return byOp, e.throttled() - t0, wall, err
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// keyrot runs the keyrot binary against the sandbox and returns its
+// standard output and peak memory.
+func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, int64, error) {
+	id, secret := e.Server.AdminCredentials()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN=",
+		"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+e.URL, "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var rss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss
+		}
+	}
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 5 {
+			err = nil // some accounts unreadable: reported, not fatal
+		} else {
+			return out.Bytes(), rss, fmt.Errorf("keyrot %s: %w\n%s", strings.Join(args[:1], " "), err, errb.String())
+		}
+	}
+	return out.Bytes(), rss, nil
+}
+
+// auditJSON is the part of keyrot audit -o json the floor is computed from.
+type auditJSON struct {
+	Accounts []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	} `json:"accounts"`
+	Findings []struct {
+		AccountID string `json:"account_id"`
+		User      string `json:"user"`
+		KeyID     string `json:"key_id"`
+		Rule      string `json:"rule"`
+	} `json:"findings"`
+}
+
+// Audit runs keyrot audit and measures it.
+func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
+	var out []byte
+	var rss int64
+	byOp, thr, wall, err := e.counted(func() error {
+		var err error
+		out, rss, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
+			"--concurrency", fmt.Sprint(e.W.Concurrency))
+		return err
+	})
+	if err != nil {
+		return Measure{}, err
+	}
+	var res auditJSON
+	if err := json.Unmarshal(out, &res); err != nil {
+		return Measure{}, fmt.Errorf("read keyrot audit output: %w", err)
+	}
+	m := Measure{Name: "keyrot audit", Calls: sum(byOp), ByOp: byOp, Wall: wall, Throttled: thr, PeakRSSKiB: rss}
+	m.Floor, m.LowerBound = e.auditFloor(res)
+	for _, a := range res.Accounts {
+		if a.Status == "failed" {
+			m.Failed++
+		}
+	}
+	return m, nil
+}
+
+// auditFloor is the fewest calls that establish an audit's facts: the
+// caller's identity and the organization's account pages; per account its
+// role, one GenerateCredentialReport and one GetCredentialReport, one
+// authorization-details page per 1,000 users when any user has a finding
+// (tags and groups decide exemptions), one ListSecrets page when a key
+// finding could be a rotation in progress, and one ListAccessKeys per user
+// whose findings name a key. Its lower bound in time runs the accounts'
+// calls in sequence, Concurrency accounts at once, at the workload's
+// latency, and no faster than the rate limit allows in any account.
+func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
+	w := e.W
+	users := map[string]map[string]bool{}
+	withFinding := map[string]bool{}
+	keyFinding := map[string]bool{}
+	for _, f := range res.Findings {
+		withFinding[f.AccountID] = true
+		if f.KeyID != "" {
+			if users[f.AccountID] == nil {
+				users[f.AccountID] = map[string]bool{}
+			}
+			users[f.AccountID][f.User] = true
+			keyFinding[f.AccountID] = true
+		}
+	}
+	mgmt := e.Server.ManagementAccountID()
+	org := 1 + (w.Accounts+19)/20
+	total := org
+	var perAccount []int
+	for _, a := range res.Accounts {
+		if a.Status != "audited" {
+			continue
+		}
+		n := 2
+		if a.ID != mgmt {
+			n++ // AssumeRole
+		}
+		if withFinding[a.ID] {
+			n += (w.UsersPerAccount + 999) / 1000
+		}
+		if keyFinding[a.ID] {
+			n++ // ListSecrets
+		}
+		n += len(users[a.ID])
+		perAccount = append(perAccount, n)
+		total += n
+	}
+	return total, e.lowerBound(org, perAccount)
+}
+
+// lowerBound is the time calls take at the workload's latency: org calls in
+// sequence, then the accounts' calls in sequence within an account,
+// Concurrency accounts at once, each account no faster than its rate limit
+// allows after its burst.
+func (e *Env) lowerBound(org int, perAccount []int) time.Duration {
+	w := e.W
+	sort.Sort(sort.Reverse(sort.IntSlice(perAccount)))
+	// Greedy longest-first onto Concurrency lanes.
+	lanes := make([]time.Duration, w.Concurrency)
+	for _, n := range perAccount {
+		d := time.Duration(n) * w.Latency
+		if w.RatePerAccount > 0 && n > w.Burst {
+			d = max(d, time.Duration(float64(n-w.Burst)/w.RatePerAccount*float64(time.Second)))
+		}
+		i := 0
+		for j := range lanes {
+			if lanes[j] < lanes[i] {
+				i = j
+			}
+		}
+		lanes[i] += d
+	}
+	var longest time.Duration
+	for _, l := range lanes {
+		longest = max(longest, l)
+	}
+	return time.Duration(org)*w.Latency + longest
+}
+
+// Apply runs keyrot apply (with a fresh history) and measures it.
+func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
+	dir, err := os.MkdirTemp("", "keyrot-bench-")
+	if err != nil {
+		return Measure{}, err
+	}
+	defer os.RemoveAll(dir)
+	var out []byte
+	var rss int64
+	byOp, thr, wall, err := e.counted(func() error {
+		var err error
+		out, rss, err = e.keyrot(ctx, bin, "apply", "--yes", "--allow-partial", "-o", "json", "--progress", "none",
+			"--report-wait", "5ms", "--concurrency", fmt.Sprint(e.W.Concurrency), "--state-dir", filepath.Join(dir, "state"),
+			"--max-changes", "100000")
+		return err
+	})
+	if err != nil {
+		return Measure{}, err
+	}
+	var res struct {
+		Outcomes []struct {
+			Status string `json:"status"`
+		} `json:"outcomes"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return Measure{}, fmt.Errorf("read keyrot apply output: %w", err)
+	}
+	m := Measure{Name: "keyrot apply", Calls: sum(byOp), ByOp: byOp, Wall: wall, Throttled: thr, PeakRSSKiB: rss}
+	for _, o := range res.Outcomes {
+		switch o.Status {
+		case "succeeded":
+			m.Actions++
+		case "failed":
+			m.Failed++
+		}
+	}
+	return m, nil
+}

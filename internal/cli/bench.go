@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyrot/keyrot/internal/bench"
+)
+
+func newBenchCmd(g *globalOptions) *cobra.Command {
+	w := bench.DefaultWorkload()
+	var dueShare, findingShare float64
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure keyrot audit and apply at organization scale against a generated sandbox organization",
+		Long: `Start the sandbox with a generated organization, a per-call latency and a per-account IAM
+rate limit answering AWS's Throttling error; run this keyrot binary's audit and apply, and the
+per-user strategy (ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every key); print
+for each the AWS calls the sandbox counted beside the floor for the workload, the wall time beside
+its lower bound, throttling, failures and peak memory. docs/performance.md has the figures.`,
+		Example: `  keyrot bench                                   # short form: 20 accounts x 50 users
+  keyrot bench --accounts 1000 --users 100 --due 0.6`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w.DueShare, w.FindingShare = dueShare, findingShare
+			if err := w.Validate(); err != nil {
+				return usageErrorf("%v", err)
+			}
+			bin, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			ms, err := bench.Run(cmd.Context(), w, bin)
+			if err != nil {
+				return err
+			}
+			return outputError(bench.WriteTable(g.streams.Out, w, ms), false)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&w.Accounts, "accounts", w.Accounts, "accounts in the organization (the management account included)")
+	f.IntVar(&w.UsersPerAccount, "users", w.UsersPerAccount, "IAM users per account")
+	f.IntVar(&w.KeysPerUser, "keys", w.KeysPerUser, "access keys per user (1 or 2)")
+	f.Float64Var(&dueShare, "due", w.DueShare, "share of users whose key is due for rotation")
+	f.Float64Var(&findingShare, "findings", w.FindingShare, "share of the other users with another finding")
+	f.DurationVar(&w.Latency, "latency", 25*time.Millisecond, "latency added to every AWS call")
+	f.Float64Var(&w.RatePerAccount, "rate", w.RatePerAccount, "IAM calls per second allowed per account (0: no limit)")
+	f.IntVar(&w.Burst, "burst", w.Burst, "IAM rate limiter burst per account")
+	f.IntVar(&w.Concurrency, "concurrency", w.Concurrency, "accounts at once, for keyrot and the per-user strategy")
+	return cmd
+}
