@@ -70,7 +70,9 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 		for op := range m.ByOp {
 			ops = append(ops, op)
 		}
-		sort.Slice(ops, func(i, j int) bool { return m.ByOp[ops[i]] > m.ByOp[ops[j]] || m.ByOp[ops[i]] == m.ByOp[ops[j]] && ops[i] < ops[j] })
+		sort.Slice(ops, func(i, j int) bool {
+			return m.ByOp[ops[i]] > m.ByOp[ops[j]] || m.ByOp[ops[i]] == m.ByOp[ops[j]] && ops[i] < ops[j]
+		})
 		var parts []string
 		for _, op := range ops {
 			parts = append(parts, fmt.Sprintf("%s %d", op, m.ByOp[op]))
