@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,7 +140,7 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 				return true
 			}
 		}
-		return needsDetail(p, a, u, r.now())
+		return needsKeyIDs(p, a, u, r.now())
 	}
 	o.NeedTagsGroups = true
 	o.TagsGroupsFor = func(a *inventory.Account, u *inventory.User) bool {
@@ -158,6 +159,12 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 // of its keys reaches the rotation age (the planner acts on the day it is
 // reached; the audit reports a key only once it is older).
 func needsDetail(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) bool {
+	return reachesRotation(p, u, now) || hasFinding(p, a, u, now)
+}
+
+// reachesRotation reports whether one of u's keys is within a day of the
+// shortest rotation age of the policy and its overrides.
+func reachesRotation(p *policy.Policy, u *inventory.User, now time.Time) bool {
 	rotate := time.Duration(p.AccessKeys.RotateAfter)
 	for _, ex := range p.Exemptions {
 		if ex.AccessKeys != nil {
@@ -169,18 +176,39 @@ func needsDetail(p *policy.Policy, a *inventory.Account, u *inventory.User, now 
 			return true
 		}
 	}
-	return hasFinding(p, a, u, now)
+	return false
 }
 
-// hasFinding reports whether u, judged alone and without tags, breaks policy.
-func hasFinding(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) bool {
-	one := &inventory.Snapshot{Accounts: []inventory.Account{{ID: a.ID, Name: a.Name, OUPath: a.OUPath, Tags: a.Tags, Status: inventory.AccountAudited, Users: []inventory.User{*u}}}}
-	for _, f := range audit.Evaluate(p, one, now).Findings {
-		if f.User == u.Name {
+// needsKeyIDs reports whether u's key IDs must be read: one of its keys
+// reaches the rotation age, or a finding is about its keys (a finding on
+// its password or MFA names no key).
+func needsKeyIDs(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) bool {
+	if reachesRotation(p, u, now) {
+		return true
+	}
+	for _, f := range findings(p, a, u, now) {
+		if strings.HasPrefix(string(f.Rule), "access-key-") || f.Rule == policy.RuleKeyLastUsedUnknown {
 			return true
 		}
 	}
 	return false
+}
+
+// hasFinding reports whether u, judged alone and without tags, breaks policy.
+func hasFinding(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) bool {
+	return len(findings(p, a, u, now)) > 0
+}
+
+// findings returns u's findings, judged alone and without tags.
+func findings(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) []audit.Finding {
+	one := &inventory.Snapshot{Accounts: []inventory.Account{{ID: a.ID, Name: a.Name, OUPath: a.OUPath, Tags: a.Tags, Status: inventory.AccountAudited, Users: []inventory.User{*u}}}}
+	var out []audit.Finding
+	for _, f := range audit.Evaluate(p, one, now).Findings {
+		if f.User == u.Name {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // collect gathers the inventory of the scope.
