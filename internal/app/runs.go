@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +42,7 @@ func (r *App) beginRun(ctx context.Context, command, mode string) (*run, error) 
 		r.log().Warn("an earlier run ended without finishing; marked interrupted", "run", m.ID, "command", m.Command, "host", m.Host, "pid", m.PID)
 	}
 	id, err := r.History.StartRun(ctx, history.Run{Command: command, Mode: mode, Host: r.Host, Version: r.Version,
-		PID: os.Getpid(), Started: r.now(), Heartbeat: wall})
+		PID: os.Getpid(), ProcStart: processStart(os.Getpid()), Started: r.now(), Heartbeat: wall})
 	if err != nil {
 		return nil, fmt.Errorf("record %s run: %w", command, err)
 	}
@@ -76,11 +79,42 @@ func (rn *run) finish(ctx context.Context, status, summary string) {
 }
 
 // liveness tells whether a run's process is alive; it can tell only for
-// runs of this host.
-func (r *App) liveness(host string, pid int) (alive, known bool) {
+// runs of this host. Where the process start time is known (Linux), a PID
+// now used by another process is not the run's.
+func (r *App) liveness(host string, pid int, procStart int64) (alive, known bool) {
 	if host != r.Host || pid <= 0 {
 		return false, false
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM), true
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false, true
+	}
+	if procStart != 0 {
+		if now := processStart(pid); now != 0 && now != procStart {
+			return false, true // the PID was reused
+		}
+	}
+	return true, true
+}
+
+// processStart returns when process pid started, in clock ticks since
+// boot (field 22 of /proc/PID/stat), or 0 where that cannot be read.
+func processStart(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 20 {
+		return 0
+	}
+	v, err := strconv.ParseInt(fields[19], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }

@@ -46,8 +46,11 @@ type Run struct {
 	Summary string
 	// Finished is zero while the run is running and for abandoned runs.
 	Finished time.Time
-	// PID is the process that ran it, on Host (0 if unknown).
-	PID int
+	// PID is the process that ran it, on Host (0 if unknown), and
+	// ProcStart when that process started (in the host's own units, 0 if
+	// unknown), so that a reused PID is not taken for the run's process.
+	PID       int
+	ProcStart int64
 	// Heartbeat is when the run last said it was alive (zero if never).
 	Heartbeat time.Time
 	// Notified reports whether the run's notices were handed to the
@@ -57,7 +60,7 @@ type Run struct {
 }
 
 // StartRun records the start of a run and returns its ID. Only Command,
-// Mode, Host, Version, PID, Started and Heartbeat are read from r;
+// Mode, Host, Version, PID, ProcStart, Started and Heartbeat are read from r;
 // Heartbeat defaults to the current wall-clock time (liveness is judged by
 // real time, whatever clock the run judges keys by).
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
@@ -73,8 +76,8 @@ func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 		}
 	}
 	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO runs (command, mode, host, version, started_at, status, pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Command, r.Mode, r.Host, r.Version, formatTime(orNow(r.Started)), RunRunning, r.PID, formatTime(orNow(r.Heartbeat)))
+		`INSERT INTO runs (command, mode, host, version, started_at, status, pid, proc_start, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Command, r.Mode, r.Host, r.Version, formatTime(orNow(r.Started)), RunRunning, r.PID, r.ProcStart, formatTime(orNow(r.Heartbeat)))
 	if err != nil {
 		return 0, fmt.Errorf("start %s run: %w", r.Command, err)
 	}
@@ -108,7 +111,9 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status, summary string,
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", id, err)
 	}
-	if cur != RunRunning {
+	// A run another process took for dead (RunInterrupted) is still
+	// finished by its own process, which knows better.
+	if cur != RunRunning && cur != RunInterrupted {
 		return fmt.Errorf("finish run %d: run is %s: %w", id, cur, ErrAlreadyFinished)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?`,
@@ -176,7 +181,7 @@ func (s *Store) ListRuns(ctx context.Context, limit int) ([]Run, error) {
 	return runs, nil
 }
 
-const runColumns = `id, command, mode, host, version, started_at, status, summary, finished_at, pid, heartbeat_at, notified`
+const runColumns = `id, command, mode, host, version, started_at, status, summary, finished_at, pid, proc_start, heartbeat_at, notified`
 
 func scanRuns(rows *sql.Rows) ([]Run, error) {
 	defer rows.Close()
@@ -186,7 +191,7 @@ func scanRuns(rows *sql.Rows) ([]Run, error) {
 		var started string
 		var finished, heartbeat sql.NullString
 		if err := rows.Scan(&r.ID, &r.Command, &r.Mode, &r.Host, &r.Version, &started, &r.Status, &r.Summary, &finished,
-			&r.PID, &heartbeat, &r.Notified); err != nil {
+			&r.PID, &r.ProcStart, &heartbeat, &r.Notified); err != nil {
 			return nil, err
 		}
 		var err error
@@ -215,13 +220,15 @@ func (s *Store) Heartbeat(ctx context.Context, id int64, now time.Time) error {
 }
 
 // Liveness tells whether the process of a run still runs: alive reports
-// whether process pid runs on host, and known whether it can tell (it can
-// only for the local host).
-type Liveness func(host string, pid int) (alive, known bool)
+// whether process pid, started at procStart, runs on host, and known
+// whether it can tell (it can only for the local host).
+type Liveness func(host string, pid int, procStart int64) (alive, known bool)
 
 // MarkInterrupted marks as RunInterrupted every run still RunRunning whose
-// process is gone: live says its PID no longer runs (it can tell for this
-// host), or its heartbeat is older than staleBefore. It returns the
+// process is gone: live says so (it can tell for this host), or, where it
+// cannot tell, the run's heartbeat is older than staleBefore. A process
+// live says is running is never taken for dead, however old its heartbeat
+// (a suspended laptop, a stepped clock). It returns the
 // runs it marked, with their new status. Their actions keep their recorded
 // state, and their Notified flag stays as it was, so the next run can still
 // send what they did not.
@@ -240,11 +247,9 @@ func (s *Store) MarkInterrupted(ctx context.Context, live Liveness, staleBefore 
 		if last.IsZero() {
 			last = r.Started
 		}
-		// A stale heartbeat means dead even if the PID runs: the PID was
-		// reused, since a live run beats every minute.
 		dead := last.Before(staleBefore)
-		if alive, known := live(r.Host, r.PID); known && r.PID > 0 && !alive {
-			dead = true
+		if alive, known := live(r.Host, r.PID, r.ProcStart); known && r.PID > 0 {
+			dead = !alive
 		}
 		if !dead {
 			continue

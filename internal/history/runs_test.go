@@ -148,6 +148,11 @@ func TestMarkInterrupted(t *testing.T) {
 	}
 	deadLocal := start("here", 100)
 	liveLocal := start("here", 200)
+	// A live local run whose heartbeat is stale (the laptop slept) is alive.
+	sleptLocal := start("here", 200)
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ?`, formatTime(t0), sleptLocal); err != nil {
+		t.Fatal(err)
+	}
 	staleRemote := start("there", 300)
 	freshRemote := start("there", 400)
 	if err := s.Heartbeat(ctx, freshRemote, t0.Add(50*time.Minute)); err != nil {
@@ -157,7 +162,7 @@ func TestMarkInterrupted(t *testing.T) {
 	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = ? WHERE id = ?`, formatTime(t0.Add(10*time.Minute)), staleRemote); err != nil {
 		t.Fatal(err)
 	}
-	live := func(host string, pid int) (bool, bool) {
+	live := func(host string, pid int, _ int64) (bool, bool) {
 		if host != "here" {
 			return false, false
 		}
@@ -174,7 +179,7 @@ func TestMarkInterrupted(t *testing.T) {
 	if d := cmp.Diff([]int64{deadLocal, staleRemote}, ids); d != "" {
 		t.Fatalf("marked (-want +got):\n%s", d)
 	}
-	for id, want := range map[int64]string{deadLocal: RunInterrupted, liveLocal: RunRunning, staleRemote: RunInterrupted, freshRemote: RunRunning} {
+	for id, want := range map[int64]string{deadLocal: RunInterrupted, liveLocal: RunRunning, sleptLocal: RunRunning, staleRemote: RunInterrupted, freshRemote: RunRunning} {
 		r, err := s.Run(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -195,5 +200,12 @@ func TestMarkInterrupted(t *testing.T) {
 	}
 	if owed, _ = s.UnnotifiedRuns(ctx, "apply", ModeEnforce); len(owed) != 1 || owed[0].ID != staleRemote {
 		t.Errorf("after MarkNotified, UnnotifiedRuns = %+v; want only run %d", owed, staleRemote)
+	}
+	// The process of a run taken for dead still records how it ended.
+	if err := s.FinishRun(ctx, staleRemote, RunSucceeded, "done after all", t0.Add(2*time.Hour)); err != nil {
+		t.Errorf("FinishRun over interrupted: %v", err)
+	}
+	if r, _ := s.Run(ctx, staleRemote); r.Status != RunSucceeded {
+		t.Errorf("run %d is %s after its own FinishRun, want succeeded", staleRemote, r.Status)
 	}
 }

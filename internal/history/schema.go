@@ -77,6 +77,7 @@ CREATE INDEX notices_lookup ON notices (recipient, account, user_name, key_id, k
 	// its heartbeat, and whether its notices were sent.
 	`
 ALTER TABLE runs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN proc_start INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
 ALTER TABLE runs ADD COLUMN notified INTEGER NOT NULL DEFAULT 0;
 UPDATE runs SET notified = 1;
