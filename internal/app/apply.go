@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -177,17 +178,21 @@ func (res *ApplyResult) noteWarnings() {
 
 // notifyRun tells the owners what this run did, and what earlier runs
 // that ended before notifying did, then records that those runs' notices
-// are sent. It runs detached from ctx, bounded by notifyTimeout.
+// are sent: only when every delivery went through, so a failed delivery is
+// tried again by the next run (the notifier's record of what was sent
+// keeps the others from going out twice). It runs detached from ctx,
+// bounded by notifyTimeout.
 func (r *App) notifyRun(ctx context.Context, runID int64, rp *RotationPlan, out *execute.Result, auditOnly bool, res *ApplyResult) {
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
 	defer cancel()
 	r.progress().Phase(PhaseNotify)
 	all := *out
 	var owed []int64
+	var when map[string]time.Time
 	if !auditOnly {
-		owed, all.Outcomes = r.owedOutcomes(nctx, runID, out.Outcomes)
+		owed, all.Outcomes, when = r.owedOutcomes(nctx, runID, rp, out.Outcomes)
 	}
-	items := r.NoticeItems(rp, &all, r.now())
+	items := r.noticeItems(rp, &all, r.now(), when)
 	sum, err := r.send(nctx, runID, items, auditOnly)
 	res.Notify, res.NotifyErr = sum, err
 	switch {
@@ -202,6 +207,10 @@ func (r *App) notifyRun(ctx context.Context, runID int64, rp *RotationPlan, out 
 		res.Recovered = owed
 		res.Summary += fmt.Sprintf("; sent the notices of %d earlier interrupted run(s)", len(owed))
 	}
+	if len(sum.Failed()) > 0 {
+		res.Summary += "; failed deliveries are tried again by the next run"
+		return
+	}
 	if err := r.History.MarkNotified(nctx, append(owed, runID)...); err != nil {
 		r.log().Error("record notices sent", "run", runID, "err", err)
 	}
@@ -213,16 +222,32 @@ const notifyTimeout = 2 * time.Minute
 
 // owedOutcomes adds to outs the changes made by earlier enforcing apply
 // runs that ended before their notices were sent, from their journal, and
-// returns those runs. Notices already sent are left out by the notifier's
-// record of them.
-func (r *App) owedOutcomes(ctx context.Context, self int64, outs []execute.Outcome) ([]int64, []execute.Outcome) {
+// returns those runs and when each owed change happened (by action ID), so
+// that its deadlines are counted from then. A run is taken up only when
+// every account it changed was read by this run: an owner outside this
+// run's scope is told by a later run that covers it. A rotation whose old
+// key's deactivation the plan already has ahead is left out: the plan's
+// own notice says the same. Notices already sent are left out by the
+// notifier's record of them.
+func (r *App) owedOutcomes(ctx context.Context, self int64, rp *RotationPlan, outs []execute.Outcome) ([]int64, []execute.Outcome, map[string]time.Time) {
 	runs, err := r.History.UnnotifiedRuns(ctx, "apply", history.ModeEnforce)
 	if err != nil {
 		r.log().Warn("find runs whose notices were not sent", "err", err)
-		return nil, outs
+		return nil, outs, nil
+	}
+	audited := map[string]bool{}
+	for _, a := range rp.Snapshot.Accounts {
+		audited[a.ID] = a.Status == inventory.AccountAudited
+	}
+	upcoming := map[string]bool{}
+	for _, u := range rp.Plan.Upcoming {
+		if u.Kind == plan.DeactivateKey {
+			upcoming[u.AccountID+"/"+u.KeyID] = true
+		}
 	}
 	var ids []int64
 	all := append([]execute.Outcome(nil), outs...)
+	when := map[string]time.Time{}
 	for _, run := range runs {
 		if run.ID == self {
 			continue
@@ -232,44 +257,64 @@ func (r *App) owedOutcomes(ctx context.Context, self int64, outs []execute.Outco
 			r.log().Warn("read the journal of an unnotified run", "run", run.ID, "err", err)
 			continue
 		}
+		covered := true
+		for _, a := range acts {
+			if a.Outcome.Status == history.ActionSucceeded && !audited[a.Account] {
+				covered = false
+			}
+		}
+		if !covered {
+			continue
+		}
 		ids = append(ids, run.ID)
 		for _, a := range acts {
 			if a.Outcome.Status != history.ActionSucceeded {
 				continue
 			}
-			o := execute.Outcome{AccountID: a.Account, User: a.User, KeyID: a.KeyID, Status: execute.Succeeded,
-				Detail: fmt.Sprintf("done by run %d, which ended before notifying", run.ID)}
+			o := execute.Outcome{ActionID: fmt.Sprintf("owed/%d", a.ID), AccountID: a.Account, User: a.User, KeyID: a.KeyID,
+				Status: execute.Succeeded, Detail: fmt.Sprintf("done by run %d, which ended before notifying", run.ID)}
+			at := a.Outcome.Finished
 			switch a.Kind {
 			case history.KindDeactivateKey:
 				o.Kind = plan.DeactivateKey
 			case history.KindDeleteKey:
 				o.Kind = plan.DeleteKey
 			case history.KindCreateKey:
+				if upcoming[a.Account+"/"+a.KeyID] {
+					continue
+				}
 				o.Kind, o.NewKeyID = plan.CreateKey, a.Outcome.KeyID
-				o.SecretARN = r.storedSecret(ctx, a.Account, a.User, o.NewKeyID)
+				var stored time.Time
+				o.SecretARN, stored = r.storedSecret(ctx, a.Account, a.User, o.NewKeyID)
 				o.SecretName = secretNameOfARN(o.SecretARN)
+				if !stored.IsZero() {
+					at = stored
+				}
 			default:
 				continue
+			}
+			if !at.IsZero() {
+				when[o.ActionID] = at
 			}
 			all = append(all, o)
 		}
 	}
-	return ids, all
+	return ids, all, when
 }
 
-// storedSecret returns the ARN of the secret a new key was stored in, from
-// the key events, or "".
-func (r *App) storedSecret(ctx context.Context, account, user, keyID string) string {
+// storedSecret returns the ARN of the secret a new key was stored in and
+// when, from the key events, or "" and the zero time.
+func (r *App) storedSecret(ctx context.Context, account, user, keyID string) (string, time.Time) {
 	evs, err := r.History.KeyEvents(ctx, account, user)
 	if err != nil {
-		return ""
+		return "", time.Time{}
 	}
 	for _, e := range evs {
 		if e.KeyID == keyID && e.Event == history.EventStored {
-			return e.SecretARN
+			return e.SecretARN, e.At
 		}
 	}
-	return ""
+	return "", time.Time{}
 }
 
 // executor returns an Executor acting in the scope for run runID. Its

@@ -20,6 +20,13 @@ import (
 // deactivations and deletions ahead (so reminders fall on the right days).
 // Dry runs tell nobody; audit-only runs tell what would happen.
 func (r *App) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Time) []notify.Item {
+	return r.noticeItems(rp, res, now, nil)
+}
+
+// noticeItems is NoticeItems where when gives, by action ID, the time an
+// outcome happened if not now (the changes of an earlier run, from its
+// journal), so that its deadlines are counted from then.
+func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, when map[string]time.Time) []notify.Item {
 	users := map[plan.UserRef]*inventory.User{}
 	accts := map[string]*inventory.Account{}
 	for ai := range rp.Snapshot.Accounts {
@@ -65,22 +72,26 @@ func (r *App) NoticeItems(rp *RotationPlan, res *execute.Result, now time.Time) 
 				continue
 			}
 			lc := lifecycle(a, u)
+			at := now
+			if t, ok := when[o.ActionID]; ok {
+				at = t
+			}
 			switch {
 			case o.Kind == plan.CreateKey && (done || o.NewKeyID != "" && o.SecretARN != ""):
 				// Also a create that failed after its key became the
 				// secret's current value: the owner must hear of it.
-				due := lc.DeactivationDue(keyCreated(u, o.KeyID), now)
+				due := lc.DeactivationDue(keyCreated(u, o.KeyID), at)
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
 					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeactivateKey && done:
-				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, now); ok {
-					it.Rollback = lc.DeletionDue(keyCreated(u, o.KeyID), now)
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, at); ok {
+					it.Rollback = lc.DeletionDue(keyCreated(u, o.KeyID), at)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeleteKey && done:
-				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, now); ok {
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, at); ok {
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeactivateKey && o.Status == execute.Blocked && o.LastUsed != nil:

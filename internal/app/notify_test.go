@@ -71,3 +71,27 @@ func TestNoticeItems(t *testing.T) {
 		t.Errorf("notice items (-want +got):\n%s", diff)
 	}
 }
+
+// TestNoticeItemsOwedDates: the changes of an earlier run that died before
+// notifying are announced with deadlines counted from when they happened,
+// not from the run that sends them.
+func TestNoticeItemsOwedDates(t *testing.T) {
+	now := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	then := now.Add(-2 * day)
+	snap := &inventory.Snapshot{Accounts: []inventory.Account{{ID: "111111111111", Name: "prod", Status: inventory.AccountAudited,
+		Users: []inventory.User{{Name: "app", ARN: "arn:aws:iam::111111111111:user/app", Tags: map[string]string{"owner": "team@example.com"},
+			Keys: []inventory.AccessKey{{ID: "AKIAAPPOLDKEY0000001", Status: inventory.KeyInactive, CreateDate: now.Add(-105 * day)}}}}}}}
+	rp := &RotationPlan{Snapshot: snap, Plan: &plan.Plan{}}
+	res := &execute.Result{Outcomes: []execute.Outcome{{ActionID: "owed/7", Kind: plan.DeactivateKey, AccountID: "111111111111", User: "app",
+		KeyID: "AKIAAPPOLDKEY0000001", Status: execute.Succeeded}}}
+	r := &App{Policy: policy.Default()}
+	items := r.noticeItems(rp, res, now, map[string]time.Time{"owed/7": then})
+	if len(items) != 1 {
+		t.Fatalf("items: %+v", items)
+	}
+	lc := Lifecycle(r.Policy, r.Policy.AccessKeys)
+	if want := lc.DeletionDue(now.Add(-105*day), then); !items[0].Rollback.Equal(want) || !items[0].Date.Equal(then) {
+		t.Errorf("owed deactivation: date %s, rollback until %s; want %s and %s", items[0].Date, items[0].Rollback, then, want)
+	}
+}

@@ -229,3 +229,34 @@ func TestRunDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyRetriesFailedDelivery: a digest whose delivery failed leaves the
+// run owing its notices; the next run delivers it, once.
+func TestApplyRetriesFailedDelivery(t *testing.T) {
+	e := startLifecycle(t, "")
+	withPolicy(t, e, notifyPolicy)
+	e.Server.Clock().Advance(5 * day) // day 90
+	if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "ses", Code: "MessageRejected", Status: 400, Message: "Email address is not verified."}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := e.run(t, "apply", "--yes")
+	if code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	if runs := e.runs(t); len(runs) != 1 || runs[0].Notified || len(e.Server.Emails()) != 0 {
+		t.Fatalf("want the run owing its notices and no mail; runs %+v, %d mails\n%s", runs, len(e.Server.Emails()), stderr)
+	}
+	e.Server.ClearFaults("")
+	if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
+		t.Fatalf("second apply: exit %d\n%s", code, stderr)
+	}
+	if n := len(e.Server.Emails()); n != 1 {
+		t.Fatalf("the next run sent %d mail(s), want the rotation notice once", n)
+	}
+	if runs := e.runs(t); len(runs) != 2 || !runs[0].Notified || !runs[1].Notified {
+		t.Errorf("want both runs notified: %+v", runs)
+	}
+	if code, _, _ := e.run(t, "apply", "--yes"); code != ExitOK || len(e.Server.Emails()) != 1 {
+		t.Errorf("a third run sent the notice again: %d mails", len(e.Server.Emails()))
+	}
+}
