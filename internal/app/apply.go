@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -25,9 +26,11 @@ type ApplyRequest struct {
 	// AuditOnly checks every live gate but changes nothing (also the
 	// policy's rotation.mode: audit-only).
 	AuditOnly bool
-	// SavedPlan, if set, is run instead of the plan computed now, once it
-	// passes plan.CheckSaved against it (PlanMaxAge) and the guardrails in
-	// force now.
+	// SavedPlan, if set, narrows the plan computed now: plan.Narrow
+	// checks every action of it against the plan computed for the same
+	// scope with the policy in force (and its age against PlanMaxAge), and
+	// refuses the whole file if one is not there as saved; what runs is
+	// the computed plan's matching actions, under the guardrails in force.
 	SavedPlan  *plan.Plan
 	PlanMaxAge time.Duration
 	// AllowPartial acts on the accounts that could be read even when
@@ -102,17 +105,19 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 	}
 	res.Plan = rp
 	if req.SavedPlan != nil {
-		if err := plan.CheckSaved(req.SavedPlan, rp.Plan, r.now(), req.PlanMaxAge); err != nil {
+		// A saved plan only narrows the plan computed now: what runs is
+		// the computed plan's own actions that the file names.
+		narrowed, err := plan.Narrow(req.SavedPlan, rp.Plan, r.now(), req.PlanMaxAge, unavailableAccounts(rp.Snapshot))
+		if err != nil {
 			res.Summary = "refused: saved plan"
 			return res, fmt.Errorf("%w: the saved plan %w", ErrInvalidRequest, err)
 		}
-		saved := *req.SavedPlan
 		// The guardrails in force now apply to a saved plan too.
 		var deferred []plan.Action
-		saved.Actions, deferred = plan.ApplyLimits(saved.Actions, r.limits(req.MaxChanges))
-		saved.Deferred = append(append([]plan.Action(nil), saved.Deferred...), deferred...)
+		narrowed.Actions, deferred = plan.ApplyLimits(narrowed.Actions, r.limits(req.MaxChanges))
+		narrowed.Deferred = append(deferred, narrowed.Deferred...)
 		executed := *rp
-		executed.Plan = &saved
+		executed.Plan = narrowed
 		rp = &executed
 		res.Plan = rp
 	}
@@ -165,6 +170,24 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 	}
 	res.Status = history.RunSucceeded
 	return res, Partial(rp.Snapshot)
+}
+
+// unavailableAccounts says, for each account of snap not audited, why a
+// saved plan cannot act in it now.
+func unavailableAccounts(snap *inventory.Snapshot) map[string]plan.Unavailable {
+	m := map[string]plan.Unavailable{}
+	if snap == nil {
+		return m
+	}
+	for _, a := range snap.Accounts {
+		switch a.Status {
+		case inventory.AccountFailed:
+			m[a.ID] = plan.Unavailable{Why: "account " + a.ID + " is not readable now (" + a.Reason + ")", Unreadable: true}
+		case inventory.AccountSkipped:
+			m[a.ID] = plan.Unavailable{Why: "account " + a.ID + " is excluded or suspended now (" + a.Reason + ")"}
+		}
+	}
+	return m
 }
 
 // noteWarnings adds the run's warnings to its summary, so the run record
