@@ -51,9 +51,11 @@ func TestDigest(t *testing.T) {
 		t.Fatalf("reformatted file: %v", err)
 	}
 	for name, edit := range map[string]func(string) string{
-		"date":      func(s string) string { return strings.Replace(s, "2026-03-01T12:00:00Z", "2026-03-04T12:00:00Z", 1) },
-		"kind":      func(s string) string { return strings.Replace(s, `"kind": "create-key"`, `"kind": "delete-key"`, 1) },
-		"gate":      func(s string) string { return strings.Replace(s, `"require_status": "Active"`, `"require_status": "Inactive"`, 1) },
+		"date": func(s string) string { return strings.Replace(s, "2026-03-01T12:00:00Z", "2026-03-04T12:00:00Z", 1) },
+		"kind": func(s string) string { return strings.Replace(s, `"kind": "create-key"`, `"kind": "delete-key"`, 1) },
+		"gate": func(s string) string {
+			return strings.Replace(s, `"require_status": "Active"`, `"require_status": "Inactive"`, 1)
+		},
 		"no digest": func(s string) string { return strings.Replace(s, `"digest"`, `"digest_"`, 1) },
 	} {
 		e := edit(string(b))
