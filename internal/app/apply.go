@@ -67,8 +67,10 @@ type ApplyResult struct {
 // first-seen inactive keys, carries the plan out, and tells the owners,
 // including what earlier runs that died before notifying had done. The
 // run record is finished whatever happens, with a context detached from
-// ctx. It returns a result whenever it acted, with an error when some
-// action failed or the run was interrupted.
+// ctx. It returns a result whenever it acted, with an error when the run
+// was interrupted or left something undone: a *RunError says what
+// (changes failed, calls denied to keyrot, accounts not read, changes
+// blocked until a person acts, new keys not yet verified) and what to do.
 func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, err error) {
 	if err := checkMaxChanges(req.MaxChanges); err != nil {
 		return nil, err
@@ -151,7 +153,9 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		done++
 		r.progress().Step(PhaseExecute, done, total, o.AccountID+"/"+o.User+" "+string(o.Kind)+": "+string(o.Status))
 	}
-	out, aerr := ex.Apply(ctx, rp.Plan, execute.Options{DryRun: req.DryRun, AuditOnly: auditOnly, OnOutcome: onOutcome})
+	// The executor's error joins the failed outcomes' errors (and a crash);
+	// runError sorts those outcomes below.
+	out, _ := ex.Apply(ctx, rp.Plan, execute.Options{DryRun: req.DryRun, AuditOnly: auditOnly, OnOutcome: onOutcome})
 	res.Result = out
 	if out != nil {
 		res.Summary = fmt.Sprintf("%d succeeded, %d blocked, %d skipped, %d failed", out.Count(execute.Succeeded), out.Count(execute.Blocked), out.Count(execute.Skipped), out.Count(execute.Failed))
@@ -161,15 +165,26 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		// pipe): a changed key must never leave its owner untold.
 		r.notifyRun(ctx, rn.id, rp, out, auditOnly, res)
 	}
-	if aerr != nil {
-		return res, aerr
+	// What is left undone, sorted by what it takes to finish it.
+	rerr := runError(rp, out)
+	if rerr != nil && (len(rerr.Failed) > 0 || len(rerr.Denied) > 0) {
+		if s := rerr.summary(); s != "" {
+			res.Summary += "; " + s
+		}
+		return res, rerr
 	}
 	if ctx.Err() != nil {
 		res.Status = history.RunInterrupted
 		return res, fmt.Errorf("%w: the actions in flight were finished, the rest were not started: %w", ErrInterrupted, context.Cause(ctx))
 	}
 	res.Status = history.RunSucceeded
-	return res, Partial(rp.Snapshot)
+	if rerr == nil {
+		return res, nil
+	}
+	if s := rerr.summary(); s != "" {
+		res.Summary += "; " + s
+	}
+	return res, rerr
 }
 
 // unavailableAccounts says, for each account of snap not audited, why a

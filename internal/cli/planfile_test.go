@@ -225,7 +225,8 @@ func TestPlanFileTampered(t *testing.T) {
 	if !strings.Contains(stderr, "1 change(s) planned") {
 		t.Errorf("dry run summary:\n%s", stderr)
 	}
-	outs := applyPlanFileCode(t, e, narrowed, ExitOK)
+	// pair's two keys in use are still blocked for a person: exit 6.
+	outs := applyPlanFileCode(t, e, narrowed, ExitBlocked)
 	if len(outs) != 1 || outs[0].User != "app" || outs[0].Status != execute.Succeeded || outs[0].KeyID != appKey {
 		t.Fatalf("narrowed plan: %+v", outs)
 	}
