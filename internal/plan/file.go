@@ -99,6 +99,9 @@ func Decode(b []byte) (*Plan, error) {
 	return f.Plan, nil
 }
 
+// NotInSavedPlan is the Deferred reason of a due action a saved plan left out.
+const NotInSavedPlan = "not in the saved plan"
+
 // clockSkew is how far in the future a saved plan's date may be: another
 // host's clock may run a little ahead.
 const clockSkew = 5 * time.Minute
@@ -223,7 +226,7 @@ func Narrow(saved, current *Plan, now time.Time, maxAge time.Duration, unavailab
 				continue
 			}
 			if a.Deferred == "" {
-				a.Deferred = "not in the saved plan"
+				a.Deferred = NotInSavedPlan
 			}
 			out.Deferred = append(out.Deferred, a)
 		}
