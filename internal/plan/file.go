@@ -151,8 +151,8 @@ type Unavailable struct {
 // for the same scope with the policy in force, and returns the plan to
 // carry out. A saved plan can only narrow what apply would do now: each of
 // its actions must be in current (among its actions, or its actions held
-// back by the guardrails) with the same ID, kind, account, user, user ARN,
-// key, gate and expected key state. The returned plan holds current's own
+// back by the guardrails) with the same ID, kind, account, account name,
+// user, user ARN, key, due date, gate and expected key state. The returned plan holds current's own
 // actions, never the file's, so that everything the executor reads (gates,
 // expected keys, evidence, names) comes from the plan computed now; the
 // due actions the file leaves out are in its Deferred, and its Blocked,
@@ -264,6 +264,12 @@ func mismatch(s Action, acct string, inScope map[string]bool, why func(string) s
 	}
 	if s.UserARN != now.UserARN {
 		diffs = append(diffs, fmt.Sprintf("its user ARN is %q, not %q", s.UserARN, now.UserARN))
+	}
+	if s.AccountName != now.AccountName {
+		diffs = append(diffs, fmt.Sprintf("its account name is %q, not %q", s.AccountName, now.AccountName))
+	}
+	if !s.Due.Equal(now.Due) {
+		diffs = append(diffs, fmt.Sprintf("it is due %s, not %s", fmtTime(s.Due), fmtTime(now.Due)))
 	}
 	if !sameGate(s, now) {
 		diffs = append(diffs, fmt.Sprintf("its gate is %s, not %s", gateText(s.Gate), gateText(now.Gate)))

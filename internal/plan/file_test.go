@@ -108,6 +108,8 @@ func TestNarrow(t *testing.T) {
 	}{
 		{"orphan gate removed", func(p *Plan) { p.Actions[0].Gate = Gate{} }, "its gate is none"},
 		{"ID edited", func(p *Plan) { p.Actions[1].ID = "x" }, `its ID is "x"`},
+		{"account name edited", func(p *Plan) { p.Actions[1].AccountName = "prod" }, `its account name is "prod", not ""`},
+		{"due date edited", func(p *Plan) { p.Actions[1].Due = fileNow }, "it is due 2026-03-01T12:00:00Z, not never"},
 		{"duplicate", func(p *Plan) { p.Actions = append(p.Actions, p.Actions[1]) }, "listed twice"},
 		{"unknown kind", func(p *Plan) { p.Actions[1].Kind = "blocked" }, `"blocked" is not an action keyrot carries out`},
 		{"other account", func(p *Plan) { p.Actions[1].AccountID = "999999999999" }, "account 999999999999 is outside this run's scope"},
