@@ -26,9 +26,11 @@ type ApplyRequest struct {
 	// AuditOnly checks every live gate but changes nothing (also the
 	// policy's rotation.mode: audit-only).
 	AuditOnly bool
-	// SavedPlan, if set, is run instead of the plan computed now, once it
-	// passes plan.CheckSaved against it (PlanMaxAge) and the guardrails in
-	// force now.
+	// SavedPlan, if set, narrows the plan computed now: plan.Narrow
+	// checks every action of it against the plan computed for the same
+	// scope with the policy in force (and its age against PlanMaxAge), and
+	// refuses the whole file if one is not there as saved; what runs is
+	// the computed plan's matching actions, under the guardrails in force.
 	SavedPlan  *plan.Plan
 	PlanMaxAge time.Duration
 	// AllowPartial acts on the accounts that could be read even when
@@ -65,8 +67,10 @@ type ApplyResult struct {
 // first-seen inactive keys, carries the plan out, and tells the owners,
 // including what earlier runs that died before notifying had done. The
 // run record is finished whatever happens, with a context detached from
-// ctx. It returns a result whenever it acted, with an error when some
-// action failed or the run was interrupted.
+// ctx. It returns a result whenever it acted, with an error when the run
+// was interrupted or left something undone: a *RunError says what
+// (changes failed, calls denied to keyrot, accounts not read, changes
+// blocked until a person acts, new keys not yet verified) and what to do.
 func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, err error) {
 	if err := checkMaxChanges(req.MaxChanges); err != nil {
 		return nil, err
@@ -103,17 +107,19 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 	}
 	res.Plan = rp
 	if req.SavedPlan != nil {
-		if err := plan.CheckSaved(req.SavedPlan, rp.Plan, r.now(), req.PlanMaxAge); err != nil {
+		// A saved plan only narrows the plan computed now: what runs is
+		// the computed plan's own actions that the file names.
+		narrowed, err := plan.Narrow(req.SavedPlan, rp.Plan, r.now(), req.PlanMaxAge, unavailableAccounts(rp.Snapshot))
+		if err != nil {
 			res.Summary = "refused: saved plan"
 			return res, fmt.Errorf("%w: the saved plan %w", ErrInvalidRequest, err)
 		}
-		saved := *req.SavedPlan
 		// The guardrails in force now apply to a saved plan too.
 		var deferred []plan.Action
-		saved.Actions, deferred = plan.ApplyLimits(saved.Actions, r.limits(req.MaxChanges))
-		saved.Deferred = append(append([]plan.Action(nil), saved.Deferred...), deferred...)
+		narrowed.Actions, deferred = plan.ApplyLimits(narrowed.Actions, r.limits(req.MaxChanges))
+		narrowed.Deferred = append(deferred, narrowed.Deferred...)
 		executed := *rp
-		executed.Plan = &saved
+		executed.Plan = narrowed
 		rp = &executed
 		res.Plan = rp
 	}
@@ -147,7 +153,9 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		done++
 		r.progress().Step(PhaseExecute, done, total, o.AccountID+"/"+o.User+" "+string(o.Kind)+": "+string(o.Status))
 	}
-	out, aerr := ex.Apply(ctx, rp.Plan, execute.Options{DryRun: req.DryRun, AuditOnly: auditOnly, OnOutcome: onOutcome})
+	// The executor's error joins the failed outcomes' errors (and a crash);
+	// runError sorts those outcomes below.
+	out, _ := ex.Apply(ctx, rp.Plan, execute.Options{DryRun: req.DryRun, AuditOnly: auditOnly, OnOutcome: onOutcome})
 	res.Result = out
 	if out != nil {
 		res.Summary = fmt.Sprintf("%d succeeded, %d blocked, %d skipped, %d failed", out.Count(execute.Succeeded), out.Count(execute.Blocked), out.Count(execute.Skipped), out.Count(execute.Failed))
@@ -157,15 +165,44 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		// pipe): a changed key must never leave its owner untold.
 		r.notifyRun(ctx, rn.id, rp, out, auditOnly, res)
 	}
-	if aerr != nil {
-		return res, aerr
+	// What is left undone, sorted by what it takes to finish it.
+	rerr := runError(rp, out)
+	if rerr != nil && (len(rerr.Failed) > 0 || len(rerr.Denied) > 0) {
+		if s := rerr.summary(); s != "" {
+			res.Summary += "; " + s
+		}
+		return res, rerr
 	}
 	if ctx.Err() != nil {
 		res.Status = history.RunInterrupted
 		return res, fmt.Errorf("%w: the actions in flight were finished, the rest were not started: %w", ErrInterrupted, context.Cause(ctx))
 	}
 	res.Status = history.RunSucceeded
-	return res, Partial(rp.Snapshot)
+	if rerr == nil {
+		return res, nil
+	}
+	if s := rerr.summary(); s != "" {
+		res.Summary += "; " + s
+	}
+	return res, rerr
+}
+
+// unavailableAccounts says, for each account of snap not audited, why a
+// saved plan cannot act in it now.
+func unavailableAccounts(snap *inventory.Snapshot) map[string]plan.Unavailable {
+	m := map[string]plan.Unavailable{}
+	if snap == nil {
+		return m
+	}
+	for _, a := range snap.Accounts {
+		switch a.Status {
+		case inventory.AccountFailed:
+			m[a.ID] = plan.Unavailable{Why: "account " + a.ID + " is not readable now (" + a.Reason + ")", Unreadable: true}
+		case inventory.AccountSkipped:
+			m[a.ID] = plan.Unavailable{Why: "account " + a.ID + " is excluded or suspended now (" + a.Reason + ")"}
+		}
+	}
+	return m
 }
 
 // noteWarnings adds the run's warnings to its summary, so the run record

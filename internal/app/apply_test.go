@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,7 +117,12 @@ func TestApplySavedPlanRefused(t *testing.T) {
 	}
 	foreign := *rp.Plan
 	foreign.Accounts = append([]string{"999999999999"}, foreign.Accounts...)
-	if _, err := a.Apply(ctx, ApplyRequest{SavedPlan: &foreign, PlanMaxAge: 24 * time.Hour}); !errors.Is(err, ErrInvalidRequest) {
+	act := foreign.Actions[0]
+	act.AccountID = "999999999999"
+	act.ID = fmt.Sprintf("%s/%s/%s/%s", act.Kind, act.AccountID, act.User, act.KeyID)
+	foreign.Actions = []plan.Action{act}
+	_, err = a.Apply(ctx, ApplyRequest{SavedPlan: &foreign, PlanMaxAge: 24 * time.Hour})
+	if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "account 999999999999 is outside this run's scope") {
 		t.Errorf("saved plan for another account: %v", err)
 	}
 	if len(keys()) != 1 {

@@ -15,6 +15,17 @@ var (
 	// ErrInvalidRequest: the request itself is wrong (bad account ID,
 	// missing user, unusable saved plan).
 	ErrInvalidRequest = errors.New("invalid request")
+	// ErrChangesFailed: some of an apply's changes failed (RunError).
+	ErrChangesFailed = errors.New("some changes failed")
+	// ErrDenied: AWS denied keyrot's own credentials a call it needs, while
+	// collecting or acting: a permission to grant (RunError).
+	ErrDenied = errors.New("keyrot was denied a call it needs")
+	// ErrBlocked: changes are blocked until a person acts: a blocked item
+	// of the plan or an action a live gate blocked (RunError).
+	ErrBlocked = errors.New("changes blocked until a person acts")
+	// ErrPending: a new key is stored but not yet proven to authenticate;
+	// the next apply proves it (RunError).
+	ErrPending = errors.New("new key stored, not yet verified")
 	// ErrActionFailed: a requested change (rollback, rotate now) did not
 	// succeed; the result says why.
 	ErrActionFailed = errors.New("action did not succeed")

@@ -16,8 +16,10 @@ const (
 	ExitError       = 1
 	ExitUsage       = 2 // bad flags, arguments or configuration
 	ExitFindings    = 3 // findings at or above --fail-on
-	ExitAuth        = 4 // AWS authentication or permission denied
-	ExitPartial     = 5 // some accounts could not be processed
+	ExitAuth        = 4 // AWS refused keyrot's own credentials or denied it a call it needs
+	ExitPartial     = 5 // some accounts could not be read
+	ExitBlocked     = 6 // apply: changes blocked until a person acts
+	ExitPending     = 7 // apply: a new key stored, not yet verified; run apply again later
 	ExitInterrupted = 130
 )
 
@@ -75,12 +77,22 @@ func exitCodeFor(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, app.ErrInvalidRequest):
 		return ExitUsage
+	case errors.Is(err, app.ErrChangesFailed):
+		return ExitError
+	case errors.Is(err, app.ErrDenied):
+		return ExitAuth
 	case errors.Is(err, app.ErrPartial):
 		return ExitPartial
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && authCodes[ae.ErrorCode()] {
 		return ExitAuth
+	}
+	switch {
+	case errors.Is(err, app.ErrBlocked):
+		return ExitBlocked
+	case errors.Is(err, app.ErrPending):
+		return ExitPending
 	}
 	return ExitError
 }

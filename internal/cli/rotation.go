@@ -195,7 +195,19 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	}
 	if res.Plan != nil && res.Result != nil {
 		p := res.Plan.Plan
-		warnf(g, "run %d: %d change(s) planned, %d held back by guardrails, %d blocked; %s", res.RunID, len(p.Actions), len(p.Deferred), len(p.Blocked), res.Summary)
+		held, left := 0, 0
+		for _, a := range p.Deferred {
+			if a.Deferred == plan.NotInSavedPlan {
+				left++
+			} else {
+				held++
+			}
+		}
+		savedText := ""
+		if req.SavedPlan != nil {
+			savedText = fmt.Sprintf(", %d left out by the saved plan", left)
+		}
+		warnf(g, "run %d: %d change(s) planned, %d held back by guardrails%s, %d blocked; %s", res.RunID, len(p.Actions), held, savedText, len(p.Blocked), res.Summary)
 	}
 	return errors.Join(err, outputError(werr, true))
 }
