@@ -64,11 +64,17 @@ func TestExitDenied(t *testing.T) {
 		}
 	}
 	t.Run("GetAccessKeyLastUsed", func(t *testing.T) {
+		// The audit reads last use from the credential report; the usage
+		// gate of the old key's deactivation reads it live.
 		e := startLifecycle(t, "")
 		e.Server.Clock().Advance(5 * day)
+		if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK {
+			t.Fatalf("rotation: exit %d\n%s", code, stderr)
+		}
+		e.Server.Clock().Advance(11 * day) // the old key's deactivation is due
 		deny(t, e, "iam", "GetAccessKeyLastUsed")
 		code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
-		if code != ExitAuth || !strings.Contains(stderr, "AWS denied keyrot") || !strings.Contains(stderr, "iam:GetAccessKeyLastUsed of app") {
+		if code != ExitAuth || !strings.Contains(stderr, "AWS denied keyrot") || !strings.Contains(stderr, "111122223333/app deactivate-key") || !strings.Contains(stderr, "GetAccessKeyLastUsed") {
 			t.Fatalf("apply without GetAccessKeyLastUsed: exit %d, want %d\n%s\n%s", code, ExitAuth, out, stderr)
 		}
 		if strings.Contains(stderr, "blocked until a person acts") {
