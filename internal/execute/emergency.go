@@ -19,7 +19,7 @@ import (
 // it; with a store that does not, every stored key counts as readable by
 // the user, which only makes an emergency rotation replace more keys.
 type withholder interface {
-	Withheld(ctx context.Context, secretID string) (string, error)
+	Marks(ctx context.Context, secretID string) (secretstore.Marks, error)
 }
 
 var _ withholder = (*secretstore.Store)(nil)
@@ -32,6 +32,9 @@ type secretView struct {
 	// withheld: cur was stored withheld from the user and not granted yet,
 	// so no key of the user could ever read it.
 	withheld bool
+	// emergencyDone: cur is the new key of a compromised key's rotation
+	// that was granted (finished).
+	emergencyDone bool
 	// readable are the IDs of keys held by versions the user could read
 	// (AWSCURRENT unless withheld, AWSPREVIOUS, AWSPENDING).
 	readable map[string]bool
@@ -64,11 +67,13 @@ func (r *runner) readSecretView(ctx context.Context, store KeyStore, name string
 	}
 	if sv.hasCur {
 		if ws, ok := store.(withholder); ok {
-			id, err := ws.Withheld(ctx, name)
+			m, err := ws.Marks(ctx, name)
 			if err != nil {
 				return sv, err
 			}
-			sv.withheld = id != "" && id == sv.cur.Value.AccessKeyID
+			id := sv.cur.Value.AccessKeyID
+			sv.withheld = m.Withheld == id
+			sv.emergencyDone = !sv.withheld && m.Emergency == id
 		}
 		if !sv.withheld {
 			sv.readable[sv.cur.Value.AccessKeyID] = true
@@ -329,6 +334,9 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 			resume = &live[0] // the named key was deleted to make room
 		}
 	}
+	if o, ok := r.emergencyFinished(ctx, a, req, store, live, sv); ok {
+		return o
+	}
 	var target *liveKey
 	gone := false // the named key is no longer the user's: keyrot deleted it
 	if req.KeyID != "" {
@@ -513,7 +521,7 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 		return failed(a, err)
 	}
 	if err := store.Grant(ctx, res.SecretARN, a.UserARN); err != nil {
-		return failed(a, fmt.Errorf("compromised keys deactivated, but granting %s read access to its new secret: %w", a.User, err))
+		return failed(a, fmt.Errorf("old key deactivated, but granting %s read access to its new secret: %w", a.User, err))
 	}
 	if err := r.step("after-grant"); err != nil {
 		return failed(a, err)
@@ -534,4 +542,55 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 		res.Detail += "; key(s) " + masked(tainted) + " deactivated too: their secret was readable with the compromised key"
 	}
 	return res
+}
+
+// emergencyFinished reports, with ok, a compromised key's rotation that
+// already finished (its process died before it could say so): the
+// secret's AWSCURRENT is the granted new key of an emergency rotation, the
+// user's newest key and active, and every other active key of the user is
+// neither the one the request names nor readable from the secret. It
+// verifies the key and grants the user again (both idempotent). Without
+// --key the request is taken for a rerun too: to replace that new key as
+// compromised, name it.
+func (r *runner) emergencyFinished(ctx context.Context, a plan.Action, req RotateNowRequest, store KeyStore, live []liveKey, sv secretView) (Outcome, bool) {
+	if !sv.emergencyDone || req.KeyID == sv.cur.Value.AccessKeyID {
+		return Outcome{}, false
+	}
+	k := sv.curKey(live)
+	if k == nil {
+		return Outcome{}, false
+	}
+	a.KeyID = req.KeyID
+	for _, l := range live {
+		if l.ID == k.ID {
+			continue
+		}
+		if l.Status == inventory.KeyActive && (req.KeyID == "" || l.ID == req.KeyID || sv.readable[l.ID]) {
+			return Outcome{}, false
+		}
+		if a.KeyID == "" {
+			a.KeyID = l.ID
+		}
+	}
+	o := outcomeOf(a, Succeeded, "")
+	o.NewKeyID, o.SecretARN, o.SecretName = k.ID, sv.cur.ARN, sv.cur.Name
+	o.FetchCommand = secretstore.FetchCommand(sv.cur.ARN, store.Config().Region)
+	if r.o.DryRun || r.o.AuditOnly {
+		o.Status, o.Detail = Skipped, "the emergency rotation is already finished: new key "+inventory.MaskKeyID(k.ID)+" is stored and readable by the user"
+		return o, true
+	}
+	if err := r.step("before-verify"); err != nil {
+		return failed(a, err), true
+	}
+	if err := r.verifyKey(ctx, a.AccountID, k.ID, sv.cur.Value.SecretAccessKey, a.UserARN); err != nil {
+		return failed(a, fmt.Errorf("emergency rotation finished, but its new key: %w", err)), true
+	}
+	if err := r.step("before-grant"); err != nil {
+		return failed(a, err), true
+	}
+	if err := store.Grant(ctx, sv.cur.ARN, a.UserARN); err != nil {
+		return failed(a, fmt.Errorf("granting %s read access to its new secret: %w", a.User, err)), true
+	}
+	o.Detail = "the emergency rotation was already finished: new key " + inventory.MaskKeyID(k.ID) + " stored and verified, the compromised key off, secret readable by the user"
+	return o, true
 }

@@ -44,6 +44,11 @@ const (
 	// (Entry.ReadersOnly): written before the resource policy that denies
 	// the user and the value, removed by Grant after the user is allowed.
 	TagWithheld = "keyrot:withheld"
+	// TagEmergency names the key of the last version stored for a
+	// compromised key's rotation (Entry.ReadersOnly). Grant leaves it: with
+	// TagWithheld gone it says that rotation finished, so that running the
+	// same request again reports it instead of rotating the new key.
+	TagEmergency = "keyrot:emergency"
 )
 
 // DefaultNameTemplate names a user's secret when the policy does not.
@@ -193,7 +198,8 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 			return Stored{}, err
 		}
 		if _, err := s.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(arn),
-			Tags: []types.Tag{{Key: aws.String(TagWithheld), Value: aws.String(e.Value.AccessKeyID)}}}); err != nil {
+			Tags: []types.Tag{{Key: aws.String(TagWithheld), Value: aws.String(e.Value.AccessKeyID)},
+				{Key: aws.String(TagEmergency), Value: aws.String(e.Value.AccessKeyID)}}}); err != nil {
 			return Stored{}, fmt.Errorf("store key of %s: tag %s withheld: %w", who, name, err)
 		}
 	}
@@ -365,24 +371,37 @@ func (s *Store) Grant(ctx context.Context, secretID, userARN string) error {
 	return nil
 }
 
-// Withheld returns the key ID the secret's TagWithheld mark names: a key
-// stored withheld from its user whose Grant has not finished; "" if none.
-// The mark is written before the deny and the value, so it may name a key
-// whose store never finished: callers compare it with the AWSCURRENT key.
-func (s *Store) Withheld(ctx context.Context, secretID string) (string, error) {
+// Marks are the emergency-rotation marks of a secret (its TagWithheld and
+// TagEmergency tags); empty when absent.
+type Marks struct {
+	// Withheld names a key stored withheld from its user whose Grant has
+	// not finished. The mark is written before the deny and the value, so
+	// it may name a key whose store never finished: compare it with the
+	// AWSCURRENT key.
+	Withheld string
+	// Emergency names the key of the last compromised key's rotation.
+	Emergency string
+}
+
+// Marks reads the secret's emergency-rotation marks.
+func (s *Store) Marks(ctx context.Context, secretID string) (Marks, error) {
 	out, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretID)})
 	if IsNotFound(err) {
-		return "", nil
+		return Marks{}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("describe secret %s: %w", secretID, err)
+		return Marks{}, fmt.Errorf("describe secret %s: %w", secretID, err)
 	}
+	var m Marks
 	for _, t := range out.Tags {
-		if aws.ToString(t.Key) == TagWithheld {
-			return aws.ToString(t.Value), nil
+		switch aws.ToString(t.Key) {
+		case TagWithheld:
+			m.Withheld = aws.ToString(t.Value)
+		case TagEmergency:
+			m.Emergency = aws.ToString(t.Value)
 		}
 	}
-	return "", nil
+	return m, nil
 }
 
 // Version is a stored value with its version's facts.
