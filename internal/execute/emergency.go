@@ -198,6 +198,9 @@ func (r *runner) rotateNow(ctx context.Context, a plan.Action, req RotateNowRequ
 // verified and the rotation reported done.
 func (r *runner) rotateNowPlain(ctx context.Context, a plan.Action, req RotateNowRequest, c IAM, store KeyStore, live []liveKey, sv secretView) Outcome {
 	stored := sv.curKey(live)
+	if stored != nil && live[0].Status != inventory.KeyActive {
+		stored = nil // its old key is off: that rotation is over
+	}
 	var target *liveKey
 	if req.KeyID != "" {
 		if target = findKey(live, req.KeyID); target == nil {

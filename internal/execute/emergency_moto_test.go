@@ -35,7 +35,7 @@ type motoWorld struct {
 	shift time.Duration
 }
 
-func (m *motoWorld) IAM(context.Context, string) (IAM, error)         { return m.iam, nil }
+func (m *motoWorld) IAM(context.Context, string) (IAM, error)          { return m.iam, nil }
 func (m *motoWorld) Secrets(context.Context, string) (KeyStore, error) { return m.sm, nil }
 func (m *motoWorld) KeyConfig(context.Context, string) (aws.Config, error) {
 	cfg := m.cfg.Copy()
