@@ -219,7 +219,7 @@ func (r *runner) rotateNowPlain(ctx context.Context, a plan.Action, req RotateNo
 			return outcomeOf(a, Blocked, fmt.Sprintf("an emergency rotation of %s is in progress: new key %s is stored, withheld from the user until the compromised key is off; finish it with rotate --now --compromised",
 				a.User, inventory.MaskKeyID(stored.ID)))
 		}
-		return r.finishStored(ctx, a, c, store, sv.cur, "")
+		return r.finishStored(ctx, a, c, store, sv.cur)
 	}
 	var active []liveKey
 	for _, k := range live {
@@ -264,9 +264,8 @@ func (r *runner) rotateNowPlain(ctx context.Context, a plan.Action, req RotateNo
 
 // finishStored ends a rotation past its store: the secret's tags and the
 // pending tag are repaired if the store was cut short, the key is verified
-// and the outcome journaled as the create-key it completes. why prefixes
-// the detail.
-func (r *runner) finishStored(ctx context.Context, a plan.Action, c IAM, store KeyStore, cur secretstore.Version, why string) Outcome {
+// and the outcome journaled as the create-key it completes.
+func (r *runner) finishStored(ctx context.Context, a plan.Action, c IAM, store KeyStore, cur secretstore.Version) Outcome {
 	if r.o.DryRun || r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "would finish the rotation in progress: verify new key "+inventory.MaskKeyID(cur.Value.AccessKeyID))
 		o.WouldDo = true
@@ -307,7 +306,7 @@ func (r *runner) finishStored(ctx context.Context, a plan.Action, c IAM, store K
 	}
 	r.event(ctx, a.AccountID, a.User, newID, history.EventVerified, r.e.now(), "", "")
 	j.end(ctx, Succeeded, "", newID)
-	o.Detail = why + "new key " + inventory.MaskKeyID(newID) + " was already stored (on " + ymd(cur.Created) + "); verified now: the rotation in progress is finished"
+	o.Detail = "new key " + inventory.MaskKeyID(newID) + " was already stored (on " + ymd(cur.Created) + "); verified now: the rotation in progress is finished"
 	return o
 }
 
