@@ -493,10 +493,11 @@ func TestRotateCompromisedCLI(t *testing.T) {
 			}
 
 			if interrupted {
-				// The grant to the user, the last step, fails once: the old
-				// key is already off and the new secret is readable by
-				// nobody but admins.
-				if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "secretsmanager", Operation: "PutResourcePolicy", Times: 1, Code: "InvalidRequestException", Status: 400, Message: "injected by test"}); err != nil {
+				// The grant to the user, the last step, fails once (the
+				// first PutResourcePolicy is the store's, which denies the
+				// user): the old key is already off and the new secret is
+				// readable by nobody but admins.
+				if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "secretsmanager", Operation: "PutResourcePolicy", Skip: 1, Times: 1, Code: "InvalidRequestException", Status: 400, Message: "injected by test"}); err != nil {
 					t.Fatal(err)
 				}
 				code, out, stderr := rotate("--now", "--compromised", "--yes", "-o", "json")

@@ -13,7 +13,6 @@ import (
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
-	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
 // withLease runs fn under the account's lease.
@@ -222,34 +221,46 @@ func (r *runner) rollback(ctx context.Context, a plan.Action) Outcome {
 	if err != nil {
 		return failed(a, err)
 	}
+	// The rollback is recorded before the key is re-activated: a key active
+	// again without its keyrot:rolled-back tag would be deactivated anew by
+	// the next apply (its idle time counted from its last use), breaking the
+	// application that needed the rollback. If the tag cannot be written,
+	// nothing is re-activated.
+	at := r.e.now()
+	if err := r.step("before-tag-rolled-back"); err != nil {
+		return failed(a, err)
+	}
+	if err := tagUser(ctx, c, a.User, TagRolledBack, keyAtValue(key.ID, at)); err != nil {
+		err = fmt.Errorf("key %s not re-activated: recording the rollback first: %w", inventory.MaskKeyID(key.ID), err)
+		j.end(ctx, Failed, err.Error(), "")
+		return failed(a, err)
+	}
 	if err := r.step("before-reactivate"); err != nil {
 		return failed(a, err)
 	}
 	if _, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(a.User), AccessKeyId: aws.String(key.ID), Status: types.StatusTypeActive}); err != nil {
 		err = fmt.Errorf("re-activate key %s of %s: %w", inventory.MaskKeyID(key.ID), a.User, err)
+		// Put back what the tag said before, so that it does not claim a
+		// rollback that did not happen (a stale claim only delays keyrot:
+		// the key's deactivation counts as a new one).
+		if tags.RolledKey != "" {
+			err = errors.Join(err, tagUser(ctx, c, a.User, TagRolledBack, keyAtValue(tags.RolledKey, tags.RolledAt)))
+		} else {
+			err = errors.Join(err, untagUser(ctx, c, a.User, TagRolledBack))
+		}
 		j.end(ctx, Failed, err.Error(), "")
 		return failed(a, err)
 	}
-	at := r.e.now()
 	if err := r.step("after-reactivate"); err != nil {
 		return failed(a, err)
 	}
 	r.event(ctx, a.AccountID, a.User, key.ID, history.EventReactivated, at, "", "")
-	var errs []error
-	if err := tagUser(ctx, c, a.User, TagRolledBack, keyAtValue(key.ID, at)); err != nil {
-		errs = append(errs, err)
-	}
 	if tags.DeactKey == key.ID {
 		if err := untagUser(ctx, c, a.User, TagDeactivated); err != nil {
-			errs = append(errs, err)
+			// Harmless: the rollback tag is newer than the deactivation
+			// record, which every reader then takes as stale.
+			r.e.log().Warn("clear deactivation tag after rollback", "account", a.AccountID, "user", a.User, "err", err)
 		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		// The key is active again; without the tag the planner may plan its
-		// deactivation anew, which is gated on its use.
-		err = fmt.Errorf("key %s re-activated, but recording the rollback: %w", inventory.MaskKeyID(key.ID), err)
-		j.end(ctx, Failed, err.Error(), key.ID)
-		return failed(a, err)
 	}
 	j.end(ctx, Succeeded, "", key.ID)
 	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(key.ID)+" re-activated")
@@ -300,181 +311,12 @@ func (e *Executor) RotateNow(ctx context.Context, account, user string, req Rota
 	return out, outcomeErr(out)
 }
 
-func (r *runner) rotateNow(ctx context.Context, a plan.Action, req RotateNowRequest) Outcome {
-	compromised := req.Compromised
-	c, err := r.e.Clients.IAM(ctx, a.AccountID)
-	if err != nil {
-		return failed(a, err)
-	}
-	out, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(a.User)})
-	if err != nil {
-		return failed(a, fmt.Errorf("get user %s: %w", a.User, err))
-	}
-	a.UserARN = aws.ToString(out.User.Arn)
-	store, err := r.e.Clients.Secrets(ctx, a.AccountID)
-	if err != nil {
-		return failed(a, err)
-	}
-	name, err := store.Name(nameData(a))
-	if err != nil {
-		return failed(a, err)
-	}
-	if err := r.step("before-list-keys"); err != nil {
-		return failed(a, err)
-	}
-	live, err := listKeys(ctx, c, a.User)
-	if err != nil {
-		return failed(a, err)
-	}
-	// Resume: the newest key is already stored as AWSCURRENT.
-	var stored *secretstore.Version
-	if len(live) == 2 {
-		v, err := store.Stage(ctx, name, "AWSCURRENT")
-		switch {
-		case errors.Is(err, secretstore.ErrNoVersion):
-		case err != nil:
-			return failed(a, err)
-		case v.Value.AccessKeyID == live[1].ID && live[1].Status == inventory.KeyActive:
-			stored = &v
-		}
-	}
-	var target *liveKey
-	if req.KeyID != "" {
-		if target = findKey(live, req.KeyID); target == nil {
-			return r.notUsersKey(ctx, a, req.KeyID)
-		}
-		if stored != nil && stored.Value.AccessKeyID == target.ID {
-			stored = nil // the stored key itself is the one to replace
-		}
-	}
-	var old []liveKey // active keys to cut off, the stored new key aside
-	for _, k := range live {
-		if k.Status == inventory.KeyActive && (stored == nil || k.ID != stored.Value.AccessKeyID) && (target == nil || k.ID == target.ID) {
-			old = append(old, k)
-		}
-	}
-	switch {
-	case target != nil:
-	case len(old) == 1:
-		target = &old[0]
-	case len(old) > 1:
-		a.KeyID = ""
-		return refused(a, ErrKeyRequired, fmt.Sprintf("user %s has two active keys (%s): name the key to rotate (--key)", a.User, keysText(live)))
-	case stored != nil:
-		// Resumed after the old key was already cut off: still name it.
-		for i := range live {
-			if live[i].ID != stored.Value.AccessKeyID {
-				target = &live[i]
-			}
-		}
-	}
-	if target != nil {
-		a.KeyID = target.ID
-	}
-	// other is the user's key that is not the target, if any.
-	var other *liveKey
-	for i := range live {
-		if target == nil || live[i].ID != target.ID {
-			other = &live[i]
-		}
-	}
-	makeRoom := false
-	if stored == nil && len(live) >= 2 {
-		switch {
-		case target == nil:
-			return outcomeOf(a, Blocked, "user already has two access keys ("+keysText(live)+"); delete one first")
-		case !compromised && target.Status == inventory.KeyActive && other.Status == inventory.KeyActive:
-			return outcomeOf(a, Blocked, fmt.Sprintf("user already has two active keys (%s) and IAM allows two: to replace %s, deactivate and delete it by hand first, or if it is compromised run with --compromised (keyrot then cuts it off and deletes it first)",
-				keysText(live), inventory.MaskKeyID(target.ID)))
-		case !compromised:
-			return outcomeOf(a, Blocked, "user already has two access keys ("+keysText(live)+"); delete or deactivate one first")
-		case target.Status == inventory.KeyActive && other.Status != inventory.KeyActive:
-			// Cutting the target off first would leave the user no working key.
-			return outcomeOf(a, Blocked, fmt.Sprintf("user already has two access keys (%s): %s is its only active key, so keyrot will not cut it off before a new key works, and there is no room for one; delete the inactive key %s first",
-				keysText(live), inventory.MaskKeyID(target.ID), inventory.MaskKeyID(other.ID)))
-		default:
-			makeRoom = true // compromised: deactivate the target at once, delete it, then create
-		}
-	}
-	if r.o.DryRun || r.o.AuditOnly {
-		o := outcomeOf(a, Skipped, "would rotate the key of "+a.User)
-		if makeRoom {
-			o.Detail = "would deactivate and delete compromised key " + inventory.MaskKeyID(target.ID) + " of " + a.User + ", then create its replacement"
-		}
-		o.WouldDo = true
-		return o
-	}
-	var res Outcome
-	switch {
-	case makeRoom:
-		if target.Status == inventory.KeyActive {
-			if err := r.deactivateJournaled(ctx, a, c, target.ID); err != nil {
-				return failed(a, err)
-			}
-		}
-		del := a
-		del.Reason = a.Reason + ": making room for its replacement"
-		if o := r.deleteNow(ctx, del, c, history.KindDeleteKey, TagDeactivated); o.Status != Succeeded {
-			return o
-		}
-		a.Expect = []plan.KeyState{{ID: other.ID, Status: other.Status}}
-		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: true, manual: true})
-		if res.Status != Succeeded {
-			return res
-		}
-		old = nil // already cut off
-	case stored == nil:
-		a.Expect = nil
-		for _, k := range live {
-			a.Expect = append(a.Expect, plan.KeyState{ID: k.ID, Status: k.Status})
-		}
-		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: compromised, manual: true})
-		if res.Status != Succeeded || !compromised {
-			return res
-		}
-	default:
-		if !compromised {
-			return outcomeOf(a, Skipped, "a rotation is already in progress: new key "+inventory.MaskKeyID(stored.Value.AccessKeyID)+" is stored")
-		}
-		if err := r.step("before-verify"); err != nil {
-			return failed(a, err)
-		}
-		if err := r.verifyKey(ctx, a.AccountID, stored.Value.AccessKeyID, stored.Value.SecretAccessKey, a.UserARN); err != nil {
-			return failed(a, fmt.Errorf("old key left active: %w", err))
-		}
-		res = outcomeOf(a, Succeeded, "")
-		res.NewKeyID, res.SecretARN, res.SecretName = stored.Value.AccessKeyID, stored.ARN, stored.Name
-		res.FetchCommand = secretstore.FetchCommand(stored.ARN, store.Config().Region)
-	}
-	// Compromised: the new key works; cut the old one off, then let the user read.
-	for _, k := range old {
-		if err := r.deactivateJournaled(ctx, a, c, k.ID); err != nil {
-			return failed(a, err)
-		}
-	}
-	if err := r.step("before-grant"); err != nil {
-		return failed(a, err)
-	}
-	if err := store.Grant(ctx, res.SecretARN, a.UserARN); err != nil {
-		return failed(a, fmt.Errorf("old key deactivated, but granting %s read access to its new secret: %w", a.User, err))
-	}
-	if err := r.step("after-grant"); err != nil {
-		return failed(a, err)
-	}
-	res.Detail = "new key " + inventory.MaskKeyID(res.NewKeyID) + " stored and verified; compromised key deactivated; secret readable by the user"
-	if makeRoom {
-		res.Detail = "compromised key " + inventory.MaskKeyID(a.KeyID) + " deactivated and deleted; new key " + inventory.MaskKeyID(res.NewKeyID) +
-			" stored and verified; secret readable by the user"
-	}
-	return res
-}
-
 // notUsersKey refuses a RotateNow of a key the user does not have, saying
 // so when keyrot itself deleted it (an interrupted emergency rotation).
 func (r *runner) notUsersKey(ctx context.Context, a plan.Action, keyID string) Outcome {
 	detail := fmt.Sprintf("key %s is not a key of user %s", inventory.MaskKeyID(keyID), a.User)
 	if deleted := r.deletedByKeyrot(ctx, a, keyID); deleted != "" {
-		detail += " (" + deleted + "; if an emergency rotation was interrupted after that, create its replacement with a rotation without --key and --compromised)"
+		detail += " (" + deleted + "; if an emergency rotation was interrupted after that, the same request with --compromised finishes it)"
 	}
 	return refused(a, ErrNotUsersKey, detail)
 }

@@ -29,6 +29,11 @@ type Fault struct {
 	Latency string `json:"latency,omitempty"`
 	// Times bounds how often the fault fires; 0 means without end.
 	Times int `json:"times,omitempty"`
+	// Skip lets the first Skip matching calls through before the fault
+	// fires (to fail, say, the second PutResourcePolicy of a run).
+	Skip int `json:"skip,omitempty"`
+	// Skipped counts the matching calls let through by Skip.
+	Skipped int `json:"skipped,omitempty"`
 	// RatePerSecond and Burst define a rate fault's token bucket per account.
 	RatePerSecond float64 `json:"rate_per_second,omitempty"`
 	Burst         int     `json:"burst,omitempty"`
@@ -113,6 +118,10 @@ func (fs *faultSet) apply(ctx context.Context, service, action, account string) 
 			continue
 		}
 		if f.Probability > 0 && fs.rng.Float64() >= f.Probability {
+			continue
+		}
+		if f.Skipped < f.Skip {
+			f.Skipped++
 			continue
 		}
 		switch f.Kind {

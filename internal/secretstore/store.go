@@ -29,6 +29,7 @@ type API interface {
 	PutResourcePolicy(ctx context.Context, in *secretsmanager.PutResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutResourcePolicyOutput, error)
 	DeleteResourcePolicy(ctx context.Context, in *secretsmanager.DeleteResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteResourcePolicyOutput, error)
 	RestoreSecret(ctx context.Context, in *secretsmanager.RestoreSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RestoreSecretOutput, error)
+	UntagResource(ctx context.Context, in *secretsmanager.UntagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UntagResourceOutput, error)
 }
 
 var _ API = (*secretsmanager.Client)(nil)
@@ -39,6 +40,15 @@ const (
 	TagUser     = "keyrot:user"
 	TagKeyID    = "keyrot:access-key-id"
 	TagStoredAt = "keyrot:stored-at"
+	// TagWithheld names the key of a version stored withheld from its user
+	// (Entry.ReadersOnly): written before the resource policy that denies
+	// the user and the value, removed by Grant after the user is allowed.
+	TagWithheld = "keyrot:withheld"
+	// TagEmergency names the key of the last version stored for a
+	// compromised key's rotation (Entry.ReadersOnly). Grant leaves it: with
+	// TagWithheld gone it says that rotation finished, so that running the
+	// same request again reports it instead of rotating the new key.
+	TagEmergency = "keyrot:emergency"
 )
 
 // DefaultNameTemplate names a user's secret when the policy does not.
@@ -130,8 +140,13 @@ type Entry struct {
 	Value   Value
 	// StoredAt is written to the keyrot:stored-at tag.
 	StoredAt time.Time
-	// ReadersOnly leaves the user out of the resource policy, for a rotation
-	// of a compromised key (Grant adds the user later).
+	// ReadersOnly stores the key withheld from its user, for a rotation of a
+	// compromised key: the resource policy allows the readers only and
+	// explicitly denies the user every Secrets Manager action on the secret
+	// (so an identity policy that allows the user secretsmanager:* does not
+	// let the compromised key read or re-open it), and the secret is tagged
+	// TagWithheld with the key ID. Grant lifts the deny once the
+	// compromised key is off.
 	ReadersOnly bool
 	// Step, if set, is called before each Secrets Manager call with the
 	// step's name ("store-describe", "store-create", "store-policy",
@@ -173,6 +188,20 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 	arn, err := s.ensureSecret(ctx, name, e)
 	if err != nil {
 		return Stored{}, fmt.Errorf("store key of %s: %w", who, err)
+	}
+	if e.ReadersOnly {
+		// Before the policy and the value: a withheld mark always names a
+		// key whose value was never readable by the user under keyrot's
+		// policy (a crash before the value leaves it naming a key that is
+		// not the secret's AWSCURRENT, which Withheld ignores).
+		if err := e.step("store-tag-withheld"); err != nil {
+			return Stored{}, err
+		}
+		if _, err := s.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(arn),
+			Tags: []types.Tag{{Key: aws.String(TagWithheld), Value: aws.String(e.Value.AccessKeyID)},
+				{Key: aws.String(TagEmergency), Value: aws.String(e.Value.AccessKeyID)}}}); err != nil {
+			return Stored{}, fmt.Errorf("store key of %s: tag %s withheld: %w", who, name, err)
+		}
 	}
 	if err := e.step("store-policy"); err != nil {
 		return Stored{}, err
@@ -255,7 +284,12 @@ func (s *Store) ensureSecret(ctx context.Context, name string, e Entry) (string,
 }
 
 // Policy returns the resource policy document granting read access to the
-// user (when includeUser) and to readers.
+// user (when includeUser) and to readers. Without includeUser (a
+// compromised key's rotation) it also denies the user, explicitly, every
+// Secrets Manager action on the secret: an Allow in the user's identity
+// policy (an admin, a secretsmanager:* grant) cannot then let the
+// compromised key read the new value or change the policy. The deny names
+// the user, so it holds against the user's new key too until Grant.
 func Policy(userARN string, readers []string, includeUser bool) (string, bool) {
 	var ps []string
 	if includeUser && userARN != "" {
@@ -266,19 +300,29 @@ func Policy(userARN string, readers []string, includeUser bool) (string, bool) {
 			ps = append(ps, r)
 		}
 	}
-	if len(ps) == 0 {
-		return "", false
-	}
-	doc := map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{{
+	var sts []map[string]any
+	if len(ps) > 0 {
+		sts = append(sts, map[string]any{
 			"Sid":       "KeyrotReaders",
 			"Effect":    "Allow",
 			"Principal": map[string]any{"AWS": ps},
 			"Action":    []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
 			"Resource":  "*",
-		}},
+		})
 	}
+	if !includeUser && userARN != "" {
+		sts = append(sts, map[string]any{
+			"Sid":       "KeyrotDenyCompromisedUser",
+			"Effect":    "Deny",
+			"Principal": map[string]any{"AWS": []string{userARN}},
+			"Action":    "secretsmanager:*",
+			"Resource":  "*",
+		})
+	}
+	if len(sts) == 0 {
+		return "", false
+	}
+	doc := map[string]any{"Version": "2012-10-17", "Statement": sts}
 	b, _ := json.Marshal(doc)
 	return string(b), true
 }
@@ -314,10 +358,50 @@ func (s *Store) Retag(ctx context.Context, secretID string, d NameData, keyID st
 	return nil
 }
 
-// Grant sets the secret's resource policy to the user plus the readers: the
-// last step of a compromised-key rotation.
+// Grant sets the secret's resource policy to the user plus the readers,
+// lifting the deny of a withheld store, then removes the TagWithheld mark:
+// the last step of a compromised-key rotation.
 func (s *Store) Grant(ctx context.Context, secretID, userARN string) error {
-	return s.setPolicy(ctx, secretID, userARN, true)
+	if err := s.setPolicy(ctx, secretID, userARN, true); err != nil {
+		return err
+	}
+	if _, err := s.api.UntagResource(ctx, &secretsmanager.UntagResourceInput{SecretId: aws.String(secretID), TagKeys: []string{TagWithheld}}); err != nil {
+		return fmt.Errorf("untag %s from %s: %w", TagWithheld, secretID, err)
+	}
+	return nil
+}
+
+// Marks are the emergency-rotation marks of a secret (its TagWithheld and
+// TagEmergency tags); empty when absent.
+type Marks struct {
+	// Withheld names a key stored withheld from its user whose Grant has
+	// not finished. The mark is written before the deny and the value, so
+	// it may name a key whose store never finished: compare it with the
+	// AWSCURRENT key.
+	Withheld string
+	// Emergency names the key of the last compromised key's rotation.
+	Emergency string
+}
+
+// Marks reads the secret's emergency-rotation marks.
+func (s *Store) Marks(ctx context.Context, secretID string) (Marks, error) {
+	out, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretID)})
+	if IsNotFound(err) {
+		return Marks{}, nil
+	}
+	if err != nil {
+		return Marks{}, fmt.Errorf("describe secret %s: %w", secretID, err)
+	}
+	var m Marks
+	for _, t := range out.Tags {
+		switch aws.ToString(t.Key) {
+		case TagWithheld:
+			m.Withheld = aws.ToString(t.Value)
+		case TagEmergency:
+			m.Emergency = aws.ToString(t.Value)
+		}
+	}
+	return m, nil
 }
 
 // Version is a stored value with its version's facts.
