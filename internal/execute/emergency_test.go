@@ -353,3 +353,29 @@ func TestRotateNowRerunAfterStoreFinishes(t *testing.T) {
 		})
 	}
 }
+
+// TestCompromisedStoredKeyAfterSwitch: after a rotation's old key A was
+// deactivated, the new key N (the secret's current value, the user's only
+// active key) is reported compromised. N is not taken for a "resumed"
+// emergency key (which once reported success with N still active): with A
+// inactive there is no room for a fresh key, and cutting N off first would
+// leave the user no working key, so the run is blocked with what to do, and
+// nothing changes.
+func TestCompromisedStoredKeyAfterSwitch(t *testing.T) {
+	w, a, n := rotationInProgress(t)
+	w.useKey(n)
+	w.advance(10 * day) // day 101: A's deactivation is due and A is quiet
+	if _, res, err := w.cycle(w.executor(w.hist, "sched2"), Options{}); err != nil || res.Count(Succeeded) != 1 {
+		t.Fatalf("scheduled deactivation: %v %+v", err, res)
+	}
+	before := w.awsState("app1")
+	for _, req := range []RotateNowRequest{{Compromised: true}, {Compromised: true, KeyID: n.ID}} {
+		o, _ := w.executor(w.hist, "sec").RotateNow(context.Background(), w.acct, "app1", req, Options{})
+		if o.Status != Blocked || !strings.Contains(o.Detail, "delete the inactive key "+inventory.MaskKeyID(a.ID)) {
+			t.Errorf("rotate --now --compromised %+v: %s %q; want blocked, naming the inactive key to delete", req, o.Status, o.Detail)
+		}
+		if after := w.awsState("app1"); after != before {
+			t.Errorf("a blocked emergency rotation changed AWS:\n%s\n->\n%s", before, after)
+		}
+	}
+}
