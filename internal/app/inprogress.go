@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -29,44 +31,65 @@ func (r *App) markRotationsInProgress(ctx context.Context, scope Scope, res *aud
 	}
 	clients := r.clients(scope)
 	now := r.now()
+	// Accounts are looked up as many at once as they are collected; each
+	// marks only its own findings.
+	conc := r.collectOptions(scope).Concurrency
+	if conc <= 0 {
+		conc = collect.DefaultConcurrency
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
 	for ai := range res.Snapshot.Accounts {
 		a := &res.Snapshot.Accounts[ai]
 		idx := byAcct[a.ID]
 		if len(idx) == 0 {
 			continue
 		}
-		store, err := clients.Secrets(ctx, a.ID)
-		if err != nil {
-			r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r.markAccount(ctx, clients, a, res, idx, now)
+		}()
+	}
+	wg.Wait()
+}
+
+// markAccount marks the findings idx of account a that a rotation in
+// progress explains.
+func (r *App) markAccount(ctx context.Context, clients *Clients, a *inventory.Account, res *audit.Result, idx []int, now time.Time) {
+	store, err := clients.Secrets(ctx, a.ID)
+	if err != nil {
+		r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
+		return
+	}
+	secrets, err := store.List(ctx, a.ID, a.Name)
+	if err != nil {
+		r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
+		return
+	}
+	stored := map[string]plan.Rotation{}
+	for _, s := range secrets {
+		if s.KeyID != "" {
+			stored[s.UserName] = plan.Rotation{NewKeyID: s.KeyID, StoredAt: s.StoredAt, SecretARN: s.ARN}
+		}
+	}
+	for _, i := range idx {
+		f := &res.Findings[i]
+		rot, ok := stored[f.User]
+		u := findUser(a, f.User)
+		if !ok || u == nil {
 			continue
 		}
-		secrets, err := store.List(ctx, a.ID, a.Name)
-		if err != nil {
-			r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
+		until, inWindow := rotationWindow(r.Policy, a, u, rot, now)
+		if !inWindow || f.KeyID == rot.NewKeyID {
 			continue
 		}
-		stored := map[string]plan.Rotation{}
-		for _, s := range secrets {
-			if s.KeyID != "" {
-				stored[s.UserName] = plan.Rotation{NewKeyID: s.KeyID, StoredAt: s.StoredAt, SecretARN: s.ARN}
-			}
-		}
-		for _, i := range idx {
-			f := &res.Findings[i]
-			rot, ok := stored[f.User]
-			u := findUser(a, f.User)
-			if !ok || u == nil {
-				continue
-			}
-			until, inWindow := rotationWindow(r.Policy, a, u, rot, now)
-			if !inWindow || f.KeyID == rot.NewKeyID {
-				continue
-			}
-			f.Exempt = true
-			f.Exemption = &audit.ExemptionApplied{Match: "keyrot:rotation-in-progress",
-				Reason:  "keyrot rotation in progress: new key " + inventory.MaskKeyID(rot.NewKeyID) + " stored " + rot.StoredAt.UTC().Format("2006-01-02") + "; the old key is deactivated once unused, due " + until.UTC().Format("2006-01-02"),
-				Expires: until}
-		}
+		f.Exempt = true
+		f.Exemption = &audit.ExemptionApplied{Match: "keyrot:rotation-in-progress",
+			Reason:  "keyrot rotation in progress: new key " + inventory.MaskKeyID(rot.NewKeyID) + " stored " + rot.StoredAt.UTC().Format("2006-01-02") + "; the old key is deactivated once unused, due " + until.UTC().Format("2006-01-02"),
+			Expires: until}
 	}
 }
 
