@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunShort is the CI form of keyrot bench: a small organization with
+// latency and a rate limit. keyrot's audit stays within 1.2x of the floor
+// and far below the per-user strategy, apply rotates every due key without
+// failures, and the table names every strategy. Times are printed, never
+// asserted.
+func TestRunShort(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "keyrot")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/keyrot")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build keyrot: %v\n%s", err, out)
+	}
+	w := Workload{Accounts: 6, UsersPerAccount: 40, KeysPerUser: 1, DueShare: 0.1, FindingShare: 0.1,
+		Latency: 2 * time.Millisecond, RatePerAccount: 200, Burst: 50, Concurrency: 4, Seed: 3}
+	ms, err := Run(context.Background(), w, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, perUser, apply := ms[0], ms[1], ms[2]
+	if audit.Failed != 0 || apply.Failed != 0 || perUser.Failed != 0 {
+		t.Errorf("failures: audit %d, per-user %d, apply %d", audit.Failed, perUser.Failed, apply.Failed)
+	}
+	if audit.Floor == 0 || float64(audit.Calls) > 1.2*float64(audit.Floor) {
+		t.Errorf("keyrot audit: %d calls for a floor of %d (want <= 1.2x)", audit.Calls, audit.Floor)
+	}
+	if perUser.Calls < 5*audit.Calls {
+		t.Errorf("per-user strategy: %d calls, keyrot audit %d: want keyrot at least 5x cheaper", perUser.Calls, audit.Calls)
+	}
+	if apply.Actions == 0 {
+		t.Error("apply changed nothing")
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, w, ms); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"keyrot audit", "per-user audit", "keyrot apply", "calls by operation"} {
+		if !strings.Contains(b.String(), name) {
+			t.Errorf("table lacks %q:\n%s", name, b.String())
+		}
+	}
+	t.Log("\n" + b.String())
+	_ = os.Remove(bin)
+}
+
+// TestWorkloadValidate: out-of-range workloads are refused with the field.
+func TestWorkloadValidate(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Workload)
+		want string
+	}{
+		{func(w *Workload) { w.Accounts = 0 }, "accounts"},
+		{func(w *Workload) { w.KeysPerUser = 3 }, "keys per user"},
+		{func(w *Workload) { w.DueShare = 1.5 }, "shares"},
+		{func(w *Workload) { w.Concurrency = 0 }, "concurrency"},
+	} {
+		w := DefaultWorkload()
+		tc.edit(&w)
+		if err := w.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate = %v, want an error about %s", err, tc.want)
+		}
+	}
+	if err := DefaultWorkload().Validate(); err != nil {
+		t.Errorf("default workload: %v", err)
+	}
+}
