@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
 )
 
 // KeyRequest names one user's key to act on now.
@@ -27,7 +28,7 @@ type KeyResult struct {
 }
 
 func (req KeyRequest) check() error {
-	if !isAccountID(req.Account) || req.User == "" {
+	if !inventory.IsAccountID(req.Account) || req.User == "" {
 		return fmt.Errorf("%w: an account ID (12 digits) and a user name are required", ErrInvalidRequest)
 	}
 	return nil
@@ -74,16 +75,4 @@ func (r *App) manual(ctx context.Context, command string, req KeyRequest, act fu
 		return res, fmt.Errorf("%w: %s %s/%s: %s: %s", ErrActionFailed, command, req.Account, req.User, out.Status, out.Detail)
 	}
 	return res, nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

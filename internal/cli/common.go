@@ -18,6 +18,7 @@ import (
 	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/config"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
 )
@@ -86,7 +87,7 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 		return nil, usageErrorf("--concurrency must be between 1 and 64")
 	}
 	for _, id := range append(append([]string(nil), o.Accounts...), o.ExcludeAccounts...) {
-		if !isAccountID(id) {
+		if !inventory.IsAccountID(id) {
 			return nil, usageErrorf("%q is not a 12-digit AWS account ID", id)
 		}
 	}
@@ -120,18 +121,6 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 		}
 	}
 	return a, nil
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // now returns the clock keyrot judges by. With --clock sandbox it is the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/mototest"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/secretstore"
@@ -66,7 +67,7 @@ func TestRotateNowAgainstMoto(t *testing.T) {
 		t.Fatalf("moto GetCallerIdentity: %v", err)
 	}
 	account := aws.ToString(id.Account)
-	if !isAccountID(account) {
+	if !inventory.IsAccountID(account) {
 		t.Fatalf("moto's account is %q", account)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/report"
 )
@@ -303,7 +304,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		return err
 	}
 	defer cancel()
-	if !isAccountID(o.Account) || o.User == "" {
+	if !inventory.IsAccountID(o.Account) || o.User == "" {
 		return usageErrorf("--account (12 digits) and --user are required")
 	}
 	a, h, err := setupRotation(ctx, g, &o.rotationOptions)

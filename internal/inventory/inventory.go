@@ -129,3 +129,16 @@ func AgeDays(t, now time.Time) int {
 	}
 	return int(now.Sub(t) / (24 * time.Hour))
 }
+
+// IsAccountID reports whether s is a 12-digit AWS account ID.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
