@@ -17,8 +17,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/keyrot/keyrot/internal/execute"
-	"github.com/keyrot/keyrot/internal/mototest"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/mototest"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/secretstore"
