@@ -258,7 +258,7 @@ func (r *App) notifyRun(ctx context.Context, runID int64, rp *RotationPlan, out 
 const notifyTimeout = 2 * time.Minute
 
 // owedOutcomes adds to outs the changes made by earlier enforcing apply
-// runs that ended before their notices were sent, from their journal, and
+// and rotate-now runs that ended before their notices were sent, from their journal, and
 // returns those runs and when each owed change happened (by action ID), so
 // that its deadlines are counted from then. A run is taken up only when
 // every account it changed was read by this run: an owner outside this
@@ -267,10 +267,14 @@ const notifyTimeout = 2 * time.Minute
 // own notice says the same. Notices already sent are left out by the
 // notifier's record of them.
 func (r *App) owedOutcomes(ctx context.Context, self int64, rp *RotationPlan, outs []execute.Outcome) ([]int64, []execute.Outcome, map[string]time.Time) {
-	runs, err := r.History.UnnotifiedRuns(ctx, "apply", history.ModeEnforce)
-	if err != nil {
-		r.log().Warn("find runs whose notices were not sent", "err", err)
-		return nil, outs, nil
+	var runs []history.Run
+	for _, command := range []string{"apply", "rotate"} {
+		rs, err := r.History.UnnotifiedRuns(ctx, command, history.ModeEnforce)
+		if err != nil {
+			r.log().Warn("find runs whose notices were not sent", "err", err)
+			return nil, outs, nil
+		}
+		runs = append(runs, rs...)
 	}
 	audited := map[string]bool{}
 	for _, a := range rp.Snapshot.Accounts {

@@ -7,6 +7,8 @@ import (
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/notify"
+	"github.com/keyrot/keyrot/internal/plan"
 )
 
 // KeyRequest names one user's key to act on now.
@@ -25,6 +27,46 @@ type KeyRequest struct {
 type KeyResult struct {
 	RunID   int64
 	Outcome execute.Outcome
+	// Notify summarises the notices sent to the user's owner (rotate now);
+	// NotifyErr is why none could be (the next apply sends them).
+	Notify    *notify.Summary
+	NotifyErr error
+}
+
+// notifyRotateNow tells the user's owner where the new key is (and, for a
+// compromised key, that the old one is off), like an apply would: it reads
+// the account's inventory for the owner, sends, and records the run as
+// notified when every delivery went through; otherwise the next apply
+// sends what is owed. It returns a note for the run's summary.
+func (r *App) notifyRotateNow(ctx context.Context, runID int64, req KeyRequest, out execute.Outcome, res *KeyResult) string {
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+	defer cancel()
+	if len(r.channels()) == 0 {
+		return "; nobody notified: no notification channel is configured"
+	}
+	scope := req.Scope
+	scope.Accounts, scope.OUs, scope.ExcludeAccounts = []string{req.Account}, nil, nil
+	snap, err := r.collect(nctx, scope)
+	if err != nil {
+		res.NotifyErr = fmt.Errorf("read the owner of %s/%s: %w", req.Account, req.User, err)
+		return "; notices not sent (the next apply sends them)"
+	}
+	outs := []execute.Outcome{out}
+	if req.Compromised && out.Status == execute.Succeeded && out.KeyID != "" {
+		off := out
+		off.Kind, off.NewKeyID, off.SecretARN, off.SecretName = plan.DeactivateKey, "", "", ""
+		outs = append(outs, off)
+	}
+	items := r.NoticeItems(&RotationPlan{Snapshot: snap, Plan: &plan.Plan{}}, &execute.Result{Outcomes: outs}, r.now())
+	sum, err := r.send(nctx, runID, items, false)
+	res.Notify, res.NotifyErr = sum, err
+	if err != nil || len(sum.Failed()) > 0 {
+		return "; notices not all sent (the next apply sends them)"
+	}
+	if err := r.History.MarkNotified(nctx, runID); err != nil {
+		r.log().Error("record notices sent", "run", runID, "err", err)
+	}
+	return fmt.Sprintf("; %d digest(s) sent", sum.Digests)
 }
 
 func (req KeyRequest) check() error {
@@ -66,8 +108,12 @@ func (r *App) manual(ctx context.Context, command string, req KeyRequest, act fu
 	if err != nil || out.Status == execute.Failed {
 		status = history.RunFailed
 	}
-	rn.finish(ctx, status, fmt.Sprintf("%s %s/%s: %s", command, req.Account, req.User, out.Status))
+	summary := fmt.Sprintf("%s %s/%s: %s", command, req.Account, req.User, out.Status)
 	res := &KeyResult{RunID: rn.id, Outcome: out}
+	if command == "rotate" && (out.Status == execute.Succeeded || out.NewKeyID != "" && out.SecretARN != "") {
+		summary += r.notifyRotateNow(ctx, rn.id, req, out, res)
+	}
+	rn.finish(ctx, status, summary)
 	if err != nil {
 		return res, err
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/keyrot/keyrot/internal/inventory"
 )
 
 const twoKeysScenario = `description: one user with two active keys, one of them compromised, and one whose key was inactive before keyrot
@@ -112,6 +114,43 @@ func TestRollbackRefusesKeyNotDeactivatedByKeyrot(t *testing.T) {
 	for id, st := range keys("old") {
 		if st != "Inactive" {
 			t.Errorf("key %s was re-activated", id)
+		}
+	}
+}
+
+// TestRotateNowTellsOwner: an emergency rotation tells the user's owner
+// where the new key is and that the compromised key is off, once.
+func TestRotateNowTellsOwner(t *testing.T) {
+	e, keys := startTwoKeys(t)
+	withPolicy(t, e, notifyPolicy)
+	var bad string
+	for id := range keys("app") {
+		bad = id
+		break
+	}
+	code, _, stderr := runCLI(t, "rotate", "--now", "--compromised", "--key", bad, "--user", "app", "--account", "111122223333", "--yes",
+		"--state-dir", e.stateDir, "--clock", "sandbox", "-c", e.flags[len(e.flags)-1])
+	if code != ExitOK {
+		t.Fatalf("rotate: exit %d\n%s", code, stderr)
+	}
+	mails := e.Server.Emails()
+	if len(mails) != 1 || mails[0].To[0] != "team@twokeys.example" {
+		t.Fatalf("want one digest to the owner, got %d\n%s", len(mails), stderr)
+	}
+	body := mails[0].Text
+	for _, want := range []string{"aws secretsmanager get-secret-value", inventory.MaskKeyID(bad)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the owner's digest lacks %q:\n%s", want, body)
+		}
+	}
+	// The next apply does not tell it again (it may announce the other
+	// key's own deadline, now that the secret holds the new key).
+	if code, _, stderr := e.run(t, "apply", "--yes"); code != ExitOK && code != ExitBlocked {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	for _, m := range e.Server.Emails()[1:] {
+		if strings.Contains(m.Text, inventory.MaskKeyID(bad)) {
+			t.Errorf("the next apply told the owner about the compromised key again:\n%s", m.Text)
 		}
 	}
 }

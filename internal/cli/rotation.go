@@ -333,5 +333,13 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		return err
 	}
 	werr := report.Outcomes(g.streams.Out, o.Output, []execute.Outcome{res.Outcome})
+	switch {
+	case res.NotifyErr != nil:
+		warnf(g, "the owner was not told (the next apply tells them): %v", res.NotifyErr)
+	case res.Notify != nil && len(res.Notify.Failed()) > 0:
+		warnf(g, "%d notice delivery failure(s); the next apply tries again", len(res.Notify.Failed()))
+	case res.Notify != nil && res.Notify.Digests > 0:
+		warnf(g, "%d notice digest(s) sent to the owner", res.Notify.Digests)
+	}
 	return errors.Join(err, outputError(werr, true))
 }
