@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
@@ -58,6 +59,11 @@ func (r *App) notifyRotateNow(ctx context.Context, runID int64, req KeyRequest, 
 		outs = append(outs, off)
 	}
 	items := r.NoticeItems(&RotationPlan{Snapshot: snap, Plan: &plan.Plan{}}, &execute.Result{Outcomes: outs}, r.now())
+	for i := range items {
+		if req.Compromised && items[i].State == notify.StateDeactivated {
+			items[i].Rollback = time.Time{} // a compromised key is never rolled back
+		}
+	}
 	sum, err := r.send(nctx, runID, items, false)
 	res.Notify, res.NotifyErr = sum, err
 	if err != nil || len(sum.Failed()) > 0 {

@@ -138,10 +138,13 @@ func TestRotateNowTellsOwner(t *testing.T) {
 		t.Fatalf("want one digest to the owner, got %d\n%s", len(mails), stderr)
 	}
 	body := mails[0].Text
-	for _, want := range []string{"aws secretsmanager get-secret-value", inventory.MaskKeyID(bad)} {
+	for _, want := range []string{"aws secretsmanager get-secret-value", inventory.MaskKeyID(bad), "reported compromised: it stays off"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the owner's digest lacks %q:\n%s", want, body)
 		}
+	}
+	if strings.Contains(body, "keyrot rollback") {
+		t.Errorf("the owner is told how to roll back a compromised key:\n%s", body)
 	}
 	// The next apply does not tell it again (it may announce the other
 	// key's own deadline, now that the secret holds the new key).

@@ -379,3 +379,23 @@ func TestCompromisedStoredKeyAfterSwitch(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackRefusesCompromisedKey: a key an emergency rotation cut off
+// because it was reported compromised is never re-activated by rollback.
+func TestRollbackRefusesCompromisedKey(t *testing.T) {
+	w := newWorld(t, "app1")
+	a := w.held["app1"]
+	w.advance(30 * day)
+	o, err := w.executor(w.hist, "sec").RotateNow(context.Background(), w.acct, "app1", RotateNowRequest{Compromised: true}, Options{})
+	if err != nil || o.Status != Succeeded {
+		t.Fatalf("rotate --now --compromised: %v %+v", err, o)
+	}
+	before := w.awsState("app1")
+	o, err = w.executor(w.hist, "ops").Rollback(context.Background(), w.acct, "app1", Options{})
+	if !errors.Is(err, ErrKeyCompromised) || !strings.Contains(o.Detail, "reported compromised") {
+		t.Fatalf("rollback of the compromised key %s: %v %+v", inventory.MaskKeyID(a.ID), err, o)
+	}
+	if after := w.awsState("app1"); after != before {
+		t.Errorf("a refused rollback changed AWS:\n%s\n->\n%s", before, after)
+	}
+}

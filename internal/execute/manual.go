@@ -2,6 +2,7 @@ package execute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -48,6 +49,9 @@ var (
 	ErrKeyRequired = errors.New("the key to rotate must be named")
 	// ErrNotUsersKey: the key named is not one of the user's keys.
 	ErrNotUsersKey = errors.New("not a key of the user")
+	// ErrKeyCompromised: Rollback never re-activates a key keyrot
+	// deactivated because it was reported compromised.
+	ErrKeyCompromised = errors.New("the key was reported compromised")
 )
 
 // RefusedError is the error of a manual action keyrot refused: Detail says
@@ -201,6 +205,14 @@ func (r *runner) rollback(ctx context.Context, a plan.Action) Outcome {
 	}
 	key := pick.key
 	a.KeyID = key.ID
+	compromised, err := r.deactivatedAsCompromised(ctx, a.AccountID, a.User, key.ID)
+	if err != nil {
+		return failed(a, fmt.Errorf("rollback of %s: %w", a.User, err))
+	}
+	if compromised {
+		return refused(a, ErrKeyCompromised, fmt.Sprintf("key %s was deactivated by an emergency rotation because it was reported compromised; keyrot will not re-activate it: the user's new key is in its secret (or run keyrot rotate --now to give it one)",
+			inventory.MaskKeyID(key.ID)))
+	}
 	if err := r.step("before-last-used"); err != nil {
 		return failed(a, err)
 	}
@@ -264,6 +276,29 @@ func (r *runner) rollback(ctx context.Context, a plan.Action) Outcome {
 	}
 	j.end(ctx, Succeeded, "", key.ID)
 	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(key.ID)+" re-activated")
+}
+
+// deactivatedAsCompromised reports whether keyrot's journal shows keyID
+// deactivated by an emergency rotation (a rotate-now with compromised set).
+// Without a history it cannot tell, and says no.
+func (r *runner) deactivatedAsCompromised(ctx context.Context, acct, user, keyID string) (bool, error) {
+	if r.e.History == nil {
+		return false, nil
+	}
+	acts, err := r.e.History.ActionsFor(ctx, acct, user)
+	if err != nil {
+		return false, fmt.Errorf("read keyrot's journal: %w", err)
+	}
+	for _, act := range acts {
+		if act.Kind != history.KindDeactivateKey || act.KeyID != keyID || act.Outcome.Status != history.ActionSucceeded {
+			continue
+		}
+		var ev map[string]string
+		if json.Unmarshal([]byte(act.Evidence), &ev) == nil && ev["compromised"] == "true" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // RotateNowRequest says what RotateNow rotates.

@@ -158,8 +158,13 @@ func (it Item) FetchCommand() string {
 	return fmt.Sprintf("aws secretsmanager get-secret-value --secret-id %s --region %s --query SecretString --output text", it.SecretARN, region)
 }
 
-// RollbackCommand is the keyrot command that reactivates the old key.
+// RollbackCommand is the keyrot command that reactivates the old key, or
+// "" when it cannot be rolled back (no rollback deadline: a key cut off as
+// compromised).
 func (it Item) RollbackCommand() string {
+	if it.Rollback.IsZero() {
+		return ""
+	}
 	return fmt.Sprintf("keyrot rollback --account %s --user %s", it.AccountID, it.User)
 }
 
