@@ -137,6 +137,16 @@ type Executor struct {
 // new key to authenticate) when Executor.ActionTimeout is zero.
 const DefaultActionTimeout = 5 * time.Minute
 
+// bookkeepingTimeout bounds a journal or key-event write.
+const bookkeepingTimeout = 10 * time.Second
+
+// bookkeeping returns the context of a journal or key-event write: its
+// own short deadline, not the action's, so that an action whose deadline
+// ran out after an AWS change still records it.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+}
+
 // detached returns a context that is not cancelled with ctx, so that an
 // action in flight is finished, but that still ends: an unattended run
 // never hangs on a silent endpoint.
@@ -521,6 +531,8 @@ func (j *journal) end(ctx context.Context, st Status, errText, keyID string) {
 		return
 	}
 	hs := map[Status]string{Succeeded: history.ActionSucceeded, Failed: history.ActionFailed, Skipped: history.ActionSkipped, Blocked: history.ActionBlocked}[st]
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	if err := j.r.e.History.EndAction(ctx, j.id, history.Outcome{Status: hs, Error: errText, KeyID: keyID, Finished: j.r.e.now()}); err != nil {
 		j.r.e.log().Warn("journal outcome", "action", j.id, "err", err)
 	}
@@ -532,6 +544,8 @@ func (r *runner) event(ctx context.Context, acct, user, keyID, ev string, at tim
 	if r.e.History == nil {
 		return
 	}
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
 	if _, err := r.e.History.RecordKeyEvent(ctx, history.KeyEvent{Account: acct, User: user, KeyID: keyID, Event: ev, At: at,
 		RunID: r.e.RunID, SecretARN: arn, SecretVersionID: version}); err != nil {
 		r.e.log().Warn("record key event", "event", ev, "account", acct, "user", user, "key", inventory.MaskKeyID(keyID), "err", err)
