@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,10 +27,19 @@ type accountRun struct {
 	c    *collector
 	iam  IAMAPI
 	acct *inventory.Account
+	// mu guards acct.Errors: users are looked up several at once.
+	mu sync.Mutex
 }
+
+// perAccountLookups is how many users of one account are looked up at once
+// (key IDs, last use): an account with many due users is not worked one
+// by one, and stays well inside IAM's per-account rate.
+const perAccountLookups = 4
 
 // errf records a per-item problem on the account.
 func (r *accountRun) errf(user, keyID, op string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.acct.Errors = append(r.acct.Errors, inventory.CollectError{User: user, KeyID: keyID, Op: op, Message: describe(op, err)})
 	r.c.log.Warn("collect item", "account", r.acct.ID, "user", user, "key", inventory.MaskKeyID(keyID), "op", op, "code", apiCode(err))
 }
@@ -126,15 +136,31 @@ func (r *accountRun) run(ctx context.Context) error {
 		}
 	}
 	now := r.c.now()
-	var wantTags []*inventory.User
+	sem := make(chan struct{}, perAccountLookups)
+	var wg sync.WaitGroup
 	for i := range users {
 		if err := ctx.Err(); err != nil {
-			return err
+			break
 		}
 		u := &users[i]
-		if fresh || r.needsKeyIDs(*u, now) {
-			r.resolveKeys(ctx, u, fresh)
+		if !fresh && !r.needsKeyIDs(*u, now) {
+			continue
 		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.resolveKeys(ctx, u, fresh)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var wantTags []*inventory.User
+	for i := range users {
+		u := &users[i]
 		if r.c.opts.NeedTagsGroups && u.Name != "" && r.wantTagsGroups(u) {
 			wantTags = append(wantTags, u)
 		}
