@@ -196,7 +196,7 @@ ul.summary { list-style: none; padding: 0; }
 <section aria-labelledby="summary">
 <h2 id="summary">Summary</h2>
 <ul class="summary">
-<li><strong>{{.Summary.Total}}</strong> findings, of which {{.Summary.Exempt}} exempt.</li>
+<li><strong>{{.Summary.Total}}</strong> {{if eq .Summary.Total 1}}finding{{else}}findings{{end}}, of which {{.Summary.Exempt}} exempt.</li>
 <li>Open findings by severity:{{range $i, $s := .SevCounts}}{{if $i}},{{end}} <span class="sev sev-{{$s.Name}}">{{$s.Name}}</span> {{$s.Count}}{{end}}.</li>
 <li>Accounts: {{.Summary.Audited}} audited, {{.Summary.Failed}} failed, {{.Summary.Skipped}} skipped.</li>
 </ul>
