@@ -50,6 +50,9 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 	if (o.Account == "") != (o.User == "") {
 		return usageErrorf("--account and --user go together")
 	}
+	if o.Limit < 1 {
+		return usageErrorf("--limit must be at least 1 (got %d)", o.Limit)
+	}
 	if o.Output != "table" && o.Output != "json" {
 		return usageErrorf("--output must be table or json (got %q)", o.Output)
 	}

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +13,7 @@ import (
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/report"
 )
@@ -33,7 +32,13 @@ func addRotationFlags(cmd *cobra.Command, g *globalOptions, o *rotationOptions) 
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "table", "table or json")
 	f.StringVar(&o.StateDir, "state-dir", "", "directory of the history database (default: KEYROT_STATE_DIR, else $XDG_STATE_HOME/keyrot)")
-	f.IntVar(&o.MaxChanges, "max-changes", 0, "at most this many changes in this run (default: policy rotation.max_changes)")
+	f.IntVar(&o.MaxChanges, "max-changes", 0, "at most this many changes in this run, at least 2 (default: policy rotation.max_changes)")
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		if c.Flags().Changed("max-changes") && o.MaxChanges < 2 {
+			return usageErrorf("--max-changes must be at least 2: one user's rotation can be two changes, delete then create (got %d)", o.MaxChanges)
+		}
+		return nil
+	}
 }
 
 func newPlanCmd(g *globalOptions) *cobra.Command {
@@ -139,7 +144,7 @@ even when standard output is closed early (keyrot apply --yes | head -1).`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "change nothing and make no write call; report what would be done")
 	f.BoolVar(&o.AuditOnly, "audit-only", false, "check every live gate but change nothing (also policy rotation.mode: audit-only)")
 	f.StringVar(&o.PlanFile, "plan-file", "", "run this saved plan, if the accounts still match it")
-	f.DurationVar(&o.PlanMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
+	durationVar(cmd, &o.PlanMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
 	f.BoolVar(&o.AllowPartial, "allow-partial", false, "act on the accounts that could be read even when others could not")
 	return cmd
 }
@@ -207,9 +212,8 @@ func confirm(g *globalOptions, p *plan.Plan) error {
 		return usageErrorf("refusing to change %d key(s) without confirmation: run keyrot plan to review, then apply --yes", len(p.Actions))
 	}
 	_ = report.Plan(g.streams.Err, "table", p)
-	fmt.Fprintf(g.streams.Err, "\nApply %d change(s)? Type yes to continue: ", len(p.Actions))
-	line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
-	if strings.TrimSpace(line) != "yes" {
+	fmt.Fprintln(g.streams.Err)
+	if !askYes(g, fmt.Sprintf("Apply %d %s?", len(p.Actions), plural(len(p.Actions), "change", "changes"))) {
 		return app.ErrNotConfirmed
 	}
 	return nil
@@ -303,9 +307,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		if !isTerminal(g.streams.Err) || !isTerminalReader(g.streams.In) {
 			return usageErrorf("refusing to %s %s/%s without confirmation: pass --yes", command, o.Account, o.User)
 		}
-		fmt.Fprintf(g.streams.Err, "%s the access key of %s in %s? Type yes to continue: ", command, o.User, o.Account)
-		line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
-		if strings.TrimSpace(line) != "yes" {
+		if !askYes(g, manualQuestion(o, command)) {
 			return app.ErrNotConfirmed
 		}
 	}
@@ -316,9 +318,28 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	} else {
 		res, err = a.RotateNow(ctx, req)
 	}
+	if isAPIError(err, "NoSuchEntity") {
+		err = usageErrorf("user %s does not exist in account %s", o.User, o.Account)
+	}
 	if res == nil {
 		return err
 	}
 	werr := report.Outcomes(g.streams.Out, o.Output, []execute.Outcome{res.Outcome})
 	return errors.Join(err, outputError(werr, true))
+}
+
+// manualQuestion is the confirmation asked before rollback or rotate --now.
+// With --compromised it says that the old key stops working at once.
+func manualQuestion(o *manualOptions, command string) string {
+	key := "the access key"
+	if o.KeyID != "" {
+		key = "access key " + inventory.MaskKeyID(o.KeyID)
+	}
+	switch {
+	case command == "rollback":
+		return fmt.Sprintf("Re-activate the key keyrot deactivated for %s in %s?", o.User, o.Account)
+	case o.Compromised:
+		return fmt.Sprintf("Rotate %s of %s in %s as compromised? The old key is deactivated at once, as soon as the new key is verified: anything still using it stops working now.", key, o.User, o.Account)
+	}
+	return fmt.Sprintf("Rotate %s of %s in %s now? The old key stays active until a later apply finds it unused.", key, o.User, o.Account)
 }
