@@ -200,7 +200,7 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	}
 	if res.Plan != nil && res.Result != nil {
 		p := res.Plan.Plan
-		warnf(g, "run %d: %d change(s) planned, %d held back by guardrails, %d blocked; %s", res.RunID, len(p.Actions), len(p.Deferred), len(p.Blocked), res.Summary)
+		warnf(g, "run %d: %s planned, %d held back by guardrails, %d blocked; %s", res.RunID, countOf(len(p.Actions), "change", "changes"), len(p.Deferred), len(p.Blocked), res.Summary)
 	}
 	return errors.Join(err, outputError(werr, true))
 }
