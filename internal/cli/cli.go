@@ -115,6 +115,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRollbackCmd(g),
 		newRotateCmd(g),
 		newHistoryCmd(g),
+		newRulesCmd(g),
 	)
 	requireSubcommands(root)
 	return root

@@ -24,6 +24,8 @@ type rotationOptions struct {
 	OutFile    string
 	StateDir   string
 	MaxChanges int
+	// DetailedExitcode (plan) exits ExitChangesPending when changes are pending.
+	DetailedExitcode bool
 }
 
 func addRotationFlags(cmd *cobra.Command, g *globalOptions, o *rotationOptions) {
@@ -49,12 +51,17 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 		Long: `Compute the rotation plan: keys to create (rotation due), to deactivate (replaced and gone
 quiet, or unused), to delete (inactive long enough), items blocked for a human, items held back
 by the guardrails, and the deadlines ahead. Nothing is changed. Save it with -o json --out-file
-plan.json and run exactly that plan later with keyrot apply --plan-file plan.json.`,
+plan.json and run exactly that plan later with keyrot apply --plan-file plan.json.
+
+With --detailed-exitcode (as terraform plan's) a script can tell whether anything is to do:
+0 nothing to change, 10 changes pending; errors keep their own codes (2 usage, 4 AWS auth,
+5 some accounts could not be read, 1 other).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(cmd.Context(), g, o) },
 	}
 	addRotationFlags(cmd, g, o)
 	cmd.Flags().StringVar(&o.OutFile, "out-file", "", "write the plan to this file (JSON) for apply --plan-file")
+	cmd.Flags().BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing is to change and 10 when changes are pending (to make now or held back by guardrails); errors keep their codes")
 	return cmd
 }
 
@@ -108,8 +115,12 @@ func runPlan(ctx context.Context, g *globalOptions, o *rotationOptions) error {
 		}
 		warnf(g, "plan written to %s (%d actions)", o.OutFile, len(rp.Plan.Actions))
 	}
+	scopeNotices(g, &o.scopeOptions, rp.Snapshot)
 	werr := report.Plan(g.streams.Out, o.Output, rp.Plan)
-	return errors.Join(app.Partial(rp.Snapshot), outputError(werr, false))
+	if err := errors.Join(notInOrganization(rp.Snapshot), app.Partial(rp.Snapshot), outputError(werr, false)); err != nil {
+		return err
+	}
+	return pendingExit(o, rp.Plan)
 }
 
 type applyOptions struct {
@@ -184,7 +195,11 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	var werr error
 	if res.Result != nil {
 		// Rendered once the run is over: a closed pipe cannot cut it short.
-		werr = report.Outcomes(g.streams.Out, o.Output, res.Result.Outcomes)
+		info := report.RunInfo{RunID: res.RunID}
+		if res.Plan != nil {
+			info.Plan = res.Plan.Plan
+		}
+		werr = report.RunOutcomes(g.streams.Out, o.Output, info, res.Result.Outcomes)
 	}
 	if res.Plan != nil && res.Result == nil && err == nil {
 		werr = report.Plan(g.streams.Out, o.Output, res.Plan.Plan)
