@@ -77,6 +77,10 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 		if o.Output == "json" {
 			return outputError(writeJSON(out, historyRunsJSON(runs)), false)
 		}
+		if len(runs) == 0 {
+			fmt.Fprintf(out, "no runs recorded in %s (apply, rollback and rotate record theirs)\n", path)
+			return nil
+		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTARTED\tCOMMAND\tMODE\tSTATUS\tSUMMARY")
 		for _, r := range runs {

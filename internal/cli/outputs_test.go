@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/keyrot/keyrot/internal/app"
 )
 
 // TestPlanDetailedExitcode: with --detailed-exitcode, plan exits 10 when
@@ -63,6 +65,9 @@ func TestJSONOutputs(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &applied); err != nil || code != ExitOK {
 		t.Fatalf("apply json: exit %d, %v\n%s%s", code, err, out, stderr)
 	}
+	if n := strings.Count(stderr, "no notification channel is configured"); n != 1 {
+		t.Errorf("the no-channel warning is said %d times, want once:\n%s", n, stderr)
+	}
 	if applied.SchemaVersion != 1 || applied.RunID == 0 || applied.Summary.Actions != len(applied.Outcomes) || applied.Summary.Succeeded == 0 {
 		t.Errorf("apply json: %+v", applied)
 	}
@@ -106,6 +111,9 @@ func TestRulesCommand(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, `did you mean access-key-age?`) {
 		t.Errorf("unknown rule: exit %d, %s", code, stderr)
 	}
+	if code, _, stderr = runCLI(t, "rules", "explain"); code != ExitUsage || !strings.Contains(stderr, "takes one rule ID") {
+		t.Errorf("explain without a rule: exit %d, %s", code, stderr)
+	}
 	var doc struct {
 		SchemaVersion int `json:"schema_version"`
 		Rules         []struct {
@@ -115,5 +123,21 @@ func TestRulesCommand(t *testing.T) {
 	_, out, _ = runCLI(t, "rules", "-o", "json")
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.SchemaVersion != 1 || len(doc.Rules) < 12 {
 		t.Errorf("rules json: %v %+v", err, doc)
+	}
+}
+
+// TestHistoryEmpty: without runs, history says so instead of printing a
+// bare header.
+func TestHistoryEmpty(t *testing.T) {
+	code, out, _ := runCLI(t, "history", "--state-dir", t.TempDir())
+	if code != ExitOK || !strings.Contains(out, "no runs recorded in ") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+// TestPartialErrorGrammar: "1 account could not be read".
+func TestPartialErrorGrammar(t *testing.T) {
+	if got := (&app.PartialError{Failed: []string{"901234567801 (denied)"}}).Error(); got != "1 account could not be read: 901234567801 (denied)" {
+		t.Errorf("got %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -208,14 +209,20 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	case res.NotifyErr != nil:
 		warnf(g, "notifications not sent: %v", res.NotifyErr)
 	case res.Notify != nil && (res.Notify.Digests > 0 || len(res.Notify.Failed()) > 0):
-		warnf(g, "%d notice digest(s) sent, %d delivery failure(s), %d notice(s) already sent before", res.Notify.Digests, len(res.Notify.Failed()), res.Notify.Suppressed)
+		warnf(g, "%s sent, %s, %s already sent before", countOf(res.Notify.Digests, "notice digest", "notice digests"),
+			countOf(len(res.Notify.Failed()), "delivery failure", "delivery failures"), countOf(res.Notify.Suppressed, "notice", "notices"))
 	}
 	if len(res.Recovered) > 0 {
 		warnf(g, "sent the notices owed by %d earlier run(s) that ended before notifying (runs %v)", len(res.Recovered), res.Recovered)
 	}
 	if res.Plan != nil && res.Result != nil {
 		p := res.Plan.Plan
-		warnf(g, "run %d: %s planned, %d held back by guardrails, %d blocked; %s", res.RunID, countOf(len(p.Actions), "change", "changes"), len(p.Deferred), len(p.Blocked), res.Summary)
+		// The summary repeats the warnings printed just above: not twice.
+		summary := res.Summary
+		for _, w := range res.Warnings {
+			summary = strings.ReplaceAll(summary, "; warning: "+w, "")
+		}
+		warnf(g, "run %d: %s planned, %d held back by guardrails, %d blocked; %s", res.RunID, countOf(len(p.Actions), "change", "changes"), len(p.Deferred), len(p.Blocked), summary)
 	}
 	return errors.Join(err, outputError(werr, true))
 }

@@ -36,8 +36,13 @@ finding. keyrot rules explain RULE shows one rule in full. Reads no AWS.`,
 	explain := &cobra.Command{
 		Use:   "explain RULE",
 		Short: "Show one rule in full: what it checks and why, its threshold and settings, controls, remediation",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return runRules(g, o, args[0]) },
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("keyrot rules explain takes one rule ID, e.g. access-key-age (keyrot rules lists them)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRules(g, o, args[0]) },
 	}
 	for _, c := range []*cobra.Command{cmd, explain} {
 		c.Flags().StringVarP(&o.ConfigFile, "config", "c", "", "policy file whose thresholds to show (default: ./keyrot.yaml if present, else the built-in defaults)")
