@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/spf13/cobra"
 
 	"github.com/keyrot/keyrot/internal/sandbox"
@@ -132,11 +130,11 @@ func detachSandbox(cmd *cobra.Command, g *globalOptions, o *sandboxOptions) erro
 	}
 	_ = os.Remove(envFile) // a stale file must not pass for this sandbox's
 	var args []string
-	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "detach" && f.Name != "env-file" && f.Name != "log-file" {
-			args = append(args, "--"+f.Name+"="+f.Value.String())
+	for _, name := range []string{"addr", "scenario", "admin-key-id", "admin-secret", "region", "seed", "new-key-delay", "report-build-time"} {
+		if cmd.Flags().Changed(name) {
+			args = append(args, "--"+name+"="+cmd.Flags().Lookup(name).Value.String())
 		}
-	})
+	}
 	args = append([]string{"sandbox", "--env-file", envFile, "--log-level", g.LogLevel}, args...)
 	logPath := o.LogFile
 	if logPath == "" {
