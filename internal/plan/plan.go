@@ -19,6 +19,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,6 +218,14 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 	for _, l := range []*[]Action{&q.Actions, &q.Deferred, &q.Blocked} {
 		if *l == nil {
 			*l = []Action{}
+		}
+		if slices.ContainsFunc(*l, func(a Action) bool { return a.Expect == nil }) {
+			*l = slices.Clone(*l)
+			for i := range *l {
+				if (*l)[i].Expect == nil {
+					(*l)[i].Expect = []KeyState{}
+				}
+			}
 		}
 	}
 	if q.Upcoming == nil {
