@@ -340,8 +340,12 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	} else {
 		res, err = a.RotateNow(ctx, req)
 	}
-	if isAPIError(err, "NoSuchEntity") {
+	switch {
+	case isAPIError(err, "NoSuchEntity"):
 		err = usageErrorf("user %s does not exist in account %s", o.User, o.Account)
+	case isAPIError(err, "AccessDenied") && strings.Contains(err.Error(), "assume role"):
+		// Still an access problem (exit 4), but the likely cause is named.
+		err = withCode(ExitAuth, fmt.Errorf("cannot assume the role in account %s: is it a member of the organization, with the role keyrot uses (--role-name)? %w", o.Account, err))
 	}
 	if res == nil {
 		return err

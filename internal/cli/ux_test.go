@@ -93,6 +93,7 @@ func TestErrorsOneSentence(t *testing.T) {
 		{"ou not in the organization", []string{"audit", "--ou", "ou-zzzz-zzzzzzzz"}, nil, ExitUsage, "--ou ou-zzzz-zzzzzzzz: no root or organizational unit of the organization has this ID"},
 		{"account not in the organization", []string{"audit", "--accounts", "111111111111"}, nil, ExitUsage, "--accounts: 111111111111 is not in organization o-"},
 		{"unknown profile", []string{"audit", "--profile", "nosuch"}, nil, ExitUsage, `AWS profile "nosuch" is not in the shared config files`},
+		{"rollback outside the organization", []string{"rollback", "--account", "111111111111", "--user", "nobody", "--yes"}, nil, ExitAuth, "cannot assume the role in account 111111111111: is it a member of the organization"},
 		{"no credentials", []string{"audit"}, map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true"}, ExitAuth, "no AWS credentials found"},
 	}
 	for _, tt := range tests {
@@ -101,7 +102,7 @@ func TestErrorsOneSentence(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			args := append(tt.args, auditFlags(e)...)
-			if tt.args[0] == "rotate" {
+			if tt.args[0] == "rotate" || tt.args[0] == "rollback" {
 				args = append(tt.args, manualFlags(e)...)
 			}
 			code, _, stderr := runCLI(t, args...)
