@@ -139,7 +139,7 @@ func (s *jsonSchema) check(sc map[string]any, v any, path string) {
 	}
 }
 
-// TestJSONSchemas: the JSON of plan, apply, history and rules conforms to
+// TestJSONSchemas: the JSON of audit, plan, apply, history and rules conforms to
 // its schema in docs/schemas/, which lists every member (a member the
 // schema does not know fails the test), on the demo organization.
 func TestJSONSchemas(t *testing.T) {
@@ -150,6 +150,7 @@ func TestJSONSchemas(t *testing.T) {
 	_, runsJSON, _ := runCLI(t, "history", "--state-dir", e.stateDir, "-o", "json")
 	_, storyJSON, _ := runCLI(t, "history", "--state-dir", e.stateDir, "-o", "json", "--account", "345678901234", "--user", "ci-deploy")
 	_, rulesJSON, _ := runCLI(t, "rules", "-o", "json")
+	_, auditJSON, _ := e.audit(t, "-o", "json")
 	for _, tt := range []struct{ schema, doc string }{
 		{"plan.schema.json", planJSON},
 		{"outcomes.schema.json", applyJSON},
@@ -157,6 +158,7 @@ func TestJSONSchemas(t *testing.T) {
 		{"history-runs.schema.json", runsJSON},
 		{"history-story.schema.json", storyJSON},
 		{"rules.schema.json", rulesJSON},
+		{"audit.schema.json", auditJSON},
 	} {
 		if errs := loadJSONSchema(t, tt.schema).validate(t, tt.doc); len(errs) > 0 {
 			t.Errorf("%s:\n%s\n(stderr of apply: %s)", tt.schema, strings.Join(errs, "\n"), stderr)
