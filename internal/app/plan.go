@@ -58,7 +58,10 @@ type PartialError struct {
 }
 
 func (e *PartialError) Error() string {
-	return fmt.Sprintf("%d account(s) could not be read: %s", len(e.Failed), strings.Join(e.Failed, "; "))
+	if len(e.Failed) == 1 {
+		return "1 account could not be read: " + e.Failed[0]
+	}
+	return fmt.Sprintf("%d accounts could not be read: %s", len(e.Failed), strings.Join(e.Failed, "; "))
 }
 
 // Is makes errors.Is(err, ErrPartial) true.

@@ -1,6 +1,10 @@
 package audit
 
-import "github.com/keyrot/keyrot/internal/policy"
+import (
+	"fmt"
+
+	"github.com/keyrot/keyrot/internal/policy"
+)
 
 // RuleInfo describes one rule: its title, usual severity and the controls it
 // implements.
@@ -40,6 +44,109 @@ var rules = []RuleInfo{
 	{policy.RuleExemptionExpired, "Exemption has expired", SeverityMedium, Controls{}},
 	{policy.RuleKeyLastUsedUnknown, "Access key last use could not be read", SeverityLow, Controls{}},
 	{policy.RuleAccountNotAudited, "Account could not be audited", SeverityHigh, Controls{}},
+}
+
+// RuleDoc is a rule's generic text: what it checks, why, what to do about a
+// finding, and the keyrot.yaml settings that tune it. It names no user,
+// key or account: a finding's own message and remediation do.
+type RuleDoc struct {
+	// Description says what the rule checks and why, in a few sentences.
+	Description string
+	// Remediation says what to do about a finding of this rule.
+	Remediation string
+	// Settings are the keyrot.yaml paths that set the rule's threshold or
+	// turn it on or off.
+	Settings []string
+	// SeverityNote says when a finding's severity differs from the rule's.
+	SeverityNote string
+}
+
+var ruleDocs = map[string]RuleDoc{
+	policy.RuleAccessKeyAge: {
+		"An active access key is older than the rotation period. Long-lived keys that leak stay useful to an attacker; CIS asks for rotation every 90 days or less.",
+		"Rotate the key: create a new one, move its users to it, then deactivate and delete the old one (keyrot apply does this safely; keyrot plan shows the steps).",
+		[]string{"access_keys.rotate_after"}, "high once the key is past access_keys.deactivate_after"},
+	policy.RuleAccessKeyUnused: {
+		"An active access key has not been used for longer than allowed. An unused key is attack surface with no purpose.",
+		"Deactivate the key if nothing needs it, and delete it later (keyrot apply does both in turn).",
+		[]string{"access_keys.unused_after"}, ""},
+	policy.RuleAccessKeyMultipleActive: {
+		"A user has more active access keys than allowed. A second active key is usually a rotation left half-done.",
+		"Find which key is in use (aws iam get-access-key-last-used) and deactivate the other.",
+		[]string{"access_keys.max_active_keys"}, ""},
+	policy.RuleAccessKeySetupUnused: {
+		"An access key was created with its user and never used. CIS asks not to create keys at user set-up: create them only when a program needs one.",
+		"Delete the key; create keys only when a program needs them.",
+		[]string{"access_keys.setup_grace"}, ""},
+	policy.RuleAccessKeyInactiveLinger: {
+		"An inactive access key is older than the deletion period. Inactive keys can be re-activated; once nothing needs one it should be deleted.",
+		"Delete the key once nothing needs it (keyrot apply does it after the deletion period).",
+		[]string{"access_keys.delete_after"}, ""},
+	policy.RuleRootAccessKey: {
+		"The account's root user has an access key. Root keys cannot be restricted by any policy.",
+		"Sign in as the root user, move anything that uses the key to an IAM role, then delete the key under Security credentials (root keys cannot be managed through IAM APIs).",
+		[]string{"root.forbid_access_keys"}, "low when the root key is inactive"},
+	policy.RuleRootNoMFA: {
+		"The account's root user has no MFA device.",
+		"Sign in as the root user and assign an MFA device (a hardware key or passkey is preferred).",
+		[]string{"root.require_mfa"}, ""},
+	policy.RuleConsoleNoMFA: {
+		"An IAM user can sign in to the console with a password and has no MFA device.",
+		"Have the user assign an MFA device, or remove the password if console access is not needed (aws iam delete-login-profile).",
+		[]string{"console.require_mfa"}, ""},
+	policy.RuleConsoleUnused: {
+		"A console password has not been used for longer than allowed.",
+		"Remove console access if it is not needed (aws iam delete-login-profile).",
+		[]string{"console.unused_after"}, ""},
+	policy.RuleExemptionExpired: {
+		"An exemption in keyrot.yaml has expired, so the findings it covered are reported again.",
+		"Fix what the exemption covered, or renew it in keyrot.yaml with a new expires date and a current reason.",
+		[]string{"exemptions"}, ""},
+	policy.RuleKeyLastUsedUnknown: {
+		"The last use of an access key could not be read, so the rules that depend on it could not be applied; keyrot does not act on a guess.",
+		"Allow iam:GetAccessKeyLastUsed (or iam:GenerateCredentialReport and iam:GetCredentialReport) to the audit role and run the audit again.",
+		nil, ""},
+	policy.RuleAccountNotAudited: {
+		"An account of the organization could not be audited (its role could not be assumed, or a call was denied): nothing is known about its credentials.",
+		"Check that the member role exists in the account and trusts the management account, then run the audit again.",
+		[]string{"organization.role_name"}, ""},
+}
+
+// Doc returns the generic text of rule id.
+func Doc(id string) RuleDoc { return ruleDocs[id] }
+
+// Threshold describes the value of the rule's settings in p, e.g.
+// "90d" or "require_mfa: true"; empty when the rule has none.
+func Threshold(p *policy.Policy, id string) string {
+	ak := p.AccessKeys
+	switch id {
+	case policy.RuleAccessKeyAge:
+		return "rotate after " + ak.RotateAfter.String()
+	case policy.RuleAccessKeyUnused:
+		return "unused for " + ak.UnusedAfter.String()
+	case policy.RuleAccessKeyMultipleActive:
+		return fmt.Sprintf("at most %d active", ak.MaxActiveKeys)
+	case policy.RuleAccessKeySetupUnused:
+		return "created within " + ak.SetupGrace.String() + " of the user"
+	case policy.RuleAccessKeyInactiveLinger:
+		return "inactive and older than " + ak.DeleteAfter.String()
+	case policy.RuleRootAccessKey:
+		return onOff(p.Root.ForbidAccessKeys)
+	case policy.RuleRootNoMFA:
+		return onOff(p.Root.RequireMFA)
+	case policy.RuleConsoleNoMFA:
+		return onOff(p.Console.RequireMFA)
+	case policy.RuleConsoleUnused:
+		return "unused for " + p.Console.UnusedAfter.String()
+	}
+	return ""
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 // Rules returns every rule in policy.KnownRules order.

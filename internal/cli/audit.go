@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +33,9 @@ the policy (keyrot.yaml, or the built-in CIS defaults). Findings carry CIS AWS F
 and Security Hub control IDs.
 
 Exit codes: 0 clean, 3 findings at or above --fail-on, 5 some accounts could not be audited,
-2 bad flags or policy, 4 AWS authentication or permission denied, 1 other errors.`,
+2 bad flags or policy (or --accounts naming an account outside the organization), 4 AWS
+authentication or permission denied, 1 other errors, and an audit that audited no account
+(a gate that checks nothing must not pass).`,
 		Example: `  keyrot audit                              # table on a terminal, JSON otherwise
   keyrot audit -o html --out-file audit.html
   keyrot audit --fail-on high -o sarif > keyrot.sarif   # gate a CI job`,
@@ -55,7 +59,7 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 			format = "table"
 		}
 	}
-	rend, err := report.ForFormat(format, report.Options{NoColor: g.NoColor || !isTerminal(g.streams.Out), Region: g.AWS.Region})
+	rend, err := report.ForFormat(format, report.Options{NoColor: !g.colorFor(g.streams.Out) || (o.OutFile != "" && g.Color != "always"), Region: g.AWS.Region})
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -80,6 +84,7 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
+	scopeNotices(g, &o.scopeOptions, res.Snapshot)
 	rep := &report.Report{Result: res.Result, ToolVersion: Version, StartedAt: res.Started, FinishedAt: res.Finished}
 	if err := writeReport(g.streams.Out, o.OutFile, rend, rep); err != nil {
 		return err
@@ -102,19 +107,30 @@ func writeReport(w io.Writer, file string, rend report.Renderer, rep *report.Rep
 	return nil
 }
 
-// auditExit maps an audit result to its exit code: partial runs exit 5,
-// findings at or above failOn exit 3.
+// auditExit maps an audit result to its exit code: accounts named by
+// --accounts that are not in the organization exit 2, an audit that audited
+// no account fails (a CI gate that checks nothing must not pass), partial
+// runs exit 5, findings at or above failOn exit 3.
 func auditExit(res *audit.Result, failOn *audit.Severity) error {
-	failed := 0
+	if err := notInOrganization(res.Snapshot); err != nil {
+		return err
+	}
+	failed, audited := 0, 0
 	if res.Snapshot != nil {
 		for _, a := range res.Snapshot.Accounts {
-			if a.Status == inventory.AccountFailed {
+			switch a.Status {
+			case inventory.AccountFailed:
 				failed++
+			case inventory.AccountAudited:
+				audited++
 			}
 		}
 	}
+	if audited == 0 && failed == 0 {
+		return withCode(ExitError, errors.New("no account was audited: the selection (--accounts, --ou, --exclude-accounts) left none, or every account is suspended; the report is empty"))
+	}
 	if failed > 0 {
-		return withCode(ExitPartial, fmt.Errorf("%d account(s) could not be audited (listed in the report)", failed))
+		return withCode(ExitPartial, fmt.Errorf("%s could not be audited (listed in the report)", countOf(failed, "account", "accounts")))
 	}
 	if failOn != nil {
 		n := 0
@@ -124,8 +140,54 @@ func auditExit(res *audit.Result, failOn *audit.Severity) error {
 			}
 		}
 		if n > 0 {
-			return withCode(ExitFindings, fmt.Errorf("%d finding(s) at or above %s", n, *failOn))
+			return withCode(ExitFindings, fmt.Errorf("%s at or above %s", countOf(n, "finding", "findings"), *failOn))
 		}
 	}
 	return nil
+}
+
+// notInOrganization is the usage error for --accounts naming accounts that
+// are not members of the organization: a typo, not a partial run.
+func notInOrganization(snap *inventory.Snapshot) error {
+	if snap == nil {
+		return nil
+	}
+	var ids []string
+	for _, a := range snap.Accounts {
+		if a.Status == inventory.AccountFailed && strings.HasPrefix(a.Reason, "account is not in the organization") {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	org := "the organization"
+	if snap.OrganizationID != "" {
+		org = "organization " + snap.OrganizationID
+	}
+	return usageErrorf("--accounts: %s %s not in %s (keyrot audit -o json lists its accounts)",
+		strings.Join(ids, ", "), plural(len(ids), "is", "are"), org)
+}
+
+// scopeNotices tells the person, on stderr, when keyrot audited something
+// other than an organization they may have expected: the caller's account
+// is in no organization, so only it was read.
+func scopeNotices(g *globalOptions, o *scopeOptions, snap *inventory.Snapshot) {
+	if snap == nil || o.SingleAccount || snap.OrganizationID != "" || len(snap.Accounts) != 1 {
+		return
+	}
+	warnf(g, "notice: account %s is not in an AWS Organization (or Organizations is not in use), so only this account was read; pass --single-account to say so and silence this notice", snap.Accounts[0].ID)
+}
+
+// plural picks the singular or the plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// countOf writes n with the singular or plural noun: "1 finding", "2 findings".
+func countOf(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }

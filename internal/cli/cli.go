@@ -32,6 +32,8 @@ type globalOptions struct {
 	AWS      awsconf.Options
 	LogLevel string
 	NoColor  bool
+	// Color is auto, always or never (--color).
+	Color string
 	// Clock is "system" or "sandbox": whose time keyrot judges ages by.
 	Clock string
 	// Timeout is the run's overall deadline (commands that talk to AWS).
@@ -41,8 +43,10 @@ type globalOptions struct {
 
 // logger returns a stderr logger at the chosen level.
 func (g *globalOptions) logger() *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(g.LogLevel))
+	lvl, err := g.logLevel()
+	if err != nil {
+		lvl = slog.LevelWarn
+	}
 	return slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: lvl}))
 }
 
@@ -57,6 +61,10 @@ func Main(ctx context.Context, args []string, streams Streams) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var ee *awsconf.EndpointError
+	if !errors.As(err, &ee) {
+		err = explainError(g, err)
 	}
 	code := exitCodeFor(err)
 	if ctx.Err() != nil && code == ExitError {
@@ -88,11 +96,15 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return g.checkGlobal()
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	pf.StringVar(&g.Clock, "clock", "system", "whose clock ages are judged by: system, or sandbox (the sandbox's simulated clock, read from its control API at the endpoint)")
-	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colour in output (also NO_COLOR)")
+	pf.StringVar(&g.Color, "color", "auto", "colour in output: auto (a terminal whose TERM is not dumb), always (e.g. CI logs) or never")
+	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colour in output, as --color never (also NO_COLOR)")
 	root.AddCommand(
 		newSandboxCmd(g),
 		newDemoCmd(g),
@@ -104,7 +116,9 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRotateCmd(g),
 		newHistoryCmd(g),
 		newBenchCmd(g),
+		newRulesCmd(g),
 	)
+	requireSubcommands(root)
 	return root
 }
 
@@ -114,8 +128,8 @@ func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
 	f.StringVar(&g.AWS.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or default)")
 	f.StringVar(&g.AWS.Region, "region", "", "AWS region (default: from the environment or profile, else us-east-1)")
 	f.StringVar(&g.AWS.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (e.g. the sandbox); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work")
-	f.DurationVar(&g.AWS.AttemptTimeout, "call-timeout", awsconf.DefaultAttemptTimeout, "limit on each attempt of an AWS call (connect, TLS handshake, first byte of the answer); an unreachable endpoint fails within 15s")
-	f.DurationVar(&g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
+	durationVar(cmd, &g.AWS.AttemptTimeout, "call-timeout", awsconf.DefaultAttemptTimeout, "limit on each attempt of an AWS call (connect, TLS handshake, first byte of the answer); an unreachable endpoint fails within 15s")
+	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
 }
 
 // DefaultRunTimeout is the overall deadline of a run when --timeout is not given.

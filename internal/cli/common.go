@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
@@ -42,7 +47,7 @@ func addScopeFlags(cmd *cobra.Command, o *scopeOptions) {
 	f.StringVar(&o.ExternalID, "external-id", "", "external ID for the role (default: policy organization.external_id)")
 	f.IntVar(&o.Concurrency, "concurrency", 0, "accounts processed at once (default: policy organization.concurrency)")
 	f.BoolVar(&o.Fresh, "fresh", false, "list users and keys live instead of trusting a credential report that can be up to 4 hours old")
-	f.DurationVar(&o.ReportWait, "report-wait", 2*time.Second, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
+	durationVar(cmd, &o.ReportWait, "report-wait", 2*time.Second, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
 	f.StringVar(&o.Progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), plain or none")
 }
 
@@ -53,12 +58,14 @@ func loadConfig(g *globalOptions, file string) (*config.Config, error) {
 	path := file
 	if path == "" {
 		if _, err := os.Stat(policy.DefaultFile); err != nil {
+			g.logger().Debug("no keyrot.yaml here; built-in defaults", "file", policy.DefaultFile)
 			return config.Default(), nil
 		}
 		path = policy.DefaultFile
 	}
 	c, err := config.Load(path)
 	if err == nil {
+		g.logger().Debug("configuration loaded", "file", path)
 		return c, nil
 	}
 	var probs policy.Problems
@@ -74,9 +81,43 @@ func loadConfig(g *globalOptions, file string) (*config.Config, error) {
 	return nil, withCode(ExitUsage, err)
 }
 
-// loadAWS loads the SDK configuration from the global flags.
+// loadAWS loads the SDK configuration from the global flags. At
+// --log-level debug every AWS call is logged with its duration and outcome.
 func loadAWS(ctx context.Context, g *globalOptions) (aws.Config, error) {
-	return awsconf.Load(ctx, g.AWS)
+	cfg, err := awsconf.Load(ctx, g.AWS)
+	if err != nil {
+		return cfg, explainConfigError(g, err)
+	}
+	log := g.logger()
+	log.Debug("aws configuration", "region", cfg.Region, "profile", g.AWS.Profile, "endpoint", endpointForLog(g))
+	if log.Enabled(ctx, slog.LevelDebug) {
+		cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("keyrotDebugLog",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					start := time.Now()
+					out, md, err := next.HandleInitialize(ctx, in)
+					attrs := []any{"service", awsmiddleware.GetServiceID(ctx), "operation", awsmiddleware.GetOperationName(ctx),
+						"duration", time.Since(start).Round(time.Millisecond).String()}
+					if err != nil {
+						attrs = append(attrs, "err", err.Error())
+					}
+					log.Debug("aws call", attrs...)
+					return out, md, err
+				}), middleware.Before)
+		})
+	}
+	return cfg, nil
+}
+
+// endpointForLog is the endpoint AWS calls go to, for the debug log.
+func endpointForLog(g *globalOptions) string {
+	if g.AWS.EndpointURL != "" {
+		return g.AWS.EndpointURL
+	}
+	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
+		return ep
+	}
+	return "aws"
 }
 
 // newApp builds the application for a command: the policy and its
@@ -86,10 +127,8 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 	if o.Concurrency < 0 || o.Concurrency > 64 {
 		return nil, usageErrorf("--concurrency must be between 1 and 64")
 	}
-	for _, id := range append(append([]string(nil), o.Accounts...), o.ExcludeAccounts...) {
-		if !inventory.IsAccountID(id) {
-			return nil, usageErrorf("%q is not a 12-digit AWS account ID", id)
-		}
+	if err := checkScope(o); err != nil {
+		return nil, err
 	}
 	prog, err := newProgress(g.streams.Err, o.Progress)
 	if err != nil {
@@ -121,6 +160,47 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 		}
 	}
 	return a, nil
+}
+
+// ouID matches the IDs --ou takes: an organizational unit or a root.
+var ouID = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$`)
+
+// checkScope refuses account selections that contradict themselves or
+// select nothing, before any AWS call: a CI gate that audits nothing must
+// not pass.
+func checkScope(o *scopeOptions) error {
+	for _, id := range append(append([]string(nil), o.Accounts...), o.ExcludeAccounts...) {
+		if !inventory.IsAccountID(id) {
+			return usageErrorf("%q is not a 12-digit AWS account ID", id)
+		}
+	}
+	for _, id := range o.OUs {
+		if !ouID.MatchString(id) {
+			return usageErrorf("--ou %s: not an organizational unit or root ID (they look like ou-ab12-cd34ef56 or r-ab12)", id)
+		}
+	}
+	if o.SingleAccount {
+		for _, f := range []struct {
+			name string
+			v    []string
+		}{{"--accounts", o.Accounts}, {"--ou", o.OUs}, {"--exclude-accounts", o.ExcludeAccounts}} {
+			if len(f.v) > 0 {
+				return usageErrorf("--single-account audits only the caller's own account; it cannot be combined with %s", f.name)
+			}
+		}
+	}
+	if len(o.Accounts) > 0 && len(o.OUs) == 0 {
+		left := 0
+		for _, id := range o.Accounts {
+			if !slices.Contains(o.ExcludeAccounts, id) {
+				left++
+			}
+		}
+		if left == 0 {
+			return usageErrorf("nothing to do: every account of --accounts is also in --exclude-accounts")
+		}
+	}
+	return nil
 }
 
 // now returns the clock keyrot judges by. With --clock sandbox it is the

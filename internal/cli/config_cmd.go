@@ -39,6 +39,7 @@ func newConfigValidateCmd(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigValidate(g, opts) },
 	}
 	cmd.Flags().StringVarP(&opts.File, "file", "f", policy.DefaultFile, "policy file to check")
+	addConfigAlias(cmd, opts)
 	return cmd
 }
 
@@ -62,6 +63,12 @@ func runConfigValidate(g *globalOptions, opts *configOptions) error {
 	}
 }
 
+// addConfigAlias adds -c/--config, the name every other command gives the
+// policy file, as another name of --file.
+func addConfigAlias(cmd *cobra.Command, opts *configOptions) {
+	cmd.Flags().StringVarP(&opts.File, "config", "c", policy.DefaultFile, "the same as --file, as on every other command")
+}
+
 func newConfigInitCmd(g *globalOptions) *cobra.Command {
 	opts := &configOptions{}
 	cmd := &cobra.Command{
@@ -69,7 +76,7 @@ func newConfigInitCmd(g *globalOptions) *cobra.Command {
 		Short: "Write a commented keyrot.yaml with the default settings",
 		Long: "Write a commented keyrot.yaml holding every setting at its default (CIS AWS Foundations\n" +
 			"Benchmark thresholds). An existing file is never replaced unless --force is given.\n" +
-			"Use -f - to print it instead.",
+			"Use -c - to print it instead.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.File == "-" {
@@ -88,6 +95,7 @@ func newConfigInitCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&opts.File, "file", "f", policy.DefaultFile, "where to write the file (- for standard output)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace the file if it exists")
+	addConfigAlias(cmd, opts)
 	return cmd
 }
 

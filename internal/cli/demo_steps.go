@@ -45,6 +45,9 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	if g.NoColor {
 		common = append(common, "--no-color")
 	}
+	if g.Color != "" {
+		common = append(common, "--color", g.Color)
+	}
 	streams := Streams{In: nil, Out: out, Err: errw}
 	step := func(title string, args ...string) {
 		fmt.Fprintf(out, "\n== %s\n$ keyrot %s\n", title, strings.Join(args, " "))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -50,6 +51,9 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 	if (o.Account == "") != (o.User == "") {
 		return usageErrorf("--account and --user go together")
 	}
+	if o.Limit < 1 {
+		return usageErrorf("--limit must be at least 1 (got %d)", o.Limit)
+	}
 	if o.Output != "table" && o.Output != "json" {
 		return usageErrorf("--output must be table or json (got %q)", o.Output)
 	}
@@ -71,7 +75,11 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 			return err
 		}
 		if o.Output == "json" {
-			return outputError(json.NewEncoder(out).Encode(runs), false)
+			return outputError(writeJSON(out, historyRunsJSON(runs)), false)
+		}
+		if len(runs) == 0 {
+			fmt.Fprintf(out, "no runs recorded in %s (apply, rollback and rotate record theirs)\n", path)
+			return nil
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "RUN\tSTARTED\tCOMMAND\tMODE\tSTATUS\tSUMMARY")
@@ -85,7 +93,10 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 		return err
 	}
 	if o.Output == "json" {
-		return outputError(json.NewEncoder(out).Encode(story), false)
+		if story == nil {
+			story = []app.StoryLine{}
+		}
+		return outputError(writeJSON(out, historyStoryJSON{SchemaVersion: HistorySchemaVersion, AccountID: o.Account, User: o.User, Events: story}), false)
 	}
 	if len(story) == 0 {
 		fmt.Fprintf(out, "no history for %s/%s in %s\n", o.Account, o.User, path)
@@ -109,4 +120,59 @@ func historyPath(dir string) (string, error) {
 		return strings.TrimRight(dir, "/") + "/history.db", nil
 	}
 	return history.DefaultPath()
+}
+
+// HistorySchemaVersion is the version of keyrot history -o json, in its
+// schema_version member; docs/json-output.md describes the format. Members
+// are only ever added; a change that breaks readers bumps it.
+const HistorySchemaVersion = 1
+
+// historyRuns is keyrot history -o json without --user.
+type historyRuns struct {
+	SchemaVersion int          `json:"schema_version"`
+	Runs          []historyRun `json:"runs"`
+}
+
+// historyRun is one run in keyrot history -o json.
+type historyRun struct {
+	ID         int64      `json:"id"`
+	Command    string     `json:"command"`
+	Mode       string     `json:"mode"`
+	Status     string     `json:"status"`
+	Summary    string     `json:"summary"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"` // null while running, and for abandoned runs
+	Host       string     `json:"host"`
+	PID        int        `json:"pid,omitempty"`
+	Version    string     `json:"version"`
+	Notified   bool       `json:"notified"`
+}
+
+func historyRunsJSON(runs []history.Run) historyRuns {
+	out := historyRuns{SchemaVersion: HistorySchemaVersion, Runs: []historyRun{}}
+	for _, r := range runs {
+		hr := historyRun{ID: r.ID, Command: r.Command, Mode: r.Mode, Status: r.Status, Summary: r.Summary,
+			StartedAt: r.Started.UTC(), Host: r.Host, PID: r.PID, Version: r.Version, Notified: r.Notified}
+		if !r.Finished.IsZero() {
+			f := r.Finished.UTC()
+			hr.FinishedAt = &f
+		}
+		out.Runs = append(out.Runs, hr)
+	}
+	return out
+}
+
+// historyStoryJSON is keyrot history --account A --user U -o json.
+type historyStoryJSON struct {
+	SchemaVersion int             `json:"schema_version"`
+	AccountID     string          `json:"account_id"`
+	User          string          `json:"user"`
+	Events        []app.StoryLine `json:"events"`
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -92,10 +92,13 @@ func TestLifecycleDaily(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("history: exit %d\n%s", code, stderr)
 	}
-	var story []app.StoryLine
-	if err := json.Unmarshal([]byte(out), &story); err != nil {
+	var doc struct {
+		Events []app.StoryLine `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	story := doc.Events
 	var kinds []string
 	for _, l := range story {
 		kinds = append(kinds, l.What)

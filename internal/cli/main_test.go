@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,7 +10,15 @@ import (
 // testdataAbs is this package's testdata directory, fixed before tests chdir.
 var testdataAbs string
 
+// asKeyrot, set in a child's environment, makes the test binary run as
+// keyrot itself: shell tests (the README's commands, sandbox --detach) put
+// it on PATH as "keyrot" and it re-executes itself like the real binary.
+const asKeyrot = "KEYROT_TEST_BINARY_IS_KEYROT"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(asKeyrot) == "1" {
+		os.Exit(Main(context.Background(), os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	}
 	wd, err := os.Getwd()
 	if err != nil {
 		panic(err)

@@ -222,7 +222,7 @@ func TestPlanFileTampered(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || code == ExitUsage || len(res.Outcomes) != 1 || res.Outcomes[0].User != "app" || !res.Outcomes[0].WouldDo {
 		t.Fatalf("dry run of a narrowed plan: exit %d, %v\n%s\n%s", code, err, out, stderr)
 	}
-	if !strings.Contains(stderr, "1 change(s) planned, 0 held back by guardrails, 2 left out by the saved plan") {
+	if !strings.Contains(stderr, "1 change planned, 0 held back by guardrails, 2 left out by the saved plan") {
 		t.Errorf("dry run summary:\n%s", stderr)
 	}
 	// pair's two keys in use are still blocked for a person: exit 6.

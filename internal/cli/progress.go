@@ -11,9 +11,9 @@ import (
 	"github.com/keyrot/keyrot/internal/app"
 )
 
-// newProgress returns the progress reporter for mode: on a terminal ("auto")
-// a status line redrawn every second with the phase, the count and a live
-// timer; elsewhere ("auto" unattended, "plain") one structured log line per
+// newProgress returns the progress reporter for mode: on a terminal ("auto",
+// unless TERM=dumb) a status line redrawn every second with the phase, the
+// count and a live timer; elsewhere ("auto" unattended, "plain") one structured log line per
 // phase and step; nothing for "none". Write errors are ignored: progress
 // never stops a run.
 func newProgress(w io.Writer, mode string) (app.Progress, error) {
@@ -22,7 +22,7 @@ func newProgress(w io.Writer, mode string) (app.Progress, error) {
 		return nil, nil
 	case "plain":
 	case "auto":
-		if isTerminal(w) {
+		if isTerminal(w) && !dumbTerminal() {
 			return newLiveProgress(w), nil
 		}
 	default:

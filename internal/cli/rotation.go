@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,8 @@ type rotationOptions struct {
 	OutFile    string
 	StateDir   string
 	MaxChanges int
+	// DetailedExitcode (plan) exits ExitChangesPending when changes are pending.
+	DetailedExitcode bool
 }
 
 func addRotationFlags(cmd *cobra.Command, g *globalOptions, o *rotationOptions) {
@@ -34,7 +35,13 @@ func addRotationFlags(cmd *cobra.Command, g *globalOptions, o *rotationOptions) 
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "table", "table or json")
 	f.StringVar(&o.StateDir, "state-dir", "", "directory of the history database (default: KEYROT_STATE_DIR, else $XDG_STATE_HOME/keyrot)")
-	f.IntVar(&o.MaxChanges, "max-changes", 0, "at most this many changes in this run (default: policy rotation.max_changes)")
+	f.IntVar(&o.MaxChanges, "max-changes", 0, "at most this many changes in this run, at least 2 (default: policy rotation.max_changes)")
+	cmd.PreRunE = func(c *cobra.Command, _ []string) error {
+		if c.Flags().Changed("max-changes") && o.MaxChanges < 2 {
+			return usageErrorf("--max-changes must be at least 2: one user's rotation can be two changes, delete then create (got %d)", o.MaxChanges)
+		}
+		return nil
+	}
 }
 
 func newPlanCmd(g *globalOptions) *cobra.Command {
@@ -45,12 +52,17 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 		Long: `Compute the rotation plan: keys to create (rotation due), to deactivate (replaced and gone
 quiet, or unused), to delete (inactive long enough), items blocked for a human, items held back
 by the guardrails, and the deadlines ahead. Nothing is changed. Save it with -o json --out-file
-plan.json and run exactly that plan later with keyrot apply --plan-file plan.json.`,
+plan.json and run exactly that plan later with keyrot apply --plan-file plan.json.
+
+With --detailed-exitcode (as terraform plan's) a script can tell whether anything is to do:
+0 nothing to change, 10 changes pending; errors keep their own codes (2 usage, 4 AWS auth,
+5 some accounts could not be read, 1 other).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(cmd.Context(), g, o) },
 	}
 	addRotationFlags(cmd, g, o)
 	cmd.Flags().StringVar(&o.OutFile, "out-file", "", "write the plan to this file (JSON) for apply --plan-file")
+	cmd.Flags().BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing is to change and 10 when changes are pending (to make now or held back by guardrails); errors keep their codes")
 	return cmd
 }
 
@@ -104,8 +116,12 @@ func runPlan(ctx context.Context, g *globalOptions, o *rotationOptions) error {
 		}
 		warnf(g, "plan written to %s (%d actions)", o.OutFile, len(rp.Plan.Actions))
 	}
+	scopeNotices(g, &o.scopeOptions, rp.Snapshot)
 	werr := report.Plan(g.streams.Out, o.Output, rp.Plan)
-	return errors.Join(app.Partial(rp.Snapshot), outputError(werr, false))
+	if err := errors.Join(notInOrganization(rp.Snapshot), app.Partial(rp.Snapshot), outputError(werr, false)); err != nil {
+		return err
+	}
+	return pendingExit(o, rp.Plan)
 }
 
 type applyOptions struct {
@@ -140,7 +156,7 @@ even when standard output is closed early (keyrot apply --yes | head -1).`,
 	f.BoolVar(&o.DryRun, "dry-run", false, "change nothing and make no write call; report what would be done")
 	f.BoolVar(&o.AuditOnly, "audit-only", false, "check every live gate but change nothing (also policy rotation.mode: audit-only)")
 	f.StringVar(&o.PlanFile, "plan-file", "", "run this saved plan, if the accounts still match it")
-	f.DurationVar(&o.PlanMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
+	durationVar(cmd, &o.PlanMaxAge, "plan-max-age", 24*time.Hour, "refuse a saved plan older than this")
 	f.BoolVar(&o.AllowPartial, "allow-partial", false, "act on the accounts that could be read even when others could not")
 	return cmd
 }
@@ -180,7 +196,11 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	var werr error
 	if res.Result != nil {
 		// Rendered once the run is over: a closed pipe cannot cut it short.
-		werr = report.Outcomes(g.streams.Out, o.Output, res.Result.Outcomes)
+		info := report.RunInfo{RunID: res.RunID}
+		if res.Plan != nil {
+			info.Plan = res.Plan.Plan
+		}
+		werr = report.RunOutcomes(g.streams.Out, o.Output, info, res.Result.Outcomes)
 	}
 	if res.Plan != nil && res.Result == nil && err == nil {
 		werr = report.Plan(g.streams.Out, o.Output, res.Plan.Plan)
@@ -189,7 +209,8 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 	case res.NotifyErr != nil:
 		warnf(g, "notifications not sent: %v", res.NotifyErr)
 	case res.Notify != nil && (res.Notify.Digests > 0 || len(res.Notify.Failed()) > 0):
-		warnf(g, "%d notice digest(s) sent, %d delivery failure(s), %d notice(s) already sent before", res.Notify.Digests, len(res.Notify.Failed()), res.Notify.Suppressed)
+		warnf(g, "%s sent, %s, %s already sent before", countOf(res.Notify.Digests, "notice digest", "notice digests"),
+			countOf(len(res.Notify.Failed()), "delivery failure", "delivery failures"), countOf(res.Notify.Suppressed, "notice", "notices"))
 	}
 	if len(res.Recovered) > 0 {
 		warnf(g, "sent the notices owed by %d earlier run(s) that ended before notifying (runs %v)", len(res.Recovered), res.Recovered)
@@ -208,7 +229,12 @@ func runApply(ctx context.Context, g *globalOptions, o *applyOptions) error {
 		if req.SavedPlan != nil {
 			savedText = fmt.Sprintf(", %d left out by the saved plan", left)
 		}
-		warnf(g, "run %d: %d change(s) planned, %d held back by guardrails%s, %d blocked; %s", res.RunID, len(p.Actions), held, savedText, len(p.Blocked), res.Summary)
+		// The summary repeats the warnings printed just above: not twice.
+		summary := res.Summary
+		for _, w := range res.Warnings {
+			summary = strings.ReplaceAll(summary, "; warning: "+w, "")
+		}
+		warnf(g, "run %d: %s planned, %d held back by guardrails%s, %d blocked; %s", res.RunID, countOf(len(p.Actions), "change", "changes"), held, savedText, len(p.Blocked), summary)
 	}
 	return errors.Join(err, outputError(werr, true))
 }
@@ -220,9 +246,8 @@ func confirm(g *globalOptions, p *plan.Plan) error {
 		return usageErrorf("refusing to change %d key(s) without confirmation: run keyrot plan to review, then apply --yes", len(p.Actions))
 	}
 	_ = report.Plan(g.streams.Err, "table", p)
-	fmt.Fprintf(g.streams.Err, "\nApply %d change(s)? Type yes to continue: ", len(p.Actions))
-	line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
-	if strings.TrimSpace(line) != "yes" {
+	fmt.Fprintln(g.streams.Err)
+	if !askYes(g, fmt.Sprintf("Apply %d %s?", len(p.Actions), plural(len(p.Actions), "change", "changes"))) {
 		return app.ErrNotConfirmed
 	}
 	return nil
@@ -316,9 +341,7 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		if !isTerminal(g.streams.Err) || !isTerminalReader(g.streams.In) {
 			return usageErrorf("refusing to %s %s/%s without confirmation: pass --yes", command, o.Account, o.User)
 		}
-		fmt.Fprintf(g.streams.Err, "%s the access key of %s in %s? Type yes to continue: ", command, o.User, o.Account)
-		line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
-		if strings.TrimSpace(line) != "yes" {
+		if !askYes(g, manualQuestion(o, command)) {
 			return app.ErrNotConfirmed
 		}
 	}
@@ -328,6 +351,13 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		res, err = a.Rollback(ctx, req)
 	} else {
 		res, err = a.RotateNow(ctx, req)
+	}
+	switch {
+	case isAPIError(err, "NoSuchEntity"):
+		err = usageErrorf("user %s does not exist in account %s", o.User, o.Account)
+	case isAPIError(err, "AccessDenied") && strings.Contains(err.Error(), "assume role"):
+		// Still an access problem (exit 4), but the likely cause is named.
+		err = withCode(ExitAuth, fmt.Errorf("cannot assume the role in account %s: is it a member of the organization, with the role keyrot uses (--role-name)? %w", o.Account, err))
 	}
 	if res == nil {
 		return err
@@ -342,4 +372,20 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		warnf(g, "%d notice digest(s) sent to the owner", res.Notify.Digests)
 	}
 	return errors.Join(err, outputError(werr, true))
+}
+
+// manualQuestion is the confirmation asked before rollback or rotate --now.
+// With --compromised it says that the old key stops working at once.
+func manualQuestion(o *manualOptions, command string) string {
+	key := "the access key"
+	if o.KeyID != "" {
+		key = "access key " + inventory.MaskKeyID(o.KeyID)
+	}
+	switch {
+	case command == "rollback":
+		return fmt.Sprintf("Re-activate the key keyrot deactivated for %s in %s?", o.User, o.Account)
+	case o.Compromised:
+		return fmt.Sprintf("Rotate %s of %s in %s as compromised? The old key is deactivated at once, as soon as the new key is verified: anything still using it stops working now.", key, o.User, o.Account)
+	}
+	return fmt.Sprintf("Rotate %s of %s in %s now? The old key stays active until a later apply finds it unused.", key, o.User, o.Account)
 }

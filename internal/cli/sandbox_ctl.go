@@ -98,8 +98,8 @@ func newCtlHealthCmd(o *sandboxCtlOptions) *cobra.Command {
 			if o.JSON {
 				return printJSON(cmd.OutOrStdout(), h)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: organization %s, management account %s, %d accounts, %d users, %d access keys, %d root keys; clock %s\n",
-				h.Status, h.OrgID, h.ManagementAccountID, h.Accounts, h.Users, h.AccessKeys, h.RootAccessKeys, h.Now.Format(time.RFC3339))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: organization %s, management account %s, %s; clock %s\n",
+				h.Status, h.OrgID, h.ManagementAccountID, inventoryCounts(h.Accounts, h.Users, h.AccessKeys, h.RootAccessKeys), h.Now.Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -311,8 +311,8 @@ func newCtlLoadCmd(o *sandboxCtlOptions) *cobra.Command {
 			if o.JSON {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "loaded %s: management account %s, %d accounts, %d users, %d access keys, %d root keys\n",
-				res.Scenario, res.ManagementAccountID, res.Accounts, res.Users, res.AccessKeys, res.RootAccessKeys)
+			fmt.Fprintf(cmd.OutOrStdout(), "loaded %s: management account %s, %s\n",
+				res.Scenario, res.ManagementAccountID, inventoryCounts(res.Accounts, res.Users, res.AccessKeys, res.RootAccessKeys))
 			return nil
 		},
 	}
@@ -471,4 +471,11 @@ func newCtlCredentialsCmd(o *sandboxCtlOptions) *cobra.Command {
 	_ = cmd.MarkFlagRequired("account")
 	_ = cmd.MarkFlagRequired("user")
 	return cmd
+}
+
+// inventoryCounts writes a sandbox's sizes with singular and plural nouns.
+func inventoryCounts(accounts, users, keys, rootKeys int) string {
+	n := func(v int, one, many string) string { return fmt.Sprintf("%d %s", v, plural(v, one, many)) }
+	return strings.Join([]string{n(accounts, "account", "accounts"), n(users, "user", "users"),
+		n(keys, "access key", "access keys"), n(rootKeys, "root key", "root keys")}, ", ")
 }

@@ -67,7 +67,7 @@ func TestSandboxCtl(t *testing.T) {
 		{name: "sns empty", args: []string{"sns", "--json"}, stdout: []string{"[]"}},
 		{name: "load bad file", args: []string{"load", bad}, code: ExitUsage, stderr: bad + `:2: organization.management.colour: unknown key "colour"`},
 		{name: "load unknown", args: []string{"load", "nope"}, code: ExitUsage, stderr: `unknown scenario "nope"`},
-		{name: "load empty", args: []string{"load", "empty"}, stdout: []string{"loaded empty: management account 210987654321, 1 accounts, 0 users"}},
+		{name: "load empty", args: []string{"load", "empty"}, stdout: []string{"loaded empty: management account 210987654321, 1 account, 0 users"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

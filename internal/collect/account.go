@@ -53,7 +53,7 @@ func (c *collector) collectAccount(ctx context.Context, a *inventory.Account) {
 		a.Status = inventory.AccountFailed
 		a.Reason = describe(op, err)
 		a.Root, a.Users = nil, nil
-		c.log.Warn("account failed", "account", a.ID, "reason", a.Reason)
+		c.log.Info("account failed", "account", a.ID, "reason", a.Reason) // the report and the exit message say it; a warning would say it twice
 	}
 	if c.opts.AccountTags && c.opts.Organizations != nil && a.ID != "" && !c.opts.SingleAccount {
 		c.accountTags(ctx, a)

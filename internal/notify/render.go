@@ -270,7 +270,11 @@ func centralHeadline(d *Digest) string {
 	var parts []string
 	for _, g := range d.Groups {
 		n += len(g.Items)
-		parts = append(parts, fmt.Sprintf("%d %s", len(g.Items), g.State))
+		state := string(g.State)
+		if (g.State == StateFinding || g.State == StateReminder) && len(g.Items) != 1 {
+			state += "s" // nouns, unlike rotated or deleted: "11 findings"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", len(g.Items), state))
 	}
 	keys := "keys"
 	if n == 1 {

@@ -17,8 +17,12 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/keyrot/keyrot/internal/inventory"
@@ -176,7 +180,7 @@ type Action struct {
 	// Expect is the user's keys as planned; the executor checks them live.
 	Expect []KeyState `json:"expect"`
 	// Evidence is the facts behind the decision.
-	Evidence map[string]string `json:"evidence,omitempty"`
+	Evidence Evidence `json:"evidence,omitempty"`
 	// Deferred explains why a due action was held back (guardrails).
 	Deferred string `json:"deferred,omitempty"`
 }
@@ -204,6 +208,91 @@ type Plan struct {
 	Upcoming []Upcoming `json:"upcoming"`
 	// Accounts lists the accounts the plan covered, for --plan-file checks.
 	Accounts []string `json:"accounts"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null, so a reader can
+// iterate every list without a null check.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	type plain Plan
+	q := plain(p)
+	for _, l := range []*[]Action{&q.Actions, &q.Deferred, &q.Blocked} {
+		if *l == nil {
+			*l = []Action{}
+		}
+		if slices.ContainsFunc(*l, func(a Action) bool { return a.Expect == nil }) {
+			*l = slices.Clone(*l)
+			for i := range *l {
+				if (*l)[i].Expect == nil {
+					(*l)[i].Expect = []KeyState{}
+				}
+			}
+		}
+	}
+	if q.Upcoming == nil {
+		q.Upcoming = []Upcoming{}
+	}
+	if q.Accounts == nil {
+		q.Accounts = []string{}
+	}
+	return json.Marshal(q)
+}
+
+// Evidence is the facts behind a decision, by name. In JSON the numeric
+// facts (names ending in _days) are numbers and the yes/no ones (names
+// ending in _known) booleans; everything else, account and key IDs
+// included, is a string. Decoding accepts both forms, so plans saved
+// before numbers were numbers still load.
+type Evidence map[string]string
+
+// MarshalJSON writes numbers and booleans as such.
+func (e Evidence) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(e))
+	for k, v := range e {
+		m[k] = v
+		switch {
+		case strings.HasSuffix(k, "_days"):
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				m[k] = n
+			}
+		case strings.HasSuffix(k, "_known"):
+			if b, err := strconv.ParseBool(v); err == nil {
+				m[k] = b
+			}
+		}
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads strings, numbers and booleans, keeping their text.
+func (e *Evidence) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		*e = nil
+		return nil
+	}
+	out := make(Evidence, len(m))
+	for k, raw := range m {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			out[k] = s
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		switch v.(type) {
+		case float64, bool:
+			out[k] = string(raw)
+		default:
+			return fmt.Errorf("evidence %q: want a string, number or boolean, got %s", k, raw)
+		}
+	}
+	*e = out
+	return nil
 }
 
 // Build computes the plan for every audited account of the snapshot.

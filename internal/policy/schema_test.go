@@ -36,6 +36,19 @@ func (c *schemaCheck) check(s map[string]any, v any, path string) {
 		name := strings.TrimPrefix(ref, "#/$defs/")
 		c.check(c.root["$defs"].(map[string]any)[name].(map[string]any), v, path)
 	}
+	if types, ok := s["type"].([]any); ok { // "type": ["string", "integer"]: the one v is
+		one := map[string]any{}
+		for k, x := range s {
+			one[k] = x
+		}
+		one["type"] = types[0]
+		for _, t := range types {
+			if t == jsonType(v) {
+				one["type"] = t
+			}
+		}
+		s = one
+	}
 	switch s["type"] {
 	case "object":
 		m, ok := v.(map[string]any)
@@ -118,6 +131,21 @@ func (c *schemaCheck) check(s map[string]any, v any, path string) {
 			c.errorf(path, "%v not in %v", v, enum)
 		}
 	}
+}
+
+// jsonType names v's JSON Schema type.
+func jsonType(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case int:
+		return "integer"
+	case bool:
+		return "boolean"
+	}
+	return "string"
 }
 
 // yamlValue turns a YAML node into plain Go values, keeping dates as strings.

@@ -16,7 +16,8 @@ var CSVHeader = []string{
 	"cis_v3", "cis_v5", "security_hub", "detail", "remediation", "finding_id",
 }
 
-// CSV renders one row per finding (RFC 4180, with a header). Key IDs are
+// CSV renders one row per finding (RFC 4180: a header, records ending in
+// CRLF, quotes doubled; line breaks inside a quoted cell stay as written). Key IDs are
 // whole. A cell that a spreadsheet would run as a formula (one starting with
 // = + - @, a tab or a carriage return) is prefixed with a single quote.
 type CSV struct{}
@@ -24,6 +25,7 @@ type CSV struct{}
 // Render writes the CSV.
 func (CSV) Render(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // RFC 4180: records end in CRLF
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}

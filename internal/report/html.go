@@ -39,6 +39,8 @@ type htmlAccount struct {
 
 type htmlControl struct {
 	Framework, Control string
+	// Title is the control's title, when keyrot knows it.
+	Title              string
 	Evaluated, Failing int
 	Percent            string
 	BarWidth           int // 0..100
@@ -100,7 +102,8 @@ func (r *Report) htmlPage() htmlPage {
 	for _, c := range r.controlStats() {
 		pct := c.Percent()
 		p.Controls = append(p.Controls, htmlControl{
-			Framework: frameworkTitle(c.Framework), Control: human(c.Control), Evaluated: c.Evaluated, Failing: c.Failing,
+			Framework: frameworkTitle(c.Framework), Control: human(c.Control), Title: controlTitle(c.Framework, c.Control),
+			Evaluated: c.Evaluated, Failing: c.Failing,
 			Percent: fmt.Sprintf("%.1f%%", pct), BarWidth: int(pct + 0.5),
 		})
 	}
@@ -185,6 +188,37 @@ figure { margin: 0; }
 figcaption { font-weight: 600; margin-bottom: 0.25rem; }
 svg text { font-size: 12px; fill: #1a1a1a; }
 ul.summary { list-style: none; padding: 0; }
+/* Fit a laptop window: the findings table takes the page's width, its
+   columns wrap (evidence and remediation most), nothing is cut off. */
+main { max-width: 100%; }
+table { max-width: 100%; }
+td { overflow-wrap: break-word; }
+table.findings { width: 100%; table-layout: fixed; font-size: 0.92em; }
+table.findings td.rule { overflow-wrap: anywhere; }
+col.c-sev { width: 6.5em; } col.c-account { width: 9em; } col.c-rule { width: 11%; }
+col.c-title { width: 12%; } col.c-user { width: 12%; } col.c-key { width: 7em; }
+col.c-evidence { width: 22%; } col.c-exempt { width: 8%; } col.c-remediation { width: 23%; }
+@media screen and (max-width: 900px) {
+  body { margin: 0.75rem; }
+  table.findings, table.findings thead, table.findings tbody, table.findings tr, table.findings td { display: block; width: auto; }
+  table.findings thead, table.findings colgroup { display: none; }
+  table.findings tr { border: 1px solid #8a8a8a; margin-bottom: 0.75rem; }
+  table.findings td { border: none; border-bottom: 1px solid #e0e0e0; }
+}
+/* Print (and PDF): landscape A4, the whole width used, rows not split,
+   headers repeated on each page, severity colours kept. */
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  body { margin: 0; font-size: 8.5pt; line-height: 1.3; }
+  h1 { font-size: 16pt; } h2 { font-size: 12pt; break-after: avoid; }
+  table { width: 100%; }
+  thead { display: table-header-group; }
+  tr, figure { break-inside: avoid; }
+  th, td { padding: 0.15rem 0.3rem; }
+  .sev, .meter span, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  table.findings { font-size: 1em; }
+  col.c-sev { width: 5.5em; } col.c-account { width: 10em; } col.c-key { width: 7em; }
+}
 </style>
 </head>
 <body>
@@ -196,7 +230,7 @@ ul.summary { list-style: none; padding: 0; }
 <section aria-labelledby="summary">
 <h2 id="summary">Summary</h2>
 <ul class="summary">
-<li><strong>{{.Summary.Total}}</strong> findings, of which {{.Summary.Exempt}} exempt.</li>
+<li><strong>{{.Summary.Total}}</strong> {{if eq .Summary.Total 1}}finding{{else}}findings{{end}}, of which {{.Summary.Exempt}} exempt.</li>
 <li>Open findings by severity:{{range $i, $s := .SevCounts}}{{if $i}},{{end}} <span class="sev sev-{{$s.Name}}">{{$s.Name}}</span> {{$s.Count}}{{end}}.</li>
 <li>Accounts: {{.Summary.Audited}} audited, {{.Summary.Failed}} failed, {{.Summary.Skipped}} skipped.</li>
 </ul>
@@ -224,9 +258,9 @@ ul.summary { list-style: none; padding: 0; }
 {{if .Controls}}<p>A credential passes a control when it has no finding for that control, or only exempt ones.</p>
 <table>
 <caption>Credentials evaluated and failing per control</caption>
-<thead><tr><th scope="col">Framework</th><th scope="col">Control</th><th scope="col">Evaluated</th><th scope="col">Failing</th><th scope="col">Compliant</th></tr></thead>
+<thead><tr><th scope="col">Framework</th><th scope="col">Control</th><th scope="col">Title</th><th scope="col">Evaluated</th><th scope="col">Failing</th><th scope="col">Compliant</th></tr></thead>
 <tbody>
-{{range .Controls}}<tr><td>{{.Framework}}</td><td>{{.Control}}</td><td class="num">{{.Evaluated}}</td><td class="num">{{.Failing}}</td><td><span class="meter" aria-hidden="true"><span style="width: {{.BarWidth}}%"></span></span>{{.Percent}}</td></tr>
+{{range .Controls}}<tr><td>{{.Framework}}</td><td class="nowrap">{{.Control}}</td><td>{{.Title}}</td><td class="num">{{.Evaluated}}</td><td class="num">{{.Failing}}</td><td class="nowrap"><span class="meter" aria-hidden="true"><span style="width: {{.BarWidth}}%"></span></span>{{.Percent}}</td></tr>
 {{end}}</tbody>
 </table>
 {{else}}<p>No finding names a control.</p>
@@ -249,11 +283,12 @@ ul.summary { list-style: none; padding: 0; }
 </section>
 <section aria-labelledby="findings">
 <h2 id="findings">Findings</h2>
-{{if .Findings}}<table>
+{{if .Findings}}<table class="findings">
 <caption>Findings, worst first within each account (access key IDs masked)</caption>
+<colgroup><col class="c-sev"><col class="c-account"><col class="c-rule"><col class="c-title"><col class="c-user"><col class="c-key"><col class="c-evidence"><col class="c-exempt"><col class="c-remediation"></colgroup>
 <thead><tr><th scope="col">Severity</th><th scope="col">Account</th><th scope="col">Rule</th><th scope="col">Title</th><th scope="col">User</th><th scope="col">Key</th><th scope="col">Evidence</th><th scope="col">Exempt</th><th scope="col">Remediation</th></tr></thead>
 <tbody>
-{{range .Findings}}<tr><td><span class="sev {{.SeverityClass}}">{{.Severity}}</span></td><td>{{.Account}}</td><td class="nowrap">{{.Rule}}</td><td>{{.Title}}</td><td>{{.User}}</td><td class="nowrap">{{.Key}}</td><td>{{.Evidence}}</td><td>{{.Exempt}}</td><td>{{.Remediation}}</td></tr>
+{{range .Findings}}<tr><td><span class="sev {{.SeverityClass}}">{{.Severity}}</span></td><td>{{.Account}}</td><td class="rule">{{.Rule}}</td><td>{{.Title}}</td><td>{{.User}}</td><td class="nowrap">{{.Key}}</td><td>{{.Evidence}}</td><td>{{.Exempt}}</td><td>{{.Remediation}}</td></tr>
 {{end}}</tbody>
 </table>
 {{else}}<p>No findings.</p>

@@ -67,10 +67,11 @@ func (Markdown) Render(w io.Writer, r *Report) error {
 	if cs := r.controlStats(); len(cs) > 0 {
 		fmt.Fprintln(bw, "## Compliance by control")
 		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "| Framework | Control | Evaluated | Failing | Compliant |")
-		fmt.Fprintln(bw, "| --- | --- | ---: | ---: | ---: |")
+		fmt.Fprintln(bw, "| Framework | Control | Title | Evaluated | Failing | Compliant |")
+		fmt.Fprintln(bw, "| --- | --- | --- | ---: | ---: | ---: |")
 		for _, c := range cs {
-			fmt.Fprintf(bw, "| %s | %s | %d | %d | %.1f%% |\n", md(frameworkTitle(c.Framework)), md(c.Control), c.Evaluated, c.Failing, c.Percent())
+			fmt.Fprintf(bw, "| %s | %s | %s | %d | %d | %.1f%% |\n", md(frameworkTitle(c.Framework)), md(c.Control), md(controlTitle(c.Framework, c.Control)),
+				c.Evaluated, c.Failing, c.Percent())
 		}
 		fmt.Fprintln(bw)
 	}

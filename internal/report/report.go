@@ -199,6 +199,14 @@ func (r *Report) summary() summary {
 }
 
 // severityCounts renders "1 critical, 2 high, ..." worst first.
+// countOf writes n with the singular or plural noun: "1 finding", "2 findings".
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func (s summary) severityCounts() string {
 	var parts []string
 	for sev := audit.SeverityCritical; sev >= audit.SeverityInfo; sev-- {

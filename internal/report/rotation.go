@@ -51,13 +51,76 @@ func Plan(w io.Writer, format string, p *plan.Plan) error {
 	return tw.Flush()
 }
 
+// OutcomesSchemaVersion is the version of the outcome JSON (apply,
+// rollback and rotate -o json), in its schema_version member. Members are
+// only ever added; a change that breaks readers bumps it.
+const OutcomesSchemaVersion = 1
+
+// RunInfo is what the outcome JSON says about the run beyond its outcomes.
+type RunInfo struct {
+	// RunID is the run's ID in the history (0: not recorded).
+	RunID int64
+	// Plan is the plan the run carried out, nil for rollback and rotate.
+	Plan *plan.Plan
+}
+
+// outcomesJSON is the outcome JSON: a summary, then one outcome per action.
+type outcomesJSON struct {
+	SchemaVersion int               `json:"schema_version"`
+	RunID         int64             `json:"run_id,omitempty"`
+	Summary       outcomeSummary    `json:"summary"`
+	Outcomes      []execute.Outcome `json:"outcomes"`
+}
+
+// outcomeSummary counts the outcomes by status, and the plan's items.
+type outcomeSummary struct {
+	Actions   int `json:"actions"`
+	Succeeded int `json:"succeeded"`
+	Skipped   int `json:"skipped"`
+	Blocked   int `json:"blocked"`
+	Failed    int `json:"failed"`
+	// WouldDo counts actions a dry run or audit-only run would have done.
+	WouldDo int `json:"would_do"`
+	// HeldBack and NeedsHuman are the plan's deferred and blocked items
+	// (apply only).
+	HeldBack   int `json:"held_back"`
+	NeedsHuman int `json:"needs_human"`
+}
+
 // Outcomes renders what became of each action, as a table or as JSON
-// (format "json", the execute.Result shape).
+// (format "json": schema_version, summary, outcomes).
 func Outcomes(w io.Writer, format string, outs []execute.Outcome) error {
+	return RunOutcomes(w, format, RunInfo{}, outs)
+}
+
+// RunOutcomes is Outcomes with the run's ID and plan in the JSON summary.
+func RunOutcomes(w io.Writer, format string, run RunInfo, outs []execute.Outcome) error {
 	if format == "json" {
+		if outs == nil {
+			outs = []execute.Outcome{}
+		}
+		doc := outcomesJSON{SchemaVersion: OutcomesSchemaVersion, RunID: run.RunID, Outcomes: outs}
+		doc.Summary.Actions = len(outs)
+		for _, o := range outs {
+			switch {
+			case o.WouldDo:
+				doc.Summary.WouldDo++
+			case o.Status == execute.Succeeded:
+				doc.Summary.Succeeded++
+			case o.Status == execute.Skipped:
+				doc.Summary.Skipped++
+			case o.Status == execute.Blocked:
+				doc.Summary.Blocked++
+			case o.Status == execute.Failed:
+				doc.Summary.Failed++
+			}
+		}
+		if run.Plan != nil {
+			doc.Summary.HeldBack, doc.Summary.NeedsHuman = len(run.Plan.Deferred), len(run.Plan.Blocked)
+		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(&execute.Result{Outcomes: outs})
+		return enc.Encode(doc)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tACTION\tACCOUNT\tUSER\tKEY\tNEW KEY\tDETAIL")

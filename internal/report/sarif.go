@@ -6,14 +6,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/policy"
 )
 
-// SARIF renders a SARIF 2.1.0 log with one run: a rule per rule ID and a
-// result per finding, located logically at account/user. Exempt findings
+// SARIF renders a SARIF 2.1.0 log with one run: a rule per rule ID, with
+// the rule's generic title, description and remediation, and a result per
+// finding with its specific message, located at a stable inventory path
+// (aws/ACCOUNT/iam/USER, line 1: GitHub code scanning requires a physical
+// location) and logically at account/user. Exempt findings
 // carry an external suppression. Key IDs are masked, and fingerprints are
 // hashes so that they do not carry the key ID either.
 type SARIF struct{}
@@ -84,7 +89,41 @@ type sarifResult struct {
 }
 
 type sarifLocation struct {
+	PhysicalLocation *sarifPhysicalLocation `json:"physicalLocation,omitempty"`
 	LogicalLocations []sarifLogicalLocation `json:"logicalLocations"`
+}
+
+// sarifPhysicalLocation is what GitHub code scanning requires of every
+// result: an artifact and a line. keyrot's findings are about IAM
+// principals, not files, so the artifact is a stable path naming the
+// principal in the organization's inventory: aws/ACCOUNT/iam/USER.
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           sarifRegion           `json:"region"`
+}
+
+type sarifArtifactLocation struct {
+	URI string `json:"uri"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
+}
+
+// sarifArtifactURI is the stable inventory path of a principal, a relative
+// URI: aws/123456789012/iam/alice, aws/123456789012/root, or the account
+// itself (aws/123456789012) for a finding about the whole account.
+func sarifArtifactURI(account, user, rule string) string {
+	if account == "" {
+		account = "unknown-account"
+	}
+	if rule == policy.RuleAccountNotAudited {
+		return "aws/" + url.PathEscape(account)
+	}
+	if user == RootUser || user == "" {
+		return "aws/" + url.PathEscape(account) + "/root"
+	}
+	return "aws/" + url.PathEscape(account) + "/iam/" + url.PathEscape(user)
 }
 
 type sarifLogicalLocation struct {
@@ -135,11 +174,12 @@ func (SARIF) Render(w io.Writer, r *Report) error {
 
 func (r *Report) sarifLog() sarifLog {
 	fs := r.findings()
-	// One rule per rule ID: the worst severity seen, and the text of the
-	// first finding (in the stable order) that has it.
+	// One rule per rule ID: the worst severity seen, and the rule's generic
+	// text (audit.Rule, audit.Doc), never a finding's, which names a user.
 	type ruleInfo struct {
 		sev                  audit.Severity
 		title, remediation   string
+		description          string
 		cisv3, cisv5, shubID []string
 	}
 	rules := map[string]*ruleInfo{}
@@ -147,14 +187,16 @@ func (r *Report) sarifLog() sarifLog {
 		ri := rules[f.Rule]
 		if ri == nil {
 			ri = &ruleInfo{sev: f.Severity}
+			if info, ok := audit.Rule(f.Rule); ok {
+				ri.title = info.Title
+			}
+			doc := audit.Doc(f.Rule)
+			ri.description, ri.remediation = doc.Description, doc.Remediation
 			rules[f.Rule] = ri
 		}
 		ri.sev = max(ri.sev, f.Severity)
 		if ri.title == "" {
 			ri.title = f.Title
-		}
-		if ri.remediation == "" {
-			ri.remediation = f.Remediation
 		}
 		ri.cisv3 = union(ri.cisv3, f.Controls.CISv3)
 		ri.cisv5 = union(ri.cisv5, f.Controls.CISv5)
@@ -190,12 +232,15 @@ func (r *Report) sarifLog() sarifLog {
 		for _, c := range ri.shubID {
 			refs = append(refs, "AWS Security Hub "+c)
 		}
-		if len(refs) > 0 {
-			rule.FullDescription = &sarifMessage{Text: human(title + ". Controls: " + strings.Join(refs, "; ") + ".")}
-			for _, ref := range refs {
-				rule.Properties.Tags = append(rule.Properties.Tags, ref)
-			}
+		full := title + "."
+		if ri.description != "" {
+			full = ri.description
 		}
+		if len(refs) > 0 {
+			full += " Controls: " + strings.Join(refs, "; ") + "."
+			rule.Properties.Tags = append(rule.Properties.Tags, refs...)
+		}
+		rule.FullDescription = &sarifMessage{Text: human(full)}
 		help := human(ri.remediation)
 		if help == "" {
 			help = title
@@ -231,9 +276,15 @@ func (r *Report) sarifLog() sarifLog {
 		res := sarifResult{
 			RuleID: f.Rule, RuleIndex: index[f.Rule], Level: sarifLevel(f.Severity),
 			Message: sarifMessage{Text: human(msg)},
-			Locations: []sarifLocation{{LogicalLocations: []sarifLogicalLocation{{
-				Name: human(user), FullyQualifiedName: human(f.AccountID + "/" + user), Kind: "resource",
-			}}}},
+			Locations: []sarifLocation{{
+				PhysicalLocation: &sarifPhysicalLocation{
+					ArtifactLocation: sarifArtifactLocation{URI: sarifArtifactURI(f.AccountID, f.User, f.Rule)},
+					Region:           sarifRegion{StartLine: 1},
+				},
+				LogicalLocations: []sarifLogicalLocation{{
+					Name: human(user), FullyQualifiedName: human(f.AccountID + "/" + user), Kind: "resource",
+				}},
+			}},
 			PartialFingerprints: map[string]string{"keyrotFindingHash/v1": hex.EncodeToString(sum[:])},
 			Properties:          map[string]string{"severity": f.Severity.String(), "accountId": f.AccountID},
 		}

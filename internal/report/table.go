@@ -80,8 +80,8 @@ func (t Table) Render(w io.Writer, r *Report) error {
 
 	s := r.summary()
 	fmt.Fprintln(bw)
-	fmt.Fprintf(bw, "Summary: %d findings (%d exempt): %s; accounts: %d audited, %d failed, %d skipped\n",
-		s.Total, s.Exempt, s.severityCounts(), s.Audited, s.Failed, s.Skipped)
+	fmt.Fprintf(bw, "Summary: %s (%d exempt): %s; accounts: %d audited, %d failed, %d skipped\n",
+		countOf(s.Total, "finding", "findings"), s.Exempt, s.severityCounts(), s.Audited, s.Failed, s.Skipped)
 	for _, g := range []struct {
 		title string
 		list  []AccountRun

@@ -1,0 +1,102 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// fitScript, added to a copy of the report, titles the page "fits" when
+// nothing is wider than the window, else names what overflows.
+const fitScript = `<script>
+(function () {
+  var w = document.documentElement.clientWidth, bad = [];
+  if (document.documentElement.scrollWidth > w) bad.push("page " + document.documentElement.scrollWidth);
+  document.querySelectorAll("table, td, th, figure").forEach(function (e) {
+    var r = e.getBoundingClientRect();
+    if (r.right > w + 1) bad.push(e.tagName + " to " + Math.round(r.right));
+    if (e.tagName !== "TABLE" && e.tagName !== "FIGURE" && e.scrollWidth > e.clientWidth + 1) bad.push(e.tagName + " cut: " + e.textContent.slice(0, 30));
+  });
+  document.title = bad.length ? "overflow: " + bad.slice(0, 5).join("; ") : "fits";
+})();
+</script>`
+
+var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)
+
+// chromium finds a headless Chromium, or skips (fails when
+// KEYROT_REQUIRE_CHROMIUM=1, as in CI).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("KEYROT_REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("Chromium is required (KEYROT_REQUIRE_CHROMIUM=1) and was not found")
+	}
+	t.Skip("no Chromium for the layout test")
+	return ""
+}
+
+func runChromium(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir()}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// TestHTMLFitsLaptopAndPrint renders the report in headless Chromium: at
+// 1280 px wide nothing is cut or off-screen (the findings table used to
+// push Exempt and Remediation out of a 1400 px window), the print
+// stylesheet fits a landscape A4 page (277 mm, 1047 px), and the PDF is
+// made. KEYROT_REPORT_ARTIFACTS=DIR keeps the screenshot and the PDF.
+func TestHTMLFitsLaptopAndPrint(t *testing.T) {
+	bin := chromium(t)
+	html := render(t, "html", Options{}, fixtureReport())
+	dir := t.TempDir()
+	if d := os.Getenv("KEYROT_REPORT_ARTIFACTS"); d != "" {
+		dir = d
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return "file://" + p
+	}
+	screen := write("report.html", html)
+	probe := write("report-fit.html", strings.Replace(html, "</body>", fitScript+"</body>", 1))
+	// The print stylesheet, applied on screen at the printable width.
+	printCSS := strings.NewReplacer("@media print", "@media all", "@media screen and", "@media not all and").Replace(html)
+	printProbe := write("report-print-fit.html", strings.Replace(printCSS, "</body>", fitScript+"</body>", 1))
+
+	for _, tt := range []struct {
+		name, url, size string
+	}{{"screen 1280", probe, "1280,900"}, {"print A4 landscape", printProbe, "1047,740"}} {
+		dom := runChromium(t, bin, "--window-size="+tt.size, "--dump-dom", tt.url)
+		m := titleRE.FindSubmatch(dom)
+		if m == nil || string(m[1]) != "fits" {
+			t.Errorf("%s: %q", tt.name, m)
+		}
+	}
+	runChromium(t, bin, "--window-size=1280,2400", "--screenshot="+filepath.Join(dir, "report-1280.png"), screen)
+	runChromium(t, bin, "--no-pdf-header-footer", "--print-to-pdf="+filepath.Join(dir, "report.pdf"), screen)
+	for _, f := range []string{"report-1280.png", "report.pdf"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() < 1000 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "report.pdf")); !bytes.HasPrefix(b, []byte("%PDF")) {
+		t.Error("report.pdf is not a PDF")
+	}
+}
