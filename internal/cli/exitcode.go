@@ -12,15 +12,19 @@ import (
 
 // Exit codes, in one place. docs/exit-codes.md documents them.
 const (
-	ExitOK          = 0
-	ExitError       = 1
-	ExitUsage       = 2 // bad flags, arguments or configuration
-	ExitFindings    = 3 // findings at or above --fail-on
-	ExitAuth        = 4 // AWS refused keyrot's own credentials or denied it a call it needs
-	ExitPartial     = 5 // some accounts could not be read
-	ExitBlocked     = 6 // apply: changes blocked until a person acts
-	ExitPending     = 7 // apply: a new key stored, not yet verified; run apply again later
-	ExitInterrupted = 130
+	ExitOK       = 0
+	ExitError    = 1
+	ExitUsage    = 2 // bad flags, arguments or configuration
+	ExitFindings = 3 // findings at or above --fail-on
+	ExitAuth     = 4 // AWS refused keyrot's own credentials or denied it a call it needs
+	ExitPartial  = 5 // some accounts could not be read
+	ExitBlocked  = 6 // apply: changes blocked until a person acts
+	ExitPending  = 7 // apply: a new key stored, not yet verified; run apply again later
+	// ExitChangesPending is plan --detailed-exitcode's answer when the plan
+	// has changes to make (now, or held back by guardrails). Like
+	// terraform's detailed exit code, but 10: keyrot's 2 means a usage error.
+	ExitChangesPending = 10
+	ExitInterrupted    = 130
 )
 
 // ExitError carries a specific exit code with an error.

@@ -6,11 +6,6 @@ import (
 	"github.com/keyrot/keyrot/internal/plan"
 )
 
-// ExitChangesPending is plan --detailed-exitcode's answer when the plan has
-// changes to make (now, or held back by guardrails). Like terraform's
-// detailed exit code, but 10: keyrot's 2 already means a usage error.
-const ExitChangesPending = 10
-
 // pendingExit is plan's exit with --detailed-exitcode: silent 10 when the
 // plan changes something, else nil. Blocked items are not counted: they
 // are for a human, apply will not change them.
