@@ -148,22 +148,26 @@ const ClockAllowance = 15 * time.Minute
 
 // CreatedByPending reports whether the key keyID, created at created (AWS's
 // CreateDate), is the key of the interrupted creation that r's pending mark
-// records: it was not among the user's keys when the mark was written (when
-// the mark lists them), and it was created within OrphanWindow after the
-// mark, allowing ClockAllowance either way between the host's clock and
-// AWS's. False when there is no pending mark.
+// records: it was not among the user's keys when the mark was written, and
+// it was created within OrphanWindow after the mark, allowing
+// ClockAllowance either way between the host's clock and AWS's. A mark
+// written before keyrot recorded the user's keys in it allows one minute
+// before it only, as then: a key created just before it may be one the
+// user had. False when there is no pending mark.
 func CreatedByPending(r Rotation, keyID string, created time.Time) bool {
 	if r.PendingSince.IsZero() {
 		return false
 	}
+	earliest := r.PendingSince.Add(-time.Minute)
 	if r.PendingBeforeKnown {
 		for _, id := range strings.Split(r.PendingBefore, "/") {
 			if id != "" && id == keyID {
 				return false
 			}
 		}
+		earliest = r.PendingSince.Add(-ClockAllowance)
 	}
-	return !created.Before(r.PendingSince.Add(-ClockAllowance)) && !created.After(r.PendingSince.Add(OrphanWindow+ClockAllowance))
+	return !created.Before(earliest) && !created.After(r.PendingSince.Add(OrphanWindow+ClockAllowance))
 }
 
 // isOrphan reports whether k was created by an interrupted keyrot rotation
