@@ -122,7 +122,9 @@ func TestExemptUserOrphanCleanedUp(t *testing.T) {
 	if !errors.Is(err, ErrCrashed) || len(w.keys("app1")) != 2 {
 		t.Fatalf("want a crash leaving an orphan: %v %s", err, keysText(w.keys("app1")))
 	}
-	exempt := func(*inventory.Account, *inventory.User) plan.Exemption { return plan.Exemption{Exempt: true, Reason: "break-glass"} }
+	exempt := func(*inventory.Account, *inventory.User) plan.Exemption {
+		return plan.Exemption{Exempt: true, Reason: "break-glass"}
+	}
 	w.advance(2 * time.Hour)
 	w.use("app1")
 	p, res, err := w.cyclePlan(w.skewed("x", 90*time.Second), exempt, Options{})

@@ -49,7 +49,9 @@ func TestExemptUserOrphan(t *testing.T) {
 	s := snap(key("K1", "Active", 0, used(199)), inventory.AccessKey{ID: "ORPHAN", Status: "Active", CreateDate: mark.Add(time.Second), LastUsedKnown: true})
 	in := Input{Snapshot: s, Lifecycle: DefaultLifecycle(),
 		Rotations: map[UserRef]Rotation{{"111111111111", "alice"}: {PendingSince: mark, PendingBefore: "K1", PendingBeforeKnown: true}},
-		Exempt:    func(*inventory.Account, *inventory.User) Exemption { return Exemption{Exempt: true, Reason: "break-glass"} }}
+		Exempt: func(*inventory.Account, *inventory.User) Exemption {
+			return Exemption{Exempt: true, Reason: "break-glass"}
+		}}
 	if diff := cmp.Diff([]string{"upcoming-delete-orphan:ORPHAN@4801h0m1s"}, summary(Build(in, mark.Add(time.Minute)))); diff != "" {
 		t.Errorf("within grace (-want +got):\n%s", diff)
 	}
