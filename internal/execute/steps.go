@@ -70,13 +70,18 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	if age := now.Sub(tags.PendingSince); !tags.PendingSince.IsZero() && tags.PendingOwner != tagSafe(e.owner()) && age < e.leaseTTL() && age > -plan.ClockAllowance {
 		return outcomeOf(a, Skipped, fmt.Sprintf("another keyrot run (%s) started creating a key for this user at %s", tags.PendingOwner, tags.PendingSince.Format(time.RFC3339)))
 	}
+	if !tags.Keys[TagPending] && tags.Count >= MaxUserTags {
+		return outcomeOf(a, Blocked, tagQuotaProblem(a.User, TagPending, "a key creation in progress"))
+	}
+	nd := nameData(a)
+	secretName, err := store.Name(nd)
+	if err != nil {
+		return outcomeOf(a, Blocked, fmt.Sprintf("no secret name for this user (%v): keyrot has nowhere to store its new key; fix the secret name template or the user's path", err))
+	}
 	if r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
 		o.WouldDo = true
 		return o
-	}
-	if !tags.Keys[TagPending] && tags.Count >= MaxUserTags {
-		return outcomeOf(a, Blocked, tagQuotaProblem(a.User, TagPending, "a key creation in progress"))
 	}
 	arn := a.UserARN
 	if arn == "" {
@@ -84,14 +89,9 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 			return listFailed(a, err)
 		}
 	}
-	nd := nameData(a)
-	secretName, err := store.Name(nd)
-	if err != nil {
-		return outcomeOf(a, Blocked, fmt.Sprintf("no secret name for this user (%v): keyrot has nowhere to store its new key; fix the secret name template or the user's path", err))
-	}
 	// The world the store will be checked against: the secret's current
 	// version now (none is fine), and the replaced key's last use just
-	// before the store (journaled: the usage gate's evidence).
+	// before the creation (journaled: the usage gate's evidence).
 	before, err := store.Stage(ctx, secretName, "AWSCURRENT")
 	if err != nil && !errors.Is(err, secretstore.ErrNoVersion) {
 		return failed(a, fmt.Errorf("no key created for %s: %w", a.User, err))
