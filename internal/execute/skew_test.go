@@ -201,3 +201,35 @@ func TestFrozenCreateDoesNotDemoteNewerKey(t *testing.T) {
 		})
 	}
 }
+
+// TestReplacementGoneBeforeDeactivation: the deactivation's gates pass,
+// then, before UpdateAccessKey (a slow verification, a stopped process), a
+// person deactivates the new key. The old key must not be deactivated too:
+// the old code did, leaving the user with no active key.
+func TestReplacementGoneBeforeDeactivation(t *testing.T) {
+	w := newWorld(t, "app1")
+	old := w.held["app1"]
+	w.advance(90 * day)
+	w.use("app1")
+	w.advance(time.Hour) // its last use is well before the store
+	if _, res, err := w.cycle(w.executor(w.hist, "x"), Options{}); err != nil || res.Count(Succeeded) != 1 {
+		t.Fatalf("rotation: %v %+v", err, res)
+	}
+	newKey := w.keys("app1")[1].ID
+	w.advance(10 * day)
+	_, res, err := w.cycle(w.executor(w.hist, "y"), Options{Crash: func(s string) error {
+		if s == "before-deactivate" {
+			w.setStatus("app1", newKey, "Inactive")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := findKey(w.keys("app1"), old.ID); k == nil || k.Status != inventory.KeyActive {
+		t.Fatalf("old key deactivated after its replacement was: %s %+v", keysText(w.keys("app1")), res.Outcomes)
+	}
+	if len(res.Outcomes) != 1 || res.Outcomes[0].Status != Blocked || !strings.Contains(res.Outcomes[0].Detail, "replacement") {
+		t.Errorf("outcome: %+v", res.Outcomes)
+	}
+}

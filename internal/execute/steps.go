@@ -436,7 +436,13 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	if err != nil {
 		return failed(a, err)
 	}
-	if err := r.deactivateNow(ctx, a.AccountID, a.User, c, a.KeyID); err != nil {
+	recheck := func() error { return r.stillDeactivatable(ctx, a, c) }
+	if err := r.deactivateWith(ctx, a.AccountID, a.User, c, a.KeyID, recheck); err != nil {
+		var ch *changedError
+		if errors.As(err, &ch) {
+			j.end(ctx, Blocked, ch.why, "")
+			return outcomeOf(a, Blocked, "not deactivated: "+ch.why)
+		}
 		if !isCrash(err) {
 			j.end(ctx, Failed, err.Error(), "")
 		}
@@ -444,6 +450,40 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	}
 	j.end(ctx, Succeeded, "", "")
 	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deactivated")
+}
+
+// changedError says the world changed between an action's gates and its
+// write: the write is not made.
+type changedError struct{ why string }
+
+func (e *changedError) Error() string { return e.why }
+
+// stillDeactivatable re-checks, just before UpdateAccessKey, what the
+// deactivation's gates found (their reads, the new key's verification
+// above all, take time): the key is still active and, for a rotation's
+// replaced key, its replacement is still an active key of the user held
+// by the secret's AWSCURRENT. Deactivating the old key after its
+// replacement was deactivated, deleted or superseded would leave the user
+// without the key its applications move to.
+func (r *runner) stillDeactivatable(ctx context.Context, a plan.Action, c IAM) error {
+	live, err := listKeys(ctx, c, a.User)
+	if err != nil {
+		return fmt.Errorf("re-check before deactivating: %w", err)
+	}
+	if k := findKey(live, a.KeyID); k == nil || k.Status != inventory.KeyActive {
+		return &changedError{"key " + inventory.MaskKeyID(a.KeyID) + " changed since its gates were checked: keys are now " + keysText(live)}
+	}
+	newKey := a.Evidence["new_key"]
+	if newKey == "" {
+		return nil
+	}
+	if k := findKey(live, newKey); k == nil || k.Status != inventory.KeyActive {
+		return &changedError{"its replacement " + inventory.MaskKeyID(newKey) + " is no longer an active key of the user (keys are now " + keysText(live) + ")"}
+	}
+	if _, o := r.currentHolds(ctx, a, newKey); o != nil {
+		return &changedError{o.Detail}
+	}
+	return nil
 }
 
 // gateReplaced checks the deactivation of k as the key a rotation
@@ -579,8 +619,19 @@ func (r *runner) gateUnused(a plan.Action, live []liveKey, k liveKey, tags userT
 
 // deactivateNow sets the key inactive and records when.
 func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, keyID string) error {
+	return r.deactivateWith(ctx, acct, user, c, keyID, nil)
+}
+
+// deactivateWith is deactivateNow with recheck, if set, called just before
+// UpdateAccessKey: an error it returns stops the deactivation.
+func (r *runner) deactivateWith(ctx context.Context, acct, user string, c IAM, keyID string, recheck func() error) error {
 	if err := r.step("before-deactivate"); err != nil {
 		return err
+	}
+	if recheck != nil {
+		if err := recheck(); err != nil {
+			return err
+		}
 	}
 	if _, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID), Status: types.StatusTypeInactive}); err != nil {
 		return fmt.Errorf("deactivate key %s of %s: %w", inventory.MaskKeyID(keyID), user, err)
