@@ -187,3 +187,34 @@ func TestUserDeletedSincePlan(t *testing.T) {
 		}
 	}
 }
+
+// TestOddUserNameBlocked: IAM allows a comma in a user name, Secrets
+// Manager not in a secret name. Such a user is blocked before a key is
+// created (the old code created one, failed to store it and deleted it
+// again, failing the run, on every run); the others are rotated.
+func TestOddUserNameBlocked(t *testing.T) {
+	w := newWorld(t, "ci,deploy", "app1")
+	w.advance(90 * day)
+	w.use("ci,deploy")
+	w.use("app1")
+	creates := w.calls.count("CreateAccessKey")
+	_, res, err := w.cycle(w.executor(w.hist, "x"), Options{})
+	if err != nil {
+		t.Fatalf("the run failed: %v", err)
+	}
+	for _, o := range res.Outcomes {
+		switch o.User {
+		case "ci,deploy":
+			if o.Status != Blocked || !strings.Contains(o.Detail, "secret name") {
+				t.Errorf("ci,deploy: %+v", o)
+			}
+		default:
+			if o.Status != Succeeded {
+				t.Errorf("%s: %+v", o.User, o)
+			}
+		}
+	}
+	if n := w.calls.count("CreateAccessKey") - creates; n != 1 {
+		t.Errorf("CreateAccessKey called %d times, want 1 (app1 only)", n)
+	}
+}

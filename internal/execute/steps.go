@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,8 +76,11 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	}
 	nd := nameData(a)
 	secretName, err := store.Name(nd)
+	if err == nil {
+		err = validSecretName(secretName)
+	}
 	if err != nil {
-		return outcomeOf(a, Blocked, fmt.Sprintf("no secret name for this user (%v): keyrot has nowhere to store its new key; fix the secret name template or the user's path", err))
+		return outcomeOf(a, Blocked, fmt.Sprintf("no valid secret name for this user (%v): keyrot has nowhere to store a new key; change the secret name template (rotation.secret_name), or rotate this user by hand", err))
 	}
 	if r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
@@ -993,4 +997,20 @@ func untagIfMark(ctx context.Context, c IAM, user, mark string) error {
 		return nil
 	}
 	return untagUser(ctx, c, user, TagPending)
+}
+
+// validSecretName checks a rendered secret name against Secrets Manager's
+// rules (1 to 512 of ASCII letters, digits and /_+=.@-): IAM user names and
+// paths allow characters (a comma, a '#') that secret names do not, and
+// such a user is blocked before a key is created that could not be stored.
+func validSecretName(name string) error {
+	if name == "" || len(name) > 512 {
+		return fmt.Errorf("secret name %q must have 1 to 512 characters", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-", r)) {
+			return fmt.Errorf("secret name %q has %q: Secrets Manager allows ASCII letters, digits and /_+=.@- only", name, r)
+		}
+	}
+	return nil
 }
