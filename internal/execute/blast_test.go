@@ -218,3 +218,29 @@ func TestOddUserNameBlocked(t *testing.T) {
 		t.Errorf("CreateAccessKey called %d times, want 1 (app1 only)", n)
 	}
 }
+
+// TestForeignPendingTagBlocksUser: someone else wrote keyrot's pending tag
+// with a date in the future. The old code skipped the user silently on every
+// run ("another keyrot run started creating a key"); it is now blocked with
+// the reason and what to do, and the others go on.
+func TestForeignPendingTagBlocksUser(t *testing.T) {
+	w := newWorld(t, "odd", "app1")
+	w.advance(90 * day)
+	w.use("odd")
+	w.use("app1")
+	w.setTag("odd", TagPending, "2999-01-01T00:00:00Z someone")
+	p, res, err := w.cycle(w.executor(w.hist, "x"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, b := range p.Blocked {
+		found = found || (b.User == "odd" && strings.Contains(b.Reason, "in the future") && strings.Contains(b.Reason, "remove the tag"))
+	}
+	if !found {
+		t.Errorf("odd not blocked with the reason: %+v", p.Blocked)
+	}
+	if res.Count(Succeeded) != 1 || len(res.Outcomes) != 1 || res.Outcomes[0].User != "app1" {
+		t.Errorf("outcomes: %+v", res.Outcomes)
+	}
+}
