@@ -32,7 +32,9 @@ organization:
 
 // TestLifecycleDaily runs keyrot apply every day from day 0 to day 120 of a
 // key's life on the sandbox clock, while an application signs requests with
-// the key it was given (and switches two days after each rotation). The key
+// the key it was given (and switches the day after each rotation, before
+// its day's work: a use of the old key after the store would rightly hold
+// its deactivation, docs/rotation.md). The key
 // is rotated on day 90, the old one deactivated on day 100 and deleted on
 // day 110; nothing else happens, and keyrot history tells that story.
 func TestLifecycleDaily(t *testing.T) {
@@ -75,7 +77,7 @@ func TestLifecycleDaily(t *testing.T) {
 		for _, o := range res.Outcomes {
 			happened = append(happened, strings.Join([]string{itoa(d), string(o.Kind), string(o.Status)}, " "))
 			if o.Kind == "create-key" {
-				switchOn = d + 2
+				switchOn = d + 1
 			}
 		}
 	}

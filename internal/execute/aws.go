@@ -22,8 +22,11 @@ import (
 
 // IAM user tags keyrot keeps its durable rotation state in.
 const (
-	// TagPending is "<RFC3339 time> <owner>": a key creation started and its
-	// secret is not yet stored. Written before CreateAccessKey.
+	// TagPending is "<RFC3339 time> <owner> before=<key-id>/<key-id>": a
+	// key creation started and its secret is not yet stored, and the keys
+	// the user had then (none of them is the creation's key). Written
+	// before CreateAccessKey. Values written before the key list was
+	// recorded have no "before=" field.
 	TagPending = "keyrot:rotation-pending"
 	// TagDeactivated is "<key-id>@<RFC3339 time> <origin>": when keyrot
 	// deactivated the key (origin "by-keyrot"), or first saw it inactive
@@ -53,15 +56,61 @@ const (
 type userTags struct {
 	PendingSince time.Time
 	PendingOwner string
-	DeactKey     string
-	DeactAt      time.Time
-	DeactOrigin  Origin
-	RolledKey    string
-	RolledAt     time.Time
+	// PendingRaw is the pending tag's value as read, to tell whether the
+	// mark is still the one a step wrote or judged.
+	PendingRaw string
+	// PendingBefore lists the keys the user had when the mark was written
+	// ("/"-separated); PendingBeforeKnown says the mark records them.
+	PendingBefore      string
+	PendingBeforeKnown bool
+	// Count is how many tags the user has (IAM allows 50); Keys says which
+	// of keyrot's tag keys are present, whatever their values.
+	Count       int
+	Keys        map[string]bool
+	DeactKey    string
+	DeactAt     time.Time
+	DeactOrigin Origin
+	RolledKey   string
+	RolledAt    time.Time
 }
 
-func pendingValue(t time.Time, owner string) string {
-	return t.UTC().Format(time.RFC3339) + " " + tagSafe(owner)
+// pendingMarkBefore introduces the pending mark's list of the keys the
+// user had when it was written.
+const pendingMarkBefore = "before="
+
+// pendingValue is the keyrot:rotation-pending tag's value: when, by whom,
+// and the IDs of the keys the user had then.
+func pendingValue(t time.Time, owner string, before []string) string {
+	return t.UTC().Format(time.RFC3339) + " " + tagSafe(owner) + " " + pendingMarkBefore + strings.Join(before, "/")
+}
+
+// MaxUserTags is IAM's quota of tags per user.
+const MaxUserTags = 50
+
+// tagQuotaProblem is the blocked reason of a user keyrot cannot tag.
+func tagQuotaProblem(user, tag, what string) string {
+	return fmt.Sprintf("user %s has %d tags, IAM's maximum: keyrot cannot add its tag %s to record %s; remove one of the user's tags (keyrot needs at most three: %s, %s, %s) and rerun",
+		user, MaxUserTags, tag, what, TagPending, TagDeactivated, TagRolledBack)
+}
+
+// isTagQuota reports whether err is IAM refusing a tag over the user's quota.
+func isTagQuota(err error) bool {
+	return errCode(err) == "LimitExceeded"
+}
+
+// isDenied reports whether err is AWS refusing keyrot's own credentials or
+// permissions (not something about the user acted on).
+func isDenied(err error) bool {
+	switch errCode(err) {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidClientTokenId", "ExpiredToken", "UnrecognizedClientException":
+		return true
+	}
+	return false
+}
+
+// isNoSuchEntity reports whether err is IAM saying the user (or key) does not exist.
+func isNoSuchEntity(err error) bool {
+	return errCode(err) == "NoSuchEntity"
 }
 
 func keyAtValue(keyID string, t time.Time) string {
@@ -103,12 +152,21 @@ func parseKeyAt(v string) (string, time.Time, Origin, bool) {
 }
 
 func parseUserTags(tags []types.Tag) userTags {
-	var u userTags
+	u := userTags{Count: len(tags), Keys: map[string]bool{}}
 	for _, t := range tags {
 		v := aws.ToString(t.Value)
-		switch aws.ToString(t.Key) {
+		k := aws.ToString(t.Key)
+		if k == TagPending || k == TagDeactivated || k == TagRolledBack {
+			u.Keys[k] = true
+		}
+		switch k {
 		case TagPending:
+			u.PendingRaw = v
 			ts, owner, _ := strings.Cut(v, " ")
+			if i := strings.LastIndex(owner, " "+pendingMarkBefore); i >= 0 {
+				u.PendingBefore, u.PendingBeforeKnown = owner[i+1+len(pendingMarkBefore):], true
+				owner = owner[:i]
+			}
 			if tt, err := time.Parse(time.RFC3339, ts); err == nil {
 				u.PendingSince, u.PendingOwner = tt, owner
 			}
@@ -119,6 +177,11 @@ func parseUserTags(tags []types.Tag) userTags {
 		}
 	}
 	return u
+}
+
+// pending is the pending mark as the planner's Rotation holds it.
+func (u userTags) pending() plan.Rotation {
+	return plan.Rotation{PendingSince: u.PendingSince, PendingBefore: u.PendingBefore, PendingBeforeKnown: u.PendingBeforeKnown}
 }
 
 func readUserTags(ctx context.Context, c IAM, user string) (userTags, error) {

@@ -119,10 +119,6 @@ type Executor struct {
 	// doubling up to 8s, if zero.
 	VerifyAttempts int
 	VerifyBackoff  time.Duration
-	// SwitchQuiet is how long an old key must have been unused, with the
-	// new key used since, for a rotation's deactivation to go ahead although
-	// the old key was used after the new one was stored; 24h if zero.
-	SwitchQuiet time.Duration
 	// ActionTimeout bounds one action's steps, which run to the end even
 	// when the run is cancelled; DefaultActionTimeout if zero.
 	ActionTimeout time.Duration

@@ -31,6 +31,13 @@ type GatherOptions struct {
 // inactive key with no known deactivation date is recorded as deactivated
 // now (tag and history), starting its deletion window; and a store that
 // finished but whose tags were not all written is repaired.
+//
+// A problem with one user (deleted since collection, a secret value keyrot
+// cannot read, no room for keyrot's tag under IAM's 50-tag quota) is that
+// user's: it is returned as the user's Rotation.Problem, which the planner
+// turns into a blocked item with the reason, and the others go on. The
+// error is for what stops a whole account (its clients, ListSecrets) or
+// keyrot's own history store.
 func (e *Executor) Gather(ctx context.Context, snap *inventory.Snapshot, o GatherOptions) (map[plan.UserRef]plan.Rotation, error) {
 	if o.Margin == 0 {
 		o.Margin = 7 * 24 * time.Hour
@@ -75,7 +82,12 @@ func (e *Executor) gatherAccount(ctx context.Context, a *inventory.Account, o Ga
 			continue
 		}
 		rot, err := e.gatherUser(ctx, a, u, c, store, sec, hasSecret, o)
-		if err != nil {
+		var up *userProblem
+		switch {
+		case errors.As(err, &up):
+			e.log().Warn("user blocked", "account", a.ID, "user", u.Name, "problem", up.why)
+			rot.Problem = up.why
+		case err != nil:
 			errs = append(errs, err)
 			continue
 		}
@@ -106,7 +118,7 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 	}
 	tags, err := readUserTags(ctx, c, u.Name)
 	if err != nil {
-		return rot, err
+		return rot, userFailed(u.Name, "its tags could not be read", err)
 	}
 	keyOf := func(id string) *inventory.AccessKey {
 		for i := range u.Keys {
@@ -119,6 +131,7 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 	nd := secretstore.NameData{AccountID: a.ID, AccountName: a.Name, UserName: u.Name, UserPath: u.Path}
 	if !tags.PendingSince.IsZero() {
 		rot.PendingSince = tags.PendingSince
+		rot.PendingBefore, rot.PendingBeforeKnown = tags.PendingBefore, tags.PendingBeforeKnown
 		// A crash between PutSecretValue and the end of the store leaves
 		// the secret's tags behind its value: read the value to know.
 		if hasSecret {
@@ -126,7 +139,7 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 			switch {
 			case errors.Is(err, secretstore.ErrNoVersion):
 			case err != nil:
-				return rot, err
+				return rot, userFailed(u.Name, "the current version of its secret "+sec.Name+" could not be read", err)
 			default:
 				if k := keyOf(v.Value.AccessKeyID); k != nil && k.ID != rot.NewKeyID {
 					rot.NewKeyID, rot.StoredAt = k.ID, v.Created
@@ -138,9 +151,10 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 				}
 			}
 		}
-		// The pending creation finished if the stored key was created after it.
-		if k := keyOf(rot.NewKeyID); k != nil && !k.CreateDate.Before(tags.PendingSince.Add(-time.Minute)) {
-			rot.PendingSince = time.Time{}
+		// The pending creation finished if the stored key is its key (AWS's
+		// CreateDate, and not a key the user had when the mark was written).
+		if k := keyOf(rot.NewKeyID); k != nil && plan.CreatedByPending(tags.pending(), k.ID, k.CreateDate) {
+			rot.PendingSince, rot.PendingBefore, rot.PendingBeforeKnown = time.Time{}, "", false
 			if !o.ReadOnly {
 				if err := untagUser(ctx, c, u.Name, TagPending); err != nil {
 					e.log().Warn("clear stale pending tag", "account", a.ID, "user", u.Name, "err", err)
@@ -161,6 +175,10 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 		rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, tags.DeactAt
 	}
 	now := e.now()
+	if pend := tags.PendingSince; !pend.IsZero() && pend.After(now.Add(plan.ClockAllowance)) {
+		return rot, &userProblem{why: fmt.Sprintf("its %s tag is dated %s, in the future: keyrot did not write it as it is; remove the tag (and check the user's keys for one nobody holds)",
+			TagPending, pend.UTC().Format(time.RFC3339))}
+	}
 	tagFree := tags.DeactKey == "" || keyOf(tags.DeactKey) == nil || keyOf(tags.DeactKey).Active() || stale(tags.DeactKey, tags.DeactAt)
 	for _, k := range u.Keys {
 		if k.Active() || k.ID == rot.DeactivatedKeyID || k.ID == "" {
@@ -179,16 +197,15 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 			}
 		}
 		if o.ReadOnly {
+			// The write to come must fit IAM's quota, or the user is blocked now.
+			if tagFree && !tags.Keys[TagDeactivated] && tags.Count >= MaxUserTags {
+				return rot, &userProblem{why: tagQuotaProblem(u.Name, TagDeactivated, "when it first saw key "+inventory.MaskKeyID(k.ID)+" inactive")}
+			}
 			continue
 		}
 		// First seen inactive: the deletion window starts now. The record
 		// says keyrot did not deactivate the key, so rollback leaves it alone.
-		if tagFree {
-			if err := tagUser(ctx, c, u.Name, TagDeactivated, deactivatedValue(k.ID, now, OriginSeen)); err != nil {
-				return rot, err
-			}
-			tagFree = false
-		}
+		// The history event comes first: a tag IAM refuses still leaves it.
 		if e.History != nil {
 			if _, err := e.History.RecordKeyEvent(ctx, history.KeyEvent{Account: a.ID, User: u.Name, KeyID: k.ID,
 				Event: history.EventSeenInactive, At: now, RunID: e.RunID}); err != nil {
@@ -198,8 +215,36 @@ func (e *Executor) gatherUser(ctx context.Context, a *inventory.Account, u *inve
 		if rot.DeactivatedKeyID == "" {
 			rot.DeactivatedKeyID, rot.DeactivatedAt = k.ID, now
 		}
+		if tagFree {
+			if err := tagUser(ctx, c, u.Name, TagDeactivated, deactivatedValue(k.ID, now, OriginSeen)); err != nil {
+				if isTagQuota(err) {
+					return rot, &userProblem{why: tagQuotaProblem(u.Name, TagDeactivated, "when it first saw key "+inventory.MaskKeyID(k.ID)+" inactive")}
+				}
+				return rot, userFailed(u.Name, "keyrot could not record when it first saw key "+inventory.MaskKeyID(k.ID)+" inactive", err)
+			}
+			tagFree = false
+		}
 	}
 	return rot, nil
+}
+
+// userProblem is a problem with one user that blocks that user only.
+type userProblem struct{ why string }
+
+func (p *userProblem) Error() string { return p.why }
+
+// userFailed makes a per-user problem of a failed call on the user: why
+// says what could not be done, and a user deleted since collection says so.
+// A denied call is not the user's problem but keyrot's permissions: it is
+// returned as is, for the whole run to report.
+func userFailed(user, why string, err error) error {
+	if isDenied(err) {
+		return err
+	}
+	if isNoSuchEntity(err) {
+		return &userProblem{why: "user " + user + " no longer exists (deleted since it was collected)"}
+	}
+	return &userProblem{why: fmt.Sprintf("user %s: %s (%v); keyrot does not act on it until this is resolved", user, why, err)}
 }
 
 // lastInactiveEvent returns the later of the key's last deactivated and

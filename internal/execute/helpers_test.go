@@ -322,14 +322,20 @@ func (w *world) checkSafe(user string) error {
 		return errors.New(user + " has more than two keys")
 	}
 	cur, cerr := w.current(user)
+	// The secret's key is tried first: authenticating records a use, and a
+	// check must not make the old key look used after the store (the usage
+	// gate would then rightly hold it).
+	if cerr == nil {
+		if k := findKey(ks, cur.Value.AccessKeyID); k != nil && k.Status == inventory.KeyActive &&
+			w.authenticates(user, k.ID, cur.Value.SecretAccessKey.Reveal()) {
+			return nil
+		}
+	}
 	for _, k := range ks {
 		if k.Status != inventory.KeyActive {
 			continue
 		}
 		if s, ok := w.known[k.ID]; ok && w.authenticates(user, k.ID, s) {
-			return nil
-		}
-		if cerr == nil && cur.Value.AccessKeyID == k.ID && w.authenticates(user, k.ID, cur.Value.SecretAccessKey.Reveal()) {
 			return nil
 		}
 	}

@@ -2,8 +2,11 @@ package execute
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,7 +50,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	}
 	live, err := listKeys(ctx, c, a.User)
 	if err != nil {
-		return failed(a, err)
+		return listFailed(a, err)
 	}
 	if co.checkExpect && !sameKeys(live, co.expect) {
 		return outcomeOf(a, Skipped, fmt.Sprintf("state changed since plan: keys are %s, plan expected %s", keysText(live), expectText(co.expect)))
@@ -65,8 +68,19 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 		return *stop
 	}
 	now := e.now()
-	if !tags.PendingSince.IsZero() && tags.PendingOwner != tagSafe(e.owner()) && now.Sub(tags.PendingSince) < e.leaseTTL() {
+	if age := now.Sub(tags.PendingSince); !tags.PendingSince.IsZero() && tags.PendingOwner != tagSafe(e.owner()) && age < e.leaseTTL() && age > -plan.ClockAllowance {
 		return outcomeOf(a, Skipped, fmt.Sprintf("another keyrot run (%s) started creating a key for this user at %s", tags.PendingOwner, tags.PendingSince.Format(time.RFC3339)))
+	}
+	if !tags.Keys[TagPending] && tags.Count >= MaxUserTags {
+		return outcomeOf(a, Blocked, tagQuotaProblem(a.User, TagPending, "a key creation in progress"))
+	}
+	nd := nameData(a)
+	secretName, err := store.Name(nd)
+	if err == nil {
+		err = validSecretName(secretName)
+	}
+	if err != nil {
+		return outcomeOf(a, Blocked, fmt.Sprintf("no valid secret name for this user (%v): keyrot has nowhere to store a new key; change the secret name template (rotation.secret_name), or rotate this user by hand", err))
 	}
 	if r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
@@ -76,14 +90,30 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	arn := a.UserARN
 	if arn == "" {
 		if arn, err = userARN(ctx, c, a.User); err != nil {
-			return failed(a, err)
+			return listFailed(a, err)
 		}
 	}
+	// The world the store will be checked against: the secret's current
+	// version now (none is fine), and the replaced key's last use just
+	// before the creation (journaled: the usage gate's evidence).
+	before, err := store.Stage(ctx, secretName, "AWSCURRENT")
+	if err != nil && !errors.Is(err, secretstore.ErrNoVersion) {
+		return failed(a, fmt.Errorf("no key created for %s: %w", a.User, err))
+	}
+	a = withReplacedLastUse(ctx, c, a, live)
 
+	var beforeIDs []string
+	for _, k := range live {
+		beforeIDs = append(beforeIDs, k.ID)
+	}
+	mark := pendingValue(now, e.owner(), beforeIDs)
 	if err := r.step("before-tag-pending"); err != nil {
 		return failed(a, err)
 	}
-	if err := tagUser(ctx, c, a.User, TagPending, pendingValue(now, e.owner())); err != nil {
+	if err := tagUser(ctx, c, a.User, TagPending, mark); err != nil {
+		if isTagQuota(err) {
+			return outcomeOf(a, Blocked, tagQuotaProblem(a.User, TagPending, "a key creation in progress"))
+		}
 		return failed(a, err)
 	}
 	if err := r.step("after-tag-pending"); err != nil {
@@ -91,7 +121,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	}
 	j, err := r.begin(ctx, a, history.KindCreateKey, a.KeyID)
 	if err != nil {
-		_ = untagUser(ctx, c, a.User, TagPending)
+		_ = untagIfMark(ctx, c, a.User, mark)
 		return failed(a, err)
 	}
 	if err := r.step("before-create"); err != nil {
@@ -106,7 +136,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 		// mark a key a person creates next as an orphan.
 		err = fmt.Errorf("create access key for %s: %w", a.User, err)
 		if after, lerr := listKeys(ctx, c, a.User); lerr == nil && sameKeyIDs(after, live) {
-			if uerr := untagUser(ctx, c, a.User, TagPending); uerr != nil {
+			if uerr := untagIfMark(ctx, c, a.User, mark); uerr != nil {
 				e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", uerr)
 			}
 		} else {
@@ -122,18 +152,34 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 		return failed(a, err)
 	}
 
-	nd := nameData(a)
 	storedAt := e.now()
+	// Before the store's first write and again just before PutSecretValue,
+	// the world must still be as this creation left it: a run frozen for
+	// longer than the orphan grace may find its key deleted as an orphan and
+	// a newer key stored by another run, which it must never demote.
+	check := func(step string) error {
+		if err := r.step(step); err != nil {
+			return err
+		}
+		if step != "store-describe" && step != "store-put-value" {
+			return nil
+		}
+		return r.stillCreating(ctx, c, store, a.User, secretName, newID, mark, before.VersionID)
+	}
 	stored, err := store.Put(ctx, secretstore.Entry{
-		Name: nd, UserARN: arn, StoredAt: storedAt, ReadersOnly: co.readersOnly, Step: r.step,
+		Name: nd, UserARN: arn, StoredAt: storedAt, ReadersOnly: co.readersOnly, Step: check,
 		Value: secretstore.Value{AccessKeyID: newID, SecretAccessKey: secret, UserName: a.User, AccountID: a.AccountID, CreateDate: created},
 	})
 	if isCrash(err) {
 		return failed(a, err)
 	}
+	var sup *supersededError
+	if errors.As(err, &sup) {
+		return r.abandon(ctx, a, c, j, newID, mark, sup)
+	}
 	if err != nil {
 		var stop *Outcome
-		if stored, stop = r.afterStoreError(ctx, a, c, store, j, newID, storedAt, err); stop != nil {
+		if stored, stop = r.afterStoreError(ctx, a, c, store, j, newID, mark, storedAt, err); stop != nil {
 			return *stop
 		}
 	}
@@ -146,7 +192,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	if err := r.step("before-untag"); err != nil {
 		return failed(a, err)
 	}
-	if err := untagUser(ctx, c, a.User, TagPending); err != nil {
+	if err := untagIfMark(ctx, c, a.User, mark); err != nil {
 		// Harmless: the stored key is not an orphan, and the next gathering
 		// removes a pending tag older than the stored key.
 		e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", err)
@@ -188,12 +234,12 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 // compensated (deleted). If it cannot be read, the key is kept, marked by
 // the pending tag: orphan deletion re-reads the secret before deleting.
 func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, store KeyStore, j *journal,
-	newID string, storedAt time.Time, storeErr error) (secretstore.Stored, *Outcome) {
+	newID, mark string, storedAt time.Time, storeErr error) (secretstore.Stored, *Outcome) {
 	stop := func(o Outcome) (secretstore.Stored, *Outcome) { return secretstore.Stored{}, &o }
 	nd := nameData(a)
 	name, err := store.Name(nd)
 	if err != nil {
-		return stop(r.compensate(ctx, a, c, j, newID, storeErr))
+		return stop(r.compensate(ctx, a, c, j, newID, mark, storeErr))
 	}
 	if err := r.step("before-read-secret"); err != nil {
 		return stop(failed(a, err))
@@ -216,7 +262,7 @@ func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, stor
 			"key", inventory.MaskKeyID(newID), "err", storeErr)
 		return secretstore.Stored{ARN: v.ARN, Name: v.Name, VersionID: v.VersionID}, nil
 	case err == nil || errors.Is(err, secretstore.ErrNoVersion):
-		return stop(r.compensate(ctx, a, c, j, newID, storeErr))
+		return stop(r.compensate(ctx, a, c, j, newID, mark, storeErr))
 	default:
 		err := fmt.Errorf("store new key %s of %s: %w; whether it was stored is unknown (%w): the key is kept, marked pending, for a later run",
 			inventory.MaskKeyID(newID), a.User, storeErr, err)
@@ -228,7 +274,7 @@ func (r *runner) afterStoreError(ctx context.Context, a plan.Action, c IAM, stor
 // compensate deletes a new key whose secret could not be stored: nobody
 // holds its secret, so it is useless. If that fails too, the pending tag
 // leaves it detectable as an orphan.
-func (r *runner) compensate(ctx context.Context, a plan.Action, c IAM, j *journal, newID string, storeErr error) Outcome {
+func (r *runner) compensate(ctx context.Context, a plan.Action, c IAM, j *journal, newID, mark string, storeErr error) Outcome {
 	err := fmt.Errorf("store new key %s of %s: %w", inventory.MaskKeyID(newID), a.User, storeErr)
 	if cerr := r.step("before-compensate"); cerr != nil {
 		return failed(a, cerr)
@@ -242,7 +288,7 @@ func (r *runner) compensate(ctx context.Context, a plan.Action, c IAM, j *journa
 		return failed(a, cerr)
 	}
 	r.event(ctx, a.AccountID, a.User, newID, history.EventDeleted, r.e.now(), "", "")
-	if uerr := untagUser(ctx, c, a.User, TagPending); uerr != nil {
+	if uerr := untagIfMark(ctx, c, a.User, mark); uerr != nil {
 		r.e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", uerr)
 	}
 	err = fmt.Errorf("%w (new key deleted again; old key untouched)", err)
@@ -259,7 +305,7 @@ func (r *runner) checkLive(ctx context.Context, a plan.Action, c IAM, expect []p
 	}
 	live, err := listKeys(ctx, c, a.User)
 	if err != nil {
-		o := failed(a, err)
+		o := listFailed(a, err)
 		return nil, &o
 	}
 	if !sameKeys(live, expect) {
@@ -378,7 +424,7 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		return failed(a, fmt.Errorf("not deactivated: %w", err))
 	}
 	if newKey := a.Evidence["new_key"]; newKey != "" {
-		stop = r.gateReplaced(ctx, a, c, live, k, tags, lu, newKey)
+		stop = r.gateReplaced(ctx, a, live, k, tags, lu, newKey)
 	} else {
 		stop = r.gateUnused(a, live, k, tags, lu)
 	}
@@ -394,7 +440,13 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	if err != nil {
 		return failed(a, err)
 	}
-	if err := r.deactivateNow(ctx, a.AccountID, a.User, c, a.KeyID); err != nil {
+	recheck := func() error { return r.stillDeactivatable(ctx, a, c) }
+	if err := r.deactivateWith(ctx, a.AccountID, a.User, c, a.KeyID, recheck); err != nil {
+		var ch *changedError
+		if errors.As(err, &ch) {
+			j.end(ctx, Blocked, ch.why, "")
+			return outcomeOf(a, Blocked, "not deactivated: "+ch.why)
+		}
 		if !isCrash(err) {
 			j.end(ctx, Failed, err.Error(), "")
 		}
@@ -404,15 +456,49 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deactivated")
 }
 
+// changedError says the world changed between an action's gates and its
+// write: the write is not made.
+type changedError struct{ why string }
+
+func (e *changedError) Error() string { return e.why }
+
+// stillDeactivatable re-checks, just before UpdateAccessKey, what the
+// deactivation's gates found (their reads, the new key's verification
+// above all, take time): the key is still active and, for a rotation's
+// replaced key, its replacement is still an active key of the user held
+// by the secret's AWSCURRENT. Deactivating the old key after its
+// replacement was deactivated, deleted or superseded would leave the user
+// without the key its applications move to.
+func (r *runner) stillDeactivatable(ctx context.Context, a plan.Action, c IAM) error {
+	live, err := listKeys(ctx, c, a.User)
+	if err != nil {
+		return fmt.Errorf("re-check before deactivating: %w", err)
+	}
+	if k := findKey(live, a.KeyID); k == nil || k.Status != inventory.KeyActive {
+		return &changedError{"key " + inventory.MaskKeyID(a.KeyID) + " changed since its gates were checked: keys are now " + keysText(live)}
+	}
+	newKey := a.Evidence["new_key"]
+	if newKey == "" {
+		return nil
+	}
+	if k := findKey(live, newKey); k == nil || k.Status != inventory.KeyActive {
+		return &changedError{"its replacement " + inventory.MaskKeyID(newKey) + " is no longer an active key of the user (keys are now " + keysText(live) + ")"}
+	}
+	if _, o := r.currentHolds(ctx, a, newKey); o != nil {
+		return &changedError{o.Detail}
+	}
+	return nil
+}
+
 // gateReplaced checks the deactivation of k as the key a rotation
 // replaced: newKey is the secret's AWSCURRENT (read live), an active key
 // of the user created after k; k is at least Rules.DeactivateAfter old and
 // the replacement was stored at least Rules.SwitchWindow ago; k was not
 // re-activated by rollback since the store; k is unused since the store
-// (or the applications visibly switched, see switched); and newKey
-// authenticates as the user. The store's date is the secret version's
+// (allowing IAM's 15-minute granularity), whatever the new key's use; and
+// newKey authenticates as the user. The store's date is the secret version's
 // creation (AWS's clock); a plan's date may only make the gate stricter.
-func (r *runner) gateReplaced(ctx context.Context, a plan.Action, c IAM, live []liveKey, k liveKey, tags userTags, lu lastUse, newKey string) *Outcome {
+func (r *runner) gateReplaced(ctx context.Context, a plan.Action, live []liveKey, k liveKey, tags userTags, lu lastUse, newKey string) *Outcome {
 	block := func(why string) *Outcome {
 		o := outcomeOf(a, Blocked, why)
 		return &o
@@ -452,19 +538,49 @@ func (r *runner) gateReplaced(ctx context.Context, a plan.Action, c IAM, live []
 		return block(fmt.Sprintf("replaced key %s: deactivation not before %s (at least %s old, and %s after its replacement %s was stored on %s, for its owners to switch)",
 			mk, ymd(due), fmtDays(rules.DeactivateAfter), fmtDays(rules.SwitchWindow), mn, ymd(late)))
 	}
-	// A use reported within IAM's granularity of the store may be after it.
-	if lu.At != nil && !lu.At.Before(early.Add(-usageMargin)) {
-		switched, err := r.switched(ctx, c, newKey, lu)
-		if err != nil {
-			o := failed(a, fmt.Errorf("not deactivated: %w", err))
-			return &o
-		}
-		if !switched {
-			o := blockedInUse(a, lu, "still in use")
-			return &o
-		}
+	// The usage gate: the old key has not been used since its replacement
+	// was stored. A use reported within IAM's granularity of the store may
+	// be after it. Whatever the new key's use says, another application may
+	// still depend on the old key (two consumers sharing it, one switched).
+	if lu.At != nil && !lu.At.Before(early.Add(-usageMargin)) && !r.sameUseAsAtStore(ctx, a, k.ID, *lu.At) {
+		o := blockedInUse(a, lu, fmt.Sprintf("still in use after its replacement %s was stored on %s", mn, early.UTC().Format(time.RFC3339)))
+		o.Detail += "; keyrot deactivates it only once nothing has used it since the store: move every application that uses it to the new key (its secret), or deactivate it by hand"
+		return &o
 	}
 	return r.proveNewKey(ctx, a, live, newKey, cur)
+}
+
+// sameUseAsAtStore reports whether the key's last use at is the one keyrot
+// read live just before it created and stored the key's replacement (the
+// create-key journal's evidence): then the key has not been used since the
+// store, although IAM's granularity puts that use within a margin of it.
+// Without that record (another history database) it is false: the gate
+// stays conservative.
+func (r *runner) sameUseAsAtStore(ctx context.Context, a plan.Action, keyID string, at time.Time) bool {
+	if r.e.History == nil {
+		return false
+	}
+	acts, err := r.e.History.ActionsFor(ctx, a.AccountID, a.User)
+	if err != nil {
+		r.e.log().Warn("read journal", "account", a.AccountID, "user", a.User, "err", err)
+		return false
+	}
+	var last *history.Action
+	for i := range acts {
+		x := &acts[i]
+		if x.Kind == history.KindCreateKey && x.KeyID == keyID && x.Evidence != "" && (last == nil || x.Started.After(last.Started)) {
+			last = x
+		}
+	}
+	if last == nil {
+		return false
+	}
+	var ev map[string]string
+	if err := json.Unmarshal([]byte(last.Evidence), &ev); err != nil {
+		return false
+	}
+	seen, err := time.Parse(time.RFC3339Nano, ev[evReplacedLastUse])
+	return err == nil && seen.Sub(at).Abs() < time.Second
 }
 
 // gateUnused checks the deactivation of k with no replacement: keyrot's
@@ -507,8 +623,19 @@ func (r *runner) gateUnused(a plan.Action, live []liveKey, k liveKey, tags userT
 
 // deactivateNow sets the key inactive and records when.
 func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, keyID string) error {
+	return r.deactivateWith(ctx, acct, user, c, keyID, nil)
+}
+
+// deactivateWith is deactivateNow with recheck, if set, called just before
+// UpdateAccessKey: an error it returns stops the deactivation.
+func (r *runner) deactivateWith(ctx context.Context, acct, user string, c IAM, keyID string, recheck func() error) error {
 	if err := r.step("before-deactivate"); err != nil {
 		return err
+	}
+	if recheck != nil {
+		if err := recheck(); err != nil {
+			return err
+		}
 	}
 	if _, err := c.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID), Status: types.StatusTypeInactive}); err != nil {
 		return fmt.Errorf("deactivate key %s of %s: %w", inventory.MaskKeyID(keyID), user, err)
@@ -523,27 +650,6 @@ func (r *runner) deactivateNow(ctx context.Context, acct, user string, c IAM, ke
 		r.e.log().Warn("tag deactivation", "account", acct, "user", user, "err", err)
 	}
 	return r.step("after-tag-deactivated")
-}
-
-// switched reports whether the applications moved from the old key (last
-// used at old) to newKey: the new key was used after the old key's last use
-// (beyond IAM's granularity) and the old key has been quiet for
-// Executor.SwitchQuiet since. An application that fetched its new key with
-// its old one, or switched a day after the store, is not blocked forever by
-// its last use of the old key after the store.
-func (r *runner) switched(ctx context.Context, c IAM, newKey string, old lastUse) (bool, error) {
-	if err := r.step("before-last-used"); err != nil {
-		return false, err
-	}
-	nu, err := lastUsed(ctx, c, newKey)
-	if err != nil {
-		return false, err
-	}
-	quiet := r.e.SwitchQuiet
-	if quiet <= 0 {
-		quiet = 24 * time.Hour
-	}
-	return nu.At != nil && nu.At.After(old.At.Add(usageMargin)) && !r.e.now().Before(old.At.Add(quiet)), nil
 }
 
 // currentHolds reads the user's secret's AWSCURRENT and checks it holds
@@ -653,8 +759,22 @@ func (r *runner) deleteKey(ctx context.Context, a plan.Action, expect []plan.Key
 	return r.deleteNow(ctx, a, c, history.KindDeleteKey, TagDeactivated)
 }
 
-// deleteNow deletes the action's key and removes the user tag that named it.
+// deleteNow deletes the action's key and removes the user tag that named
+// it: keyrot:deactivated if it names the key; keyrot:rotation-pending
+// whatever its value (callers that judged a pending mark use
+// deleteAndClear with the mark).
 func (r *runner) deleteNow(ctx context.Context, a plan.Action, c IAM, kind, clearTag string) Outcome {
+	return r.deleteAndClear(ctx, a, c, kind, func(tags userTags) string {
+		if (clearTag == TagDeactivated && tags.DeactKey == a.KeyID) || (clearTag == TagPending && !tags.PendingSince.IsZero()) {
+			return clearTag
+		}
+		return ""
+	})
+}
+
+// deleteAndClear deletes the action's key, then removes the user tag clear
+// names given the user's tags read after the delete ("" for none).
+func (r *runner) deleteAndClear(ctx context.Context, a plan.Action, c IAM, kind string, clear func(userTags) string) Outcome {
 	j, err := r.begin(ctx, a, kind, a.KeyID)
 	if err != nil {
 		return failed(a, err)
@@ -672,9 +792,9 @@ func (r *runner) deleteNow(ctx context.Context, a plan.Action, c IAM, kind, clea
 	}
 	r.event(ctx, a.AccountID, a.User, a.KeyID, history.EventDeleted, r.e.now(), "", "")
 	if tags, err := readUserTags(ctx, c, a.User); err == nil {
-		if (clearTag == TagDeactivated && tags.DeactKey == a.KeyID) || (clearTag == TagPending && !tags.PendingSince.IsZero()) {
-			if err := untagUser(ctx, c, a.User, clearTag); err != nil {
-				r.e.log().Warn("clear tag", "tag", clearTag, "user", a.User, "err", err)
+		if tag := clear(tags); tag != "" {
+			if err := untagUser(ctx, c, a.User, tag); err != nil {
+				r.e.log().Warn("clear tag", "tag", tag, "user", a.User, "err", err)
 			}
 		}
 	}
@@ -704,9 +824,9 @@ func (r *runner) deleteOrphan(ctx context.Context, a plan.Action, expect []plan.
 	if tags.PendingSince.IsZero() {
 		return outcomeOf(a, Blocked, "no keyrot:rotation-pending tag marks an interrupted keyrot rotation of this user: the key is not an orphan")
 	}
-	if k.Created.Before(tags.PendingSince.Add(-time.Minute)) || k.Created.After(tags.PendingSince.Add(plan.OrphanWindow)) {
-		return outcomeOf(a, Blocked, fmt.Sprintf("key was created on %s, not within %s after the interrupted rotation's pending mark (%s): someone else created it",
-			k.Created.UTC().Format(time.RFC3339), plan.OrphanWindow, tags.PendingSince.UTC().Format(time.RFC3339)))
+	if !plan.CreatedByPending(tags.pending(), k.ID, k.Created) {
+		return outcomeOf(a, Blocked, fmt.Sprintf("key was created on %s, not by the interrupted rotation the pending mark records (%s: a key created within %s after it, %s allowed for clocks, that the user did not have then): someone else created it",
+			k.Created.UTC().Format(time.RFC3339), tags.PendingSince.UTC().Format(time.RFC3339), plan.OrphanWindow, plan.ClockAllowance))
 	}
 	if grace := r.e.rules().OrphanGrace; r.tooEarly(k.Created.Add(grace)) {
 		return outcomeOf(a, Blocked, fmt.Sprintf("orphan is left alone for %s after its creation; not before %s", grace, k.Created.Add(grace).UTC().Format(time.RFC3339)))
@@ -747,5 +867,150 @@ func (r *runner) deleteOrphan(ctx context.Context, a plan.Action, expect []plan.
 		o.WouldDo = true
 		return o
 	}
-	return r.deleteNow(ctx, a, c, history.KindDeleteOrphan, TagPending)
+	// The pending mark goes only if it is still the one this deletion
+	// judged: a newer mark is another creation's.
+	return r.deleteAndClear(ctx, a, c, history.KindDeleteOrphan, func(now userTags) string {
+		if now.PendingRaw != "" && now.PendingRaw == tags.PendingRaw {
+			return TagPending
+		}
+		return ""
+	})
+}
+
+// listFailed is the outcome of an action whose user could not be read: a
+// user deleted since the plan was made is skipped, as that user's outcome;
+// anything else fails the action.
+func listFailed(a plan.Action, err error) Outcome {
+	if isNoSuchEntity(err) {
+		return outcomeOf(a, Skipped, "user no longer exists (deleted since the plan was made)")
+	}
+	return failed(a, err)
+}
+
+// evReplacedLastUse is the create-key journal evidence the usage gate
+// relies on: the replaced key's last use, read live just before the new key
+// was created and stored ("never" if it was never used).
+const evReplacedLastUse = "replaced_last_used_live"
+
+// withReplacedLastUse returns a with the replaced key's live last use added
+// to its evidence (journaled by begin). Without it (the read failed, or no
+// key is replaced) the usage gate is the conservative one.
+func withReplacedLastUse(ctx context.Context, c IAM, a plan.Action, live []liveKey) plan.Action {
+	if a.KeyID == "" || findKey(live, a.KeyID) == nil {
+		return a
+	}
+	lu, err := lastUsed(ctx, c, a.KeyID)
+	if err != nil {
+		return a
+	}
+	ev := make(map[string]string, len(a.Evidence)+1)
+	maps.Copy(ev, a.Evidence)
+	ev[evReplacedLastUse] = "never"
+	if lu.At != nil {
+		ev[evReplacedLastUse] = lu.At.UTC().Format(time.RFC3339Nano)
+	}
+	a.Evidence = ev
+	return a
+}
+
+// supersededError says the world changed under a creation in progress:
+// another run treated its key as an orphan, took over its pending mark, or
+// stored a newer key. The creation must not store its key.
+type supersededError struct{ why string }
+
+func (e *supersededError) Error() string { return "superseded by another run: " + e.why }
+
+// stillCreating re-checks, just before a store's writes, that the world is
+// still as the creation left it: its new key exists and is active, the
+// user's pending mark is still the one it wrote, and the secret's
+// AWSCURRENT is still the version it saw before creating (or already holds
+// the new key: a retried store). A *supersededError says it is not; other
+// errors are failed reads.
+func (r *runner) stillCreating(ctx context.Context, c IAM, store KeyStore, user, secretName, newID, mark, versionID string) error {
+	mk := inventory.MaskKeyID(newID)
+	live, err := listKeys(ctx, c, user)
+	if err != nil {
+		return fmt.Errorf("re-check before storing %s: %w", mk, err)
+	}
+	switch k := findKey(live, newID); {
+	case k == nil:
+		return &supersededError{"new key " + mk + " no longer exists (deleted as an orphan)"}
+	case k.Status != inventory.KeyActive:
+		return &supersededError{"new key " + mk + " is " + string(k.Status)}
+	}
+	tags, err := readUserTags(ctx, c, user)
+	if err != nil {
+		return fmt.Errorf("re-check before storing %s: %w", mk, err)
+	}
+	if tags.PendingRaw != mark {
+		return &supersededError{fmt.Sprintf("the user's pending mark is no longer this run's (now %q)", tags.PendingRaw)}
+	}
+	v, err := store.Stage(ctx, secretName, "AWSCURRENT")
+	switch {
+	case errors.Is(err, secretstore.ErrNoVersion):
+		if versionID != "" {
+			return &supersededError{"the secret's current version was removed since this creation began"}
+		}
+	case err != nil:
+		return fmt.Errorf("re-check before storing %s: %w", mk, err)
+	case v.Value.AccessKeyID == newID:
+	case v.VersionID != versionID:
+		return &supersededError{fmt.Sprintf("the secret's current version changed since this creation began: it holds key %s, stored %s",
+			inventory.MaskKeyID(v.Value.AccessKeyID), v.Created.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// abandon ends a creation another run superseded: its new key, which
+// nobody holds, is deleted if it still exists, its pending mark removed if
+// it is still its own, and nothing is stored.
+func (r *runner) abandon(ctx context.Context, a plan.Action, c IAM, j *journal, newID, mark string, sup *supersededError) Outcome {
+	mk := inventory.MaskKeyID(newID)
+	if err := r.step("before-compensate"); err != nil {
+		return failed(a, err)
+	}
+	if _, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(a.User), AccessKeyId: aws.String(newID)}); err != nil && !isNoSuchEntity(err) {
+		err = fmt.Errorf("new key %s of %s not stored (%s); deleting it failed: %w", mk, a.User, sup.why, err)
+		j.end(ctx, Failed, err.Error(), newID)
+		return failed(a, err)
+	}
+	if err := r.step("after-compensate"); err != nil {
+		return failed(a, err)
+	}
+	r.event(ctx, a.AccountID, a.User, newID, history.EventDeleted, r.e.now(), "", "")
+	if err := untagIfMark(ctx, c, a.User, mark); err != nil {
+		r.e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", err)
+	}
+	detail := fmt.Sprintf("new key %s not stored, %s: it is deleted (nobody holds it) and the newer state is left as it is", mk, sup.Error())
+	j.end(ctx, Skipped, detail, "")
+	return outcomeOf(a, Skipped, detail)
+}
+
+// untagIfMark removes the user's pending tag if it is still mark: a newer
+// mark is another creation's and stays.
+func untagIfMark(ctx context.Context, c IAM, user, mark string) error {
+	tags, err := readUserTags(ctx, c, user)
+	if err != nil {
+		return err
+	}
+	if tags.PendingRaw != mark {
+		return nil
+	}
+	return untagUser(ctx, c, user, TagPending)
+}
+
+// validSecretName checks a rendered secret name against Secrets Manager's
+// rules (1 to 512 of ASCII letters, digits and /_+=.@-): IAM user names and
+// paths allow characters (a comma, a '#') that secret names do not, and
+// such a user is blocked before a key is created that could not be stored.
+func validSecretName(name string) error {
+	if name == "" || len(name) > 512 {
+		return fmt.Errorf("secret name %q must have 1 to 512 characters", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-", r)) {
+			return fmt.Errorf("secret name %q has %q: Secrets Manager allows ASCII letters, digits and /_+=.@- only", name, r)
+		}
+	}
+	return nil
 }

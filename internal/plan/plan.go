@@ -122,8 +122,18 @@ type Rotation struct {
 	// after being deactivated as unused counts as idle only from then.
 	RolledBackKeyID string
 	// PendingSince is when a key creation was started and not yet stored;
-	// a key created after it that is not NewKeyID is an orphan.
+	// a key created after it that is not NewKeyID is an orphan (see
+	// CreatedByPending).
 	PendingSince time.Time
+	// PendingBefore lists the IDs of the keys the user had when the pending
+	// mark was written, separated by "/", when the mark says
+	// (PendingBeforeKnown): none of them is the interrupted creation's key.
+	PendingBefore      string
+	PendingBeforeKnown bool
+	// Problem, when set, is why keyrot cannot work on this user safely (its
+	// records could not be read or written): the user is blocked with it,
+	// and no action is planned for it.
+	Problem string
 }
 
 // UserRef names a user in an account.
@@ -311,6 +321,15 @@ func Build(in Input, now time.Time) *Plan {
 			if in.Exempt != nil {
 				ex := in.Exempt(a, u)
 				if ex.Exempt {
+					// keyrot's own leftovers are cleaned up for every user.
+					ub := userPlanner{a: a, u: u, lc: lc, r: in.Rotations[UserRef{a.ID, u.Name}], now: now}
+					if ex.Lifecycle != nil {
+						ub.lc = *ex.Lifecycle
+					}
+					ub.planExempt()
+					due = append(due, ub.actions...)
+					p.Blocked = append(p.Blocked, ub.blocked...)
+					p.Upcoming = append(p.Upcoming, ub.upcoming...)
 					continue
 				}
 				if ex.Lifecycle != nil {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/keyrot/keyrot/internal/inventory"
@@ -96,6 +97,10 @@ func idleSince(k inventory.AccessKey) time.Time {
 }
 
 func (p *userPlanner) plan() {
+	if p.r.Problem != "" {
+		p.blockProblem()
+		return
+	}
 	keys := make([]inventory.AccessKey, 0, len(p.u.Keys))
 	stuck := 0 // orphans not deleted this run still take a slot of the quota
 	for _, k := range p.u.Keys {
@@ -134,14 +139,68 @@ func (p *userPlanner) plan() {
 // orphan: its secret may well be held.
 const OrphanWindow = 15 * time.Minute
 
+// ClockAllowance is how far the clock of the host that wrote a pending mark
+// may be from AWS's: IAM refuses requests signed more than 15 minutes away
+// from its own time, so a host that could write the mark and create the key
+// is at most that far off. A key's CreateDate is AWS's time, the mark's
+// time the host's.
+const ClockAllowance = 15 * time.Minute
+
+// CreatedByPending reports whether the key keyID, created at created (AWS's
+// CreateDate), is the key of the interrupted creation that r's pending mark
+// records: it was not among the user's keys when the mark was written, and
+// it was created within OrphanWindow after the mark, allowing
+// ClockAllowance either way between the host's clock and AWS's. A mark
+// written before keyrot recorded the user's keys in it allows one minute
+// before it only, as then: a key created just before it may be one the
+// user had. False when there is no pending mark.
+func CreatedByPending(r Rotation, keyID string, created time.Time) bool {
+	if r.PendingSince.IsZero() {
+		return false
+	}
+	earliest := r.PendingSince.Add(-time.Minute)
+	if r.PendingBeforeKnown {
+		for _, id := range strings.Split(r.PendingBefore, "/") {
+			if id != "" && id == keyID {
+				return false
+			}
+		}
+		earliest = r.PendingSince.Add(-ClockAllowance)
+	}
+	return !created.Before(earliest) && !created.After(r.PendingSince.Add(OrphanWindow+ClockAllowance))
+}
+
 // isOrphan reports whether k was created by an interrupted keyrot rotation
 // and its secret was never stored.
 func (p *userPlanner) isOrphan(k inventory.AccessKey) bool {
-	if p.r.PendingSince.IsZero() || k.ID == p.r.NewKeyID {
+	if k.ID == p.r.NewKeyID {
 		return false
 	}
-	// Creation happens after the pending mark is written; allow for clock skew.
-	return !k.CreateDate.Before(p.r.PendingSince.Add(-time.Minute)) && !k.CreateDate.After(p.r.PendingSince.Add(OrphanWindow))
+	return CreatedByPending(p.r, k.ID, k.CreateDate)
+}
+
+// planExempt plans for an exempt user: only the deletion of keyrot's own
+// leftovers (orphans of an interrupted rotation, such as a killed rotate
+// --now). keyrot changes nothing else of an exempt user.
+func (p *userPlanner) planExempt() {
+	if p.r.Problem != "" {
+		return
+	}
+	for _, k := range p.u.Keys {
+		if p.isOrphan(k) {
+			p.planOrphan(k)
+		}
+	}
+}
+
+// blockProblem blocks the user with the problem gathering met: keyrot
+// does not act on a user whose records it cannot read or write.
+func (p *userPlanner) blockProblem() {
+	keyID := ""
+	if len(p.u.Keys) > 0 {
+		keyID = p.u.Keys[0].ID
+	}
+	p.block(keyID, p.r.Problem, map[string]string{"problem": p.r.Problem})
 }
 
 // planOrphan plans an orphan's deletion and reports whether it is deleted this run.
