@@ -293,7 +293,7 @@ func (r *runner) deactivatedAsCompromised(ctx context.Context, acct, user, keyID
 		if act.Kind != history.KindDeactivateKey || act.KeyID != keyID || act.Outcome.Status != history.ActionSucceeded {
 			continue
 		}
-		var ev map[string]string
+		var ev plan.Evidence
 		if json.Unmarshal([]byte(act.Evidence), &ev) == nil && ev["compromised"] == "true" {
 			return true, nil
 		}

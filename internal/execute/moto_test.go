@@ -22,10 +22,10 @@ import (
 // motoAccount is moto's default account.
 const motoAccount = "123456789012"
 
-// motoWorld is moto, the independent emulator, with an executor wired to
+// skewMoto is moto, the independent emulator, with an executor wired to
 // it. moto's clock is the wall clock and cannot be moved; keyrot's clock is
 // moved instead (Executor.Now), which is the host clock running ahead.
-type motoWorld struct {
+type skewMoto struct {
 	t    *testing.T
 	cfg  aws.Config
 	iam  *iam.Client
@@ -33,10 +33,10 @@ type motoWorld struct {
 	hist *history.Store
 }
 
-func newMotoWorld(t *testing.T, users ...string) *motoWorld {
+func newSkewMoto(t *testing.T, users ...string) *skewMoto {
 	t.Helper()
 	url := mototest.Start(t)
-	m := &motoWorld{t: t, cfg: mototest.Config(url)}
+	m := &skewMoto{t: t, cfg: mototest.Config(url)}
 	m.iam, m.sm = iam.NewFromConfig(m.cfg), secretsmanager.NewFromConfig(m.cfg)
 	h, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
@@ -55,29 +55,29 @@ func newMotoWorld(t *testing.T, users ...string) *motoWorld {
 	return m
 }
 
-type motoClients struct{ m *motoWorld }
+type skewMotoClients struct{ m *skewMoto }
 
-func (c motoClients) IAM(context.Context, string) (IAM, error) { return c.m.iam, nil }
-func (c motoClients) Secrets(context.Context, string) (KeyStore, error) {
+func (c skewMotoClients) IAM(context.Context, string) (IAM, error) { return c.m.iam, nil }
+func (c skewMotoClients) Secrets(context.Context, string) (KeyStore, error) {
 	return secretstore.New(c.m.sm, secretstore.Config{Region: "us-east-1"})
 }
-func (c motoClients) KeyConfig(context.Context, string) (aws.Config, error) {
+func (c skewMotoClients) KeyConfig(context.Context, string) (aws.Config, error) {
 	cfg := c.m.cfg.Copy()
 	cfg.Credentials = nil
 	return cfg, nil
 }
 
 // executor is a keyrot run whose clock reads the wall clock plus ahead.
-func (m *motoWorld) executor(owner string, ahead time.Duration) *Executor {
+func (m *skewMoto) executor(owner string, ahead time.Duration) *Executor {
 	id, err := m.hist.StartRun(context.Background(), history.Run{Command: "apply", Mode: history.ModeEnforce, Started: time.Now()})
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	return &Executor{Clients: motoClients{m}, History: m.hist, RunID: id, Owner: owner,
+	return &Executor{Clients: skewMotoClients{m}, History: m.hist, RunID: id, Owner: owner,
 		Now: func() time.Time { return time.Now().Add(ahead) }, VerifyAttempts: 3, VerifyBackoff: 10 * time.Millisecond}
 }
 
-func (m *motoWorld) keys(user string) []liveKey {
+func (m *skewMoto) keys(user string) []liveKey {
 	m.t.Helper()
 	ks, err := listKeys(context.Background(), m.iam, user)
 	if err != nil {
@@ -87,7 +87,7 @@ func (m *motoWorld) keys(user string) []liveKey {
 }
 
 // snapshot collects the account as the collector would.
-func (m *motoWorld) snapshot() *inventory.Snapshot {
+func (m *skewMoto) snapshot() *inventory.Snapshot {
 	m.t.Helper()
 	ctx := context.Background()
 	acct := inventory.Account{ID: motoAccount, Name: "moto", Status: inventory.AccountAudited}
@@ -112,7 +112,7 @@ func (m *motoWorld) snapshot() *inventory.Snapshot {
 }
 
 // cycle is one keyrot apply with exempt as the planner's exemptions.
-func (m *motoWorld) cycle(ex *Executor, exempt func(*inventory.Account, *inventory.User) plan.Exemption) *Result {
+func (m *skewMoto) cycle(ex *Executor, exempt func(*inventory.Account, *inventory.User) plan.Exemption) *Result {
 	m.t.Helper()
 	ctx := context.Background()
 	snap := m.snapshot()
@@ -134,7 +134,7 @@ func (m *motoWorld) cycle(ex *Executor, exempt func(*inventory.Account, *invento
 // dates and deleted, whatever the planner's exemptions (the old code found
 // neither: the clocks, and the planner skipping exempt users).
 func TestMotoKilledRotateNowOrphans(t *testing.T) {
-	m := newMotoWorld(t, "breakglass", "app1")
+	m := newSkewMoto(t, "breakglass", "app1")
 	for _, u := range []string{"breakglass", "app1"} {
 		ex := m.executor("now-"+u, 90*time.Second)
 		ex.LeaseTTL = time.Millisecond // the killed run's lease must not hold the next
@@ -171,7 +171,7 @@ func TestMotoKilledRotateNowOrphans(t *testing.T) {
 // stores a fresh key. The frozen run resumes: it must not store its deleted
 // key as AWSCURRENT (the old code did).
 func TestMotoFrozenRotateNowDoesNotDemoteNewerKey(t *testing.T) {
-	m := newMotoWorld(t, "app1")
+	m := newSkewMoto(t, "app1")
 	ctx := context.Background()
 	var fresh string
 	frozen := m.executor("frozen", 0)

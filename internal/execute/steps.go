@@ -575,7 +575,7 @@ func (r *runner) sameUseAsAtStore(ctx context.Context, a plan.Action, keyID stri
 	if last == nil {
 		return false
 	}
-	var ev map[string]string
+	var ev plan.Evidence // numbers and booleans are written as such
 	if err := json.Unmarshal([]byte(last.Evidence), &ev); err != nil {
 		return false
 	}
