@@ -164,6 +164,11 @@ type chaosVariant struct {
 	lateShared bool
 	// lateApp: app1 follows its secret a day late around day 100.
 	lateApp bool
+	// tamper: before each honest run, the executor is also handed a
+	// tampered copy of the plan (kinds swapped, gates and expected keys
+	// dropped, blocked items promoted to deletions), as a hand-edited or
+	// foreign plan file would be if it got past the plan's own checks.
+	tamper bool
 }
 
 // variant decodes the dimensions of variant number v: every crash point
@@ -173,7 +178,39 @@ func variant(v int) chaosVariant {
 		skew:       []time.Duration{0, 5 * time.Minute, -5 * time.Minute, 90 * time.Second}[v%4],
 		lateShared: (v/4)%2 == 1,
 		lateApp:    (v/8)%2 == 1,
+		tamper:     (v/16)%2 == 1,
 	}
+}
+
+// tampered returns forged one-action plans made from p: every action
+// turned into each kind, with its gate dropped but its expected keys kept
+// (as a forger who read the live state would), and every blocked item
+// promoted to a deletion of its key. One plan per action, so that each
+// forged action meets the executor's rules on its own.
+func tampered(p *plan.Plan) []*plan.Plan {
+	kinds := []plan.Kind{plan.CreateKey, plan.DeactivateKey, plan.DeleteKey, plan.DeleteOrphan}
+	var out []*plan.Plan
+	one := func(a plan.Action) {
+		out = append(out, &plan.Plan{GeneratedAt: p.GeneratedAt, Lifecycle: p.Lifecycle, Accounts: p.Accounts, Actions: []plan.Action{a}})
+	}
+	for _, a := range append(append([]plan.Action(nil), p.Actions...), p.Deferred...) {
+		for _, k := range kinds {
+			f := a
+			f.ID = string(k) + "/forged/" + a.ID
+			f.Kind, f.Gate, f.Deferred = k, plan.Gate{}, ""
+			one(f)
+		}
+	}
+	for _, b := range p.Blocked {
+		if b.KeyID == "" {
+			continue
+		}
+		f := b
+		f.ID = "promoted/" + b.ID
+		f.Kind, f.Gate = plan.DeleteKey, plan.Gate{}
+		one(f)
+	}
+	return out
 }
 
 // chaosUsers are the chaos test's users: app1 (one application), shared
@@ -231,6 +268,17 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 		w.useKey(second)
 		ex := w.executor(w.hist, fmt.Sprintf("run-%d", i))
 		ex.Now = func() time.Time { return w.now().Add(v.skew) }
+		if v.tamper {
+			// Refused forged actions may fail: only safety is judged.
+			for _, fp := range tampered(w.savePlan(ex)) {
+				_, _ = ex.Apply(context.Background(), fp, Options{Crash: crash})
+			}
+			for _, u := range chaosUsers {
+				if err := w.checkSafe(u); err != nil {
+					violations = append(violations, fmt.Sprintf("%s: after a tampered plan: %v", at, err))
+				}
+			}
+		}
 		_, _, err := w.cycle(ex, Options{Crash: crash})
 		if err != nil && !errors.Is(err, ErrCrashed) {
 			violations = append(violations, fmt.Sprintf("%s: apply: %v", at, err))
@@ -275,7 +323,8 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 // the store, that the old key is held active). The dimensions vary by
 // variant: keyrot's clock against AWS's (0, +5m, -5m, +90s), a second
 // consumer of shared's key that switches late, an application that follows
-// late; users at IAM's quotas (50 tags; two keys) are never changed. A
+// late; tampered plans handed to the executor before each run; users at
+// IAM's quotas (50 tags; two keys) are never changed. A
 // pass crashes once at every step, each crash point in the next variant;
 // -chaos.runs=N makes N passes, each shifted by one variant. Without the
 // flag (the CI form, run by make test with -race) one pass crashes at every
