@@ -47,8 +47,8 @@ func fixtureItems() []Item {
 			AccountID: "123456789012", AccountName: "payments", AccountEmail: "aws-payments@example.com",
 			User: "alice-ci", UserARN: "arn:aws:iam::123456789012:user/ci/alice-ci", UserTags: tags("owner", "alice@example.com"),
 			KeyID: "AKIAI44QH8DHBCIKEY01", State: StateBlockedInUse, Date: time.Date(2027, 2, 18, 0, 0, 0, 0, time.UTC),
-			SecretName: "keyrot/123456789012/alice-ci",
-			LastUsed:   time.Date(2027, 2, 18, 22, 14, 0, 0, time.UTC), LastUsedService: "s3", LastUsedRegion: "eu-west-1",
+			SecretName: "keyrot/123456789012/alice-ci", SecretARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/123456789012/alice-ci-Qr34St",
+			LastUsed: time.Date(2027, 2, 18, 22, 14, 0, 0, time.UTC), LastUsedService: "s3", LastUsedRegion: "eu-west-1",
 		},
 		{
 			AccountID: "210987654321", AccountName: "analytics", AccountEmail: "ops@example.com",
@@ -62,9 +62,11 @@ func fixtureItems() []Item {
 			KeyID: "AKIAJCAROLCAROLEXAMP", State: StateDeleted, Date: time.Date(2027, 2, 19, 5, 30, 0, 0, time.UTC),
 		},
 		{
+			// A user's findings come as one item without a key ID (see
+			// app.withFindings); a title names its key.
 			AccountID: "333333333333", User: "dave",
-			KeyID: "AKIAJDAVEDAVEDAVEEXA", State: StateFinding, Date: fixtureNow,
-			FindingTitles: []string{"Access key older than 90 days (CIS 1.14)", "Two active access keys <script>alert(1)</script>"},
+			State: StateFinding, Date: fixtureNow,
+			FindingTitles: []string{"key AKIA…EEXA: Access key older than 90 days (CIS 1.14)", "Two active access keys <script>alert(1)</script>"},
 		},
 		{
 			AccountID: "210987654321", AccountName: "analytics", AccountEmail: "ops@example.com",

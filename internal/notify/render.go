@@ -128,6 +128,11 @@ type ItemView struct {
 	Findings        []string
 	// Owner is the item's recipient (shown in the central digest).
 	Owner string
+	// Central and Contact are the digest's: an owner is told to ask the
+	// security contact (the team that runs keyrot) for a rollback; the
+	// central digest, read by that team, shows the command alone.
+	Central bool   `json:"-"`
+	Contact string `json:"-"`
 }
 
 const (
@@ -197,7 +202,7 @@ func groupTitle(s State, auditOnly bool) string {
 		StateDeactivationDue: "Old key to be deactivated",
 		StateDeactivated:     "Old key deactivated",
 		StateDeleted:         "Old key deleted",
-		StateFinding:         "Audit findings",
+		StateFinding:         "Audit findings (as of the start of this run)",
 	}[s]
 }
 
@@ -233,7 +238,9 @@ func newDigest(recipient, contact string, central, auditOnly bool, now time.Time
 			d.Groups = append(d.Groups, Group{State: e.item.State, Title: groupTitle(e.item.State, auditOnly)})
 		}
 		g := &d.Groups[len(d.Groups)-1]
-		g.Items = append(g.Items, view(e.item, e.owner, auditOnly))
+		v := view(e.item, e.owner, auditOnly)
+		v.Central, v.Contact = central, contact
+		g.Items = append(g.Items, v)
 	}
 	if central {
 		d.Headline = centralHeadline(d)
