@@ -64,6 +64,10 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 	}
 
 	var items []notify.Item
+	// changed are the keys this run rotated, deactivated or deleted: the
+	// findings, evaluated on the snapshot taken before the run, are stale
+	// about them.
+	changed := map[string]bool{}
 	if res != nil {
 		for _, o := range res.Outcomes {
 			done := o.Status == execute.Succeeded || o.WouldDo
@@ -75,6 +79,9 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			at := now
 			if t, ok := when[o.ActionID]; ok {
 				at = t
+			}
+			if !o.WouldDo && (o.Status == execute.Succeeded || o.Kind == plan.CreateKey && o.NewKeyID != "" && o.SecretARN != "") {
+				changed[o.AccountID+"/"+o.KeyID] = true
 			}
 			switch {
 			case o.Kind == plan.CreateKey && (done || o.NewKeyID != "" && o.SecretARN != ""):
@@ -97,6 +104,11 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			case o.Kind == plan.DeactivateKey && o.Status == execute.Blocked && o.LastUsed != nil:
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateBlockedInUse, actions[o.ActionID].Due); ok {
 					it.LastUsed, it.LastUsedService, it.LastUsedRegion = *o.LastUsed, o.LastUsedService, o.LastUsedRegion
+					// Repeat where the new key is: the owner must switch to it.
+					if rot := rp.Rotations[plan.UserRef{Account: o.AccountID, User: o.User}]; rot.SecretARN != "" {
+						it.SecretARN, it.SecretRegion = rot.SecretARN, regionOfARN(rot.SecretARN)
+						it.SecretName = secretNameOfARN(rot.SecretARN)
+					}
 					items = append(items, it)
 				}
 			}
@@ -129,14 +141,21 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			}
 		}
 	}
-	return r.withFindings(rp, items, outcomeItems, now)
+	return r.withFindings(rp, items, outcomeItems, changed, now)
 }
 
 // withFindings adds, for each user something happened to in this run (the
 // first n items, from the run's outcomes), that user's open audit findings,
 // so the owner's digest is complete. Findings never come on their own: an
 // owner is not told daily about what has not changed.
-func (r *App) withFindings(rp *RotationPlan, items []notify.Item, n int, now time.Time) []notify.Item {
+//
+// The findings are evaluated on the snapshot collected before the run's
+// actions, so those about a key this run changed (changed, by
+// "account/keyID": rotated, deactivated or deleted) are left out: they
+// describe the key as it was, beside a notice that says what was just done
+// to it. Each title names its key (masked); the digest labels the rest as
+// found at the start of the run.
+func (r *App) withFindings(rp *RotationPlan, items []notify.Item, n int, changed map[string]bool, now time.Time) []notify.Item {
 	told := map[plan.UserRef]notify.Item{}
 	for _, it := range items[:n] {
 		told[plan.UserRef{Account: it.AccountID, User: it.User}] = it
@@ -150,8 +169,15 @@ func (r *App) withFindings(rp *RotationPlan, items []notify.Item, n int, now tim
 		if f.Rule == policy.RuleAccessKeyMultipleActive && rp.Rotations[ref].NewKeyID != "" {
 			continue // keyrot's own rotation window: two keys are expected
 		}
+		if f.KeyID != "" && changed[f.AccountID+"/"+f.KeyID] {
+			continue // stale: this run rotated, deactivated or deleted the key
+		}
 		if _, ok := told[ref]; ok && !f.Exempt {
-			titles[ref] = append(titles[ref], f.Title)
+			title := f.Title
+			if f.KeyID != "" {
+				title = "key " + inventory.MaskKeyID(f.KeyID) + ": " + title
+			}
+			titles[ref] = append(titles[ref], title)
 		}
 	}
 	for ref, ts := range titles {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
 )
@@ -30,10 +31,10 @@ func TestNoticeItems(t *testing.T) {
 	}
 	snap := &inventory.Snapshot{Accounts: []inventory.Account{{ID: "111111111111", Name: "prod", Email: "aws@example.com", Status: inventory.AccountAudited,
 		Users: []inventory.User{
-			user("rotated", key("AKIAROTATEDOLD000001", 200)),                                // rotated now; its old key is a finding
+			user("rotated", key("AKIAROTATEDOLD000001", 200)),                                // rotated now; its old key's finding is stale
 			user("waiting", key("AKIAWAITINGOLD000001", 95), key("AKIAWAITINGNEW000001", 3)), // mid-rotation: two keys
 			user("idle", key("AKIAIDLEKEY000000001", 300)),                                   // a finding; its create failed outright
-			user("tagless", key("AKIATAGLESSOLD000001", 91)),                                 // stored, but the secret's tags failed
+			user("tagless", key("AKIATAGLESSOLD000001", 91)),                                 // stored, but the secret's tags failed; stale finding too
 		}}}}
 	rp := &RotationPlan{
 		Snapshot:  snap,
@@ -61,9 +62,9 @@ func TestNoticeItems(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
-		"rotated finding",
+		// The findings about the old keys just rotated are left out (see
+		// TestNoticeItemsFindingsAboutChangedKeys).
 		"rotated rotated keyrot/111111111111/rotated eu-west-1 due 2026-06-11",
-		"tagless finding",
 		"tagless rotated keyrot/111111111111/tagless eu-west-1 due 2026-06-11",
 		"waiting rotated   due 2026-06-08", // its rotation facts here carry no secret ARN
 	}
@@ -93,5 +94,77 @@ func TestNoticeItemsOwedDates(t *testing.T) {
 	lc := Lifecycle(r.Policy, r.Policy.AccessKeys)
 	if want := lc.DeletionDue(now.Add(-105*day), then); !items[0].Rollback.Equal(want) || !items[0].Date.Equal(then) {
 		t.Errorf("owed deactivation: date %s, rollback until %s; want %s and %s", items[0].Date, items[0].Rollback, then, want)
+	}
+}
+
+// TestNoticeItemsFindingsAboutChangedKeys: the findings are evaluated on the
+// snapshot taken before the run's actions, so the findings about a key this
+// run rotated, deactivated or deleted are stale and left out; findings about
+// the user's other keys and about the user stay, each naming its key.
+func TestNoticeItemsFindingsAboutChangedKeys(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	used := now.Add(-day)
+	snap := &inventory.Snapshot{Accounts: []inventory.Account{{ID: "111111111111", Name: "prod", Status: inventory.AccountAudited,
+		Users: []inventory.User{{Name: "app", ARN: "arn:aws:iam::111111111111:user/app", CreateDate: now.Add(-400 * day),
+			Tags:     map[string]string{"owner": "team@example.com"},
+			Password: &inventory.Password{Enabled: true, LastUsed: &used}, // a user finding: console without MFA
+			Keys: []inventory.AccessKey{
+				{ID: "AKIAAPPOLDKEY0000001", Status: inventory.KeyActive, CreateDate: now.Add(-200 * day), LastUsed: &used, LastUsedKnown: true},
+				{ID: "AKIAAPPLINGER0000002", Status: inventory.KeyInactive, CreateDate: now.Add(-300 * day)}, // not touched by this run
+			}}}}}}
+	rp := &RotationPlan{Snapshot: snap, Plan: &plan.Plan{}}
+	res := &execute.Result{Outcomes: []execute.Outcome{
+		{Kind: plan.CreateKey, AccountID: "111111111111", User: "app", KeyID: "AKIAAPPOLDKEY0000001", Status: execute.Succeeded,
+			NewKeyID: "AKIAAPPNEWKEY0000003", SecretName: "keyrot/111111111111/app", SecretARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keyrot/111111111111/app-AbCdEf"},
+	}}
+	r := &App{Policy: policy.Default(), Now: func() time.Time { return now }}
+	var got []string
+	for _, it := range r.NoticeItems(rp, res, now) {
+		if it.State == "finding" {
+			got = append(got, it.FindingTitles...)
+		}
+	}
+	sort.Strings(got)
+	want := []string{
+		"Console user has no MFA",
+		"key AKIA…0002: Inactive access key past its deletion date",
+		// not "key AKIA…0001: Access key not rotated within the rotation period"
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings told with the rotation (-want +got):\n%s", diff)
+	}
+}
+
+// TestNoticeItemsBlockedInUseSaysWhereTheNewKeyIs: a blocked deactivation
+// repeats where the new key is, from the run's rotation facts.
+func TestNoticeItemsBlockedInUseSaysWhereTheNewKeyIs(t *testing.T) {
+	now := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	used := now.Add(-time.Hour)
+	arn := "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keyrot/111111111111/app-AbCdEf"
+	snap := &inventory.Snapshot{Accounts: []inventory.Account{{ID: "111111111111", Name: "prod", Status: inventory.AccountAudited,
+		Users: []inventory.User{{Name: "app", ARN: "arn:aws:iam::111111111111:user/app", Tags: map[string]string{"owner": "team@example.com"},
+			Keys: []inventory.AccessKey{
+				{ID: "AKIAAPPOLDKEY0000001", Status: inventory.KeyActive, CreateDate: now.Add(-105 * day), LastUsed: &used, LastUsedKnown: true},
+				{ID: "AKIAAPPNEWKEY0000003", Status: inventory.KeyActive, CreateDate: now.Add(-10 * day)},
+			}}}}}}
+	rp := &RotationPlan{Snapshot: snap, Plan: &plan.Plan{},
+		Rotations: map[plan.UserRef]plan.Rotation{{Account: "111111111111", User: "app"}: {NewKeyID: "AKIAAPPNEWKEY0000003", StoredAt: now.Add(-10 * day), SecretARN: arn}}}
+	res := &execute.Result{Outcomes: []execute.Outcome{{Kind: plan.DeactivateKey, AccountID: "111111111111", User: "app",
+		KeyID: "AKIAAPPOLDKEY0000001", Status: execute.Blocked, LastUsed: &used, LastUsedService: "s3", LastUsedRegion: "eu-west-1"}}}
+	r := &App{Policy: policy.Default(), Now: func() time.Time { return now }}
+	var blocked []notify.Item
+	for _, it := range r.NoticeItems(rp, res, now) {
+		if it.State == notify.StateBlockedInUse {
+			blocked = append(blocked, it)
+		}
+	}
+	if len(blocked) != 1 {
+		t.Fatalf("blocked-in-use items: %+v", blocked)
+	}
+	it := blocked[0]
+	if it.SecretARN != arn || it.SecretName != "keyrot/111111111111/app" || it.SecretRegion != "eu-west-1" || it.FetchCommand() == "" {
+		t.Errorf("blocked-in-use item does not say where the new key is: name %q, ARN %q, region %q", it.SecretName, it.SecretARN, it.SecretRegion)
 	}
 }
