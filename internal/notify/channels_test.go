@@ -182,13 +182,24 @@ func TestSlackPayload(t *testing.T) {
 	for _, want := range []string{
 		"Switch to the new key by 2027-03-01. It is in `" + secretARN + "`",
 		"still in use: last used 2027-02-18 22:14 UTC by s3 in eu-west-1",
-		"Roll back before 2027-03-01 05:00 UTC with `keyrot rollback --account 210987654321 --user bob`",
+		// owners do not run keyrot: they ask the team that does
+		"Can be rolled back until 2027-03-01 05:00 UTC: ask security@example.com (the team that runs keyrot) to roll back: `keyrot rollback --account 210987654321 --user bob`",
 		"• Two active access keys &lt;script&gt;alert(1)&lt;/script&gt;",
 		"key `AKIA…MPLE`",
+		// a user's findings have no key: no empty "key ``"
+		"dave in 333333333333 (owner",
+		// still in use: where the new key is, again
+		"still in use: last used 2027-02-18 22:14 UTC by s3 in eu-west-1. Switch to the new key in `arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/123456789012/alice-ci-Qr34St`; fetch it with `aws secretsmanager get-secret-value",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("slack sections lack %q:\n%s", want, joined)
 		}
+	}
+	if n, w := strings.Count(joined, "`aws secretsmanager get-secret-value"), strings.Count(joined, "a read signed with the old key counts as a use of the old key"); n == 0 || n != w {
+		t.Errorf("slack: %d fetch commands, %d warnings against fetching with the old key", n, w)
+	}
+	if strings.Contains(joined, "key ``") {
+		t.Error("slack shows an empty key")
 	}
 	if strings.Contains(joined, "AKIAIOSFODNN7EXAMPLE") {
 		t.Error("slack shows an unmasked key ID")

@@ -97,7 +97,10 @@ func SlackMessage(m *Message) SlackPayload {
 func slackItem(title string, it ItemView) string {
 	var b strings.Builder
 	e := slackEscape
-	fmt.Fprintf(&b, "*%s*: %s in %s, key `%s`", e(title), e(it.User), e(it.Account), e(it.Key))
+	fmt.Fprintf(&b, "*%s*: %s in %s", e(title), e(it.User), e(it.Account))
+	if it.Key != "" {
+		fmt.Fprintf(&b, ", key `%s`", e(it.Key))
+	}
 	if it.Owner != "" {
 		fmt.Fprintf(&b, " (owner: %s)", e(it.Owner))
 	}
@@ -107,12 +110,12 @@ func slackItem(title string, it ItemView) string {
 		fmt.Fprintf(&b, "%d day(s) left: ", it.DaysLeft)
 		state = it.ReminderOf
 		if state == StateDeactivated {
-			fmt.Fprintf(&b, "the old key will be deleted after %s. Roll back with `%s`", it.Deadline, e(it.RollbackCommand))
+			fmt.Fprintf(&b, "the old key will be deleted after %s. %s", it.Deadline, slackRollback(it))
 			return b.String()
 		}
 		fmt.Fprintf(&b, "the old key will be deactivated on %s.", it.Deadline)
 		if it.FetchCommand != "" && !it.AuditOnly {
-			fmt.Fprintf(&b, " Fetch the new key with `%s`", e(it.FetchCommand))
+			fmt.Fprintf(&b, " Fetch the new key with `%s`. %s", e(it.FetchCommand), slackFetchWarning)
 		}
 		return b.String()
 	}
@@ -121,14 +124,21 @@ func slackItem(title string, it ItemView) string {
 		if it.AuditOnly {
 			fmt.Fprintf(&b, "would create a new key in `%s` and deactivate the old one on %s", e(it.SecretName), it.Date)
 		} else {
-			fmt.Fprintf(&b, "Switch to the new key by %s. It is in `%s`; fetch it with `%s`", it.Date, e(it.SecretARN), e(it.FetchCommand))
+			fmt.Fprintf(&b, "Switch to the new key by %s. It is in `%s`; fetch it with `%s`. %s", it.Date, e(it.SecretARN), e(it.FetchCommand), slackFetchWarning)
 		}
 	case StateDeactivationDue:
 		fmt.Fprintf(&b, "The old key will be deactivated on %s.", it.Date)
 	case StateBlockedInUse:
 		fmt.Fprintf(&b, "Due for deactivation on %s but still in use: last used %s by %s in %s.", it.Date, it.LastUsed, e(it.LastUsedService), e(it.LastUsedRegion))
+		if it.FetchCommand != "" && !it.AuditOnly {
+			fmt.Fprintf(&b, " Switch to the new key in `%s`; fetch it with `%s`. %s", e(it.SecretARN), e(it.FetchCommand), slackFetchWarning)
+		}
 	case StateDeactivated:
-		fmt.Fprintf(&b, "Deactivated on %s. Roll back before %s with `%s`", it.Date, it.Rollback, e(it.RollbackCommand))
+		if it.RollbackCommand == "" {
+			fmt.Fprintf(&b, "Deactivated on %s.", it.Date)
+			break
+		}
+		fmt.Fprintf(&b, "Deactivated on %s. Can be rolled back until %s: %s", it.Date, it.Rollback, slackRollback(it))
 	case StateDeleted:
 		fmt.Fprintf(&b, "Deleted on %s.", it.Date)
 	case StateFinding:
@@ -137,6 +147,23 @@ func slackItem(title string, it ItemView) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// slackFetchWarning follows every fetch command.
+const slackFetchWarning = "Fetch it with another identity than the old key (for example your deployment role): a read signed with the old key counts as a use of the old key and holds back its deactivation."
+
+// slackRollback says how to roll back: owners ask the security contact (the
+// team that runs keyrot); that team's digest shows the command alone.
+func slackRollback(it ItemView) string {
+	cmd := "`" + slackEscape(it.RollbackCommand) + "`"
+	if it.Central {
+		return "roll back with " + cmd
+	}
+	who := "the team that runs keyrot"
+	if it.Contact != "" {
+		who = slackEscape(it.Contact) + " (the team that runs keyrot)"
+	}
+	return "ask " + who + " to roll back: " + cmd
 }
 
 // Send posts m.
