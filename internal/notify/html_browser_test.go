@@ -3,11 +3,11 @@ package notify
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/keyrot/keyrot/internal/browsertest"
 )
 
 // fitScript, added to a copy of a digest, titles the page "fits" when no
@@ -29,37 +29,6 @@ const fitScript = `<script>
 })();
 </script>`
 
-var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)
-
-// chromium finds a headless Chromium, or skips (fails when
-// KEYROT_REQUIRE_CHROMIUM=1, as in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("KEYROT_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("Chromium is required (KEYROT_REQUIRE_CHROMIUM=1) and was not found")
-	}
-	t.Skip("no Chromium for the layout test")
-	return ""
-}
-
-func runChromium(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-		"--user-data-dir=" + t.TempDir()}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return stdout.Bytes()
-}
-
 // TestOwnerEmailFitsLaptopAndPrint renders an owner's digest with every kind
 // of notice in headless Chromium: at 1280 and 900 px wide, and at the
 // printable width of an A4 page (190 mm, 718 px), no heading, paragraph or
@@ -67,7 +36,7 @@ func runChromium(t *testing.T, bin string, args ...string) []byte {
 // 190-character line, overflowed at 900 px); the PDF is made.
 // KEYROT_NOTIFY_ARTIFACTS=DIR keeps the screenshots and the PDF.
 func TestOwnerEmailFitsLaptopAndPrint(t *testing.T) {
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	items := fixtureItems()
 	reminder := fixtureItem(t, "bob")
 	reminder.State, reminder.ReminderOf, reminder.DaysLeft = StateReminder, StateDeactivated, 1
@@ -89,15 +58,14 @@ func TestOwnerEmailFitsLaptopAndPrint(t *testing.T) {
 	for _, tt := range []struct{ name, size string }{
 		{"laptop 1280", "1280,900"}, {"narrow 900", "900,900"}, {"print A4 portrait", "718,1000"},
 	} {
-		dom := runChromium(t, bin, "--window-size="+tt.size, "--dump-dom", probe)
-		m := titleRE.FindSubmatch(dom)
-		if m == nil || string(m[1]) != "fits" {
-			t.Errorf("%s: %q", tt.name, m)
+		dom := browsertest.Run(t, bin, "--window-size="+tt.size, "--dump-dom", probe)
+		if title := browsertest.Title(dom); title != "fits" {
+			t.Errorf("%s: %q", tt.name, title)
 		}
 	}
-	runChromium(t, bin, "--window-size=1280,1600", "--screenshot="+filepath.Join(dir, "owner-digest-1280.png"), screen)
-	runChromium(t, bin, "--window-size=900,2000", "--screenshot="+filepath.Join(dir, "owner-digest-900.png"), screen)
-	runChromium(t, bin, "--no-pdf-header-footer", "--print-to-pdf="+filepath.Join(dir, "owner-digest.pdf"), screen)
+	browsertest.Run(t, bin, "--window-size=1280,1600", "--screenshot="+filepath.Join(dir, "owner-digest-1280.png"), screen)
+	browsertest.Run(t, bin, "--window-size=900,2000", "--screenshot="+filepath.Join(dir, "owner-digest-900.png"), screen)
+	browsertest.Run(t, bin, "--no-pdf-header-footer", "--print-to-pdf="+filepath.Join(dir, "owner-digest.pdf"), screen)
 	for _, f := range []string{"owner-digest-1280.png", "owner-digest-900.png", "owner-digest.pdf"} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() < 1000 {
 			t.Errorf("%s: %v", f, err)

@@ -3,11 +3,11 @@ package report
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/keyrot/keyrot/internal/browsertest"
 )
 
 // fitScript, added to a copy of the report, titles the page "fits" when
@@ -25,43 +25,13 @@ const fitScript = `<script>
 })();
 </script>`
 
-var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)
-
-// chromium finds a headless Chromium, or skips (fails when
-// KEYROT_REQUIRE_CHROMIUM=1, as in CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("KEYROT_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("Chromium is required (KEYROT_REQUIRE_CHROMIUM=1) and was not found")
-	}
-	t.Skip("no Chromium for the layout test")
-	return ""
-}
-
-func runChromium(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir()}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return stdout.Bytes()
-}
-
 // TestHTMLFitsLaptopAndPrint renders the report in headless Chromium: at
 // 1280 px wide nothing is cut or off-screen (the findings table used to
 // push Exempt and Remediation out of a 1400 px window), the print
 // stylesheet fits a landscape A4 page (277 mm, 1047 px), and the PDF is
 // made. KEYROT_REPORT_ARTIFACTS=DIR keeps the screenshot and the PDF.
 func TestHTMLFitsLaptopAndPrint(t *testing.T) {
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	html := render(t, "html", Options{}, fixtureReport())
 	dir := t.TempDir()
 	if d := os.Getenv("KEYROT_REPORT_ARTIFACTS"); d != "" {
@@ -83,14 +53,13 @@ func TestHTMLFitsLaptopAndPrint(t *testing.T) {
 	for _, tt := range []struct {
 		name, url, size string
 	}{{"screen 1280", probe, "1280,900"}, {"print A4 landscape", printProbe, "1047,740"}} {
-		dom := runChromium(t, bin, "--window-size="+tt.size, "--dump-dom", tt.url)
-		m := titleRE.FindSubmatch(dom)
-		if m == nil || string(m[1]) != "fits" {
-			t.Errorf("%s: %q", tt.name, m)
+		dom := browsertest.Run(t, bin, "--window-size="+tt.size, "--dump-dom", tt.url)
+		if title := browsertest.Title(dom); title != "fits" {
+			t.Errorf("%s: %q", tt.name, title)
 		}
 	}
-	runChromium(t, bin, "--window-size=1280,2400", "--screenshot="+filepath.Join(dir, "report-1280.png"), screen)
-	runChromium(t, bin, "--no-pdf-header-footer", "--print-to-pdf="+filepath.Join(dir, "report.pdf"), screen)
+	browsertest.Run(t, bin, "--window-size=1280,2400", "--screenshot="+filepath.Join(dir, "report-1280.png"), screen)
+	browsertest.Run(t, bin, "--no-pdf-header-footer", "--print-to-pdf="+filepath.Join(dir, "report.pdf"), screen)
 	for _, f := range []string{"report-1280.png", "report.pdf"} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() < 1000 {
 			t.Errorf("%s: %v", f, err)
