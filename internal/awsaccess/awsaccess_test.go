@@ -3,7 +3,6 @@ package awsaccess_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -106,27 +105,8 @@ func TestConfigRoleMissing(t *testing.T) {
 // gives up on an endpoint that never answers, with an explained error.
 func TestCallerSilentEndpoint(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	endpoint := "http://" + ln.Addr().String()
+	addr, _ := sandboxtest.SilentEndpoint(t)
+	endpoint := "http://" + addr
 	cfg := awsconf.Apply(aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIAEXAMPLE", "secret", ""),
@@ -136,7 +116,7 @@ func TestCallerSilentEndpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = acc.Config(ctx, "123456789012")
+	_, err := acc.Config(ctx, "123456789012")
 	took := time.Since(start)
 	if ctx.Err() != nil {
 		t.Fatal("Config hung")

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,54 +29,6 @@ const guard = 30 * time.Second
 
 // slack is what a loaded test machine may add to a bound.
 const slack = 3 * time.Second
-
-// silentListener accepts TCP connections, reads what arrives and never
-// answers. It returns its address and how many connections it accepted.
-func silentListener(t *testing.T) (string, *atomic.Int32) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		n     atomic.Int32
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String(), &n
-}
-
-// refusedAddr returns a loopback address nothing listens on.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // stsAt returns an STS client of keyrot's configuration (awsconf.Apply with
 // opts) aimed at endpoint.
@@ -122,7 +73,7 @@ func endpointError(t *testing.T, err error) *awsconf.EndpointError {
 // past the 15s budget), with a message naming the endpoint.
 func TestSilentEndpointDefaults(t *testing.T) {
 	t.Parallel()
-	addr, conns := silentListener(t)
+	addr, conns := sandboxtest.SilentEndpoint(t)
 	err, took := call(t, stsAt("http://"+addr, awsconf.Options{}))
 	if took > awsconf.DefaultUnreachableBudget+slack {
 		t.Errorf("took %s, want at most %s", took, awsconf.DefaultUnreachableBudget)
@@ -144,7 +95,7 @@ func TestSilentEndpointDefaults(t *testing.T) {
 // silent endpoint is retried, but only while the budget allows.
 func TestSilentEndpointRetriesWithinBudget(t *testing.T) {
 	t.Parallel()
-	addr, conns := silentListener(t)
+	addr, conns := sandboxtest.SilentEndpoint(t)
 	opts := awsconf.Options{AttemptTimeout: 500 * time.Millisecond, UnreachableBudget: 4 * time.Second}
 	err, took := call(t, stsAt("http://"+addr, opts))
 	if took > opts.UnreachableBudget+slack {
@@ -162,7 +113,7 @@ func TestSilentEndpointRetriesWithinBudget(t *testing.T) {
 // was 8 attempts over a minute or more), retried a few times.
 func TestRefusedDefaults(t *testing.T) {
 	t.Parallel()
-	addr := refusedAddr(t)
+	addr := sandboxtest.RefusedEndpoint(t)
 	err, took := call(t, stsAt("http://"+addr, awsconf.Options{}))
 	if took > awsconf.DefaultUnreachableBudget+slack {
 		t.Errorf("took %s, want at most %s", took, awsconf.DefaultUnreachableBudget)
@@ -234,7 +185,7 @@ func TestTLSFailuresAreNotRetried(t *testing.T) {
 // operation and transport errors.
 func TestExplainKeepsTheChain(t *testing.T) {
 	t.Parallel()
-	err, _ := call(t, stsAt("http://"+refusedAddr(t), awsconf.Options{MaxAttempts: 1}))
+	err, _ := call(t, stsAt("http://"+sandboxtest.RefusedEndpoint(t), awsconf.Options{MaxAttempts: 1}))
 	ex := awsconf.Explain(err)
 	var oe *smithy.OperationError
 	var send *smithyhttp.RequestSendError

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyrot/keyrot/internal/awsconf"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
 
 // TestAuditUnreachableEndpoint: `keyrot audit --endpoint-url` aimed at an
@@ -28,35 +28,12 @@ func TestAuditUnreachableEndpoint(t *testing.T) {
 	t.Setenv("AWS_PROFILE", "")
 	t.Chdir(t.TempDir())
 
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed.Close()
+	silent, _ := sandboxtest.SilentEndpoint(t)
+	closed := sandboxtest.RefusedEndpoint(t)
 
 	tests := []struct{ name, endpoint, want string }{
-		{"silent", "http://" + silent.Addr().String(), "no answer from http://" + silent.Addr().String() + " within 10s"},
-		{"refused", "http://" + closed.Addr().String(), "connection refused by http://" + closed.Addr().String()},
+		{"silent", "http://" + silent, "no answer from http://" + silent + " within 10s"},
+		{"refused", "http://" + closed, "connection refused by http://" + closed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

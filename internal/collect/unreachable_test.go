@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/keyrot/keyrot/internal/awsconf"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
 
 // TestCollectUnreachableEndpoint: a collection against an endpoint that
@@ -18,35 +18,12 @@ import (
 // budget with an error naming the endpoint (a silent endpoint used to hang
 // the run until it was killed).
 func TestCollectUnreachableEndpoint(t *testing.T) {
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { silent.Close() })
-	held := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			held <- c
-		}
-	}()
-	t.Cleanup(func() {
-		for len(held) > 0 {
-			(<-held).Close()
-		}
-	})
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed.Close()
+	silent, _ := sandboxtest.SilentEndpoint(t)
+	closed := sandboxtest.RefusedEndpoint(t)
 
 	tests := []struct{ name, endpoint, want string }{
-		{"silent", "http://" + silent.Addr().String(), "no answer from http://" + silent.Addr().String() + " within 10s"},
-		{"refused", "http://" + closed.Addr().String(), "connection refused by http://" + closed.Addr().String()},
+		{"silent", "http://" + silent, "no answer from http://" + silent + " within 10s"},
+		{"refused", "http://" + closed, "connection refused by http://" + closed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
