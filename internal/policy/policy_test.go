@@ -234,49 +234,6 @@ func TestValidateProblemWithoutLine(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    time.Duration
-		wantErr bool
-	}{
-		{"90d", 90 * 24 * time.Hour, false},
-		{"2160h", 2160 * time.Hour, false},
-		{"2w", 14 * 24 * time.Hour, false},
-		{"1.5d", 36 * time.Hour, false},
-		{" 15m ", 15 * time.Minute, false},
-		{"0d", 0, false},
-		{"ninety", 0, true},
-		{"", 0, true},
-		{"-1d", 0, true},
-		{"-5h", 0, true},
-		{"NaNd", 0, true},
-		{"Infd", 0, true},
-		{"1e300d", 0, true},
-		{"0x10d", 0, true},
-		{"d", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := ParseDuration(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
-func TestDurationText(t *testing.T) {
-	for in, want := range map[string]string{"90d": "90d", "2160h": "90d", "36h": "36h0m0s", "2w": "14d"} {
-		var d Duration
-		if err := d.UnmarshalText([]byte(in)); err != nil {
-			t.Fatalf("UnmarshalText(%q): %v", in, err)
-		}
-		b, _ := d.MarshalText()
-		if string(b) != want {
-			t.Errorf("%q round-trips to %q, want %q", in, b, want)
-		}
-	}
-}
-
 func TestWriteInit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keyrot.yaml")
 	if err := WriteInit(path, false); err != nil {
