@@ -78,10 +78,10 @@ type PolicySet struct {
 // The account's root user is allowed in its own account (subject to SCPs
 // and resource policies as above) without identity policies.
 func Evaluate(req *Request, ps *PolicySet) Decision {
-	e := evaluation{req: req, action: strings.ToLower(req.Action)}
 	if ps == nil {
 		ps = &PolicySet{}
 	}
+	e := evaluation{req: req, action: strings.ToLower(req.Action), boundary: ps.Boundary != nil}
 	resAcct := req.ResourceAccount
 	if resAcct == "" {
 		resAcct = arnAccount(req.Resource)
@@ -247,6 +247,8 @@ type evaluation struct {
 	req    *Request
 	action string
 	ctx    map[string][]string
+	// boundary is true when the caller has a permissions boundary.
+	boundary bool
 }
 
 // deny returns the explicit-deny decision of the first Deny statement of
@@ -260,7 +262,12 @@ func (e *evaluation) deny(n *NamedPolicy, k Kind, withPrincipal bool) (Decision,
 		if st.Effect != Deny {
 			continue
 		}
-		if withPrincipal && e.principalLevel(st) == levelNone {
+		// "The NotPrincipal element with a Deny effect will always deny any
+		// IAM principal that has a permissions boundary policy attached,
+		// regardless of the values specified in the NotPrincipal element"
+		// (access_policies_boundaries.html).
+		notPrincipalQuirk := st.NotPrincipal != nil && e.boundary
+		if withPrincipal && !notPrincipalQuirk && e.principalLevel(st) == levelNone {
 			continue
 		}
 		if e.applies(st) {

@@ -66,8 +66,8 @@ func readTree(doc []byte) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	off := r.start(r.dec.InputOffset())
 	if _, err := r.dec.Token(); err != io.EOF {
-		off := r.start(r.dec.InputOffset())
 		return nil, r.syntax(off, "unexpected data after the policy document")
 	}
 	return n, nil
@@ -95,11 +95,7 @@ func (r *treeReader) syntax(off int64, detail string) error {
 func (r *treeReader) tokenErr(err error, off int64) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		o := se.Offset
-		if o > 0 {
-			o-- // the offset is after the offending byte
-		}
-		return r.syntax(o, se.Error())
+		return r.syntax(se.Offset, se.Error())
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 		return r.syntax(int64(len(r.doc)), "unexpected end of document")
