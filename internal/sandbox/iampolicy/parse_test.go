@@ -100,13 +100,13 @@ func TestParseAcceptsTheGrammar(t *testing.T) {
 func TestParseRejectsMalformed(t *testing.T) {
 	const v = `"Version":"2012-10-17",`
 	tests := []struct {
-		name      string
-		kind      Kind
-		doc       string
-		problem   Problem
-		at        string // where the error is: the first occurrence of this text, or "$" for the end
-		stmt      int
-		detail    string // a fragment of the detail
+		name    string
+		kind    Kind
+		doc     string
+		problem Problem
+		at      string // where the error is: the first occurrence of this text, or "$" for the end
+		stmt    int
+		detail  string // a fragment of the detail
 	}{
 		{name: "not JSON", kind: KindIdentity, doc: "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [}", problem: ProblemSyntax, at: `}`, stmt: -1, detail: "invalid character '}'"},
 		{name: "trailing comma", kind: KindIdentity, doc: `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*",}]}`, problem: ProblemSyntax, at: `}]`, stmt: -1},
