@@ -58,10 +58,10 @@ func TestEvaluate(t *testing.T) {
 
 	fullAccess, _ := Managed("FullAWSAccess")
 	type tc struct {
-		name   string
-		req    Request
-		ps     func(t *testing.T) *PolicySet
-		want   Decision
+		name string
+		req  Request
+		ps   func(t *testing.T) *PolicySet
+		want Decision
 	}
 	tests := []tc{
 		{
