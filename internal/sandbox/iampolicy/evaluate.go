@@ -143,7 +143,7 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 		resKind = resourceKind(ps.Resource)
 		res, _ = e.allow(ps.Resource, true)
 	}
-	mustResource := cross || resKind == KindTrust || strings.HasPrefix(e.action, "kms:")
+	mustResource := cross || resKind == KindTrust || isKMSKey(req.Resource)
 	if !cross && res.level >= levelCaller {
 		// Same account, the policy names the caller itself: allowed
 		// without identity policies, boundary or session policies.
@@ -428,6 +428,16 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// isKMSKey reports whether arn is a KMS key, whose key policy must allow
+// every access to it: "No AWS principal, including the account root user
+// or key creator, has any permissions to a KMS key unless they are
+// explicitly allowed, and never denied, in a key policy"
+// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
+// Actions on no key (kms:CreateKey, kms:ListAliases) follow IAM policies.
+func isKMSKey(arn string) bool {
+	return strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":kms:") && strings.Contains(arn, ":key/")
 }
 
 // isRoot reports whether arn is an account's root user.
