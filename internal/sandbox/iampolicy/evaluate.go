@@ -88,7 +88,9 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 		resAcct = arnAccount(req.Resource)
 	}
 	cross := resAcct != "" && req.Caller.Account != "" && resAcct != req.Caller.Account
-	scps := len(ps.SCPs) > 0 && !req.Caller.ManagementAccount
+	// "SCPs don't affect users or roles in the management account" nor
+	// "service-linked roles" (orgs_manage_policies_scps.html).
+	scps := len(ps.SCPs) > 0 && !req.Caller.ManagementAccount && !isServiceLinked(req.Caller.RoleARN)
 
 	// 1. Deny evaluation.
 	if scps {
@@ -437,6 +439,12 @@ func contains(list []string, s string) bool {
 // Actions on no key (kms:CreateKey, kms:ListAliases) follow IAM policies.
 func isKMSKey(arn string) bool {
 	return strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":kms:") && strings.Contains(arn, ":key/")
+}
+
+// isServiceLinked reports whether a role ARN is a service-linked role's,
+// on the path /aws-service-role/.
+func isServiceLinked(roleARN string) bool {
+	return strings.Contains(roleARN, ":role/aws-service-role/")
 }
 
 // isRoot reports whether arn is an account's root user.

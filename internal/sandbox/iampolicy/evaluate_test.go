@@ -143,6 +143,19 @@ func TestEvaluate(t *testing.T) {
 			want: Decision{Result: Allowed, Kind: KindIdentity, Policy: "admin", Statement: "All", StatementIndex: 0},
 		},
 		{
+			// [scp] SCPs do not restrict service-linked roles.
+			name: "SCPs do not apply to service-linked roles",
+			req: Request{Caller: Caller{ARN: "arn:aws:sts::" + acctA + ":assumed-role/AWSServiceRoleForOrganizations/s", Account: acctA,
+				RoleARN: "arn:aws:iam::" + acctA + ":role/aws-service-role/organizations.amazonaws.com/AWSServiceRoleForOrganizations"}, Action: "iam:CreateAccessKey", Resource: userArn(acctA, "alice")},
+			ps: func(t *testing.T) *PolicySet {
+				return &PolicySet{
+					Identity: []NamedPolicy{named(t, KindIdentity, "admin", allowAll)},
+					SCPs:     []SCPLevel{{Target: "r-ab12", Policies: []NamedPolicy{named(t, KindSCP, "DenyKeyCreation", denyKeys)}}},
+				}
+			},
+			want: Decision{Result: Allowed, Kind: KindIdentity, Policy: "admin", Statement: "All", StatementIndex: 0},
+		},
+		{
 			// [scp] SCPs grant nothing: the identity policy must still allow.
 			name: "SCPs allow but no identity policy does",
 			req:  Request{Caller: alice, Action: "iam:ListUsers", Resource: "*"},
