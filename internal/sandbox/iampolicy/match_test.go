@@ -103,3 +103,47 @@ func TestNotActionAndNotResource(t *testing.T) {
 		})
 	}
 }
+
+// TestSubstitute follows reference_policies_variables.html: ${key} takes
+// the key's single value, ${key, 'default'} a default when the key is
+// absent, ${*} ${?} ${$} stand for the characters themselves, and a key
+// that is absent (without default) or multivalued makes the element match
+// nothing.
+func TestSubstitute(t *testing.T) {
+	req := &Request{
+		Caller:  Caller{ARN: "arn:aws:iam::111122223333:user/ops/alice", Account: "111122223333", UniqueID: "AIDAALICEALICEALICE1", Tags: map[string]string{"Team": "pay*"}},
+		Context: map[string][]string{"s:multi": {"a", "b"}, "s:empty": {}},
+	}
+	e := &evaluation{req: req}
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"plain", "plain", true},
+		{"user/${aws:username}", "user/alice", true},
+		{"user/${AWS:UserName}", "user/alice", true},
+		{"${aws:PrincipalAccount}:${aws:userid}", "111122223333:AIDAALICEALICEALICE1", true},
+		{"team/${aws:PrincipalTag/team}", "team/pay\x00", true},
+		{"${aws:PrincipalTag/none, 'nobody'}", "nobody", true},
+		{"${ aws:PrincipalTag/none , 'a b' }", "a b", true},
+		{"${aws:PrincipalTag/none}", "", false},
+		{"${aws:PrincipalTag/none, nobody}", "", false},
+		{"${s:multi}", "", false},
+		{"${s:empty}", "", false},
+		{"a${*}b${?}c${$}", "a\x00b\x01c$", true},
+		{"unclosed ${aws:username", "unclosed ${aws:username", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, ok := substitute(tt.in, e)
+			if ok != tt.ok || (ok && got != tt.want) {
+				t.Errorf("substitute(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+	// A substituted star matches only a star.
+	if p, _ := substitute("team/${aws:PrincipalTag/team}", e); glob(p, "team/payments") || !glob(p, "team/pay*") {
+		t.Errorf("a star from a tag value acted as a wildcard")
+	}
+}
