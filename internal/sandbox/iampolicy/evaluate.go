@@ -145,6 +145,10 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 	if ps.Resource != nil {
 		resKind = resourceKind(ps.Resource)
 		res, _ = e.allow(ps.Resource, true)
+	} else if strings.HasPrefix(e.action, "sts:assumerole") {
+		// Every role has a trust policy; a request to assume one without
+		// it is denied as a trust policy naming nobody would deny it.
+		resKind = KindTrust
 	}
 	mustResource := cross || resKind == KindTrust || isKMSKey(req.Resource)
 	if !cross && res.level >= levelCaller {

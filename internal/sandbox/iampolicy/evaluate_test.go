@@ -354,6 +354,14 @@ func TestEvaluate(t *testing.T) {
 			want: Decision{Result: ImplicitDeny, Kind: KindTrust, Policy: "KeyrotAudit", StatementIndex: -1},
 		},
 		{
+			name: "AssumeRole without a trust policy is denied",
+			req:  Request{Caller: alice, Action: "sts:AssumeRole", Resource: roleA},
+			ps: func(t *testing.T) *PolicySet {
+				return &PolicySet{Identity: []NamedPolicy{named(t, KindIdentity, "admin", allowAll)}}
+			},
+			want: Decision{Result: ImplicitDeny, Kind: KindTrust, StatementIndex: -1},
+		},
+		{
 			// [cross] cross-account AssumeRole: the trust policy must allow
 			// AND the caller's identity policy must allow sts:AssumeRole.
 			name: "cross-account AssumeRole without identity permission",
