@@ -159,6 +159,7 @@ func TestDerivedContextKeys(t *testing.T) {
 		{user, "aws:PrincipalArn", []string{"arn:aws:iam::111122223333:user/ops/alice"}, nil},
 		{user, "aws:PrincipalType", []string{"User"}, nil},
 		{user, "aws:PrincipalOrgID", nil, nil},
+		{user, "kms:CallerAccount", []string{"111122223333"}, nil},
 		{user, "aws:PrincipalOrgID", []string{"o-given"}, map[string][]string{"AWS:PrincipalOrgID": {"o-given"}}},
 	}
 	for _, tt := range tests {

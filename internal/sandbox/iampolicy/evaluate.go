@@ -555,7 +555,7 @@ func derived(c *Caller, key string) []string {
 			return one(c.RoleARN)
 		}
 		return one(c.ARN)
-	case fold("aws:PrincipalAccount"):
+	case fold("aws:PrincipalAccount"), fold("kms:CallerAccount"):
 		return one(c.Account)
 	case fold("aws:PrincipalOrgID"):
 		return one(c.OrgID)
