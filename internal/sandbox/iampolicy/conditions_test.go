@@ -104,7 +104,6 @@ func TestConditions(t *testing.T) {
 		{"ForAllValues:StringNotLike: none matches", `{"ForAllValues:StringNotLike":{"aws:TagKeys":["aws:*"]}}`, ctx{"aws:TagKeys": {"team", "owner"}}, true},
 		{"ForAllValues:StringNotLike: one matches", `{"ForAllValues:StringNotLike":{"aws:TagKeys":["aws:*"]}}`, ctx{"aws:TagKeys": {"team", "aws:owner"}}, false},
 		{"ForAnyValue:StringLikeIfExists: missing key", `{"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":["o*"]}}`, ctx{}, true},
-		{"operators are case-insensitive", `{"forallvalues:stringequals":{"aws:TagKeys":["owner"]}}`, ctx{"aws:TagKeys": {"owner"}}, true},
 		{"a multivalued key without set operator matches any value", `{"StringEquals":{"aws:PrincipalOrgPaths":"o-a/r-b/ou-c/"}}`, ctx{"aws:PrincipalOrgPaths": {"o-a/r-b/ou-x/", "o-a/r-b/ou-c/"}}, true},
 		// [vars] a variable in a condition value; ${*} is a literal star.
 		{"variable in a StringEquals value", `{"StringEquals":{"s:owner":"${aws:PrincipalTag/team}-owner"}}`, ctx{"s:owner": {"payments-owner"}, "aws:PrincipalTag/team": {"payments"}}, true},
