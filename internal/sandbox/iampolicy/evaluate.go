@@ -78,6 +78,9 @@ type PolicySet struct {
 //
 // The account's root user is allowed in its own account (subject to SCPs
 // and resource policies as above) without identity policies.
+//
+// Evaluate does not modify req or the policies; it is safe to call
+// concurrently with the same PolicySet.
 func Evaluate(req *Request, ps *PolicySet) Decision {
 	if ps == nil {
 		ps = &PolicySet{}
