@@ -132,3 +132,59 @@ func readSeed(t *testing.T, file string) ([]byte, uint8) {
 	}
 	return []byte(doc), uint8(n)
 }
+
+// FuzzEvaluate evaluates fuzzed requests (action, resource, a context
+// value, a policy variable in the resource pattern) against a fixed set of
+// policies and checks invariants of the evaluation logic: an allow carries
+// no reason and names its statement; adding an identity policy that denies
+// everything turns any decision into an explicit deny.
+func FuzzEvaluate(f *testing.F) {
+	f.Add("iam:CreateAccessKey", "arn:aws:iam::111122223333:user/alice", "eu-west-1", "${aws:username}")
+	f.Add("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:444455556666:secret:x", "us-east-1", "*")
+	f.Add("sts:AssumeRole", "arn:aws:iam::111122223333:role/KeyrotAudit", "", "${aws:PrincipalTag/team, 'x'}")
+	f.Add("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k", "${*}", "k?")
+	f.Fuzz(func(t *testing.T, action, resource, region, pattern string) {
+		doc, err := json.Marshal(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{
+				map[string]any{"Sid": "A", "Effect": "Allow", "Action": []string{"iam:*", "secretsmanager:Get*", "kms:*", "sts:AssumeRole"}, "Resource": "arn:aws:*:*:*:*" + pattern},
+				map[string]any{"Sid": "B", "Effect": "Allow", "NotAction": "iam:Delete*", "Resource": "*", "Condition": map[string]any{"StringLike": map[string]any{"aws:RequestedRegion": pattern}}},
+				map[string]any{"Sid": "C", "Effect": "Deny", "Action": "*", "NotResource": "arn:aws:*", "Condition": map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": []string{pattern}}}},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := Parse(KindIdentity, doc)
+		if err != nil {
+			return // patterns may make the Resource invalid
+		}
+		res := MustParse(KindResource, `{"Version":"2012-10-17","Statement":[{"Sid":"R","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"*"}]}`)
+		full, _ := Managed("FullAWSAccess")
+		ps := &PolicySet{
+			Identity: []NamedPolicy{{Name: "id", Policy: id}},
+			Resource: &NamedPolicy{Name: "res", Policy: res},
+			SCPs:     []SCPLevel{{Target: "r-1", Policies: []NamedPolicy{full.Named()}}},
+		}
+		req := &Request{
+			Caller:   Caller{ARN: "arn:aws:iam::111122223333:user/alice", Account: "111122223333", UniqueID: "AIDAALICEALICEALICE1", Tags: map[string]string{"team": region}},
+			Action:   action,
+			Resource: resource,
+			Context:  map[string][]string{"aws:RequestedRegion": {region}, "aws:TagKeys": {region, pattern}},
+		}
+		d := Evaluate(req, ps)
+		if d.Allowed() && (d.Reason != "" || d.Message(req) != "") {
+			t.Fatalf("allow with a reason: %+v", d)
+		}
+		if d.Allowed() && d.Kind == KindIdentity && d.Statement == "" {
+			t.Fatalf("allow by identity without a statement: %+v", d)
+		}
+		if !d.Allowed() && !strings.Contains(d.Message(req), action) {
+			t.Fatalf("message %q does not name the action", d.Message(req))
+		}
+		ps.Identity = append(ps.Identity, NamedPolicy{Name: "deny-all", Policy: MustParse(KindIdentity, `{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`)})
+		if d2 := Evaluate(req, ps); d2.Result != ExplicitDeny {
+			t.Fatalf("with a deny-all identity policy: %+v", d2)
+		}
+	})
+}
