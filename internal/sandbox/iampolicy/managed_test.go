@@ -1,7 +1,11 @@
 package iampolicy
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestManagedLookup(t *testing.T) {
@@ -116,5 +120,48 @@ func TestFullAWSAccessAsSCP(t *testing.T) {
 		&PolicySet{Identity: []NamedPolicy{admin.Named()}, SCPs: []SCPLevel{{Target: "r-1", Policies: []NamedPolicy{full.Named()}}, {Target: acctA, Policies: []NamedPolicy{full.Named()}}}})
 	if !d.Allowed() {
 		t.Errorf("FullAWSAccess at every level denied: %+v", d)
+	}
+}
+
+// TestManagedTrimming checks each embedded AWS-managed policy against the
+// untrimmed document in the seed corpus: the same statements, minus those
+// left without actions, keeping exactly the actions of the services the
+// sandbox implements, every other element unchanged.
+func TestManagedTrimming(t *testing.T) {
+	kept := map[string]bool{"iam": true, "sts": true, "organizations": true, "secretsmanager": true, "kms": true,
+		"ses": true, "sns": true, "ssm": true, "lambda": true, "dynamodb": true}
+	for _, m := range ManagedPolicies() {
+		if m.Kind != KindIdentity {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			doc, _ := readSeed(t, "testdata/fuzz/FuzzParse/aws-managed-"+m.Name)
+			full, err := Parse(KindIdentity, doc)
+			if err != nil {
+				t.Fatalf("untrimmed document: %v", err)
+			}
+			var want []Statement
+			for _, st := range full.Statements {
+				var acts []string
+				for _, a := range st.Actions {
+					prefix, _, _ := strings.Cut(a, ":")
+					if a == "*" || kept[strings.ToLower(prefix)] {
+						acts = append(acts, a)
+					}
+				}
+				if len(acts) == 0 {
+					continue
+				}
+				st.Actions = acts
+				want = append(want, st)
+			}
+			if full.Version != m.Policy.Version {
+				t.Errorf("Version %q, want %q", m.Policy.Version, full.Version)
+			}
+			ignore := cmpopts.IgnoreFields(Statement{}, "Index", "Line", "Column")
+			if diff := cmp.Diff(want, m.Policy.Statements, ignore, cmpopts.IgnoreUnexported(Statement{}, Condition{})); diff != "" {
+				t.Errorf("embedded statements differ from AWS's, trimmed (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
