@@ -170,7 +170,9 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 	var id match
 	root := isRoot(req.Caller.ARN)
 	switch {
-	case root && !cross:
+	case root:
+		// The root user holds every permission of its own account; across
+		// accounts the resource's policy decides, as checked above.
 		id = match{level: levelCaller, stmt: -1}
 	default:
 		for i := range ps.Identity {

@@ -184,6 +184,22 @@ func TestEvaluate(t *testing.T) {
 			want: Decision{Result: Allowed, Kind: KindIdentity, StatementIndex: -1},
 		},
 		{
+			name: "root user of another account needs the resource policy",
+			req:  Request{Caller: rootA, Action: "secretsmanager:GetSecretValue", Resource: secretB},
+			ps:   func(t *testing.T) *PolicySet { return &PolicySet{} },
+			want: Decision{Result: ImplicitDeny, Kind: KindResource, StatementIndex: -1,
+				Reason: "because no resource-based policy allows the secretsmanager:GetSecretValue action"},
+		},
+		{
+			name: "root user of another account, resource policy naming its account",
+			req:  Request{Caller: rootA, Action: "secretsmanager:GetSecretValue", Resource: secretB},
+			ps: func(t *testing.T) *PolicySet {
+				return &PolicySet{Resource: ptr(named(t, KindResource, "central",
+					`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"`+acctA+`"},"Action":"secretsmanager:GetSecretValue"}}`))}
+			},
+			want: Decision{Result: Allowed, Kind: KindIdentity, StatementIndex: -1},
+		},
+		{
 			// [resource] within one account a resource-based policy that
 			// names the principal allows on its own.
 			name: "same account: resource policy naming the user allows without identity policy",
