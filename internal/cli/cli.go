@@ -31,7 +31,10 @@ var Version = "dev"
 type globalOptions struct {
 	AWS      awsconf.Options
 	LogLevel string
-	NoColor  bool
+	// LogFormat is text or json (--log-format); empty is the command's
+	// default: text, json for serve.
+	LogFormat string
+	NoColor   bool
 	// Color is auto, always or never (--color).
 	Color string
 	// Clock is "system" or "sandbox": whose time keyrot judges ages by.
@@ -41,13 +44,17 @@ type globalOptions struct {
 	streams Streams
 }
 
-// logger returns a stderr logger at the chosen level.
+// logger returns a stderr logger at the chosen level, in the chosen format.
 func (g *globalOptions) logger() *slog.Logger {
 	lvl, err := g.logLevel()
 	if err != nil {
 		lvl = slog.LevelWarn
 	}
-	return slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(g.streams.Err, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.streams.Err, opts))
 }
 
 // Main runs keyrot with args (without the program name) and returns the exit code.
@@ -101,7 +108,8 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error (serve: info)")
+	pf.StringVar(&g.LogFormat, "log-format", "", "log format on stderr: text or json (default text; json for serve)")
 	pf.StringVar(&g.Clock, "clock", "system", "whose clock ages are judged by: system, or sandbox (the sandbox's simulated clock, read from its control API at the endpoint)")
 	pf.StringVar(&g.Color, "color", "auto", "colour in output: auto (a terminal whose TERM is not dumb), always (e.g. CI logs) or never")
 	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colour in output, as --color never (also NO_COLOR)")

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
@@ -82,31 +80,38 @@ func loadConfig(g *globalOptions, file string) (*config.Config, error) {
 }
 
 // loadAWS loads the SDK configuration from the global flags. At
-// --log-level debug every AWS call is logged with its duration and outcome.
-func loadAWS(ctx context.Context, g *globalOptions) (aws.Config, error) {
-	cfg, err := awsconf.Load(ctx, g.AWS)
+// --log-level debug every AWS call is logged with its duration and
+// outcome; observers (the service's metrics) are told about every call too.
+func loadAWS(ctx context.Context, g *globalOptions, observers ...awsconf.CallObserver) (aws.Config, error) {
+	log := g.logger()
+	opts := g.AWS
+	if log.Enabled(ctx, slog.LevelDebug) {
+		observers = append(observers, debugCalls{log})
+	}
+	if len(observers) > 0 {
+		opts.Observer = awsconf.Observers(observers)
+	}
+	cfg, err := awsconf.Load(ctx, opts)
 	if err != nil {
 		return cfg, explainConfigError(g, err)
 	}
-	log := g.logger()
 	log.Debug("aws configuration", "region", cfg.Region, "profile", g.AWS.Profile, "endpoint", endpointForLog(g))
-	if log.Enabled(ctx, slog.LevelDebug) {
-		cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("keyrotDebugLog",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					start := time.Now()
-					out, md, err := next.HandleInitialize(ctx, in)
-					attrs := []any{"service", awsmiddleware.GetServiceID(ctx), "operation", awsmiddleware.GetOperationName(ctx),
-						"duration", time.Since(start).Round(time.Millisecond).String()}
-					if err != nil {
-						attrs = append(attrs, "err", err.Error())
-					}
-					log.Debug("aws call", attrs...)
-					return out, md, err
-				}), middleware.Before)
-		})
-	}
 	return cfg, nil
+}
+
+// debugCalls logs every AWS call at debug level.
+type debugCalls struct{ log *slog.Logger }
+
+func (d debugCalls) ObserveCall(ctx context.Context, c awsconf.Call) {
+	attrs := []any{"service", c.Service, "operation", c.Operation, "duration", c.Duration.Round(time.Millisecond).String()}
+	if c.Err != nil {
+		attrs = append(attrs, "err", c.Err.Error())
+	}
+	d.log.Debug("aws call", attrs...)
+}
+
+func (d debugCalls) ObserveThrottle(ctx context.Context, service, operation string) {
+	d.log.Debug("aws call throttled", "service", service, "operation", operation)
 }
 
 // endpointForLog is the endpoint AWS calls go to, for the debug log.
