@@ -56,7 +56,14 @@ type Config struct {
 	ReadinessThreshold time.Duration
 	// DrainTimeout bounds how long SIGTERM waits for the runs in flight.
 	DrainTimeout time.Duration
+
+	// lines maps the paths written in the file to their lines.
+	lines yamlconf.Lines
 }
+
+// Line returns the line a path ("serve.listen") is written on, or of its
+// nearest written ancestor; 0 when none is written.
+func (c *Config) Line(path string) int { return c.lines.Nearest(path) }
 
 // TLS names the certificate and key files; both empty serves plain HTTP.
 type TLS struct {
@@ -211,6 +218,7 @@ func (ck *checker) config(s *section, path string) *Config {
 		Schedules:          map[string]Schedule{},
 		ReadinessThreshold: time.Duration(s.ReadinessThreshold),
 		DrainTimeout:       time.Duration(s.DrainTimeout),
+		lines:              ck.lines,
 	}
 	if err := CheckListen(s.Listen); err != nil {
 		ck.add(key("listen"), "%v", err)
