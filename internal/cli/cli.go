@@ -123,6 +123,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRollbackCmd(g),
 		newRotateCmd(g),
 		newHistoryCmd(g),
+		newServeCmd(g),
 		newBenchCmd(g),
 		newRulesCmd(g),
 	)
@@ -130,14 +131,21 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	return root
 }
 
-// addAWSFlags adds --profile, --region and --endpoint-url to a command that talks to AWS.
+// addAWSFlags adds --profile, --region, --endpoint-url, --call-timeout and
+// --timeout to a command that talks to AWS.
 func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
+	addAWSConnFlags(cmd, g)
+	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
+}
+
+// addAWSConnFlags adds the flags that say how to reach AWS: --profile,
+// --region, --endpoint-url and --call-timeout.
+func addAWSConnFlags(cmd *cobra.Command, g *globalOptions) {
 	f := cmd.Flags()
 	f.StringVar(&g.AWS.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or default)")
 	f.StringVar(&g.AWS.Region, "region", "", "AWS region (default: from the environment or profile, else us-east-1)")
 	f.StringVar(&g.AWS.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (e.g. the sandbox); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work")
 	durationVar(cmd, &g.AWS.AttemptTimeout, "call-timeout", awsconf.DefaultAttemptTimeout, "limit on each attempt of an AWS call (connect, TLS handshake, first byte of the answer); an unreachable endpoint fails within 15s")
-	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
 }
 
 // DefaultRunTimeout is the overall deadline of a run when --timeout is not given.

@@ -45,7 +45,7 @@ func addScopeFlags(cmd *cobra.Command, o *scopeOptions) {
 	f.StringVar(&o.ExternalID, "external-id", "", "external ID for the role (default: policy organization.external_id)")
 	f.IntVar(&o.Concurrency, "concurrency", 0, "accounts processed at once (default: policy organization.concurrency)")
 	f.BoolVar(&o.Fresh, "fresh", false, "list users and keys live instead of trusting a credential report that can be up to 4 hours old")
-	durationVar(cmd, &o.ReportWait, "report-wait", 2*time.Second, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
+	durationVar(cmd, &o.ReportWait, "report-wait", defaultReportWait, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
 	f.StringVar(&o.Progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), plain or none")
 }
 
@@ -156,15 +156,24 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 	}
 	host, _ := os.Hostname()
 	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
-	if o.ReportWait != 2*time.Second {
-		wait := o.ReportWait
-		a.CollectOptions = func(co *collect.Options) {
-			co.ReportPoll.Initial = max(wait, time.Millisecond)
-			co.ReportPoll.Max = max(wait, 100*time.Millisecond)
-			co.ReportPoll.Attempts = max(co.ReportPoll.Attempts, 50)
-		}
-	}
+	a.CollectOptions = reportWait(o.ReportWait)
 	return a, nil
+}
+
+// defaultReportWait is --report-wait's default.
+const defaultReportWait = 2 * time.Second
+
+// reportWait returns the collector's adjustment for --report-wait, or nil
+// for the default.
+func reportWait(wait time.Duration) func(*collect.Options) {
+	if wait == defaultReportWait {
+		return nil
+	}
+	return func(co *collect.Options) {
+		co.ReportPoll.Initial = max(wait, time.Millisecond)
+		co.ReportPoll.Max = max(wait, 100*time.Millisecond)
+		co.ReportPoll.Attempts = max(co.ReportPoll.Attempts, 50)
+	}
 }
 
 // ouID matches the IDs --ou takes: an organizational unit or a root.
