@@ -152,9 +152,6 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		defer mu.Unlock()
 		done++
 		r.progress().Step(PhaseExecute, done, total, o.AccountID+"/"+o.User+" "+string(o.Kind)+": "+string(o.Status))
-		// One log line per action; outcomes hold no secret, and key IDs
-		// stay out of the log.
-		r.log().Info("action", "run", rn.id, "account", o.AccountID, "user", o.User, "action", string(o.Kind), "outcome", string(o.Status))
 	}
 	// The executor's error joins the failed outcomes' errors (and a crash);
 	// runError sorts those outcomes below.

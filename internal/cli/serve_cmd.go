@@ -103,7 +103,20 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 	srv, err := serve.New(serve.Options{
 		ConfigFile: file, Config: c, Listen: o.Listen, Pages: o.Pages, Store: h, AWS: cfg, Metrics: metrics,
 		Logger: log, Now: now, Host: host, Version: Version,
-		Configure: func(a *app.App) { a.CollectOptions = reportWait(o.ReportWait) },
+		Configure: func(a *app.App) {
+			a.CollectOptions = reportWait(o.ReportWait)
+			if g.Clock == "sandbox" {
+				// The sandbox's clock is read again for each run, so that
+				// moving it (tests, demos) moves the service too.
+				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if n, err := g.now(cctx); err == nil {
+					a.Now = n
+				} else {
+					log.Warn("read the sandbox clock", "err", err.Error())
+				}
+			}
+		},
 	})
 	if err != nil {
 		return startExit(err)

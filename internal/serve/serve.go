@@ -64,7 +64,7 @@ type Options struct {
 	// Configure, if set, adjusts each run's App before it runs.
 	Configure func(*app.App)
 	// LeasePoll is how often a run waiting for the organization lease
-	// tries again; 5s if zero.
+	// tries again; 1s if zero.
 	LeasePoll time.Duration
 	// Signals, if set, replaces SIGHUP as the reload trigger (tests).
 	Signals <-chan os.Signal
@@ -123,7 +123,7 @@ func New(opts Options) (*Server, error) {
 		opts.Getenv = os.Getenv
 	}
 	if opts.LeasePoll <= 0 {
-		opts.LeasePoll = 5 * time.Second
+		opts.LeasePoll = time.Second
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clock: opts.Clock, kinds: map[string]*kindState{}}
 	for _, k := range serveconf.Kinds {
