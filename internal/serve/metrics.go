@@ -214,4 +214,3 @@ func (m *Metrics) runFinished(kind, outcome string, start time.Time, d time.Dura
 		m.lastOutcome.WithLabelValues(kind, o).Set(v)
 	}
 }
-

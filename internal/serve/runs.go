@@ -77,32 +77,13 @@ func (s *Server) run(ctx context.Context, kind, id, trigger string) {
 	rctx, cancel := context.WithTimeoutCause(ctx, sc.Deadline,
 		fmt.Errorf("the run reached its deadline (serve.schedules.%s.deadline %s): %w", kind, sc.Deadline, context.DeadlineExceeded))
 	defer cancel()
-	var historyRun int64
-	var detail string
+	var res runResult
 	err := s.withOrgLease(rctx, id, log, func() error {
-		a := s.newApp(cfg, log)
-		switch kind {
-		case serveconf.KindAudit:
-			res, err := a.Audit(rctx, app.AuditRequest{})
-			if res != nil {
-				s.metrics.observeAudit(cfg.Policy, res.Result)
-				detail = fmt.Sprintf("%d findings", len(res.Findings))
-				if perr := app.Partial(res.Snapshot); perr != nil && err == nil {
-					err = perr
-				}
-			}
-			return err
-		default:
-			// An unattended scheduled apply: the request keyrot apply --yes
-			// builds, with the policy's scope and guardrails.
-			res, err := a.Apply(rctx, app.ApplyRequest{})
-			if res != nil {
-				s.metrics.observeApply(res)
-				historyRun, detail = res.RunID, res.Summary
-			}
-			return err
-		}
+		var err error
+		res, err = s.do(rctx, kind, cfg, log)
+		return err
 	})
+	historyRun, detail := res.historyRun, res.detail
 	outcome := classify(ctx, rctx, err)
 	d := time.Since(start)
 	s.finished(kind, outcome, start, d)
@@ -121,6 +102,38 @@ func (s *Server) run(ctx context.Context, kind, id, trigger string) {
 		lvl = slog.LevelError
 	}
 	s.log.Log(context.Background(), lvl, "run", attrs...)
+}
+
+// runResult is what a run reports besides its error.
+type runResult struct {
+	// historyRun is the run's record in the history, if it has one.
+	historyRun int64
+	detail     string
+}
+
+// useCase runs the use case of kind with a fresh App built from cfg, and
+// records its results in the metrics.
+func (s *Server) useCase(ctx context.Context, kind string, cfg *config.Config, log *slog.Logger) (runResult, error) {
+	a := s.newApp(cfg, log)
+	if kind == serveconf.KindAudit {
+		res, err := a.Audit(ctx, app.AuditRequest{})
+		if res == nil {
+			return runResult{}, err
+		}
+		s.metrics.observeAudit(cfg.Policy, res.Result)
+		if perr := app.Partial(res.Snapshot); perr != nil && err == nil {
+			err = perr
+		}
+		return runResult{detail: fmt.Sprintf("%d findings", len(res.Findings))}, err
+	}
+	// An unattended scheduled apply: the request keyrot apply --yes builds,
+	// with the policy's scope and guardrails.
+	res, err := a.Apply(ctx, app.ApplyRequest{})
+	if res == nil {
+		return runResult{}, err
+	}
+	s.metrics.observeApply(res)
+	return runResult{historyRun: res.RunID, detail: res.Summary}, err
 }
 
 // classify names a run's outcome. Changes blocked until a person acts, and

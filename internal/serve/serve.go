@@ -82,6 +82,9 @@ type Server struct {
 	cfg   atomic.Pointer[config.Config]
 	creds atomic.Pointer[credentials]
 
+	// do runs one use case; useCase, or a fake in tests.
+	do func(ctx context.Context, kind string, cfg *config.Config, log *slog.Logger) (runResult, error)
+
 	mu      sync.Mutex
 	kinds   map[string]*kindState
 	closing bool
@@ -126,6 +129,7 @@ func New(opts Options) (*Server, error) {
 		opts.LeasePoll = time.Second
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clock: opts.Clock, kinds: map[string]*kindState{}}
+	s.do = s.useCase
 	for _, k := range serveconf.Kinds {
 		s.kinds[k] = &kindState{}
 	}
