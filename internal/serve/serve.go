@@ -144,7 +144,7 @@ func New(opts Options) (*Server, error) {
 	}
 	creds, err := loadCredentials(sc.Auth, opts.Getenv)
 	if err != nil {
-		return nil, &StartError{Kind: ProblemConfig, Where: where("serve.auth"), Err: err}
+		return nil, &StartError{Kind: ProblemConfig, Where: where("serve.auth.basic.password_env"), Err: err}
 	}
 	if !creds.any() && !serveconf.IsLoopback(addr) {
 		return nil, &StartError{Kind: ProblemConfig, Where: where("serve.auth"),

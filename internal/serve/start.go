@@ -58,7 +58,7 @@ func CheckIdentity(ctx context.Context, cfg aws.Config) (awsaccess.Identity, err
 	id, err := awsaccess.New(cfg, awsaccess.Role{}).Caller(ctx)
 	if err != nil {
 		return id, &StartError{Kind: ProblemAWS, Where: "AWS credentials",
-			Err: fmt.Errorf("sts GetCallerIdentity: %w: check the credentials in the environment, profile or instance role (aws sts get-caller-identity)", err)}
+			Err: fmt.Errorf("ask STS who keyrot is: %w: check the credentials in the environment, profile or instance role (aws sts get-caller-identity)", err)}
 	}
 	return id, nil
 }
