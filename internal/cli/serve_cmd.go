@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/serve"
 )
 
@@ -76,8 +77,8 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 	}
 	file := o.ConfigFile
 	if file == "" {
-		if _, err := os.Stat("keyrot.yaml"); err == nil {
-			file = "keyrot.yaml"
+		if _, err := os.Stat(policy.DefaultFile); err == nil {
+			file = policy.DefaultFile
 		}
 	}
 	path, err := historyPath(o.StateDir)

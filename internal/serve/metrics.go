@@ -144,7 +144,7 @@ func (m *Metrics) ObserveThrottle(_ context.Context, service, operation string) 
 var _ awsconf.CallObserver = (*Metrics)(nil)
 
 // observeAudit replaces the audit gauges with those of res.
-func (m *Metrics) observeAudit(p *policy.Policy, res *audit.Result) {
+func (m *Metrics) observeAudit(res *audit.Result) {
 	m.findings.Reset()
 	m.findingsExempt.Reset()
 	m.keysByAge.Reset()

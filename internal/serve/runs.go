@@ -120,7 +120,7 @@ func (s *Server) useCase(ctx context.Context, kind string, cfg *config.Config, l
 		if res == nil {
 			return runResult{}, err
 		}
-		s.metrics.observeAudit(cfg.Policy, res.Result)
+		s.metrics.observeAudit(res.Result)
 		if perr := app.Partial(res.Snapshot); perr != nil && err == nil {
 			err = perr
 		}

@@ -61,11 +61,10 @@ func (s *Server) schedule(ctx context.Context, kind string, sc serveconf.Schedul
 		case <-s.clock.After(next.Sub(now)):
 		}
 		if _, err := s.StartRun(kind, "schedule"); err != nil {
-			lvl := s.log.Warn
 			if errors.Is(err, ErrClosing) {
 				return
 			}
-			lvl("scheduled run skipped", "kind", kind, "reason", err.Error())
+			s.log.Warn("scheduled run skipped", "kind", kind, "reason", err.Error())
 		}
 	}
 }

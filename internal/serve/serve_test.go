@@ -471,7 +471,7 @@ func TestMetricsLint(t *testing.T) {
 			{Rule: "access-key-age", Severity: audit.SeverityHigh, AccountID: "111122223333", User: "alice", KeyID: "AKIAALICEKEY0000001", Evidence: audit.Evidence{AgeDays: &age}},
 			{Rule: "console-no-mfa", Severity: audit.SeverityHigh, AccountID: "111122223333", User: "bob", Exempt: true},
 		}}
-	m.observeAudit(s.Config().Policy, res)
+	m.observeAudit(res)
 	m.observeApply(&app.ApplyResult{
 		Plan:   &app.RotationPlan{Plan: &plan.Plan{Blocked: []plan.Action{{Kind: plan.Blocked, User: "carol"}}}},
 		Result: &execute.Result{Outcomes: []execute.Outcome{{Kind: plan.CreateKey, Status: execute.Succeeded, User: "alice", KeyID: "AKIAALICEKEY0000001"}}},
