@@ -67,6 +67,10 @@ type Options struct {
 	// retried only while a retry that fails the same way would still end
 	// within this long after the call began. 0 means DefaultUnreachableBudget.
 	UnreachableBudget time.Duration
+	// Observer, if set, is told about every call and every throttled
+	// attempt: the one hook behind the CLI's debug log of calls and the
+	// service's metrics.
+	Observer CallObserver
 }
 
 // settings are Options' network choices with defaults applied.
@@ -74,10 +78,11 @@ type settings struct {
 	maxAttempts int
 	attempt     time.Duration
 	budget      time.Duration
+	observer    CallObserver
 }
 
 func (o Options) settings() settings {
-	s := settings{maxAttempts: o.MaxAttempts, attempt: o.AttemptTimeout, budget: o.UnreachableBudget}
+	s := settings{maxAttempts: o.MaxAttempts, attempt: o.AttemptTimeout, budget: o.UnreachableBudget, observer: o.Observer}
 	if s.maxAttempts <= 0 {
 		s.maxAttempts = DefaultMaxAttempts
 	}
@@ -118,8 +123,8 @@ func Load(ctx context.Context, opts Options) (aws.Config, error) {
 }
 
 // Apply returns a copy of cfg with keyrot's HTTP client, retryer and API
-// options for opts (the network fields only: MaxAttempts, AttemptTimeout,
-// UnreachableBudget), for a configuration built without Load. It replaces
+// options for opts (the network fields and the observer: MaxAttempts,
+// AttemptTimeout, UnreachableBudget, Observer), for a configuration built without Load. It replaces
 // cfg's HTTP client and retryer.
 func Apply(cfg aws.Config, opts Options) aws.Config {
 	s := opts.settings()
@@ -155,11 +160,15 @@ func (s settings) retryer() aws.Retryer {
 
 // apiOptions are the middleware every client gets.
 func (s settings) apiOptions() []func(*middleware.Stack) error {
-	return []func(*middleware.Stack) error{
+	opts := []func(*middleware.Stack) error{
 		// Keep the SDK from closing a connection mid-response (closerace.go).
 		AddCloseRaceWorkaround,
 		s.addEndpointErrors,
 	}
+	if s.observer != nil {
+		opts = append(opts, observe(s.observer))
+	}
+	return opts
 }
 
 // noRateLimit disables the SDK's client-side retry token bucket, which

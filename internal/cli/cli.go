@@ -31,7 +31,10 @@ var Version = "dev"
 type globalOptions struct {
 	AWS      awsconf.Options
 	LogLevel string
-	NoColor  bool
+	// LogFormat is text or json (--log-format); empty is the command's
+	// default: text, json for serve.
+	LogFormat string
+	NoColor   bool
 	// Color is auto, always or never (--color).
 	Color string
 	// Clock is "system" or "sandbox": whose time keyrot judges ages by.
@@ -41,13 +44,17 @@ type globalOptions struct {
 	streams Streams
 }
 
-// logger returns a stderr logger at the chosen level.
+// logger returns a stderr logger at the chosen level, in the chosen format.
 func (g *globalOptions) logger() *slog.Logger {
 	lvl, err := g.logLevel()
 	if err != nil {
 		lvl = slog.LevelWarn
 	}
-	return slog.New(slog.NewTextHandler(g.streams.Err, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(g.streams.Err, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.streams.Err, opts))
 }
 
 // Main runs keyrot with args (without the program name) and returns the exit code.
@@ -101,7 +108,8 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error (serve: info)")
+	pf.StringVar(&g.LogFormat, "log-format", "", "log format on stderr: text or json (default text; json for serve)")
 	pf.StringVar(&g.Clock, "clock", "system", "whose clock ages are judged by: system, or sandbox (the sandbox's simulated clock, read from its control API at the endpoint)")
 	pf.StringVar(&g.Color, "color", "auto", "colour in output: auto (a terminal whose TERM is not dumb), always (e.g. CI logs) or never")
 	pf.BoolVar(&g.NoColor, "no-color", os.Getenv("NO_COLOR") != "", "disable colour in output, as --color never (also NO_COLOR)")
@@ -115,6 +123,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRollbackCmd(g),
 		newRotateCmd(g),
 		newHistoryCmd(g),
+		newServeCmd(g),
 		newBenchCmd(g),
 		newRulesCmd(g),
 	)
@@ -122,14 +131,21 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	return root
 }
 
-// addAWSFlags adds --profile, --region and --endpoint-url to a command that talks to AWS.
+// addAWSFlags adds --profile, --region, --endpoint-url, --call-timeout and
+// --timeout to a command that talks to AWS.
 func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
+	addAWSConnFlags(cmd, g)
+	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
+}
+
+// addAWSConnFlags adds the flags that say how to reach AWS: --profile,
+// --region, --endpoint-url and --call-timeout.
+func addAWSConnFlags(cmd *cobra.Command, g *globalOptions) {
 	f := cmd.Flags()
 	f.StringVar(&g.AWS.Profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or default)")
 	f.StringVar(&g.AWS.Region, "region", "", "AWS region (default: from the environment or profile, else us-east-1)")
 	f.StringVar(&g.AWS.EndpointURL, "endpoint-url", "", "send every AWS call to this endpoint (e.g. the sandbox); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work")
 	durationVar(cmd, &g.AWS.AttemptTimeout, "call-timeout", awsconf.DefaultAttemptTimeout, "limit on each attempt of an AWS call (connect, TLS handshake, first byte of the answer); an unreachable endpoint fails within 15s")
-	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
 }
 
 // DefaultRunTimeout is the overall deadline of a run when --timeout is not given.

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
@@ -47,7 +45,7 @@ func addScopeFlags(cmd *cobra.Command, o *scopeOptions) {
 	f.StringVar(&o.ExternalID, "external-id", "", "external ID for the role (default: policy organization.external_id)")
 	f.IntVar(&o.Concurrency, "concurrency", 0, "accounts processed at once (default: policy organization.concurrency)")
 	f.BoolVar(&o.Fresh, "fresh", false, "list users and keys live instead of trusting a credential report that can be up to 4 hours old")
-	durationVar(cmd, &o.ReportWait, "report-wait", 2*time.Second, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
+	durationVar(cmd, &o.ReportWait, "report-wait", defaultReportWait, "first wait for a credential report to be generated (AWS takes seconds; emulators are instant)")
 	f.StringVar(&o.Progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), plain or none")
 }
 
@@ -82,31 +80,38 @@ func loadConfig(g *globalOptions, file string) (*config.Config, error) {
 }
 
 // loadAWS loads the SDK configuration from the global flags. At
-// --log-level debug every AWS call is logged with its duration and outcome.
-func loadAWS(ctx context.Context, g *globalOptions) (aws.Config, error) {
-	cfg, err := awsconf.Load(ctx, g.AWS)
+// --log-level debug every AWS call is logged with its duration and
+// outcome; observers (the service's metrics) are told about every call too.
+func loadAWS(ctx context.Context, g *globalOptions, observers ...awsconf.CallObserver) (aws.Config, error) {
+	log := g.logger()
+	opts := g.AWS
+	if log.Enabled(ctx, slog.LevelDebug) {
+		observers = append(observers, debugCalls{log})
+	}
+	if len(observers) > 0 {
+		opts.Observer = awsconf.Observers(observers)
+	}
+	cfg, err := awsconf.Load(ctx, opts)
 	if err != nil {
 		return cfg, explainConfigError(g, err)
 	}
-	log := g.logger()
 	log.Debug("aws configuration", "region", cfg.Region, "profile", g.AWS.Profile, "endpoint", endpointForLog(g))
-	if log.Enabled(ctx, slog.LevelDebug) {
-		cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("keyrotDebugLog",
-				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					start := time.Now()
-					out, md, err := next.HandleInitialize(ctx, in)
-					attrs := []any{"service", awsmiddleware.GetServiceID(ctx), "operation", awsmiddleware.GetOperationName(ctx),
-						"duration", time.Since(start).Round(time.Millisecond).String()}
-					if err != nil {
-						attrs = append(attrs, "err", err.Error())
-					}
-					log.Debug("aws call", attrs...)
-					return out, md, err
-				}), middleware.Before)
-		})
-	}
 	return cfg, nil
+}
+
+// debugCalls logs every AWS call at debug level.
+type debugCalls struct{ log *slog.Logger }
+
+func (d debugCalls) ObserveCall(ctx context.Context, c awsconf.Call) {
+	attrs := []any{"service", c.Service, "operation", c.Operation, "duration", c.Duration.Round(time.Millisecond).String()}
+	if c.Err != nil {
+		attrs = append(attrs, "err", c.Err.Error())
+	}
+	d.log.Debug("aws call", attrs...)
+}
+
+func (d debugCalls) ObserveThrottle(ctx context.Context, service, operation string) {
+	d.log.Debug("aws call throttled", "service", service, "operation", operation)
 }
 
 // endpointForLog is the endpoint AWS calls go to, for the debug log.
@@ -151,15 +156,24 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 	}
 	host, _ := os.Hostname()
 	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
-	if o.ReportWait != 2*time.Second {
-		wait := o.ReportWait
-		a.CollectOptions = func(co *collect.Options) {
-			co.ReportPoll.Initial = max(wait, time.Millisecond)
-			co.ReportPoll.Max = max(wait, 100*time.Millisecond)
-			co.ReportPoll.Attempts = max(co.ReportPoll.Attempts, 50)
-		}
-	}
+	a.CollectOptions = reportWait(o.ReportWait)
 	return a, nil
+}
+
+// defaultReportWait is --report-wait's default.
+const defaultReportWait = 2 * time.Second
+
+// reportWait returns the collector's adjustment for --report-wait, or nil
+// for the default.
+func reportWait(wait time.Duration) func(*collect.Options) {
+	if wait == defaultReportWait {
+		return nil
+	}
+	return func(co *collect.Options) {
+		co.ReportPoll.Initial = max(wait, time.Millisecond)
+		co.ReportPoll.Max = max(wait, 100*time.Millisecond)
+		co.ReportPoll.Attempts = max(co.ReportPoll.Attempts, 50)
+	}
 }
 
 // ouID matches the IDs --ou takes: an organizational unit or a root.

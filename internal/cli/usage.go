@@ -124,6 +124,11 @@ func (g *globalOptions) checkGlobal() error {
 	if _, err := g.logLevel(); err != nil {
 		return err
 	}
+	switch g.LogFormat {
+	case "", "text", "json":
+	default:
+		return usageErrorf("--log-format must be text or json (got %q)", g.LogFormat)
+	}
 	switch g.Color {
 	case "auto", "always", "never":
 	default:

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,6 +57,8 @@ func TestFlagsRefusedBeforeAWS(t *testing.T) {
 	}{
 		{"log level", []string{"audit", "--log-level", "loud"}, "--log-level must be debug, info, warn or error"},
 		{"color", []string{"audit", "--color", "sometimes"}, "--color must be auto, always or never"},
+		{"log format", []string{"audit", "--log-format", "xml"}, "--log-format must be text or json"},
+		{"serve log format", []string{"serve", "--log-format", "yaml"}, "--log-format must be text or json"},
 		{"report wait in days", []string{"audit", "--report-wait", "5d", "--timeout", "0s"}, "--timeout must be positive"},
 		{"call timeout in days", []string{"plan", "--call-timeout", "1d", "--timeout", "0s"}, "--timeout must be positive"},
 		{"bad duration", []string{"audit", "--report-wait", "soon"}, `invalid duration "soon"`},
@@ -144,6 +147,24 @@ func TestAuditMessages(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("--log-level debug: no %q in\n%s", want, stderr)
 		}
+	}
+	// --log-format json: every log line is a JSON object, the same lines.
+	_, _, stderr = e.audit(t, "--accounts", "345678901234", "--log-level", "debug", "--log-format", "json")
+	calls := 0
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue // the closing summary is for people, not a log line
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("--log-format json: a log line is not JSON: %v\n%s", err, line)
+		}
+		if rec["msg"] == "aws call" && rec["service"] == "STS" && rec["operation"] == "GetCallerIdentity" {
+			calls++
+		}
+	}
+	if calls == 0 {
+		t.Errorf("--log-format json: no aws call record in\n%s", stderr)
 	}
 	if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "organizations", Operation: "DescribeOrganization",
 		Code: "AWSOrganizationsNotInUseException", Status: 400, Message: "Your account is not a member of an organization."}); err != nil {

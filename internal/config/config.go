@@ -1,6 +1,6 @@
 // Package config loads keyrot.yaml at the composition root: the policy
-// (internal/policy) and the notify section (internal/notify, each channel
-// checking its own fields), both decoded with the one strict decoder of
+// (internal/policy), the notify section (internal/notify, each channel
+// checking its own fields) and the serve section (internal/serveconf), all decoded with the one strict decoder of
 // internal/yamlconf. Every problem of both parts is reported together,
 // sorted by line, as "file:line: path: message".
 //
@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/serveconf"
 	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
@@ -25,12 +26,14 @@ type Config struct {
 	Policy *policy.Policy
 	// Notify is the notify section, decoded and checked.
 	Notify *notify.Config
+	// Serve is the serve section (keyrot serve), decoded and checked.
+	Serve *serveconf.Config
 }
 
 // Default returns the configuration used when there is no keyrot.yaml:
-// policy.Default and notify.DefaultConfig (no channels).
+// policy.Default, notify.DefaultConfig (no channels) and serveconf.Default.
 func Default() *Config {
-	return &Config{Policy: policy.Default(), Notify: notify.DefaultConfig()}
+	return &Config{Policy: policy.Default(), Notify: notify.DefaultConfig(), Serve: serveconf.Default()}
 }
 
 // Load reads and parses the file at path; problems name the file as path.
@@ -56,9 +59,11 @@ func Parse(data []byte, filename string) (*Config, error) {
 	p, probs := policy.Decode(filename, root)
 	n, nprobs := notify.DecodeConfig(filename, &p.Notify, "notify")
 	probs = append(probs, nprobs...)
+	sv, sprobs := serveconf.Decode(filename, &p.Serve, "serve")
+	probs = append(probs, sprobs...)
 	if len(probs) > 0 {
 		probs.Sort()
 		return nil, probs
 	}
-	return &Config{Policy: p, Notify: n}, nil
+	return &Config{Policy: p, Notify: n, Serve: sv}, nil
 }

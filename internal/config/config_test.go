@@ -89,8 +89,9 @@ func TestParseDefaults(t *testing.T) {
 	}
 }
 
-// TestParseProblems: the policy's and the notify section's problems come
-// together, sorted by line, as keyrot config validate prints them.
+// TestParseProblems: the policy's, the notify section's and the serve
+// section's problems come together, sorted by line, as keyrot config
+// validate prints them.
 func TestParseProblems(t *testing.T) {
 	tests := map[string][]string{
 		"both_parts.yaml": {
@@ -105,9 +106,15 @@ func TestParseProblems(t *testing.T) {
 			`5: access_keys.rotate_after: duplicate key "rotate_after": it is also on line 3, and only one value can be kept; remove one`,
 			`9: notify.central: duplicate key "central": it is also on line 8, and only one value can be kept; remove one`,
 		},
+		"serve_section.yaml": {
+			"2: access_keys.rotate_after: must be less than deactivate_after (got 120d >= 100d)",
+			`5: serve.listen: listen address "0.0.0.0" is not host:port: write e.g. 127.0.0.1:9090, or 0.0.0.0:9090 for every interface (which needs auth)`,
+			`7: serve.schedules.apply.cron: cron expression "0 3 * *": expected 5 to 6 fields, found 4: [0 3 * *]: write five fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *" for 03:00 daily, six with seconds first, or @hourly, @daily, @every 30m`,
+			`9: notify.central: must be none, copy or digest (got "sometimes")`,
+		},
 		"notify_not_a_mapping.yaml": {
 			`2: notify: must be a mapping of keys to values (got a list)`,
-			`3: colour: unknown key "colour" in top level (known keys: access_keys, console, exempt_tag, exemptions, notify, organization, root, rotation, version)`,
+			`3: colour: unknown key "colour" in top level (known keys: access_keys, console, exempt_tag, exemptions, notify, organization, root, rotation, serve, version)`,
 		},
 	}
 	files, _ := filepath.Glob("testdata/*.yaml")

@@ -315,31 +315,11 @@ func (w *world) authenticates(user, id, secret string) bool {
 
 // checkSafe checks the crash-safety invariants for a user: at most two
 // keys, and at least one active key that authenticates whose secret is
-// held by the application or by Secrets Manager.
+// held by the application or by Secrets Manager (sandboxtest.CheckKeySafe).
 func (w *world) checkSafe(user string) error {
-	ks := w.keys(user)
-	if len(ks) > 2 {
-		return errors.New(user + " has more than two keys")
-	}
-	cur, cerr := w.current(user)
-	// The secret's key is tried first: authenticating records a use, and a
-	// check must not make the old key look used after the store (the usage
-	// gate would then rightly hold it).
-	if cerr == nil {
-		if k := findKey(ks, cur.Value.AccessKeyID); k != nil && k.Status == inventory.KeyActive &&
-			w.authenticates(user, k.ID, cur.Value.SecretAccessKey.Reveal()) {
-			return nil
-		}
-	}
-	for _, k := range ks {
-		if k.Status != inventory.KeyActive {
-			continue
-		}
-		if s, ok := w.known[k.ID]; ok && w.authenticates(user, k.ID, s) {
-			return nil
-		}
-	}
-	return errors.New(user + " has no working key whose secret anyone holds: " + keysText(ks))
+	w.t.Helper()
+	return sandboxtest.CheckKeySafe(context.Background(), sandboxtest.KeySafety{IAM: w.iam, Store: w.store(),
+		Secret: "keyrot/" + w.acct + "/" + user, Known: w.known, KeyConfig: w.keyConfig}, user)
 }
 
 // checkConverged checks the end state: one active key, stored as the
