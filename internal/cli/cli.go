@@ -115,6 +115,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRollbackCmd(g),
 		newRotateCmd(g),
 		newHistoryCmd(g),
+		newReportCmd(g),
 		newBenchCmd(g),
 		newRulesCmd(g),
 	)

@@ -150,7 +150,8 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
+	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version,
+		Retention: time.Duration(c.History.Retention)}
 	if o.ReportWait != 2*time.Second {
 		wait := o.ReportWait
 		a.CollectOptions = func(co *collect.Options) {

@@ -89,6 +89,17 @@ type FindingRef struct {
 	ID, Rule, Severity, Account, User, KeyID, Title string
 }
 
+// FrameworkTitle is a framework's name for people ("cis_v3" is "CIS AWS
+// Foundations Benchmark v3.0.0").
+func FrameworkTitle(fw string) string { return frameworkTitle(fw) }
+
+// ControlTitle is a control's title, empty when keyrot does not know it.
+func ControlTitle(fw, control string) string { return controlTitle(fw, control) }
+
+// Human prepares free text for people: key IDs masked, control characters
+// replaced by spaces.
+func Human(s string) string { return human(s) }
+
 // ComplianceFormats lists the formats of the compliance report.
 func ComplianceFormats() []string { return []string{"html", "markdown", "csv"} }
 
