@@ -139,7 +139,15 @@ func (r *App) recordAudit(ctx context.Context, runID int64, res *AuditResult) er
 		}
 		rec.Findings = append(rec.Findings, hf)
 	}
-	return st.SaveAudit(ctx, rec)
+	err = st.SaveAudit(ctx, rec)
+	if errors.Is(err, history.ErrSecretMaterial) {
+		// Something in the report looks like a secret (or a name does):
+		// keep the summary and findings, whose text was screened alone.
+		r.log().Warn("audit report not kept: it holds secret-shaped text", "run", runID)
+		rec.Report = nil
+		err = st.SaveAudit(ctx, rec)
+	}
+	return err
 }
 
 // StoredAudit is an audit read back from the history, ready to render.

@@ -142,7 +142,7 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 
 // namesKeys are the report's JSON members whose values are names chosen by
 // people or tools (users, groups, their ARNs and paths), not screened.
-var namesKeys = map[string]bool{"name": true, "user": true, "arn": true, "path": true, "groups": true, "id": true, "user_arn": true}
+var namesKeys = map[string]bool{"name": true, "user": true, "arn": true, "path": true, "groups": true, "id": true, "user_arn": true, "resource": true}
 
 // checkReport refuses a report with a string value shaped like a secret.
 func checkReport(report []byte) error {

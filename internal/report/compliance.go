@@ -129,6 +129,15 @@ func day(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
+// minute formats t in UTC to the minute (RFC 3339), or "" for the zero
+// time: the report's times are those of runs, which take seconds.
+func minute(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Truncate(time.Minute).Format(time.RFC3339)
+}
+
 func pct(c ControlStat) string {
 	if c.Evaluated == 0 {
 		return "n/a"
@@ -173,6 +182,11 @@ func (c *Compliance) keysPast90At(ref AuditRef) string {
 	return "n/a"
 }
 
+// rotatedLine is "1 key rotated, 2 old keys deactivated, 0 deleted".
+func (c *Compliance) rotatedLine() string {
+	return fmt.Sprintf("%s rotated, %s deactivated, %d deleted", countOf(len(c.Rotated), "key", "keys"), countOf(c.Deactivated, "old key", "old keys"), c.Deleted)
+}
+
 // RenderCompliance writes the report as Markdown.
 func (Markdown) RenderCompliance(w io.Writer, c *Compliance) error {
 	c = c.sorted()
@@ -181,10 +195,10 @@ func (Markdown) RenderCompliance(w io.Writer, c *Compliance) error {
 	fmt.Fprintf(&b, "# keyrot compliance report, %s to %s\n\n", day(c.From), day(c.To))
 	fmt.Fprintf(&b, "%d audits in the period", c.Audits)
 	if c.Latest.RunID != 0 {
-		fmt.Fprintf(&b, "; the latest, run %d, on %s", c.Latest.RunID, rfc3339(c.Latest.GeneratedAt))
+		fmt.Fprintf(&b, "; the latest, run %d, on %s", c.Latest.RunID, minute(c.Latest.GeneratedAt))
 	}
 	if c.Baseline.RunID != 0 {
-		fmt.Fprintf(&b, "; changes are counted from run %d (%s)", c.Baseline.RunID, rfc3339(c.Baseline.GeneratedAt))
+		fmt.Fprintf(&b, "; changes are counted from run %d (%s)", c.Baseline.RunID, minute(c.Baseline.GeneratedAt))
 	}
 	b.WriteString(".\n\n")
 	b.WriteString("## Compliance by control\n\n")
@@ -199,7 +213,7 @@ func (Markdown) RenderCompliance(w io.Writer, c *Compliance) error {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "Active keys older than 90 days: %s at the start, %s at the end.\n\n", c.keysPast90At(c.Baseline), c.keysPast90At(c.Latest))
-	fmt.Fprintf(&b, "## Keys rotated\n\n%d keys rotated, %d old keys deactivated, %d deleted.\n\n", len(c.Rotated), c.Deactivated, c.Deleted)
+	fmt.Fprintf(&b, "## Keys rotated\n\n%s.\n\n", c.rotatedLine())
 	if len(c.Rotated) > 0 {
 		b.WriteString("| When | Account | User | Old key | New key | Run |\n|---|---|---|---|---|---:|\n")
 		for _, r := range c.Rotated {
@@ -253,7 +267,8 @@ var ComplianceCSVHeader = []string{
 	"start", "end", "date", "detail", "run_id",
 }
 
-// RenderCompliance writes the report as CSV (RFC 4180, CRLF), key IDs whole.
+// RenderCompliance writes the report as CSV (RFC 4180, CRLF), key IDs whole,
+// times in RFC 3339 to the minute.
 // Sections: period, control, keys_past_90, rotated, exception,
 // new_finding, resolved_finding.
 func (CSV) RenderCompliance(w io.Writer, c *Compliance) error {
@@ -281,18 +296,18 @@ func (CSV) RenderCompliance(w io.Writer, c *Compliance) error {
 		}
 		return strconv.FormatInt(n, 10)
 	}
-	row("period", "", "", "", "", "", "", "", rfc3339(c.From), rfc3339(c.To), rfc3339(c.Latest.GeneratedAt), fmt.Sprintf("%d audits", c.Audits), id(c.Latest.RunID))
+	row("period", "", "", "", "", "", "", "", minute(c.From), minute(c.To), minute(c.Latest.GeneratedAt), fmt.Sprintf("%d audits", c.Audits), id(c.Latest.RunID))
 	for _, t := range c.Controls {
 		row("control", t.Framework, t.Control, "", "", "", "", "", num(t.Start), num(t.End), "", fmt.Sprintf("%d of %d failing", t.End.Failing, t.End.Evaluated))
 	}
 	for _, p := range c.KeysPast90 {
-		row("keys_past_90", "", "", "", "", "", "", "", "", strconv.Itoa(int(p.Value)), rfc3339(p.At))
+		row("keys_past_90", "", "", "", "", "", "", "", "", strconv.Itoa(int(p.Value)), minute(p.At))
 	}
 	for _, r := range c.Rotated {
-		row("rotated", "", "", r.Account, r.User, r.OldKey, "", "", "", "", rfc3339(r.At), "new key "+r.NewKey, id(r.RunID))
+		row("rotated", "", "", r.Account, r.User, r.OldKey, "", "", "", "", minute(r.At), "new key "+r.NewKey, id(r.RunID))
 	}
 	for _, e := range c.Exceptions {
-		row("exception", "", "", e.Account, e.User, e.KeyID, e.Rule, "", "", "", rfc3339(e.Expires), e.Match+": "+e.Reason)
+		row("exception", "", "", e.Account, e.User, e.KeyID, e.Rule, "", "", "", minute(e.Expires), e.Match+": "+e.Reason)
 	}
 	for _, l := range []struct {
 		section string
@@ -330,12 +345,12 @@ func (HTML) RenderCompliance(w io.Writer, c *Compliance) error {
 		Charts                              []LineChart
 		KeysStart, KeysEnd                  string
 		Rotated                             []rotated
-		Deactivated, Deleted                int
+		RotatedLine                         string
 		Exceptions                          []exception
 		New, Resolved                       []finding
-	}{From: day(c.From), To: day(c.To), Version: human(c.ToolVersion), Latest: rfc3339(c.Latest.GeneratedAt), LatestRun: c.Latest.RunID,
-		Baseline: rfc3339(c.Baseline.GeneratedAt), BaselineRun: c.Baseline.RunID, Audits: c.Audits,
-		KeysStart: c.keysPast90At(c.Baseline), KeysEnd: c.keysPast90At(c.Latest), Deactivated: c.Deactivated, Deleted: c.Deleted}
+	}{From: day(c.From), To: day(c.To), Version: human(c.ToolVersion), Latest: minute(c.Latest.GeneratedAt), LatestRun: c.Latest.RunID,
+		Baseline: minute(c.Baseline.GeneratedAt), BaselineRun: c.Baseline.RunID, Audits: c.Audits,
+		KeysStart: c.keysPast90At(c.Baseline), KeysEnd: c.keysPast90At(c.Latest), RotatedLine: c.rotatedLine()}
 	var series []Series
 	for _, t := range c.Controls {
 		page.Controls = append(page.Controls, ctl{Framework: frameworkTitle(t.Framework), Control: human(t.Control), Title: controlTitle(t.Framework, t.Control),
@@ -443,7 +458,7 @@ var complianceTemplate = template.Must(template.New("compliance").Funcs(template
 </section>
 <section aria-labelledby="rotated">
 <h2 id="rotated">Keys rotated</h2>
-<p>{{len .Rotated}} keys rotated, {{.Deactivated}} old keys deactivated, {{.Deleted}} deleted.</p>
+<p>{{.RotatedLine}}.</p>
 {{if .Rotated}}<table>
 <caption>Keys replaced in the period</caption>
 <thead><tr><th scope="col">When</th><th scope="col">Account</th><th scope="col">User</th><th scope="col">Old key</th><th scope="col">New key</th><th scope="col">Run</th></tr></thead>
