@@ -395,7 +395,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1, h2, h3 { color: #0b2545; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
-th, td { border: 1px solid #8a8a8a; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid #8a8a8a; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 th { background: #e8edf3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.nowrap { white-space: nowrap; }

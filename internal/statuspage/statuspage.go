@@ -131,6 +131,9 @@ func writeHTML(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write(b)
 }
 
+// stamp is a time for people: UTC, to the minute.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
 func maskKey(id string) string {
 	if id == "" {
 		return ""
@@ -176,10 +179,10 @@ type run struct {
 
 // Render writes the status page for st.
 func Render(w io.Writer, st *app.Status) error {
-	p := page{GeneratedAt: st.GeneratedAt.UTC().Format(time.RFC3339), PlanRun: st.PlanRun}
+	p := page{GeneratedAt: stamp(st.GeneratedAt), PlanRun: st.PlanRun}
 	if st.Latest.RunID != 0 {
 		s := st.Latest.Summary
-		p.Latest = &latest{RunID: st.Latest.RunID, At: st.Latest.GeneratedAt.UTC().Format(time.RFC3339), Findings: s.Findings, Exempt: s.Exempt,
+		p.Latest = &latest{RunID: st.Latest.RunID, At: stamp(st.Latest.GeneratedAt), Findings: s.Findings, Exempt: s.Exempt,
 			KeysActive: s.KeysActive, KeysPast90: s.KeysPast90, AccountsAudited: s.AccountsAudited, AccountsFailed: s.AccountsFailed,
 			Critical: s.BySeverity["critical"], High: s.BySeverity["high"], Medium: s.BySeverity["medium"], Low: s.BySeverity["low"]}
 	}
