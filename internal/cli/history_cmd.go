@@ -223,7 +223,7 @@ func writeTrendsTable(w io.Writer, t *app.Trends, window time.Duration) error {
 			hub = append(hub, c.Control)
 		}
 	}
-	if _, err := fmt.Fprintf(w, "\ntrends: %d audits in the last %s (compliance per Security Hub control, %%)\n", len(t.Audits), yamlconf.Duration(window)); err != nil {
+	if _, err := fmt.Fprintf(w, "\ntrends: %s in the last %s (compliance per Security Hub control, %%)\n", countOf(len(t.Audits), "audit", "audits"), yamlconf.Duration(window)); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
@@ -200,6 +201,42 @@ func TestMonthlyReportFromSixtyDays(t *testing.T) {
 		t.Errorf("csv: %d keys_past_90 points, want 31 (the baseline and 30 audits)\n%s", strings.Count(csv, "keys_past_90,"), csv)
 	}
 	assertNoSecrets(t, e, "report", md+csv+outputs["html"])
+	assertNoSecrets(t, e, "the history (files and every stored audit report)", storedHistory(t, e.stateDir))
+}
+
+// storedHistory is every byte of the history's files and every audit
+// report it keeps, decompressed.
+func storedHistory(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(dir, "history.db*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(data)
+	}
+	h, err := history.Open(context.Background(), filepath.Join(dir, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	audits, err := h.Audits(context.Background(), time.Time{}, time.Time{})
+	if err != nil || len(audits) == 0 {
+		t.Fatalf("%d audits stored: %v", len(audits), err)
+	}
+	for _, a := range audits {
+		full, err := h.Audit(context.Background(), a.RunID)
+		if err != nil || len(full.Report) == 0 {
+			t.Fatalf("audit of run %d: no report (%v)", a.RunID, err)
+		}
+		b.Write(full.Report)
+		for _, f := range full.Findings {
+			b.WriteString(f.Title + f.ExemptionReason + f.KeyID)
+		}
+	}
+	return b.String()
 }
 
 // golden compares got with the file, or rewrites it with -update.
