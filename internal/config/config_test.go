@@ -105,6 +105,10 @@ func TestParseProblems(t *testing.T) {
 			`5: access_keys.rotate_after: duplicate key "rotate_after": it is also on line 3, and only one value can be kept; remove one`,
 			`9: notify.central: duplicate key "central": it is also on line 8, and only one value can be kept; remove one`,
 		},
+		"history_retention.yaml": {
+			"3: history.retention: must be at least 1d, or audits would be pruned as they are recorded (got 12h0m0s)",
+			`4: history.keep: unknown key "keep" in history (known keys: retention)`,
+		},
 		"notify_not_a_mapping.yaml": {
 			`2: notify: must be a mapping of keys to values (got a list)`,
 			`3: colour: unknown key "colour" in top level (known keys: access_keys, console, exempt_tag, exemptions, history, notify, organization, root, rotation, version)`,
@@ -128,6 +132,26 @@ func TestParseProblems(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestHistoryRetention: the history section's retention takes the duration
+// grammar of the rest of the file and defaults to 400 days.
+func TestHistoryRetention(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		want time.Duration
+	}{{"", DefaultRetention}, {"history:\n", DefaultRetention}, {"history:\n  retention: 2w\n", 14 * day}, {"history:\n  retention: 90d\n", 90 * day}} {
+		c, err := Parse([]byte(tt.src), "keyrot.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", tt.src, err)
+		}
+		if got := time.Duration(c.History.Retention); got != tt.want {
+			t.Errorf("%q: retention %v, want %v", tt.src, got, tt.want)
+		}
+	}
+	if got := time.Duration(Default().History.Retention); got != DefaultRetention {
+		t.Errorf("Default: retention %v", got)
 	}
 }
 
