@@ -90,8 +90,10 @@ func TestAuditRefusesSecrets(t *testing.T) {
 	for name, mutate := range map[string]func(*Audit){
 		"title":            func(a *Audit) { a.Findings[0].Title = "key " + fakeSecret },
 		"exemption reason": func(a *Audit) { a.Findings[1].ExemptionReason = fakeSecret },
-		"report detail":    func(a *Audit) { a.Report = []byte(`{"result":{"findings":[{"evidence":{"detail":"` + fakeSecret + `"}}]}}`) },
-		"report token":     func(a *Audit) { a.Report = []byte(`{"x":"` + fakeSessionToken + `"}`) },
+		"report detail": func(a *Audit) {
+			a.Report = []byte(`{"result":{"findings":[{"evidence":{"detail":"` + fakeSecret + `"}}]}}`)
+		},
+		"report token": func(a *Audit) { a.Report = []byte(`{"x":"` + fakeSessionToken + `"}`) },
 	} {
 		a := sampleAudit(id, t0)
 		mutate(&a)
