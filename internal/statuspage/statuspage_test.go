@@ -27,7 +27,9 @@ type fakeSource struct {
 	err     error
 }
 
-func (f *fakeSource) Status(context.Context, app.StatusRequest) (*app.Status, error) { return f.status, f.err }
+func (f *fakeSource) Status(context.Context, app.StatusRequest) (*app.Status, error) {
+	return f.status, f.err
+}
 
 func (f *fakeSource) AuditOfRun(_ context.Context, id int64) (*app.StoredAudit, error) {
 	if a, ok := f.reports[id]; ok {
