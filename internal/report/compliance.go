@@ -191,7 +191,7 @@ func (c *Compliance) rotatedLine() string {
 func (Markdown) RenderCompliance(w io.Writer, c *Compliance) error {
 	c = c.sorted()
 	var b strings.Builder
-	cell := func(s string) string { return mdCell(human(s)) }
+	cell := md
 	fmt.Fprintf(&b, "# keyrot compliance report, %s to %s\n\n", day(c.From), day(c.To))
 	fmt.Fprintf(&b, "%d audits in the period", c.Audits)
 	if c.Latest.RunID != 0 {
@@ -253,11 +253,6 @@ func (Markdown) RenderCompliance(w io.Writer, c *Compliance) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// mdCell escapes a Markdown table cell.
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
 // ComplianceCSVHeader is the compliance CSV's columns, in order: one row
