@@ -217,6 +217,7 @@ func storedHistory(t *testing.T, dir string) string {
 		}
 		b.Write(data)
 	}
+	files := b.Len()
 	h, err := history.Open(context.Background(), filepath.Join(dir, "history.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -226,16 +227,19 @@ func storedHistory(t *testing.T, dir string) string {
 	if err != nil || len(audits) == 0 {
 		t.Fatalf("%d audits stored: %v", len(audits), err)
 	}
+	reports := 0
 	for _, a := range audits {
 		full, err := h.Audit(context.Background(), a.RunID)
 		if err != nil || len(full.Report) == 0 {
 			t.Fatalf("audit of run %d: no report (%v)", a.RunID, err)
 		}
+		reports += len(full.Report)
 		b.Write(full.Report)
 		for _, f := range full.Findings {
 			b.WriteString(f.Title + f.ExemptionReason + f.KeyID)
 		}
 	}
+	t.Logf("history: %d audits, files %d bytes, reports %d bytes uncompressed (%d per audit)", len(audits), files, reports, reports/len(audits))
 	return b.String()
 }
 
