@@ -217,7 +217,7 @@ func storedHistory(t *testing.T, dir string) string {
 		}
 		b.Write(data)
 	}
-	files := b.Len()
+	fileBytes := b.Len()
 	h, err := history.Open(context.Background(), filepath.Join(dir, "history.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +239,7 @@ func storedHistory(t *testing.T, dir string) string {
 			b.WriteString(f.Title + f.ExemptionReason + f.KeyID)
 		}
 	}
-	t.Logf("history: %d audits, files %d bytes, reports %d bytes uncompressed (%d per audit)", len(audits), files, reports, reports/len(audits))
+	t.Logf("history: %d audits, files %d bytes, reports %d bytes uncompressed (%d per audit)", len(audits), fileBytes, reports, reports/len(audits))
 	return b.String()
 }
 
