@@ -89,3 +89,37 @@ func TestAuditWithoutHistoryStillReports(t *testing.T) {
 		t.Errorf("history -o html --user: exit %d %s", code, stderr)
 	}
 }
+
+// TestAuditAppliesRetention: with history.retention 3d, the audits older
+// than three days on the sandbox clock are pruned at the end of the next
+// audit, and an apply's journal is kept whatever its age.
+func TestAuditAppliesRetention(t *testing.T) {
+	e := startLifecycle(t, "")
+	withPolicy(t, e, "history:\n  retention: 3d\n")
+	if code, _, stderr := e.run(t, "apply", "--yes", "-o", "json"); code != ExitOK {
+		t.Fatalf("apply: exit %d\n%s", code, stderr)
+	}
+	for d := range 6 {
+		if d > 0 {
+			e.Server.Clock().Advance(day)
+		}
+		if code, _, stderr := e.run(t, "audit", "-o", "json"); code != ExitOK {
+			t.Fatalf("day %d: audit exit %d\n%s", d, code, stderr)
+		}
+	}
+	_, out, _ := runCLI(t, "history", "-o", "json", "--since", "30d", "--state-dir", e.stateDir, "--limit", "50")
+	var doc historyRuns
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var commands []string
+	for _, r := range doc.Runs {
+		commands = append(commands, r.Command)
+	}
+	// The last prune, at the end of day 5's audit, cut at 3 days before
+	// then: day 2's audit, made earlier on its day, is gone with days 0
+	// and 1; days 3 to 5 stay. The apply (day 0) stays: it is the journal's.
+	if len(doc.Trends) != 3 || strings.Join(commands, ",") != "audit,audit,audit,apply" {
+		t.Errorf("after retention: %d audits in the trends, runs %v", len(doc.Trends), commands)
+	}
+}
