@@ -90,12 +90,12 @@ func TestAuditWithoutHistoryStillReports(t *testing.T) {
 	}
 }
 
-// TestAuditAppliesRetention: with history.retention 3d, the audits older
-// than three days on the sandbox clock are pruned at the end of the next
+// TestAuditAppliesRetention: with history.retention 60h, the audits older
+// than two and a half days on the sandbox clock are pruned at the end of the next
 // audit, and an apply's journal is kept whatever its age.
 func TestAuditAppliesRetention(t *testing.T) {
 	e := startLifecycle(t, "")
-	withPolicy(t, e, "history:\n  retention: 3d\n")
+	withPolicy(t, e, "history:\n  retention: 60h\n")
 	if code, _, stderr := e.run(t, "apply", "--yes", "-o", "json"); code != ExitOK {
 		t.Fatalf("apply: exit %d\n%s", code, stderr)
 	}
@@ -116,9 +116,8 @@ func TestAuditAppliesRetention(t *testing.T) {
 	for _, r := range doc.Runs {
 		commands = append(commands, r.Command)
 	}
-	// The last prune, at the end of day 5's audit, cut at 3 days before
-	// then: day 2's audit, made earlier on its day, is gone with days 0
-	// and 1; days 3 to 5 stay. The apply (day 0) stays: it is the journal's.
+	// The last prune, at the end of day 5's audit, cut at day 2.5: days 3
+	// to 5 stay. The apply (day 0) stays: it is the journal's.
 	if len(doc.Trends) != 3 || strings.Join(commands, ",") != "audit,audit,audit,apply" {
 		t.Errorf("after retention: %d audits in the trends, runs %v", len(doc.Trends), commands)
 	}
