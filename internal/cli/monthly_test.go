@@ -155,7 +155,9 @@ func stableKeys(order, text string) string {
 // TestMonthlyReportFromSixtyDays: keyrot report --since 30d on a history of
 // 60 simulated days (one audit and one apply a day) in each format, golden
 // tested (go test -run TestMonthlyReport -update rewrites them), plus the
-// facts the report must hold whatever its layout.
+// facts the report must hold whatever its layout; no secret in the reports
+// or the stored history; then the status page of the same history in a
+// headless browser (checkStatusPage).
 func TestMonthlyReportFromSixtyDays(t *testing.T) {
 	e := simulateDays(t, 60)
 	outputs := map[string]string{}
@@ -202,6 +204,8 @@ func TestMonthlyReportFromSixtyDays(t *testing.T) {
 	}
 	assertNoSecrets(t, e, "report", md+csv+outputs["html"])
 	assertNoSecrets(t, e, "the history (files and every stored audit report)", storedHistory(t, e.stateDir))
+
+	t.Run("status page in a browser", func(t *testing.T) { checkStatusPage(t, e, e.Server.Clock().Now()) })
 }
 
 // storedHistory is every byte of the history's files and every audit

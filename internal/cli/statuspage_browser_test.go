@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/browsertest"
@@ -42,17 +43,17 @@ const statusProbe = `<script>
 })();
 </script>`
 
-// TestStatusPageInBrowser serves the status page of 20 simulated days
-// (audits and applies on the sandbox clock) over HTTP and opens it in
-// headless Chromium: the runs are listed with their outcomes, pair's
-// blocked rotation and app's upcoming deactivation are shown, the report
-// link of an audit run opens that run's full report, nothing overflows a
-// 1280 px laptop window or a landscape A4 page (the print stylesheet), and
-// no secret is on either page. Screenshots and a PDF are written to
-// KEYROT_STATUSPAGE_ARTIFACTS=DIR when set (else a temporary directory).
-func TestStatusPageInBrowser(t *testing.T) {
+// checkStatusPage serves the status page of the history of e (60
+// simulated days of audits and applies on the sandbox clock, the sandbox's
+// clock at now) over HTTP and opens it in headless Chromium: the runs are
+// listed with their outcomes, pair's blocked rotation and batch's upcoming
+// deactivation are shown, the report link of the latest audit opens that
+// run's full report, nothing overflows a 1280 px laptop window or a
+// landscape A4 page (the print stylesheet), and no secret is on either
+// page. Screenshots and a PDF are written to KEYROT_STATUSPAGE_ARTIFACTS=DIR
+// when set (else a temporary directory).
+func checkStatusPage(t *testing.T, e *rotationEnv, now time.Time) {
 	bin := browsertest.Chromium(t)
-	e := simulateDays(t, 20)
 	ctx := context.Background()
 	h, err := history.Open(ctx, filepath.Join(e.stateDir, "history.db"))
 	if err != nil {
@@ -60,7 +61,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	defer h.Close()
 	host, _ := os.Hostname()
-	a := &app.App{History: h, Policy: policy.Default(), Host: host, Now: e.Server.Clock().Now}
+	a := &app.App{History: h, Policy: policy.Default(), Host: host, Now: func() time.Time { return now }}
 	srv := httptest.NewServer(statuspage.Handler(a, statuspage.Options{}))
 	defer srv.Close()
 	get := func(path string) (int, string) {
@@ -101,13 +102,13 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	text := visibleText(dom)
 	for _, want := range []string{
-		"Latest audit", "Run 39, 2026-03-21 09:00 UTC",
+		"Latest audit", "Run 119, 2026-04-30 09:00 UTC",
 		// pair's two keys in use: blocked until a person deactivates one.
-		"111122223333 pair", "deactivate one by hand",
-		// app's key was rotated on day 15; its old key is deactivated on day 25.
-		"2026-03-27 deactivate-key 111122223333 app AKIA…APP2",
-		// Runs with their outcomes: the last apply exits blocked, as it did.
-		"40 2026-03-21 09:00 apply enforce succeeded", "39 2026-03-21 09:00 audit audit-only succeeded",
+		"111122223333 pair AKIA…PAI5 blocked two active keys, both in use", "deactivate one by hand",
+		// batch's key was rotated on day 50; its old key is deactivated on day 60.
+		"2026-05-01 deactivate-key 111122223333 batch AKIA…TCH3",
+		// Runs with their outcomes.
+		"120 2026-04-30 09:00 apply enforce succeeded", "119 2026-04-30 09:00 audit audit-only succeeded",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the page does not show %q:\n%s", want, text)
@@ -123,7 +124,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Fatal("no link to the latest audit's report")
 	}
 	rep := browsertest.Run(t, bin, "--window-size=1280,900", "--dump-dom", srv.URL+"/"+m[1])
-	if title := browsertest.Title(rep); !strings.HasPrefix(title, "keyrot audit report 2026-03-21T09:00") {
+	if title := browsertest.Title(rep); !strings.HasPrefix(title, "keyrot audit report 2026-04-30T09:00") {
 		t.Errorf("the report link opened %q", title)
 	}
 	if !bytes.Contains(rep, []byte("pair")) || !bytes.Contains(rep, []byte("Compliance by control")) {
