@@ -63,6 +63,9 @@ type App struct {
 	// ActionTimeout bounds one action of the executor (its steps run to the
 	// end even when the run is cancelled); execute's default if zero.
 	ActionTimeout time.Duration
+	// Retention is how long audits are kept in the history; at the end of
+	// each run older ones are pruned (never the journal). Zero keeps all.
+	Retention time.Duration
 	// CollectOptions, if set, adjusts the collector's options (tests).
 	CollectOptions func(*collect.Options)
 

@@ -94,6 +94,7 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		}
 		res.noteWarnings()
 		rn.finish(ctx, res.Status, res.Summary)
+		r.prune(context.WithoutCancel(ctx))
 	}()
 	if !req.DryRun && len(r.channels()) == 0 {
 		res.Warnings = append(res.Warnings, "no notification channel is configured (notify.channels in keyrot.yaml): nobody will be told about this run's changes")
@@ -106,6 +107,7 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		return res, err
 	}
 	res.Plan = rp
+	r.recordPlan(ctx, rn.id, rp.Plan)
 	if req.SavedPlan != nil {
 		// A saved plan only narrows the plan computed now: what runs is
 		// the computed plan's own actions that the file names.

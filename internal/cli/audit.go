@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,15 +12,17 @@ import (
 
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/report"
 )
 
 type auditOptions struct {
 	scopeOptions
-	Output  string
-	OutFile string
-	FailOn  string
+	StateDir string
+	Output   string
+	OutFile  string
+	FailOn   string
 }
 
 func newAuditCmd(g *globalOptions) *cobra.Command {
@@ -47,6 +50,7 @@ authentication or permission denied, 1 other errors, and an audit that audited n
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "", "table, json, csv, markdown, html, sarif or asff (default: table on a terminal, json otherwise)")
 	f.StringVar(&o.OutFile, "out-file", "", "write the report to this file instead of stdout")
+	f.StringVar(&o.StateDir, "state-dir", "", "directory of the history database, where the audit is recorded (default: KEYROT_STATE_DIR, else $XDG_STATE_HOME/keyrot)")
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 3 when a non-exempt finding is at or above this severity (info, low, medium, high, critical)")
 	return cmd
 }
@@ -80,6 +84,10 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 	if err != nil {
 		return err
 	}
+	if h := openAuditHistory(ctx, g, o.StateDir); h != nil {
+		defer h.Close()
+		a.History = h
+	}
 	res, err := a.Audit(ctx, app.AuditRequest{Scope: o.Scope})
 	if err != nil {
 		return err
@@ -90,6 +98,22 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 		return err
 	}
 	return auditExit(res.Result, failOn)
+}
+
+// openAuditHistory opens the history an audit is recorded in. An audit is
+// read-only and its report is worth having without the record, so a store
+// that cannot be opened is a warning on stderr and the audit goes on
+// unrecorded (nil).
+func openAuditHistory(ctx context.Context, g *globalOptions, dir string) *history.Store {
+	path, err := historyPath(dir)
+	if err == nil {
+		var h *history.Store
+		if h, err = history.Open(ctx, path); err == nil {
+			return h
+		}
+	}
+	warnf(g, "warning: this audit is not recorded in the history (trends, keyrot report and the status page will lack it): %v", err)
+	return nil
 }
 
 // writeReport renders to the file (atomically: temp file then rename) or to w.

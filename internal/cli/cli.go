@@ -124,6 +124,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newRotateCmd(g),
 		newHistoryCmd(g),
 		newServeCmd(g),
+		newReportCmd(g),
 		newBenchCmd(g),
 		newRulesCmd(g),
 	)

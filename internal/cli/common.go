@@ -155,7 +155,8 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version}
+	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version,
+		Retention: time.Duration(c.History.Retention)}
 	a.CollectOptions = reportWait(o.ReportWait)
 	return a, nil
 }

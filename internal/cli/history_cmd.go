@@ -15,10 +15,14 @@ import (
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/report"
+	"github.com/keyrot/keyrot/internal/statuspage"
+	"github.com/keyrot/keyrot/internal/yamlconf"
 )
 
 type historyOptions struct {
 	StateDir string
+	Window   time.Duration
 	Account  string
 	User     string
 	Limit    int
@@ -29,9 +33,11 @@ func newHistoryCmd(g *globalOptions) *cobra.Command {
 	o := &historyOptions{}
 	cmd := &cobra.Command{
 		Use:   "history [--account A --user U]",
-		Short: "Show what keyrot did and why: recent runs, or one user's key story",
+		Short: "Show what keyrot did and why: recent runs and trends, or one user's key story",
 		Long: `Read the local history database (never AWS). Without --user: the most recent runs with
-their outcome. With --account and --user: that user's story, in time order: every action
+their outcome, then the trends of the audits of the last --since (compliance per Security Hub
+control, open findings and active keys older than 90 days, one line per audit); -o html writes
+the status page (the same as keyrot serve's) as one file. With --account and --user: that user's story, in time order: every action
 keyrot journaled (with its reason and outcome) and every key event it recorded (created,
 stored, verified, deactivated, reactivated, deleted). An action still "started" was
 interrupted by a crash; keyrot's next apply reconciles it with AWS.`,
@@ -43,7 +49,8 @@ interrupted by a crash; keyrot's next apply reconciles it with AWS.`,
 	f.StringVar(&o.Account, "account", "", "account ID (with --user)")
 	f.StringVar(&o.User, "user", "", "IAM user name (with --account)")
 	f.IntVar(&o.Limit, "limit", 20, "how many runs to list")
-	f.StringVarP(&o.Output, "output", "o", "table", "table or json")
+	f.StringVarP(&o.Output, "output", "o", "table", "table, json, or html (the status page; not with --user)")
+	durationVar(cmd, &o.Window, "since", 90*24*time.Hour, "how far back the trends go")
 	return cmd
 }
 
@@ -54,8 +61,14 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 	if o.Limit < 1 {
 		return usageErrorf("--limit must be at least 1 (got %d)", o.Limit)
 	}
-	if o.Output != "table" && o.Output != "json" {
-		return usageErrorf("--output must be table or json (got %q)", o.Output)
+	if o.Output != "table" && o.Output != "json" && (o.Output != "html" || o.User != "") {
+		if o.Output == "html" {
+			return usageErrorf("--output html is the status page, of every run; it does not go with --user")
+		}
+		return usageErrorf("--output must be table, json or html (got %q)", o.Output)
+	}
+	if o.Window <= 0 {
+		return usageErrorf("--since must be a positive duration such as 90d (got %s)", o.Window)
 	}
 	path, err := historyPath(o.StateDir)
 	if err != nil {
@@ -70,15 +83,33 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 	a := &app.App{History: h, Logger: g.logger(), Host: host, Version: Version}
 	out := g.streams.Out
 	if o.User == "" {
+		if o.Output == "html" {
+			c, err := loadConfig(g, "")
+			if err != nil {
+				return err
+			}
+			a.Policy = c.Policy
+			st, err := a.Status(ctx, app.StatusRequest{Window: o.Window, Runs: o.Limit})
+			if err != nil {
+				return err
+			}
+			return outputError(statuspage.Render(out, st), false)
+		}
 		runs, err := a.Runs(ctx, o.Limit)
 		if err != nil {
 			return err
 		}
+		trends, err := a.Trends(ctx, o.Window)
+		if err != nil {
+			return err
+		}
 		if o.Output == "json" {
-			return outputError(writeJSON(out, historyRunsJSON(runs)), false)
+			doc := historyRunsJSON(runs)
+			doc.Trends = historyTrendsJSON(trends)
+			return outputError(writeJSON(out, doc), false)
 		}
 		if len(runs) == 0 {
-			fmt.Fprintf(out, "no runs recorded in %s (apply, rollback and rotate record theirs)\n", path)
+			fmt.Fprintf(out, "no runs recorded in %s (audit, apply, rollback and rotate record theirs)\n", path)
 			return nil
 		}
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -86,7 +117,10 @@ func runHistory(ctx context.Context, g *globalOptions, o *historyOptions) error 
 		for _, r := range runs {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.UTC().Format(time.RFC3339), r.Command, r.Mode, r.Status, r.Summary)
 		}
-		return outputError(tw.Flush(), false)
+		if err := tw.Flush(); err != nil {
+			return outputError(err, false)
+		}
+		return outputError(writeTrendsTable(out, trends, o.Window), false)
 	}
 	story, err := a.KeyStory(ctx, o.Account, o.User)
 	if err != nil {
@@ -131,6 +165,92 @@ const HistorySchemaVersion = 1
 type historyRuns struct {
 	SchemaVersion int          `json:"schema_version"`
 	Runs          []historyRun `json:"runs"`
+	// Trends are the audits of the window, oldest first.
+	Trends []historyAudit `json:"trends"`
+}
+
+// historyAudit is one audit in keyrot history -o json's trends.
+type historyAudit struct {
+	RunID           int64            `json:"run_id"`
+	GeneratedAt     time.Time        `json:"generated_at"`
+	AccountsAudited int              `json:"accounts_audited"`
+	AccountsFailed  int              `json:"accounts_failed"`
+	Findings        int              `json:"findings"`
+	Exempt          int              `json:"exempt"`
+	BySeverity      map[string]int   `json:"by_severity"`
+	KeysActive      int              `json:"keys_active"`
+	KeysPast90      int              `json:"keys_past_90_days"`
+	Controls        []historyControl `json:"controls"`
+}
+
+// historyControl is one control's compliance in one audit.
+type historyControl struct {
+	Framework string  `json:"framework"`
+	Control   string  `json:"control"`
+	Evaluated int     `json:"evaluated"`
+	Failing   int     `json:"failing"`
+	Percent   float64 `json:"percent"`
+}
+
+func historyTrendsJSON(t *app.Trends) []historyAudit {
+	out := []historyAudit{}
+	for _, a := range t.Audits {
+		s := a.Summary
+		ha := historyAudit{RunID: a.RunID, GeneratedAt: a.GeneratedAt.UTC(), AccountsAudited: s.AccountsAudited, AccountsFailed: s.AccountsFailed,
+			Findings: s.Findings, Exempt: s.Exempt, BySeverity: s.BySeverity, KeysActive: s.KeysActive, KeysPast90: s.KeysPast90, Controls: []historyControl{}}
+		if ha.BySeverity == nil {
+			ha.BySeverity = map[string]int{}
+		}
+		for _, c := range s.Controls {
+			st := report.ControlStat{Evaluated: c.Evaluated, Failing: c.Failing}
+			ha.Controls = append(ha.Controls, historyControl{Framework: c.Framework, Control: c.Control, Evaluated: c.Evaluated, Failing: c.Failing, Percent: st.Percent()})
+		}
+		out = append(out, ha)
+	}
+	return out
+}
+
+// writeTrendsTable writes one line per audit of the window: open findings,
+// keys past 90 days and the percentage compliant per Security Hub control.
+func writeTrendsTable(w io.Writer, t *app.Trends, window time.Duration) error {
+	if len(t.Audits) == 0 {
+		_, err := fmt.Fprintf(w, "\nno audit recorded in the last %s: trends start with keyrot audit\n", yamlconf.Duration(window))
+		return err
+	}
+	var hub []string
+	for _, c := range t.Controls {
+		if c.Framework == report.FrameworkSecurityHub {
+			hub = append(hub, c.Control)
+		}
+	}
+	if _, err := fmt.Fprintf(w, "\ntrends: %s in the last %s (compliance per Security Hub control, %%)\n", countOf(len(t.Audits), "audit", "audits"), yamlconf.Duration(window)); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "AUDITED\tRUN\tFINDINGS\tKEYS>90D\t")
+	for _, c := range hub {
+		fmt.Fprintf(tw, "%s\t", c)
+	}
+	fmt.Fprintln(tw)
+	for _, a := range t.Audits {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t", a.GeneratedAt.UTC().Format("2006-01-02 15:04"), a.RunID, a.Summary.Findings, a.Summary.KeysPast90)
+		byID := map[string]history.ControlCompliance{}
+		for _, c := range a.Summary.Controls {
+			if c.Framework == report.FrameworkSecurityHub {
+				byID[c.Control] = c
+			}
+		}
+		for _, id := range hub {
+			c, ok := byID[id]
+			if !ok {
+				fmt.Fprint(tw, "-\t")
+				continue
+			}
+			fmt.Fprintf(tw, "%.1f\t", report.ControlStat{Evaluated: c.Evaluated, Failing: c.Failing}.Percent())
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }
 
 // historyRun is one run in keyrot history -o json.

@@ -24,5 +24,17 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testdataAbs = filepath.Join(wd, "testdata")
+	// Audits are recorded in the history: tests that name no --state-dir
+	// record theirs in a directory of their own, never the user's.
+	if os.Getenv("KEYROT_STATE_DIR") == "" {
+		dir, err := os.MkdirTemp("", "keyrot-cli-test-state-")
+		if err != nil {
+			panic(err)
+		}
+		os.Setenv("KEYROT_STATE_DIR", dir)
+		code := m.Run()
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}
 	os.Exit(m.Run())
 }

@@ -12,6 +12,9 @@ package config
 import (
 	"fmt"
 	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -28,12 +31,42 @@ type Config struct {
 	Notify *notify.Config
 	// Serve is the serve section (keyrot serve), decoded and checked.
 	Serve *serveconf.Config
+	// History is the history section.
+	History History
+}
+
+// DefaultRetention is how long audits are kept when keyrot.yaml does not
+// say: 400 days, a year of monthly reports with their baselines.
+const DefaultRetention = 400 * 24 * time.Hour
+
+// History is the history section of keyrot.yaml.
+type History struct {
+	// Retention is how long audit snapshots and findings are kept; older
+	// ones are pruned at the end of each run. The actions journal is
+	// never pruned.
+	Retention yamlconf.Duration `yaml:"retention"`
+}
+
+// decodeHistory decodes and checks the history section.
+func decodeHistory(file string, n *yaml.Node) (History, yamlconf.Problems) {
+	h := History{Retention: yamlconf.Duration(DefaultRetention)}
+	d := yamlconf.NewDecoder(file)
+	if n == nil || n.Kind == 0 {
+		return h, nil
+	}
+	d.Decode(n, &h, "history")
+	probs := d.Problems
+	if !d.Failed("history.retention") && time.Duration(h.Retention) < 24*time.Hour {
+		probs = append(probs, yamlconf.Problem{File: file, Line: d.Lines["history.retention"], Path: "history.retention",
+			Message: fmt.Sprintf("must be at least 1d, or audits would be pruned as they are recorded (got %s)", h.Retention)})
+	}
+	return h, probs
 }
 
 // Default returns the configuration used when there is no keyrot.yaml:
 // policy.Default, notify.DefaultConfig (no channels) and serveconf.Default.
 func Default() *Config {
-	return &Config{Policy: policy.Default(), Notify: notify.DefaultConfig(), Serve: serveconf.Default()}
+	return &Config{Policy: policy.Default(), Notify: notify.DefaultConfig(), Serve: serveconf.Default(), History: History{Retention: yamlconf.Duration(DefaultRetention)}}
 }
 
 // Load reads and parses the file at path; problems name the file as path.
@@ -61,9 +94,11 @@ func Parse(data []byte, filename string) (*Config, error) {
 	probs = append(probs, nprobs...)
 	sv, sprobs := serveconf.Decode(filename, &p.Serve, "serve")
 	probs = append(probs, sprobs...)
+	h, hprobs := decodeHistory(filename, &p.History)
+	probs = append(probs, hprobs...)
 	if len(probs) > 0 {
 		probs.Sort()
 		return nil, probs
 	}
-	return &Config{Policy: p, Notify: n, Serve: sv}, nil
+	return &Config{Policy: p, Notify: n, Serve: sv, History: h}, nil
 }

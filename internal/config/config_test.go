@@ -112,9 +112,13 @@ func TestParseProblems(t *testing.T) {
 			`7: serve.schedules.apply.cron: cron expression "0 3 * *": expected 5 to 6 fields, found 4: [0 3 * *]: write five fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *" for 03:00 daily, six with seconds first, or @hourly, @daily, @every 30m`,
 			`9: notify.central: must be none, copy or digest (got "sometimes")`,
 		},
+		"history_retention.yaml": {
+			"3: history.retention: must be at least 1d, or audits would be pruned as they are recorded (got 12h0m0s)",
+			`4: history.keep: unknown key "keep" in history (known keys: retention)`,
+		},
 		"notify_not_a_mapping.yaml": {
 			`2: notify: must be a mapping of keys to values (got a list)`,
-			`3: colour: unknown key "colour" in top level (known keys: access_keys, console, exempt_tag, exemptions, notify, organization, root, rotation, serve, version)`,
+			`3: colour: unknown key "colour" in top level (known keys: access_keys, console, exempt_tag, exemptions, history, notify, organization, root, rotation, serve, version)`,
 		},
 	}
 	files, _ := filepath.Glob("testdata/*.yaml")
@@ -135,6 +139,26 @@ func TestParseProblems(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestHistoryRetention: the history section's retention takes the duration
+// grammar of the rest of the file and defaults to 400 days.
+func TestHistoryRetention(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		want time.Duration
+	}{{"", DefaultRetention}, {"history:\n", DefaultRetention}, {"history:\n  retention: 2w\n", 14 * day}, {"history:\n  retention: 90d\n", 90 * day}} {
+		c, err := Parse([]byte(tt.src), "keyrot.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", tt.src, err)
+		}
+		if got := time.Duration(c.History.Retention); got != tt.want {
+			t.Errorf("%q: retention %v, want %v", tt.src, got, tt.want)
+		}
+	}
+	if got := time.Duration(Default().History.Retention); got != DefaultRetention {
+		t.Errorf("Default: retention %v", got)
 	}
 }
 

@@ -82,4 +82,45 @@ ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
 ALTER TABLE runs ADD COLUMN notified INTEGER NOT NULL DEFAULT 0;
 UPDATE runs SET notified = 1;
 `,
+	// 3: audits (a summary, the findings and the whole report of each
+	// audit run, for trends and re-rendering) and the plan items of a run
+	// that a person must see (blocked rotations, upcoming deadlines).
+	`
+CREATE TABLE audits (
+	run_id       INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	generated_at TEXT NOT NULL,
+	summary      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(summary)),
+	report       BLOB
+);
+CREATE INDEX audits_generated ON audits (generated_at);
+
+CREATE TABLE audit_findings (
+	run_id            INTEGER NOT NULL REFERENCES audits (run_id) ON DELETE CASCADE,
+	finding_id        TEXT NOT NULL,
+	rule              TEXT NOT NULL,
+	severity          TEXT NOT NULL,
+	account           TEXT NOT NULL,
+	user_name         TEXT NOT NULL DEFAULT '',
+	key_id            TEXT NOT NULL DEFAULT '',
+	title             TEXT NOT NULL DEFAULT '',
+	exempt            INTEGER NOT NULL DEFAULT 0,
+	exemption_match   TEXT NOT NULL DEFAULT '',
+	exemption_reason  TEXT NOT NULL DEFAULT '',
+	exemption_expires TEXT,
+	PRIMARY KEY (run_id, finding_id)
+);
+
+CREATE TABLE plan_items (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	item      TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	account   TEXT NOT NULL,
+	user_name TEXT NOT NULL,
+	key_id    TEXT NOT NULL DEFAULT '',
+	reason    TEXT NOT NULL DEFAULT '',
+	due       TEXT
+);
+CREATE INDEX plan_items_run ON plan_items (run_id, id);
+`,
 }

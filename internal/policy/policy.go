@@ -42,6 +42,9 @@ type Policy struct {
 	// Serve is the serve section (keyrot serve) as written; like notify it
 	// is decoded and checked by internal/config (with internal/serveconf).
 	Serve yaml.Node `yaml:"serve"`
+	// History is the history section as written (retention); this package
+	// neither decodes nor checks it (internal/config does).
+	History yaml.Node `yaml:"history"`
 
 	// source is the file name used in problems; lines maps a path such as
 	// "access_keys.rotate_after" to its line in the source.

@@ -1,0 +1,230 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const testDay = 24 * time.Hour
+
+func auditRun(t *testing.T, s *Store, started time.Time) int64 {
+	t.Helper()
+	id, err := s.StartRun(context.Background(), Run{Command: "audit", Mode: ModeAuditOnly, Host: "h", Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishRun(context.Background(), id, RunSucceeded, "ok", started.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func sampleAudit(id int64, at time.Time) Audit {
+	return Audit{RunID: id, GeneratedAt: at,
+		Summary: AuditSummary{AccountsAudited: 1, Findings: 1, Exempt: 1, BySeverity: map[string]int{"high": 1}, KeysActive: 3, KeysPast90: 1,
+			Controls: []ControlCompliance{{Framework: "security_hub", Control: "IAM.3", Evaluated: 3, Failing: 1}}},
+		Findings: []AuditFinding{
+			{ID: "access-key-age/111111111111/app/AKIAEXAMPLEEXAMPLE01", Rule: "access-key-age", Severity: "high", Account: "111111111111", User: "app",
+				KeyID: "AKIAEXAMPLEEXAMPLE01", Title: "Access key not rotated"},
+			{ID: "access-key-age/111111111111/vendor/AKIAEXAMPLEEXAMPLE02", Rule: "access-key-age", Severity: "medium", Account: "111111111111", User: "vendor",
+				KeyID: "AKIAEXAMPLEEXAMPLE02", Title: "Access key not rotated", Exempt: true, ExemptionMatch: "user:vendor",
+				ExemptionReason: "ticket SEC-42", ExemptionExpires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		},
+		// A generated user name that looks random is kept; names are not screened.
+		Report: []byte(`{"result":{"findings":[]},"snapshot":{"accounts":[{"id":"111111111111","users":[{"name":"TerraformDeployUser2024ProductionAccount","keys":[]}]}]}}`),
+	}
+}
+
+func TestAuditRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	id1 := auditRun(t, s, t0)
+	id2 := auditRun(t, s, t0.Add(testDay))
+	want := sampleAudit(id1, t0)
+	if err := s.SaveAudit(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveAudit(ctx, sampleAudit(id2, t0.Add(testDay))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Audit(ctx, id1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("audit read back (-saved +read):\n%s", d)
+	}
+	if err := s.SaveAudit(ctx, want); err == nil {
+		t.Error("a second audit for the same run was accepted")
+	}
+	list, err := s.Audits(ctx, t0.Add(time.Hour), time.Time{})
+	if err != nil || len(list) != 1 || list[0].RunID != id2 || list[0].Summary.KeysPast90 != 1 {
+		t.Errorf("Audits from t0+1h: %+v, %v", list, err)
+	}
+	latest, ok, err := s.LatestAudit(ctx, t0.Add(time.Hour))
+	if err != nil || !ok || latest.RunID != id1 {
+		t.Errorf("LatestAudit before t0+1h: %+v %v %v", latest, ok, err)
+	}
+	if _, ok, _ := s.LatestAudit(ctx, t0); ok {
+		t.Error("LatestAudit before the first audit found one")
+	}
+	if _, err := s.Audit(ctx, 9999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Audit of an unknown run: %v", err)
+	}
+}
+
+// TestAuditRefusesSecrets: a secret in a finding's text or anywhere in the
+// report (but a name) is refused, the error does not repeat it, and no
+// byte of it reaches the files.
+func TestAuditRefusesSecrets(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	id := auditRun(t, s, t0)
+	for name, mutate := range map[string]func(*Audit){
+		"title":            func(a *Audit) { a.Findings[0].Title = "key " + fakeSecret },
+		"exemption reason": func(a *Audit) { a.Findings[1].ExemptionReason = fakeSecret },
+		"report detail": func(a *Audit) {
+			a.Report = []byte(`{"result":{"findings":[{"evidence":{"detail":"` + fakeSecret + `"}}]}}`)
+		},
+		"report token": func(a *Audit) { a.Report = []byte(`{"x":"` + fakeSessionToken + `"}`) },
+	} {
+		a := sampleAudit(id, t0)
+		mutate(&a)
+		err := s.SaveAudit(ctx, a)
+		if !errors.Is(err, ErrSecretMaterial) {
+			t.Errorf("%s: err = %v, want ErrSecretMaterial", name, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), fakeSecret) || strings.Contains(err.Error(), fakeSessionToken)) {
+			t.Errorf("%s: the error repeats the secret", name)
+		}
+	}
+	if err := s.SavePlanItems(ctx, id, []PlanItem{{Item: PlanBlocked, Kind: "deactivate-key", Account: "111111111111", User: "u", Reason: fakeSecret}}); !errors.Is(err, ErrSecretMaterial) {
+		t.Errorf("plan item reason: err = %v", err)
+	}
+	if _, err := s.Audit(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused audit was stored: %v", err)
+	}
+	s.Close()
+	grepDir(t, filepath.Dir(path), fakeSecret, false)
+}
+
+// TestUpgradeFromVersion2: a database written by the previous keyrot
+// (schema version 2, with a run and its journal) opens at the current
+// version with its rows intact, and takes audits.
+func TestUpgradeFromVersion2(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "history.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`, migrations[0], migrations[1],
+		`INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000000000Z'), (2, '2026-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO runs (command, mode, started_at, status, finished_at) VALUES ('apply', 'enforce', '2026-01-02T00:00:00.000000000Z', 'succeeded', '2026-01-02T00:01:00.000000000Z')`,
+		`INSERT INTO actions (run_id, account, user_name, key_id, kind, started_at, status) VALUES (1, '111111111111', 'app', 'AKIAEXAMPLEEXAMPLE01', 'create-key', '2026-01-02T00:00:10.000000000Z', 'started')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != len(migrations) || v < 3 {
+		t.Fatalf("schema version %d after upgrade, want %d", v, len(migrations))
+	}
+	r, err := s.Run(ctx, 1)
+	if err != nil || r.Command != "apply" || r.Status != RunSucceeded {
+		t.Errorf("the old run: %+v %v", r, err)
+	}
+	if acts, err := s.UnfinishedActions(ctx); err != nil || len(acts) != 1 || acts[0].KeyID != "AKIAEXAMPLEEXAMPLE01" {
+		t.Errorf("the old journal: %+v %v", acts, err)
+	}
+	id := auditRun(t, s, t0)
+	if err := s.SaveAudit(ctx, sampleAudit(id, t0)); err != nil {
+		t.Fatalf("audit after upgrade: %v", err)
+	}
+	if list, err := s.Audits(ctx, time.Time{}, time.Time{}); err != nil || len(list) != 1 {
+		t.Errorf("audits after upgrade: %+v %v", list, err)
+	}
+}
+
+// TestPruneKeepsJournal: retention removes old audits (summaries, findings,
+// reports), their runs and old plan items, and keeps newer audits and the
+// whole journal, even of an old run whose rotation never finished.
+func TestPruneKeepsJournal(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	old := t0.Add(-500 * testDay)
+	oldAudit := auditRun(t, s, old)
+	newAudit := auditRun(t, s, t0.Add(-10*testDay))
+	for _, a := range []Audit{sampleAudit(oldAudit, old), sampleAudit(newAudit, t0.Add(-10*testDay))} {
+		if err := s.SaveAudit(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply, err := s.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Started: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BeginAction(ctx, apply, Action{Account: "111111111111", User: "app", KeyID: "AKIAEXAMPLEEXAMPLE01", Kind: KindCreateKey, Started: old}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordKeyEvent(ctx, KeyEvent{Account: "111111111111", User: "app", KeyID: "AKIAEXAMPLEEXAMPLE01", Event: EventCreated, At: old, RunID: apply}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SavePlanItems(ctx, apply, []PlanItem{{Item: PlanBlocked, Kind: "deactivate-key", Account: "111111111111", User: "pair", Reason: "two keys"}}); err != nil {
+		t.Fatal(err)
+	}
+	// An old audit run still running (a live process) is not removed.
+	running, err := s.StartRun(ctx, Run{Command: "audit", Mode: ModeAuditOnly, Started: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p, err := s.Prune(ctx, t0.Add(-400*testDay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != (Pruned{Audits: 1, Runs: 1, PlanItems: 1}) {
+		t.Errorf("pruned %+v, want 1 audit, 1 run, 1 plan item", p)
+	}
+	if _, err := s.Audit(ctx, oldAudit); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old audit: %v", err)
+	}
+	if _, err := s.Run(ctx, oldAudit); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old audit run: %v", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_findings WHERE run_id = ?`, oldAudit).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d findings of the pruned audit left (%v)", n, err)
+	}
+	if a, err := s.Audit(ctx, newAudit); err != nil || len(a.Findings) != 2 {
+		t.Errorf("recent audit: %+v %v", a, err)
+	}
+	for _, id := range []int64{apply, running} {
+		if _, err := s.Run(ctx, id); err != nil {
+			t.Errorf("run %d: %v", id, err)
+		}
+	}
+	if acts, err := s.UnfinishedActions(ctx); err != nil || len(acts) != 1 {
+		t.Errorf("the unfinished rotation's journal: %+v %v", acts, err)
+	}
+	if evs, err := s.KeyEvents(ctx, "111111111111", "app"); err != nil || len(evs) != 1 {
+		t.Errorf("key events: %+v %v", evs, err)
+	}
+	if _, err := s.Prune(ctx, time.Time{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("zero cutoff: %v", err)
+	}
+}
