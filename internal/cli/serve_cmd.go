@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -22,8 +21,6 @@ type serveOptions struct {
 	StateDir   string
 	Listen     string
 	ReportWait time.Duration
-	// Pages serves the status pages at /; nil serves none.
-	Pages http.Handler
 }
 
 func newServeCmd(g *globalOptions) *cobra.Command {
@@ -102,7 +99,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 	}
 	host, _ := os.Hostname()
 	srv, err := serve.New(serve.Options{
-		ConfigFile: file, Config: c, Listen: o.Listen, Pages: o.Pages, Store: h, AWS: cfg, Metrics: metrics,
+		ConfigFile: file, Config: c, Listen: o.Listen, Store: h, AWS: cfg, Metrics: metrics,
 		Logger: log, Now: now, Host: host, Version: Version,
 		Configure: func(a *app.App) {
 			a.CollectOptions = reportWait(o.ReportWait)

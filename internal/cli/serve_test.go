@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -438,6 +440,22 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	checkMetrics("after a rejected reload")
 
+	// The status page at / lists the service's runs, and the latest
+	// audit's full report is one click away.
+	page := httpGetOK(t, p.base+"/")
+	for _, want := range []string{"Recent runs", "<td>apply</td>", "<td>audit</td>", "status-succeeded"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the status page lacks %q", want)
+		}
+	}
+	link := regexp.MustCompile(`<a href="(runs/[0-9]+)">full report</a>`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("the status page links no full report of the latest audit:\n%s", page)
+	}
+	if rep := httpGetOK(t, p.base+"/"+link[1]); !strings.Contains(rep, "111122223333") || !strings.Contains(rep, "444455556666") {
+		t.Errorf("%s does not report both accounts", link[1])
+	}
+
 	// Day 180: the new keys, in use, are due. SIGTERM while the first new
 	// key is being created: that action finishes, no other starts, exit 0.
 	e.Server.Clock().Advance(69 * day)
@@ -490,4 +508,19 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), `"msg":"action"`) || !strings.Contains(p.stderr.String(), `"msg":"run"`) {
 		t.Errorf("the JSON log lacks the per-run and per-action lines:\n%s", p.stderr.String())
 	}
+}
+
+// httpGetOK fetches url, failing the test unless it answers 200.
+func httpGetOK(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v\n%s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
 }

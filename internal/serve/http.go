@@ -10,7 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/serveconf"
+	"github.com/keyrot/keyrot/internal/statuspage"
 )
 
 // pinger is the part of the history store /readyz checks.
@@ -34,7 +36,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	pages := s.opts.Pages
 	if pages == nil {
-		pages = http.NotFoundHandler()
+		pages = statuspage.Handler(pageSource{s}, statuspage.Options{Logger: s.opts.Logger})
 	}
 	mux.Handle("/", s.auth(pages))
 	return mux
@@ -111,4 +113,20 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// pageSource gives the status pages an App built from the configuration in
+// force, so that a SIGHUP reload shows at the next page view.
+type pageSource struct{ s *Server }
+
+func (p pageSource) app() *app.App { return p.s.newApp(p.s.cfg.Load(), p.s.opts.Logger) }
+
+// Status implements statuspage.Source.
+func (p pageSource) Status(ctx context.Context, req app.StatusRequest) (*app.Status, error) {
+	return p.app().Status(ctx, req)
+}
+
+// AuditOfRun implements statuspage.Source.
+func (p pageSource) AuditOfRun(ctx context.Context, id int64) (*app.StoredAudit, error) {
+	return p.app().AuditOfRun(ctx, id)
 }

@@ -43,7 +43,7 @@ type Options struct {
 	Listen string
 	// Listener, if set, is used instead of listening (tests).
 	Listener net.Listener
-	// Pages, if set, serves the status pages at /.
+	// Pages, if set, replaces the status pages (internal/statuspage) at /.
 	Pages http.Handler
 	// Store is the history store: run records, journal and leases.
 	Store app.Store
