@@ -41,12 +41,18 @@ type Options struct {
 	Logger              *slog.Logger
 	// Seed makes fault-injection randomness reproducible when non-zero.
 	Seed uint64
+	// Wall is the real-time clock STS session lifetimes follow (AWS's
+	// temporary credentials expire in real time, whatever the sandbox
+	// clock says); time.Now when nil. Tests set it to expire a session
+	// without waiting.
+	Wall func() time.Time
 }
 
 // Server is the sandbox. It is safe for concurrent use.
 type Server struct {
 	log   *slog.Logger
 	clock *Clock
+	wall  func() time.Time // real time, for STS session expiry
 
 	mu       sync.Mutex
 	st       *State
@@ -65,16 +71,17 @@ type Server struct {
 
 // session is a set of STS temporary credentials.
 type session struct {
-	AccessKeyID  string    `json:"access_key_id"`
-	Secret       string    `json:"-"`
-	Token        string    `json:"-"`
-	AccountID    string    `json:"account_id"`
-	RoleName     string    `json:"role_name"`
-	SessionName  string    `json:"session_name"`
-	ARN          string    `json:"arn"`
-	RoleID       string    `json:"role_id"`
-	ExpiresWall  time.Time `json:"expires"`
-	issuedOffset time.Duration
+	AccessKeyID string `json:"access_key_id"`
+	Secret      string `json:"-"`
+	Token       string `json:"-"`
+	AccountID   string `json:"account_id"`
+	RoleName    string `json:"role_name"`
+	SessionName string `json:"session_name"`
+	ARN         string `json:"arn"`
+	RoleID      string `json:"role_id"`
+	// ExpiresWall is the real time the credentials expire: the issuing
+	// response's Date plus the duration. The sandbox clock does not move it.
+	ExpiresWall time.Time `json:"expires"`
 	// SourceKey is the long-term key that assumed the role, if any.
 	SourceKey string `json:"source_key,omitempty"`
 }
@@ -127,6 +134,10 @@ func New(opts Options) *Server {
 		sessions: map[string]*session{},
 		counts:   map[string]map[string]int{},
 		faults:   newFaultSet(opts.Seed),
+		wall:     opts.Wall,
+	}
+	if s.wall == nil {
+		s.wall = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -273,6 +284,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 	}
 	proto := protoFor(r, service)
+	w = serviceWriter{ResponseWriter: w, service: service}
 
 	// Work out the action before authenticating, so errors name it.
 	var (
@@ -339,12 +351,12 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 
-	if err := auth.checkDate(time.Now()); err != nil {
-		code := "SignatureDoesNotMatch"
-		if strings.HasPrefix(err.Error(), "signature expired") {
-			code = "RequestExpired"
-		}
-		writeError(w, proto, reqID, authError(proto, code, err.Error()))
+	if err := auth.checkDate(time.Now(), r.URL.Query().Get("X-Amz-Expires")); err != nil {
+		writeError(w, proto, reqID, authError(proto, "SignatureDoesNotMatch", err.Error()))
+		return
+	}
+	if err := checkScope(auth, proto); err != nil {
+		writeError(w, proto, reqID, err)
 		return
 	}
 	caller, aerr := s.authenticate(r, body, auth, proto)
@@ -402,6 +414,9 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 	)
 	switch {
 	case auth.AccessKeyID == s.adminKey:
+		if auth.SessionToken != "" {
+			return nil, invalid
+		}
 		mg := s.st.ManagementAccountID
 		p = &principal{Kind: "admin", AccountID: mg, UserName: "sandbox-admin", UserID: "AIDASANDBOXADMIN00000", ARN: "arn:aws:iam::" + mg + ":user/sandbox-admin"}
 		secret = s.adminSec
@@ -414,7 +429,9 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 		secret = ss.Secret
 	default:
 		acct, u, k := s.findKeyLocked(auth.AccessKeyID)
-		if k == nil || k.Status != "Active" || (!k.UsableAt.IsZero() && time.Now().Before(k.UsableAt)) {
+		// A long-term key sent with a session token is refused: AWS looks
+		// the token up and finds none for the key.
+		if k == nil || auth.SessionToken != "" || k.Status != "Active" || (!k.UsableAt.IsZero() && time.Now().Before(k.UsableAt)) {
 			return nil, invalid
 		}
 		if u == nil {
@@ -431,7 +448,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 		return nil, authError(proto, "IncompleteSignature", err.Error())
 	}
 	if ss := p.Session; ss != nil {
-		if time.Now().Add(s.clock.offsetSince(ss.issuedOffset)).After(ss.ExpiresWall) {
+		if !s.wall().Before(ss.ExpiresWall) {
 			return nil, authError(proto, "ExpiredToken", "The security token included in the request is expired")
 		}
 	}
@@ -542,7 +559,6 @@ func authError(proto protocol, code, msg string) *apiError {
 		"ExpiredToken":               "ExpiredTokenException",
 		"MissingAuthenticationToken": "MissingAuthenticationTokenException",
 		"IncompleteSignature":        "IncompleteSignatureException",
-		"RequestExpired":             "InvalidSignatureException",
 	}
 	c := jsonCodes[code]
 	if c == "" {
@@ -623,7 +639,7 @@ func writeError(w http.ResponseWriter, proto protocol, reqID string, e *apiError
 		w.WriteHeader(e.Status)
 		var msg bytes.Buffer
 		_ = xml.EscapeText(&msg, []byte(e.Message))
-		fmt.Fprintf(w, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n", kind, e.Code, msg.String(), reqID)
+		fmt.Fprintf(w, "<ErrorResponse xmlns=\"%s\">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n", errorNamespace(w), kind, e.Code, msg.String(), reqID)
 	default:
 		if proto == protoJSON {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -635,4 +651,24 @@ func writeError(w http.ResponseWriter, proto protocol, reqID string, e *apiError
 		b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
 		_, _ = w.Write(b)
 	}
+}
+
+// serviceWriter is the response writer of a request to an AWS service: it
+// carries the service's name, so that error responses written on it use
+// the service's XML namespace.
+type serviceWriter struct {
+	http.ResponseWriter
+	service string
+}
+
+// errorNamespace is the XML namespace of an error response written on w:
+// each Query service has its own (IAM's, STS's, SNS's); IAM's when the
+// service is not known.
+func errorNamespace(w http.ResponseWriter) string {
+	if sw, ok := w.(serviceWriter); ok {
+		if ns := queryNamespace[sw.service]; ns != "" {
+			return ns
+		}
+	}
+	return queryNamespace["iam"]
 }

@@ -142,16 +142,15 @@ func stsAssumeRole(r *request) (any, error) {
 
 	d := time.Duration(duration) * time.Second
 	ss := &session{
-		AccessKeyID:  newAccessKeyID("ASIA"),
-		Secret:       newSecretAccessKey(),
-		Token:        stsSessionToken(),
-		AccountID:    acct.ID,
-		RoleName:     role.Name,
-		SessionName:  sessionName,
-		ARN:          "arn:aws:sts::" + acct.ID + ":assumed-role/" + role.Name + "/" + sessionName,
-		RoleID:       role.ID,
-		ExpiresWall:  time.Now().Add(d),
-		issuedOffset: r.srv.clock.Offset(),
+		AccessKeyID: newAccessKeyID("ASIA"),
+		Secret:      newSecretAccessKey(),
+		Token:       stsSessionToken(),
+		AccountID:   acct.ID,
+		RoleName:    role.Name,
+		SessionName: sessionName,
+		ARN:         "arn:aws:sts::" + acct.ID + ":assumed-role/" + role.Name + "/" + sessionName,
+		RoleID:      role.ID,
+		ExpiresWall: r.srv.wall().UTC().Truncate(time.Second).Add(d),
 	}
 	if r.caller.Key != nil {
 		ss.SourceKey = r.caller.Key.ID
@@ -161,7 +160,7 @@ func stsAssumeRole(r *request) (any, error) {
 	return stsAssumeRoleResult{
 		Credentials: stsCredentials{
 			AccessKeyId: ss.AccessKeyID, SecretAccessKey: ss.Secret, SessionToken: ss.Token,
-			Expiration: xmlTime(r.now.Add(d)),
+			Expiration: xmlTime(ss.ExpiresWall),
 		},
 		AssumedRoleUser: stsAssumedRoleUser{AssumedRoleId: role.ID + ":" + sessionName, Arn: ss.ARN},
 	}, nil
@@ -191,9 +190,9 @@ func stsPruneSessions(s *Server) {
 	if len(s.sessions) < 1000 {
 		return
 	}
-	now := time.Now()
+	now := s.wall()
 	for id, ss := range s.sessions {
-		if now.Add(s.clock.offsetSince(ss.issuedOffset)).After(ss.ExpiresWall.Add(24 * time.Hour)) {
+		if now.After(ss.ExpiresWall.Add(24 * time.Hour)) {
 			delete(s.sessions, id)
 		}
 	}
