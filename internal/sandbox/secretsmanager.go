@@ -309,7 +309,11 @@ func smPutVersion(r *request, sec *Secret, token string, str *string, bin []byte
 	if labels > smMaxLabels {
 		return nil, smErr("LimitExceededException", "You have exceeded the maximum number of staging labels (%d) for this secret.", smMaxLabels)
 	}
-	v := &SecretVersion{ID: token, CreatedDate: r.now}
+	key, err := smEncryptionKey(r, sec)
+	if err != nil {
+		return nil, err
+	}
+	v := &SecretVersion{ID: token, CreatedDate: r.now, KMSKeyARN: key.ARN}
 	if str != nil {
 		s := *str
 		v.String = &s
@@ -471,6 +475,9 @@ func smGetSecretValue(r *request) (any, error) {
 		if v == nil {
 			return nil, smErr("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: %s", stage)
 		}
+	}
+	if err := smDecryptionKey(r, sec, v); err != nil {
+		return nil, err
 	}
 	day := r.now.Truncate(24 * time.Hour)
 	sec.LastAccessedDate = &day

@@ -1,5 +1,5 @@
 // Package sandbox is a local, wire-compatible stand-in for the parts of AWS
-// keyrot uses: IAM, STS, Organizations, Secrets Manager, SES v2 and SNS. It
+// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2 and SNS. It
 // speaks the services' own protocols (Query/XML, JSON 1.1, REST-JSON), checks
 // SigV4 signatures against the credentials it issued, records access-key use
 // the way IAM does, and exposes a control API under /_sandbox/ for scenarios,
@@ -159,6 +159,7 @@ func New(opts Options) *Server {
 		"sns":            snsActions(),
 		"organizations":  orgActions(),
 		"secretsmanager": secretsActions(),
+		"kms":            kmsActions(),
 	}
 	s.ses = sesRoutes()
 	return s
@@ -248,7 +249,7 @@ func protoFor(r *http.Request, service string) protocol {
 	switch service {
 	case "iam", "sts", "sns":
 		return protoQuery
-	case "organizations", "secretsmanager":
+	case "organizations", "secretsmanager", "kms":
 		return protoJSON
 	case "ses", "email":
 		return protoREST
@@ -265,6 +266,7 @@ func protoFor(r *http.Request, service string) protocol {
 var jsonTargetPrefix = map[string]string{
 	"organizations":  "AWSOrganizationsV20161128.",
 	"secretsmanager": "secretsmanager.",
+	"kms":            "TrentService.",
 }
 
 var queryNamespace = map[string]string{
