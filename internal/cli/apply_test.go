@@ -194,6 +194,7 @@ organization:
     id: "111122223333"
     name: lifecycle
     email: aws@lifecycle.example
+    ses_identities: [lifecycle.example]
     root: {mfa: true}
     users:
       - name: app

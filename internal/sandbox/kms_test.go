@@ -196,7 +196,7 @@ func TestKMSGrantsAndCrypto(t *testing.T) {
 
 	g, err := c.CreateGrant(ctx, &kms.CreateGrantInput{
 		KeyId: aws.String(id), GranteePrincipal: aws.String(grantee), RetiringPrincipal: aws.String(grantee),
-		Operations: []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt, kmstypes.GrantOperationGenerateDataKey},
+		Operations:  []kmstypes.GrantOperation{kmstypes.GrantOperationDecrypt, kmstypes.GrantOperationGenerateDataKey},
 		Constraints: &kmstypes.GrantConstraints{EncryptionContextSubset: map[string]string{"SecretARN": "arn:aws:secretsmanager:us-east-1:1:secret:x"}},
 		Name:        aws.String("secretsmanager"),
 	})
@@ -356,5 +356,36 @@ func TestSecretsManagerUsesKMSKey(t *testing.T) {
 	mustNoErr(t, read(member, aws.ToString(cs.ARN)))
 	if !strings.Contains(aws.ToString(cs.ARN), ":"+mgmt+":") {
 		t.Fatalf("secret ARN %s", aws.ToString(cs.ARN))
+	}
+}
+
+// TestScenarioKMSKeys loads keys from a scenario: fixed ID, alias, policy
+// and state, as the SDK then sees them.
+func TestScenarioKMSKeys(t *testing.T) {
+	env := sandboxtest.Start(t, "testdata/scenarios/good-kms-ses.yaml")
+	ctx := context.Background()
+	c := kms.NewFromConfig(env.Admin())
+	d, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/keyrot-central")})
+	mustNoErr(t, err)
+	if aws.ToString(d.KeyMetadata.KeyId) != "1234abcd-12ab-34cd-56ef-1234567890ab" || d.KeyMetadata.KeyState != kmstypes.KeyStateEnabled {
+		t.Fatalf("scenario key: %+v", d.KeyMetadata)
+	}
+	pol, err := c.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: d.KeyMetadata.KeyId})
+	mustNoErr(t, err)
+	if !strings.Contains(aws.ToString(pol.Policy), `"Action": "kms:Decrypt"`) {
+		t.Fatalf("scenario key policy: %s", aws.ToString(pol.Policy))
+	}
+	d, err = c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/retired")})
+	mustNoErr(t, err)
+	if d.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion || d.KeyMetadata.DeletionDate == nil ||
+		d.KeyMetadata.DeletionDate.Sub(env.Server.Clock().Now()) > 7*24*time.Hour {
+		t.Fatalf("pending-deletion scenario key: %+v", d.KeyMetadata)
+	}
+	west := env.Admin()
+	west.Region = "eu-west-1"
+	keys, err := kms.NewFromConfig(west).ListKeys(ctx, &kms.ListKeysInput{})
+	mustNoErr(t, err)
+	if len(keys.Keys) != 1 {
+		t.Fatalf("eu-west-1 keys: %+v", keys.Keys)
 	}
 }

@@ -50,6 +50,9 @@ type Account struct {
 	// alias name (alias/...). Made on first use (kms.go).
 	KMSKeys    map[string]map[string]*KMSKey   `json:"kms_keys,omitempty"`
 	KMSAliases map[string]map[string]*KMSAlias `json:"kms_aliases,omitempty"`
+	// SESIdentities are the verified SES identities (email addresses and
+	// domains) the account may send from, in every region.
+	SESIdentities []string `json:"ses_identities,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
 }
