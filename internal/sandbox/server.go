@@ -455,10 +455,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 		}
 	}
 	if p.Key != nil {
-		now := s.clock.Now()
-		p.Key.LastUsed = &now
-		p.Key.LastUsedService = auth.Service
-		p.Key.LastUsedRegion = auth.Region
+		recordKeyUse(p.Key, s.clock.Now(), auth.Service, auth.Region)
 	}
 	return p, nil
 }
