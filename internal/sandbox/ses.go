@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"net/mail"
 	"strings"
 )
@@ -202,5 +203,26 @@ func (s *Server) VerifySESIdentity(accountID, identity string) error {
 		}
 	}
 	a.SESIdentities = append(a.SESIdentities, v)
+	return nil
+}
+
+// ctlVerifySESIdentity is POST /_sandbox/ses/identities {"account": ID,
+// "identity": address or domain}: what verifying an identity in the SES
+// console does. The account defaults to the management account.
+func ctlVerifySESIdentity(s *Server, w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Account  string `json:"account"`
+		Identity string `json:"identity"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Account == "" {
+		req.Account = s.ManagementAccountID()
+	}
+	if err := s.VerifySESIdentity(req.Account, req.Identity); err != nil {
+		return badRequest("%v", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"account": req.Account, "identity": strings.ToLower(req.Identity)})
 	return nil
 }

@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -123,4 +125,12 @@ func TestSESSendsOnlyFromVerifiedIdentities(t *testing.T) {
 	if err := env.Server.VerifySESIdentity(mgmt, "not an identity"); err == nil {
 		t.Error("an invalid identity was accepted")
 	}
+	// The control API verifies identities too.
+	resp, err := http.Post(env.URL+"/_sandbox/ses/identities", "application/json", strings.NewReader(`{"identity": "Ops@Example.org"}`))
+	mustNoErr(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("control API: %d", resp.StatusCode)
+	}
+	mustNoErr(t, send("ops@example.org"))
 }
