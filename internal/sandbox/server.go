@@ -533,6 +533,9 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	// Fields are the error shape's other members, sent by JSON services
+	// (Organizations' InvalidInputException has a Reason).
+	Fields map[string]string
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -647,7 +650,11 @@ func writeError(w http.ResponseWriter, proto protocol, reqID string, e *apiError
 		}
 		w.Header().Set("X-Amzn-Errortype", e.Code)
 		w.WriteHeader(e.Status)
-		b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+		body := map[string]string{"__type": e.Code, "message": e.Message}
+		for k, v := range e.Fields {
+			body[k] = v
+		}
+		b, _ := json.Marshal(body)
 		_, _ = w.Write(b)
 	}
 }

@@ -1,9 +1,13 @@
 package sandbox
 
 import (
+	"regexp"
 	"strings"
 	"time"
 )
+
+// stsExternalIDRe is the model's pattern for AssumeRole's ExternalId.
+var stsExternalIDRe = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
 
 func stsActions() map[string]handler {
 	return map[string]handler{
@@ -110,8 +114,13 @@ func stsAssumeRole(r *request) (any, error) {
 		duration = stsDefaultDuration
 	}
 	externalID := r.param("ExternalId")
-	if externalID != "" && (len(externalID) < 2 || len(externalID) > 1224) {
-		return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224", externalID)
+	if _, given := r.form["ExternalId"]; given {
+		if len(externalID) < 2 || len(externalID) > 1224 {
+			return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224", externalID)
+		}
+		if !stsExternalIDRe.MatchString(externalID) {
+			return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*", externalID)
+		}
 	}
 	acctID, roleName, err := stsParseRoleARN(roleARN)
 	if err != nil {
