@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/awsaccess"
+	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
@@ -57,7 +57,7 @@ func (c *Clients) IAM(ctx context.Context, account string) (execute.IAM, error) 
 	if err != nil {
 		return nil, err
 	}
-	return iam.NewFromConfig(cfg), nil
+	return awsconf.NewIAM(cfg), nil
 }
 
 // Secrets returns the store for the secrets of account's users.

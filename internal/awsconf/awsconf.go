@@ -154,9 +154,16 @@ func (s settings) retryer() aws.Retryer {
 		o.MaxBackoff = DefaultMaxBackoff
 		o.RateLimiter = noRateLimit{}
 		o.Retryables = append([]retry.IsErrorRetryable{reachability{s}}, o.Retryables...)
+		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: extraThrottleCodes})
+		o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: extraThrottleCodes})
 		o.Backoff = backoff{next: retry.NewExponentialJitterBackoff(DefaultMaxBackoff)}
 	})
 }
+
+// extraThrottleCodes are throttling answers the SDK's standard retryer does
+// not know: SNS's ThrottledException has the code "Throttled" (HTTP 429),
+// which is neither in retry.DefaultThrottleErrorCodes nor a retryable status.
+var extraThrottleCodes = map[string]struct{}{"Throttled": {}}
 
 // apiOptions are the middleware every client gets.
 func (s settings) apiOptions() []func(*middleware.Stack) error {

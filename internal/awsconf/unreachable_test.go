@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -215,6 +216,39 @@ func TestThrottlingIsStillRetried(t *testing.T) {
 	defer cancel()
 	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("throttled call: %v", err)
+	}
+	for _, g := range env.Server.Faults() {
+		if g.ID == f.ID && g.Fired != 2 {
+			t.Errorf("fault fired %d times, want 2", g.Fired)
+		}
+	}
+}
+
+// TestSNSThrottledIsRetried: SNS throttles with its own code, Throttled
+// (HTTP 429), which the SDK's standard retryer does not retry by itself;
+// keyrot's retryer does, so a throttled notification is still sent.
+func TestSNSThrottledIsRetried(t *testing.T) {
+	t.Parallel()
+	env := sandboxtest.Start(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	topic, err := sns.NewFromConfig(env.Admin()).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("keyrot")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := env.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultThrottle, Service: "sns", Operation: "Publish", Times: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String("hello")}
+	_, err = sns.NewFromConfig(env.Admin()).Publish(ctx, in)
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "Throttled" {
+		t.Fatalf("without keyrot's retryer: want Throttled, got %v", err)
+	}
+	cfg := awsconf.Apply(env.Admin(), awsconf.Options{})
+	if _, err := sns.NewFromConfig(cfg).Publish(ctx, in); err != nil {
+		t.Fatalf("throttled publish: %v", err)
 	}
 	for _, g := range env.Server.Faults() {
 		if g.ID == f.ID && g.Fired != 2 {

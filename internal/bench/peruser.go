@@ -74,7 +74,7 @@ func perUserAccount(ctx context.Context, acc *awsaccess.Accounts, account string
 			return err
 		}
 	}
-	c := iam.NewFromConfig(cfg)
+	c := awsconf.NewIAM(cfg)
 	users := iam.NewListUsersPaginator(c, &iam.ListUsersInput{})
 	for users.HasMorePages() {
 		p, err := users.NextPage(ctx)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -194,6 +195,7 @@ organization:
     id: "111122223333"
     name: lifecycle
     email: aws@lifecycle.example
+    ses_identities: [lifecycle.example]
     root: {mfa: true}
     users:
       - name: app
@@ -319,6 +321,17 @@ func TestApplyInterrupted(t *testing.T) {
 func TestApplyCentralStore(t *testing.T) {
 	e := startRotationEnv(t, "demo")
 	mgmt := e.Server.ManagementAccountID()
+	// A central store needs a customer managed key: the AWS managed
+	// aws/secretsmanager key cannot be used across accounts.
+	west := e.Admin()
+	west.Region = "us-west-2"
+	key, err := kms.NewFromConfig(west).CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("keyrot central store")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kms.NewFromConfig(west).CreateAlias(context.Background(), &kms.CreateAliasInput{AliasName: aws.String("alias/keyrot"), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
 	withPolicy(t, e, "version: 1\nrotation:\n  store: central\n  central: {account: \""+mgmt+"\", region: us-west-2}\n  kms_key_id: alias/keyrot\n")
 	code, out, stderr := e.run(t, "apply", "--yes", "--allow-partial", "-o", "json")
 	if code != ExitPartial {

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyrot/keyrot/internal/awsaccess"
+	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -193,7 +194,7 @@ func summarizeOrg(ctx context.Context, cfg aws.Config, now time.Time) ([]demoAcc
 			}
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
-		if err := summarizeAccount(ctx, iam.NewFromConfig(acfg), now, a); err != nil {
+		if err := summarizeAccount(ctx, awsconf.NewIAM(acfg), now, a); err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
 	}

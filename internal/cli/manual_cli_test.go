@@ -20,6 +20,7 @@ organization:
     id: "111122223333"
     name: twokeys
     email: aws@twokeys.example
+    ses_identities: [lifecycle.example]
     root: {mfa: true}
     users:
       - name: app

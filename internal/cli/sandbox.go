@@ -34,9 +34,9 @@ func newSandboxCmd(g *globalOptions) *cobra.Command {
 	o := &sandboxOptions{}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Run a local, wire-compatible AWS (IAM, STS, Organizations, Secrets Manager, SES, SNS) with a demo organization",
+		Short: "Run a local, wire-compatible AWS (IAM, STS, Organizations, Secrets Manager, KMS, SES, SNS) with a demo organization",
 		Long: `Run a local AWS that speaks the real wire protocols of IAM, STS, Organizations,
-Secrets Manager, SES v2 and SNS, checks SigV4 signatures, and records access-key
+Secrets Manager, KMS, SES v2 and SNS, checks SigV4 signatures, and records access-key
 use the way IAM does. It prints shell exports for a client on stdout, then serves
 until Ctrl-C. To start it in the background and point this shell at it:
 

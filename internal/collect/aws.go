@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyrot/keyrot/internal/awsaccess"
+	"github.com/keyrot/keyrot/internal/awsconf"
 )
 
 // IAMAPI is the part of IAM the collector reads.
@@ -86,7 +87,7 @@ func NewIAMFactory(cfg aws.Config, role Role) IAMFactory {
 func AccessIAMFactory(acc *awsaccess.Accounts) IAMFactory {
 	return func(ctx context.Context, t Target) (IAMAPI, error) {
 		if t.Own {
-			return iam.NewFromConfig(acc.Base()), nil
+			return awsconf.NewIAM(acc.Base()), nil
 		}
 		cfg, err := acc.Config(ctx, t.AccountID)
 		if err != nil {
@@ -96,7 +97,7 @@ func AccessIAMFactory(acc *awsaccess.Accounts) IAMFactory {
 			}
 			return nil, err
 		}
-		return iam.NewFromConfig(cfg), nil
+		return awsconf.NewIAM(cfg), nil
 	}
 }
 

@@ -29,7 +29,7 @@ func TestSandboxSESAndSNS(t *testing.T) {
 	src := `
 channels:
   - type: ses
-    from: keyrot@example.com
+    from: keyrot@brightloop.example
     region: us-east-1
   - type: sns
     name: security-topic
@@ -72,11 +72,11 @@ central: copy
 	}
 	notify.Golden(t, filepath.Join("enforce", "subjects"), strings.Join(subjects, ""))
 	want := []string{
-		"keyrot@example.com -> alice@example.com cc security@example.com",
-		"keyrot@example.com -> carol@example.com cc security@example.com",
-		"keyrot@example.com -> erin@example.com cc security@example.com",
-		"keyrot@example.com -> ops@example.com cc security@example.com",
-		"keyrot@example.com -> security@example.com cc ",
+		"keyrot@brightloop.example -> alice@example.com cc security@example.com",
+		"keyrot@brightloop.example -> carol@example.com cc security@example.com",
+		"keyrot@brightloop.example -> erin@example.com cc security@example.com",
+		"keyrot@brightloop.example -> ops@example.com cc security@example.com",
+		"keyrot@brightloop.example -> security@example.com cc ",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("emails (-want +got):\n%s", d)

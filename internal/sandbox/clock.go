@@ -7,8 +7,9 @@ import (
 
 // Clock is the sandbox's notion of time: wall-clock time shifted by an offset
 // that the control API can set or advance. Key ages, last-used dates and the
-// credential report's regeneration rule all follow it; signatures do not
-// (clients sign with their own wall clock).
+// credential report's regeneration rule all follow it; signatures and STS
+// session lifetimes do not (clients sign with their own wall clock, and
+// temporary credentials expire in real time, as in AWS).
 type Clock struct {
 	mu     sync.Mutex
 	offset time.Duration
@@ -46,6 +47,3 @@ func (c *Clock) Offset() time.Duration {
 	defer c.mu.Unlock()
 	return c.offset
 }
-
-// offsetSince returns how far the clock has been moved since it had offset o.
-func (c *Clock) offsetSince(o time.Duration) time.Duration { return c.Offset() - o }

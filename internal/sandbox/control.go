@@ -27,18 +27,19 @@ type controlRoute func(s *Server, w http.ResponseWriter, r *http.Request) error
 // controlRoutes maps a path below /_sandbox/ and a method to its handler.
 // docs/sandbox.md documents each.
 var controlRoutes = map[string]map[string]controlRoute{
-	"health":        {http.MethodGet: ctlHealth},
-	"scenario":      {http.MethodPost: ctlLoadScenario},
-	"clock":         {http.MethodGet: ctlClock},
-	"clock/advance": {http.MethodPost: ctlClockAdvance},
-	"clock/set":     {http.MethodPost: ctlClockSet},
-	"faults":        {http.MethodGet: ctlFaults, http.MethodPost: ctlAddFault, http.MethodDelete: ctlClearFaults},
-	"new-key-delay": {http.MethodGet: ctlNewKeyDelay, http.MethodPut: ctlSetNewKeyDelay},
-	"emails":        {http.MethodGet: ctlEmails, http.MethodDelete: ctlClearEmails},
-	"sns":           {http.MethodGet: ctlSNS, http.MethodDelete: ctlClearSNS},
-	"calls":         {http.MethodGet: ctlCalls, http.MethodDelete: ctlResetCalls},
-	"state":         {http.MethodGet: ctlState},
-	"credentials":   {http.MethodGet: ctlCredentials},
+	"health":         {http.MethodGet: ctlHealth},
+	"scenario":       {http.MethodPost: ctlLoadScenario},
+	"clock":          {http.MethodGet: ctlClock},
+	"clock/advance":  {http.MethodPost: ctlClockAdvance},
+	"clock/set":      {http.MethodPost: ctlClockSet},
+	"faults":         {http.MethodGet: ctlFaults, http.MethodPost: ctlAddFault, http.MethodDelete: ctlClearFaults},
+	"new-key-delay":  {http.MethodGet: ctlNewKeyDelay, http.MethodPut: ctlSetNewKeyDelay},
+	"emails":         {http.MethodGet: ctlEmails, http.MethodDelete: ctlClearEmails},
+	"sns":            {http.MethodGet: ctlSNS, http.MethodDelete: ctlClearSNS},
+	"calls":          {http.MethodGet: ctlCalls, http.MethodDelete: ctlResetCalls},
+	"state":          {http.MethodGet: ctlState},
+	"credentials":    {http.MethodGet: ctlCredentials},
+	"ses/identities": {http.MethodPost: ctlVerifySESIdentity},
 }
 
 // ctlError is a control API error with its HTTP status.

@@ -81,7 +81,7 @@ type faultError struct {
 var throttleCodes = map[string]*apiError{
 	"iam":            {Status: 400, Code: "Throttling", Message: "Rate exceeded"},
 	"sts":            {Status: 400, Code: "Throttling", Message: "Rate exceeded"},
-	"sns":            {Status: 400, Code: "Throttling", Message: "Rate exceeded"},
+	"sns":            {Status: 429, Code: "Throttled", Message: "Rate exceeded"}, // SNS's ThrottledException
 	"organizations":  {Status: 400, Code: "TooManyRequestsException", Message: "AWS Organizations can't complete your request because another request is already in progress. Try again later."},
 	"secretsmanager": {Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"},
 	"ses":            {Status: 429, Code: "TooManyRequestsException", Message: "Too many requests"},

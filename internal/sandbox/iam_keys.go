@@ -237,3 +237,21 @@ func iamGetAccessKeyLastUsed(r *request) (any, error) {
 func sortByLower[T any](items []T, name func(T) string) {
 	sort.Slice(items, func(i, j int) bool { return strings.ToLower(name(items[i])) < strings.ToLower(name(items[j])) })
 }
+
+// lastUseSpan is IAM's granularity for a key's last use: "When an access
+// key is used more than once in a 15-minute span, only the first use is
+// recorded" (IAM User Guide, credential reports: access_key_1_last_used_date,
+// _region and _service; GetAccessKeyLastUsed reads the same record).
+const lastUseSpan = 15 * time.Minute
+
+// recordKeyUse records a use of k at now, unless it falls within the span
+// of the use recorded last: then the earlier use, its service and region
+// stand.
+func recordKeyUse(k *AccessKey, now time.Time, service, region string) {
+	if k.LastUsed != nil && !now.Before(*k.LastUsed) && now.Sub(*k.LastUsed) < lastUseSpan {
+		return
+	}
+	k.LastUsed = &now
+	k.LastUsedService = service
+	k.LastUsedRegion = region
+}

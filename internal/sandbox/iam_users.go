@@ -141,6 +141,10 @@ func (r *request) tagsParam() ([]Tag, error) {
 		if err := checkTag(k[0], v[0], i); err != nil {
 			return nil, err
 		}
+		if strings.HasPrefix(strings.ToLower(k[0]), "aws:") {
+			// AWS reserves the aws: prefix for its own tags.
+			return nil, errf(400, "InvalidInput", "User tags cannot begin with the reserved prefix 'aws:': %s", k[0])
+		}
 		lk := strings.ToLower(k[0])
 		if seen[lk] {
 			return nil, errf(400, "InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case insensitive.")

@@ -30,6 +30,14 @@ const orgMaxResults = 20
 
 func orgErr(code, format string, args ...any) error { return errf(400, code, format, args...) }
 
+// orgInvalid is Organizations' InvalidInputException with its Reason (the
+// model's InvalidInputExceptionReason: MIN_VALUE_EXCEEDED, INVALID_NEXT_TOKEN…).
+func orgInvalid(reason, format string, args ...any) error {
+	e := errf(400, "InvalidInputException", format, args...)
+	e.Fields = map[string]string{"Reason": reason}
+	return e
+}
+
 // orgMgmt wraps a handler that only the management account's admins may call.
 func orgMgmt(h handler) handler {
 	return func(r *request) (any, error) {
@@ -54,22 +62,25 @@ func (r *request) orgARN(kind, id string) string {
 }
 
 // orgPage slices n items by an opaque token bound to the operation.
-func orgPage(r *request, n int, token string, max int) (start, end int, next string, err error) {
-	if max == 0 {
-		max = orgMaxResults
+// maxResults is nil when the request gives none; the model's minimum is 1,
+// so an explicit 0 is refused.
+func orgPage(r *request, n int, token string, maxResults *int) (start, end int, next string, err error) {
+	max := orgMaxResults
+	if maxResults != nil {
+		max = *maxResults
 	}
 	if max < 1 {
-		return 0, 0, "", orgErr("InvalidInputException", "You provided a value that is lower than the minimum allowed value.")
+		return 0, 0, "", orgInvalid("MIN_VALUE_EXCEEDED", "You provided a value that is lower than the minimum allowed value.")
 	}
 	if max > orgMaxResults {
-		return 0, 0, "", orgErr("InvalidInputException", "You provided a value that exceeds the maximum allowed value.")
+		return 0, 0, "", orgInvalid("MAX_VALUE_EXCEEDED", "You provided a value that exceeds the maximum allowed value.")
 	}
 	prefix := "org:" + r.action + ":"
 	if token != "" {
 		b, derr := base64.RawURLEncoding.DecodeString(token)
 		i, perr := strconv.Atoi(strings.TrimPrefix(string(b), prefix))
 		if derr != nil || perr != nil || !strings.HasPrefix(string(b), prefix) || i < 0 || i > n {
-			return 0, 0, "", orgErr("InvalidInputException", "You specified an invalid value for nextToken. You must get the value from the response to a previous call to the API.")
+			return 0, 0, "", orgInvalid("INVALID_NEXT_TOKEN", "You specified an invalid value for nextToken. You must get the value from the response to a previous call to the API.")
 		}
 		start = i
 	}
@@ -151,7 +162,7 @@ func orgKind(st *State, id string) string {
 
 func orgCheckParent(r *request, id string) error {
 	if id == "" {
-		return orgErr("InvalidInputException", "You must specify a ParentId.")
+		return orgInvalid("INPUT_REQUIRED", "You must specify a ParentId.")
 	}
 	if k := orgKind(r.st, id); k != "ROOT" && k != "ORGANIZATIONAL_UNIT" {
 		return orgErr("ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
@@ -183,7 +194,7 @@ func orgAccountsIn(st *State, parent string) []*Account {
 // --- operations ---
 
 type orgListInput struct {
-	MaxResults int
+	MaxResults *int
 	NextToken  string
 	ParentId   string
 	ChildId    string
@@ -222,7 +233,7 @@ func orgDescribeAccount(r *request) (any, error) {
 		return nil, err
 	}
 	if len(in.AccountId) != 12 || strings.Trim(in.AccountId, digits) != "" {
-		return nil, orgErr("InvalidInputException", "You specified an invalid value for AccountId.")
+		return nil, orgInvalid("INVALID_PATTERN", "You specified an invalid value for AccountId.")
 	}
 	a := r.st.Accounts[in.AccountId]
 	if a == nil {
@@ -343,7 +354,7 @@ func orgListChildren(r *request) (any, error) {
 			ids = append(ids, ou.ID)
 		}
 	default:
-		return nil, orgErr("InvalidInputException", "You specified an invalid value for ChildType.")
+		return nil, orgInvalid("INVALID_ENUM", "You specified an invalid value for ChildType.")
 	}
 	start, end, next, err := orgPage(r, len(ids), in.NextToken, in.MaxResults)
 	if err != nil {

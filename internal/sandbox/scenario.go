@@ -74,6 +74,29 @@ type ScenarioAccount struct {
 	Root   ScenarioRoot    `yaml:"root,omitempty" json:"root,omitempty"`
 	Groups []ScenarioGroup `yaml:"groups,omitempty" json:"groups,omitempty"`
 	Users  []ScenarioUser  `yaml:"users,omitempty" json:"users,omitempty"`
+	// KMSKeys are customer managed KMS keys of the account.
+	KMSKeys []ScenarioKMSKey `yaml:"kms_keys,omitempty" json:"kms_keys,omitempty"`
+	// SESIdentities are the account's verified SES identities: email
+	// addresses, or domains whose every address may send.
+	SESIdentities []string `yaml:"ses_identities,omitempty" json:"ses_identities,omitempty"`
+}
+
+// ScenarioKMSKey is a customer managed, symmetric KMS key.
+type ScenarioKMSKey struct {
+	// ID fixes the key ID (a UUID); generated when empty.
+	ID string `yaml:"id,omitempty" json:"id,omitempty"`
+	// Alias names the key, such as alias/keyrot.
+	Alias       string `yaml:"alias,omitempty" json:"alias,omitempty"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Region is us-east-1 by default.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// State is Enabled (default), Disabled or PendingDeletion.
+	State string `yaml:"state,omitempty" json:"state,omitempty"`
+	// DeletionIn is how long until a PendingDeletion key is deleted; 30d by default.
+	DeletionIn string `yaml:"deletion_in,omitempty" json:"deletion_in,omitempty"`
+	// Policy is the key policy document (JSON); KMS's default key policy,
+	// which lets the account's IAM policies decide, when empty.
+	Policy string `yaml:"policy,omitempty" json:"policy,omitempty"`
 }
 
 // RoleSpec says which member role an account has. In YAML it is a boolean

@@ -304,6 +304,9 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 		oldest = max(oldest, age)
 	}
 
+	b.kmsKeys(path+".kms_keys", a, spec.KMSKeys)
+	b.sesIdentities(path+".ses_identities", a, spec.SESIdentities)
+
 	rp := path + ".root"
 	if d, ok := b.age(rp+".password_last_used", spec.Root.PasswordLastUsed); ok {
 		t := now.Add(-d)

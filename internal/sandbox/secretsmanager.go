@@ -261,14 +261,17 @@ func smLabelCount(sec *Secret) int {
 	return n
 }
 
-// smPrune drops the oldest versions without staging labels beyond the quota.
-func smPrune(sec *Secret) {
+// smPrune drops the oldest versions without staging labels beyond the
+// quota, but none created in the last 24 hours: "Secrets Manager removes
+// unlabeled versions when there are more than 100, but it does not remove
+// versions created less than 24 hours ago" (Secrets Manager quotas).
+func smPrune(sec *Secret, now time.Time) {
 	if len(sec.Versions) <= smMaxVersions {
 		return
 	}
 	var deprecated []*SecretVersion
 	for _, v := range sec.Versions {
-		if len(v.Stages) == 0 {
+		if len(v.Stages) == 0 && now.Sub(v.CreatedDate) >= 24*time.Hour {
 			deprecated = append(deprecated, v)
 		}
 	}
@@ -309,7 +312,11 @@ func smPutVersion(r *request, sec *Secret, token string, str *string, bin []byte
 	if labels > smMaxLabels {
 		return nil, smErr("LimitExceededException", "You have exceeded the maximum number of staging labels (%d) for this secret.", smMaxLabels)
 	}
-	v := &SecretVersion{ID: token, CreatedDate: r.now}
+	key, err := smEncryptionKey(r, sec)
+	if err != nil {
+		return nil, err
+	}
+	v := &SecretVersion{ID: token, CreatedDate: r.now, KMSKeyARN: key.ARN}
 	if str != nil {
 		s := *str
 		v.String = &s
@@ -322,7 +329,7 @@ func smPutVersion(r *request, sec *Secret, token string, str *string, bin []byte
 		smAttach(sec, st, v)
 	}
 	sec.LastChangedDate = r.now
-	smPrune(sec)
+	smPrune(sec, r.now)
 	return v, nil
 }
 
@@ -382,6 +389,9 @@ func smCreateSecret(r *request) (any, error) {
 		Name: in.Name, Description: in.Description, KmsKeyID: in.KmsKeyId,
 		CreatedDate: r.now, LastChangedDate: r.now,
 		Versions: map[string]*SecretVersion{},
+	}
+	if err := smCheckTags(in.Tags); err != nil {
+		return nil, err
 	}
 	sec.Tags = smMergeTags(nil, in.Tags)
 	out := smARNNameVersion{ARN: sec.ARN, Name: sec.Name}
@@ -472,6 +482,9 @@ func smGetSecretValue(r *request) (any, error) {
 			return nil, smErr("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: %s", stage)
 		}
 	}
+	if err := smDecryptionKey(r, sec, v); err != nil {
+		return nil, err
+	}
 	day := r.now.Truncate(24 * time.Hour)
 	sec.LastAccessedDate = &day
 	return smGetSecretValueOutput{
@@ -552,7 +565,7 @@ type smFilter struct {
 }
 
 type smListSecretsInput struct {
-	MaxResults             int
+	MaxResults             *int
 	NextToken              string
 	Filters                []smFilter
 	IncludePlannedDeletion bool
@@ -564,10 +577,13 @@ type smListSecretsOutput struct {
 	NextToken  string          `json:"NextToken,omitempty"`
 }
 
-// smPage slices n items by an opaque token and a maximum.
-func smPage(n int, token string, max, limit int) (start, end int, next string, err error) {
-	if max == 0 {
-		max = limit
+// smPage slices n items by an opaque token and a maximum. maxResults is
+// nil when the request gives none; the model's minimum is 1, so an
+// explicit 0 is refused.
+func smPage(n int, token string, maxResults *int, limit int) (start, end int, next string, err error) {
+	max := limit
+	if maxResults != nil {
+		max = *maxResults
 	}
 	if max < 1 || max > limit {
 		return 0, 0, "", smErr("ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", max, limit)
@@ -601,7 +617,13 @@ func smFilterMatch(f smFilter, sec *Secret, region string) bool {
 		case "name":
 			attrs = []string{sec.Name}
 		case "description":
-			attrs, fold = []string{sec.Description}, true
+			// Words of the value match words of the description, each
+			// as a prefix, in any order, not case-sensitive ("My
+			// Description" matches "Description of my secret").
+			if smWordsMatch(val, sec.Description) != neg {
+				return true
+			}
+			continue
 		case "tag-key":
 			for _, t := range sec.Tags {
 				attrs = append(attrs, t.Key)
@@ -632,6 +654,29 @@ func smFilterMatch(f smFilter, sec *Secret, region string) bool {
 		}
 	}
 	return false
+}
+
+// smWordsMatch reports whether every word of val is the start of a word of
+// text, ignoring case.
+func smWordsMatch(val, text string) bool {
+	words := strings.Fields(strings.ToLower(text))
+	want := strings.Fields(strings.ToLower(val))
+	if len(want) == 0 {
+		return false
+	}
+	for _, w := range want {
+		found := false
+		for _, t := range words {
+			if strings.HasPrefix(t, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func smListSecrets(r *request) (any, error) {
@@ -694,7 +739,7 @@ func smListSecrets(r *request) (any, error) {
 
 type smListVersionsInput struct {
 	SecretId          string
-	MaxResults        int
+	MaxResults        *int
 	NextToken         string
 	IncludeDeprecated bool
 }
@@ -877,10 +922,8 @@ func smTagResource(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range in.Tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 || strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			return nil, smErr("InvalidParameterException", "Invalid tag key or value: %q.", t.Key)
-		}
+	if err := smCheckTags(in.Tags); err != nil {
+		return nil, err
 	}
 	tags := smMergeTags(sec.Tags, in.Tags)
 	if len(tags) > 50 {
@@ -888,6 +931,21 @@ func smTagResource(r *request) (any, error) {
 	}
 	sec.Tags = tags
 	return nil, nil
+}
+
+// smCheckTags checks tags as Secrets Manager does: keys of 1 to 128
+// characters and values of at most 256, and no key in the aws: prefix,
+// which AWS reserves.
+func smCheckTags(tags []smTag) error {
+	for _, t := range tags {
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return smErr("InvalidParameterException", "Invalid tag key %q: the aws: prefix is reserved for AWS use.", t.Key)
+		}
+		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+			return smErr("InvalidParameterException", "Invalid tag key or value: %q.", t.Key)
+		}
+	}
+	return nil
 }
 
 func smUntagResource(r *request) (any, error) {
@@ -944,6 +1002,16 @@ func smDeleteSecret(r *request) (any, error) {
 		}
 	}
 	sec, err := smGet(r, in.SecretId, false)
+	if force && apiCode(err) == "ResourceNotFoundException" {
+		// Deleting a secret that does not exist without recovery
+		// succeeds: the call is idempotent, and AWS does not say
+		// whether the secret existed.
+		out := smDeleteOutput{Name: in.SecretId, DeletionDate: epoch(r.now)}
+		if strings.HasPrefix(in.SecretId, "arn:") {
+			out.ARN, out.Name = in.SecretId, smNameFromARN(in.SecretId)
+		}
+		return out, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -958,6 +1026,25 @@ func smDeleteSecret(r *request) (any, error) {
 	when := r.now.Add(time.Duration(days) * 24 * time.Hour)
 	sec.DeletedDate = &when
 	return smDeleteOutput{ARN: sec.ARN, Name: sec.Name, DeletionDate: epoch(when)}, nil
+}
+
+// smNameFromARN is the secret name in an ARN, without the random suffix
+// when there is one.
+func smNameFromARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 7)
+	name := parts[len(parts)-1]
+	if i := strings.LastIndex(name, "-"); i > 0 && len(name)-i == 7 {
+		name = name[:i]
+	}
+	return name
+}
+
+// apiCode is the code of an *apiError, or "".
+func apiCode(err error) string {
+	if ae, ok := err.(*apiError); ok {
+		return ae.Code
+	}
+	return ""
 }
 
 func smOwnerID(sec *Secret) string { return strings.SplitN(sec.ARN, ":", 7)[4] }

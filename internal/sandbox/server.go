@@ -1,5 +1,5 @@
 // Package sandbox is a local, wire-compatible stand-in for the parts of AWS
-// keyrot uses: IAM, STS, Organizations, Secrets Manager, SES v2 and SNS. It
+// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2 and SNS. It
 // speaks the services' own protocols (Query/XML, JSON 1.1, REST-JSON), checks
 // SigV4 signatures against the credentials it issued, records access-key use
 // the way IAM does, and exposes a control API under /_sandbox/ for scenarios,
@@ -41,12 +41,18 @@ type Options struct {
 	Logger              *slog.Logger
 	// Seed makes fault-injection randomness reproducible when non-zero.
 	Seed uint64
+	// Wall is the real-time clock STS session lifetimes follow (AWS's
+	// temporary credentials expire in real time, whatever the sandbox
+	// clock says); time.Now when nil. Tests set it to expire a session
+	// without waiting.
+	Wall func() time.Time
 }
 
 // Server is the sandbox. It is safe for concurrent use.
 type Server struct {
 	log   *slog.Logger
 	clock *Clock
+	wall  func() time.Time // real time, for STS session expiry
 
 	mu       sync.Mutex
 	st       *State
@@ -65,16 +71,17 @@ type Server struct {
 
 // session is a set of STS temporary credentials.
 type session struct {
-	AccessKeyID  string    `json:"access_key_id"`
-	Secret       string    `json:"-"`
-	Token        string    `json:"-"`
-	AccountID    string    `json:"account_id"`
-	RoleName     string    `json:"role_name"`
-	SessionName  string    `json:"session_name"`
-	ARN          string    `json:"arn"`
-	RoleID       string    `json:"role_id"`
-	ExpiresWall  time.Time `json:"expires"`
-	issuedOffset time.Duration
+	AccessKeyID string `json:"access_key_id"`
+	Secret      string `json:"-"`
+	Token       string `json:"-"`
+	AccountID   string `json:"account_id"`
+	RoleName    string `json:"role_name"`
+	SessionName string `json:"session_name"`
+	ARN         string `json:"arn"`
+	RoleID      string `json:"role_id"`
+	// ExpiresWall is the real time the credentials expire: the issuing
+	// response's Date plus the duration. The sandbox clock does not move it.
+	ExpiresWall time.Time `json:"expires"`
 	// SourceKey is the long-term key that assumed the role, if any.
 	SourceKey string `json:"source_key,omitempty"`
 }
@@ -127,6 +134,10 @@ func New(opts Options) *Server {
 		sessions: map[string]*session{},
 		counts:   map[string]map[string]int{},
 		faults:   newFaultSet(opts.Seed),
+		wall:     opts.Wall,
+	}
+	if s.wall == nil {
+		s.wall = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -148,6 +159,7 @@ func New(opts Options) *Server {
 		"sns":            snsActions(),
 		"organizations":  orgActions(),
 		"secretsmanager": secretsActions(),
+		"kms":            kmsActions(),
 	}
 	s.ses = sesRoutes()
 	return s
@@ -237,7 +249,7 @@ func protoFor(r *http.Request, service string) protocol {
 	switch service {
 	case "iam", "sts", "sns":
 		return protoQuery
-	case "organizations", "secretsmanager":
+	case "organizations", "secretsmanager", "kms":
 		return protoJSON
 	case "ses", "email":
 		return protoREST
@@ -254,6 +266,7 @@ func protoFor(r *http.Request, service string) protocol {
 var jsonTargetPrefix = map[string]string{
 	"organizations":  "AWSOrganizationsV20161128.",
 	"secretsmanager": "secretsmanager.",
+	"kms":            "TrentService.",
 }
 
 var queryNamespace = map[string]string{
@@ -273,6 +286,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 	}
 	proto := protoFor(r, service)
+	w = serviceWriter{ResponseWriter: w, service: service}
 
 	// Work out the action before authenticating, so errors name it.
 	var (
@@ -339,12 +353,12 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 
-	if err := auth.checkDate(time.Now()); err != nil {
-		code := "SignatureDoesNotMatch"
-		if strings.HasPrefix(err.Error(), "signature expired") {
-			code = "RequestExpired"
-		}
-		writeError(w, proto, reqID, authError(proto, code, err.Error()))
+	if err := auth.checkDate(time.Now(), r.URL.Query().Get("X-Amz-Expires")); err != nil {
+		writeError(w, proto, reqID, authError(proto, "SignatureDoesNotMatch", err.Error()))
+		return
+	}
+	if err := checkScope(auth, proto); err != nil {
+		writeError(w, proto, reqID, err)
 		return
 	}
 	caller, aerr := s.authenticate(r, body, auth, proto)
@@ -402,6 +416,9 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 	)
 	switch {
 	case auth.AccessKeyID == s.adminKey:
+		if auth.SessionToken != "" {
+			return nil, invalid
+		}
 		mg := s.st.ManagementAccountID
 		p = &principal{Kind: "admin", AccountID: mg, UserName: "sandbox-admin", UserID: "AIDASANDBOXADMIN00000", ARN: "arn:aws:iam::" + mg + ":user/sandbox-admin"}
 		secret = s.adminSec
@@ -414,7 +431,9 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 		secret = ss.Secret
 	default:
 		acct, u, k := s.findKeyLocked(auth.AccessKeyID)
-		if k == nil || k.Status != "Active" || (!k.UsableAt.IsZero() && time.Now().Before(k.UsableAt)) {
+		// A long-term key sent with a session token is refused: AWS looks
+		// the token up and finds none for the key.
+		if k == nil || auth.SessionToken != "" || k.Status != "Active" || (!k.UsableAt.IsZero() && time.Now().Before(k.UsableAt)) {
 			return nil, invalid
 		}
 		if u == nil {
@@ -431,15 +450,12 @@ func (s *Server) authenticate(r *http.Request, body []byte, auth *sigV4Auth, pro
 		return nil, authError(proto, "IncompleteSignature", err.Error())
 	}
 	if ss := p.Session; ss != nil {
-		if time.Now().Add(s.clock.offsetSince(ss.issuedOffset)).After(ss.ExpiresWall) {
+		if !s.wall().Before(ss.ExpiresWall) {
 			return nil, authError(proto, "ExpiredToken", "The security token included in the request is expired")
 		}
 	}
 	if p.Key != nil {
-		now := s.clock.Now()
-		p.Key.LastUsed = &now
-		p.Key.LastUsedService = auth.Service
-		p.Key.LastUsedRegion = auth.Region
+		recordKeyUse(p.Key, s.clock.Now(), auth.Service, auth.Region)
 	}
 	return p, nil
 }
@@ -517,6 +533,9 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	// Fields are the error shape's other members, sent by JSON services
+	// (Organizations' InvalidInputException has a Reason).
+	Fields map[string]string
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -542,7 +561,6 @@ func authError(proto protocol, code, msg string) *apiError {
 		"ExpiredToken":               "ExpiredTokenException",
 		"MissingAuthenticationToken": "MissingAuthenticationTokenException",
 		"IncompleteSignature":        "IncompleteSignatureException",
-		"RequestExpired":             "InvalidSignatureException",
 	}
 	c := jsonCodes[code]
 	if c == "" {
@@ -623,7 +641,7 @@ func writeError(w http.ResponseWriter, proto protocol, reqID string, e *apiError
 		w.WriteHeader(e.Status)
 		var msg bytes.Buffer
 		_ = xml.EscapeText(&msg, []byte(e.Message))
-		fmt.Fprintf(w, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n", kind, e.Code, msg.String(), reqID)
+		fmt.Fprintf(w, "<ErrorResponse xmlns=\"%s\">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n", errorNamespace(w), kind, e.Code, msg.String(), reqID)
 	default:
 		if proto == protoJSON {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -632,7 +650,31 @@ func writeError(w http.ResponseWriter, proto protocol, reqID string, e *apiError
 		}
 		w.Header().Set("X-Amzn-Errortype", e.Code)
 		w.WriteHeader(e.Status)
-		b, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+		body := map[string]string{"__type": e.Code, "message": e.Message}
+		for k, v := range e.Fields {
+			body[k] = v
+		}
+		b, _ := json.Marshal(body)
 		_, _ = w.Write(b)
 	}
+}
+
+// serviceWriter is the response writer of a request to an AWS service: it
+// carries the service's name, so that error responses written on it use
+// the service's XML namespace.
+type serviceWriter struct {
+	http.ResponseWriter
+	service string
+}
+
+// errorNamespace is the XML namespace of an error response written on w:
+// each Query service has its own (IAM's, STS's, SNS's); IAM's when the
+// service is not known.
+func errorNamespace(w http.ResponseWriter) string {
+	if sw, ok := w.(serviceWriter); ok {
+		if ns := queryNamespace[sw.service]; ns != "" {
+			return ns
+		}
+	}
+	return queryNamespace["iam"]
 }

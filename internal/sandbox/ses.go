@@ -2,12 +2,15 @@ package sandbox
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"net/mail"
 	"strings"
 )
 
 // SES v2 (REST-JSON). Only SendEmail is modelled: messages are captured in
-// State.Emails instead of being delivered.
+// State.Emails instead of being delivered, and only from the account's
+// verified identities (Account.SESIdentities, from the scenario).
 
 func sesRoutes() []restRoute {
 	return []restRoute{
@@ -149,6 +152,9 @@ func sesSendEmail(r *request) (any, error) {
 			return nil, err
 		}
 	}
+	if err := sesCheckVerified(r, e.From); err != nil {
+		return nil, err
+	}
 	r.st.Emails = append(r.st.Emails, e)
 	return struct {
 		MessageId string `json:"MessageId"`
@@ -158,4 +164,65 @@ func sesSendEmail(r *request) (any, error) {
 // sesMessageID returns an ID shaped like SES's.
 func sesMessageID() string {
 	return "0100" + randFrom("0123456789abcdef", 12) + "-" + newRequestID() + "-000000"
+}
+
+// sesCheckVerified refuses a sender that is not a verified identity of the
+// caller's account, as SES does (in and out of its own sandbox): the
+// address itself or its domain must be verified, else MessageRejected.
+func sesCheckVerified(r *request, from string) error {
+	addr := from
+	if p, err := mail.ParseAddress(from); err == nil {
+		addr = p.Address
+	}
+	addr = strings.ToLower(addr)
+	_, domain, _ := strings.Cut(addr, "@")
+	for _, id := range r.acct.SESIdentities {
+		if id == addr || id == domain {
+			return nil
+		}
+	}
+	return errf(400, "MessageRejected", "Email address is not verified. The following identities failed the check in region %s: %s", strings.ToUpper(r.region), addr)
+}
+
+// VerifySESIdentity marks an email address or a domain as a verified SES
+// identity of an account, as a scenario's ses_identities does.
+func (s *Server) VerifySESIdentity(accountID, identity string) error {
+	v := strings.ToLower(identity)
+	if !sesValidIdentity(v) {
+		return fmt.Errorf("invalid SES identity %q (want an email address or a domain)", identity)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.st.Accounts[accountID]
+	if a == nil {
+		return fmt.Errorf("no account %s", accountID)
+	}
+	for _, id := range a.SESIdentities {
+		if id == v {
+			return nil
+		}
+	}
+	a.SESIdentities = append(a.SESIdentities, v)
+	return nil
+}
+
+// ctlVerifySESIdentity is POST /_sandbox/ses/identities {"account": ID,
+// "identity": address or domain}: what verifying an identity in the SES
+// console does. The account defaults to the management account.
+func ctlVerifySESIdentity(s *Server, w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Account  string `json:"account"`
+		Identity string `json:"identity"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Account == "" {
+		req.Account = s.ManagementAccountID()
+	}
+	if err := s.VerifySESIdentity(req.Account, req.Identity); err != nil {
+		return badRequest("%v", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"account": req.Account, "identity": strings.ToLower(req.Identity)})
+	return nil
 }

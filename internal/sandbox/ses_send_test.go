@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +20,7 @@ func TestSESSendEmailCaptured(t *testing.T) {
 	env := sandboxtest.Start(t, "")
 	ses := sesv2.NewFromConfig(env.Admin())
 	ctx := context.Background()
+	mustNoErr(t, env.Server.VerifySESIdentity(env.Server.ManagementAccountID(), "keyrot@example.com"))
 	out, err := ses.SendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String("keyrot@example.com"),
 		Destination: &sestypes.Destination{
@@ -87,4 +90,47 @@ func TestSESSendEmailValidation(t *testing.T) {
 	if n := len(env.Server.Emails()); n != 0 {
 		t.Fatalf("%d rejected emails captured", n)
 	}
+}
+
+// TestSESSendsOnlyFromVerifiedIdentities: SES sends only from an address
+// the account verified, or from any address of a verified domain; anything
+// else is MessageRejected (400), naming the address and the region.
+func TestSESSendsOnlyFromVerifiedIdentities(t *testing.T) {
+	env := sandboxtest.Start(t, "")
+	ctx := context.Background()
+	mgmt := env.Server.ManagementAccountID()
+	send := func(from string) error {
+		_, err := sesv2.NewFromConfig(env.Admin()).SendEmail(ctx, &sesv2.SendEmailInput{
+			FromEmailAddress: aws.String(from),
+			Destination:      &sestypes.Destination{ToAddresses: []string{"alice@example.com"}},
+			Content: &sestypes.EmailContent{Simple: &sestypes.Message{
+				Subject: &sestypes.Content{Data: aws.String("s")}, Body: &sestypes.Body{Text: &sestypes.Content{Data: aws.String("b")}},
+			}},
+		})
+		return err
+	}
+	ae := wantAPIError(t, send("keyrot@example.com"), "MessageRejected", 400)
+	if want := "Email address is not verified. The following identities failed the check in region US-EAST-1: keyrot@example.com"; ae.ErrorMessage() != want {
+		t.Errorf("message %q, want %q", ae.ErrorMessage(), want)
+	}
+	mustNoErr(t, env.Server.VerifySESIdentity(mgmt, "keyrot@example.com"))
+	mustNoErr(t, send("Keyrot <KEYROT@example.com>"))
+	wantAPIError(t, send("other@example.com"), "MessageRejected", 400)
+	mustNoErr(t, env.Server.VerifySESIdentity(mgmt, "brightloop.example"))
+	mustNoErr(t, send("anyone@brightloop.example"))
+	wantAPIError(t, send("anyone@sub.brightloop.example"), "MessageRejected", 400)
+	if n := len(env.Server.Emails()); n != 2 {
+		t.Fatalf("%d emails captured, want 2", n)
+	}
+	if err := env.Server.VerifySESIdentity(mgmt, "not an identity"); err == nil {
+		t.Error("an invalid identity was accepted")
+	}
+	// The control API verifies identities too.
+	resp, err := http.Post(env.URL+"/_sandbox/ses/identities", "application/json", strings.NewReader(`{"identity": "Ops@Example.org"}`))
+	mustNoErr(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("control API: %d", resp.StatusCode)
+	}
+	mustNoErr(t, send("ops@example.org"))
 }

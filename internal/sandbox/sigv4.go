@@ -92,12 +92,35 @@ func (a *sigV4Auth) setCredential(v string) error {
 func (a *sigV4Auth) verify(r *http.Request, body []byte, secret string) error {
 	payloadHash := hashHex(body)
 	if a.Presigned {
-		payloadHash = "UNSIGNED-PAYLOAD"
-	} else if hv := r.Header.Get("X-Amz-Content-Sha256"); hv != "" && hv != "UNSIGNED-PAYLOAD" {
+		// A presigned URL is signed over the payload hash its signer chose:
+		// the SDKs' presigners use the empty body's hash for every service
+		// but S3, which uses UNSIGNED-PAYLOAD; either is accepted, as AWS
+		// does, and an X-Amz-Content-Sha256 query parameter names it.
+		candidates := []string{payloadHash, "UNSIGNED-PAYLOAD"}
+		if hv := r.URL.Query().Get("X-Amz-Content-Sha256"); hv != "" {
+			candidates = []string{hv}
+		}
+		for _, h := range candidates {
+			if a.signatureMatches(r, h, secret) {
+				return nil
+			}
+		}
+		return errSignatureMismatch
+	}
+	if hv := r.Header.Get("X-Amz-Content-Sha256"); hv != "" && hv != "UNSIGNED-PAYLOAD" {
 		if hv != payloadHash {
 			return fmt.Errorf("the provided x-amz-content-sha256 header does not match what was computed")
 		}
 	}
+	if !a.signatureMatches(r, payloadHash, secret) {
+		return errSignatureMismatch
+	}
+	return nil
+}
+
+// signatureMatches reports whether the request's signature is the one
+// computed over payloadHash with secret.
+func (a *sigV4Auth) signatureMatches(r *http.Request, payloadHash, secret string) bool {
 	creq := canonicalRequest(r, a.SignedHeaders, payloadHash, a.Presigned)
 	scope := strings.Join([]string{a.Date, a.Region, a.Service, "aws4_request"}, "/")
 	sts := "AWS4-HMAC-SHA256\n" + a.AmzDate + "\n" + scope + "\n" + hashHex([]byte(creq))
@@ -106,17 +129,26 @@ func (a *sigV4Auth) verify(r *http.Request, body []byte, secret string) error {
 	key = hmacSHA256(key, a.Service)
 	key = hmacSHA256(key, "aws4_request")
 	want := hex.EncodeToString(hmacSHA256(key, sts))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(a.Signature))) {
-		return errSignatureMismatch
-	}
-	return nil
+	return hmac.Equal([]byte(want), []byte(strings.ToLower(a.Signature)))
 }
 
 var errSignatureMismatch = errors.New("signature mismatch")
 
-// checkDate enforces AWS's 15-minute skew limit against the wall clock and
-// that the scope date matches the request date.
-func (a *sigV4Auth) checkDate(wall time.Time) error {
+// maxSkew is how far a request's signing time may be from the server's
+// clock: AWS's 15 minutes.
+const maxSkew = 15 * time.Minute
+
+// maxPresignExpiry is the longest X-Amz-Expires SigV4 allows: seven days.
+const maxPresignExpiry = 7 * 24 * time.Hour
+
+// checkDate enforces AWS's 15-minute skew limit against the wall clock
+// (for a presigned URL, the window is X-Amz-Expires after its date) and
+// that the scope date matches the request date. Its messages are AWS's:
+// "Signature expired: … is now earlier than …" and "Signature not yet
+// current: … is still later than …". The caller answers them as
+// SignatureDoesNotMatch (Query services) or InvalidSignatureException (JSON
+// services), the codes the SDKs' clock-skew correction recognises.
+func (a *sigV4Auth) checkDate(wall time.Time, expires string) error {
 	t, err := time.Parse("20060102T150405Z", a.AmzDate)
 	if err != nil {
 		return fmt.Errorf("invalid X-Amz-Date %q", a.AmzDate)
@@ -124,10 +156,31 @@ func (a *sigV4Auth) checkDate(wall time.Time) error {
 	if !strings.HasPrefix(a.AmzDate, a.Date) {
 		return fmt.Errorf("credential scope date %s does not match request date %s", a.Date, a.AmzDate)
 	}
-	if d := wall.Sub(t); d > 15*time.Minute || d < -15*time.Minute {
-		return fmt.Errorf("signature expired: %s is now earlier than %s (%s - 15 min.)", a.AmzDate, wall.Add(-15*time.Minute).UTC().Format("20060102T150405Z"), wall.UTC().Format("20060102T150405Z"))
+	const layout = "20060102T150405Z"
+	past := maxSkew
+	if a.Presigned {
+		secs, err := strconv.Atoi(expires)
+		if err != nil || secs < 1 || time.Duration(secs)*time.Second > maxPresignExpiry {
+			return fmt.Errorf("X-Amz-Expires must be between 1 and %d seconds", int(maxPresignExpiry/time.Second))
+		}
+		past = time.Duration(secs) * time.Second
+	}
+	wall = wall.UTC()
+	switch d := wall.Sub(t); {
+	case d > past:
+		return fmt.Errorf("Signature expired: %s is now earlier than %s (%s - %s)", a.AmzDate, wall.Add(-past).Format(layout), wall.Format(layout), skewText(past))
+	case d < -maxSkew:
+		return fmt.Errorf("Signature not yet current: %s is still later than %s (%s + 15 min.)", a.AmzDate, wall.Add(maxSkew).Format(layout), wall.Format(layout))
 	}
 	return nil
+}
+
+// skewText writes a window as AWS's messages do: "15 min." for the skew.
+func skewText(d time.Duration) string {
+	if d == maxSkew {
+		return "15 min."
+	}
+	return strconv.Itoa(int(d/time.Second)) + " sec."
 }
 
 func canonicalRequest(r *http.Request, signed []string, payloadHash string, presigned bool) string {
@@ -232,4 +285,19 @@ func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
 	return m.Sum(nil)
+}
+
+// globalServiceRegion is the region a global service's requests must be
+// signed for in the aws partition: IAM's endpoint is global and accepts
+// only credentials scoped to us-east-1.
+var globalServiceRegion = map[string]string{"iam": "us-east-1"}
+
+// checkScope refuses a request to a global service signed for another
+// region, with IAM's answer: SignatureDoesNotMatch, "Credential should be
+// scoped to a valid region, not 'eu-west-1'. ".
+func checkScope(a *sigV4Auth, proto protocol) *apiError {
+	if want, ok := globalServiceRegion[a.Service]; ok && a.Region != want {
+		return authError(proto, "SignatureDoesNotMatch", fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. ", a.Region))
+	}
+	return nil
 }

@@ -46,6 +46,13 @@ type Account struct {
 	Secrets map[string]map[string]*Secret `json:"secrets"`
 	// Topics by ARN.
 	Topics map[string]*Topic `json:"topics"`
+	// KMSKeys by region, then by key ID; KMSAliases by region, then by
+	// alias name (alias/...). Made on first use (kms.go).
+	KMSKeys    map[string]map[string]*KMSKey   `json:"kms_keys,omitempty"`
+	KMSAliases map[string]map[string]*KMSAlias `json:"kms_aliases,omitempty"`
+	// SESIdentities are the verified SES identities (email addresses and
+	// domains) the account may send from, in every region.
+	SESIdentities []string `json:"ses_identities,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
 }
@@ -161,6 +168,9 @@ type SecretVersion struct {
 	Binary      []byte    `json:"-"`
 	Stages      []string  `json:"stages"`
 	CreatedDate time.Time `json:"created_date"`
+	// KMSKeyARN is the KMS key the value was encrypted with; reading the
+	// value needs it. Empty for a version that predates the key.
+	KMSKeyARN string `json:"kms_key_arn,omitempty"`
 }
 
 // Topic is an SNS topic.

@@ -1,9 +1,13 @@
 package sandbox
 
 import (
+	"regexp"
 	"strings"
 	"time"
 )
+
+// stsExternalIDRe is the model's pattern for AssumeRole's ExternalId.
+var stsExternalIDRe = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
 
 func stsActions() map[string]handler {
 	return map[string]handler{
@@ -110,8 +114,13 @@ func stsAssumeRole(r *request) (any, error) {
 		duration = stsDefaultDuration
 	}
 	externalID := r.param("ExternalId")
-	if externalID != "" && (len(externalID) < 2 || len(externalID) > 1224) {
-		return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224", externalID)
+	if _, given := r.form["ExternalId"]; given {
+		if len(externalID) < 2 || len(externalID) > 1224 {
+			return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224", externalID)
+		}
+		if !stsExternalIDRe.MatchString(externalID) {
+			return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*", externalID)
+		}
 	}
 	acctID, roleName, err := stsParseRoleARN(roleARN)
 	if err != nil {
@@ -142,16 +151,15 @@ func stsAssumeRole(r *request) (any, error) {
 
 	d := time.Duration(duration) * time.Second
 	ss := &session{
-		AccessKeyID:  newAccessKeyID("ASIA"),
-		Secret:       newSecretAccessKey(),
-		Token:        stsSessionToken(),
-		AccountID:    acct.ID,
-		RoleName:     role.Name,
-		SessionName:  sessionName,
-		ARN:          "arn:aws:sts::" + acct.ID + ":assumed-role/" + role.Name + "/" + sessionName,
-		RoleID:       role.ID,
-		ExpiresWall:  time.Now().Add(d),
-		issuedOffset: r.srv.clock.Offset(),
+		AccessKeyID: newAccessKeyID("ASIA"),
+		Secret:      newSecretAccessKey(),
+		Token:       stsSessionToken(),
+		AccountID:   acct.ID,
+		RoleName:    role.Name,
+		SessionName: sessionName,
+		ARN:         "arn:aws:sts::" + acct.ID + ":assumed-role/" + role.Name + "/" + sessionName,
+		RoleID:      role.ID,
+		ExpiresWall: r.srv.wall().UTC().Truncate(time.Second).Add(d),
 	}
 	if r.caller.Key != nil {
 		ss.SourceKey = r.caller.Key.ID
@@ -161,7 +169,7 @@ func stsAssumeRole(r *request) (any, error) {
 	return stsAssumeRoleResult{
 		Credentials: stsCredentials{
 			AccessKeyId: ss.AccessKeyID, SecretAccessKey: ss.Secret, SessionToken: ss.Token,
-			Expiration: xmlTime(r.now.Add(d)),
+			Expiration: xmlTime(ss.ExpiresWall),
 		},
 		AssumedRoleUser: stsAssumedRoleUser{AssumedRoleId: role.ID + ":" + sessionName, Arn: ss.ARN},
 	}, nil
@@ -191,9 +199,9 @@ func stsPruneSessions(s *Server) {
 	if len(s.sessions) < 1000 {
 		return
 	}
-	now := time.Now()
+	now := s.wall()
 	for id, ss := range s.sessions {
-		if now.Add(s.clock.offsetSince(ss.issuedOffset)).After(ss.ExpiresWall.Add(24 * time.Hour)) {
+		if now.After(ss.ExpiresWall.Add(24 * time.Hour)) {
 			delete(s.sessions, id)
 		}
 	}

@@ -3,7 +3,6 @@ package sandbox_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -178,24 +177,6 @@ func TestAssumeRoleExternalIDAndChaining(t *testing.T) {
 	mustNoErr(t, err)
 	if aws.ToString(who.Account) != "222222222222" {
 		t.Fatalf("chained account %s", aws.ToString(who.Account))
-	}
-}
-
-func TestAssumeRoleSessionExpires(t *testing.T) {
-	env := stsEnv(t)
-	ctx := context.Background()
-	member := assume(t, env, env.Admin(), "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole", "")
-	client := sts.NewFromConfig(member)
-	_, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	mustNoErr(t, err)
-	env.Server.Clock().Advance(2 * time.Hour)
-	_, err = client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if apiCode(err) != "ExpiredToken" || httpStatus(err) != http.StatusForbidden {
-		t.Fatalf("want ExpiredToken (403), got %v", err)
-	}
-	_, err = secretsmanager.NewFromConfig(member).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
-	if apiCode(err) != "ExpiredTokenException" {
-		t.Fatalf("secrets manager: want ExpiredTokenException, got %v", err)
 	}
 }
 

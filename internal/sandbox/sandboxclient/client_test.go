@@ -227,6 +227,9 @@ func TestCallsStateCredentials(t *testing.T) {
 func TestCapturedMessages(t *testing.T) {
 	env, c := setup(t, "")
 	ctx := context.Background()
+	if err := env.Server.VerifySESIdentity(env.Server.ManagementAccountID(), "keyrot@example.com"); err != nil {
+		t.Fatal(err)
+	}
 	_, err := sesv2.NewFromConfig(env.Admin()).SendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String("keyrot@example.com"),
 		Destination:      &sestypes.Destination{ToAddresses: []string{"alice@example.com"}},
