@@ -209,4 +209,3 @@ func TestWriteRefusesAFileTheSDKCannotRead(t *testing.T) {
 		t.Errorf("error holds the secret: %s", s)
 	}
 }
-
