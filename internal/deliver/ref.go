@@ -100,6 +100,9 @@ func ParseRef(s string) (Ref, error) {
 	fail := func(format string, args ...any) (Ref, error) {
 		return Ref{}, fmt.Errorf("destination %q: %s", s, fmt.Sprintf(format, args...))
 	}
+	if rest == "" {
+		return fail("nothing after %s:", kind)
+	}
 	parts := strings.Split(rest, "/")
 	for _, p := range parts {
 		if p == "" {
