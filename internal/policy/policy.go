@@ -39,6 +39,9 @@ type Policy struct {
 	// Notify is the notify section as written; this package neither
 	// decodes nor checks it (internal/config does, into a notify.Config).
 	Notify yaml.Node `yaml:"notify"`
+	// Deliver is the deliver section as written; internal/config decodes
+	// it into a deliver.Config.
+	Deliver yaml.Node `yaml:"deliver"`
 
 	// source is the file name used in problems; lines maps a path such as
 	// "access_keys.rotate_after" to its line in the source.
