@@ -368,3 +368,28 @@ func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })
 	return out, errs
 }
+
+// Declared lists the destinations the rules name, each once (the first
+// rule's token wins), sorted by reference: what can be checked without
+// listing IAM users. Destinations named only in user tags are known when
+// those users are resolved.
+func (c *Config) Declared() []Target {
+	seen := map[string]bool{}
+	var out []Target
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		for _, ref := range r.refs {
+			if seen[ref.String()] {
+				continue
+			}
+			seen[ref.String()] = true
+			p := c.provider(ref.Kind)
+			if r.TokenEnv != "" || r.TokenSecret != "" {
+				p.TokenEnv, p.TokenSecret = r.TokenEnv, r.TokenSecret
+			}
+			out = append(out, Target{Ref: ref, Provider: p, From: fmt.Sprintf("destinations[%d]", i)})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })
+	return out
+}

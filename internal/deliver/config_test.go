@@ -203,3 +203,26 @@ func FuzzDecodeConfig(f *testing.F) {
 		_, _ = c.Resolve("123456789012", inventory.User{Name: "u", Tags: map[string]string{c.UserTag: string(data)}})
 	})
 }
+
+func TestDeclared(t *testing.T) {
+	data, err := os.ReadFile("testdata/config/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, probs := decode(t, data, "good.yaml")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	var got []string
+	for _, d := range c.Declared() {
+		got = append(got, d.Ref.String()+" "+d.Provider.Token().String())
+	}
+	want := []string{
+		"github:acme/app/AWS_ACCESS_KEY_ID env KEYROT_GITHUB_TOKEN",
+		"gitlab:acme/platform/deploy/AWS_ACCESS_KEY_ID env GITLAB_PLATFORM_TOKEN",
+		"vault:secret/ci/deploy secret arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/vault-AbCdEf",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Declared (-want +got):\n%s", diff)
+	}
+}
