@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/deliver/profile"
@@ -75,5 +77,28 @@ func TestCheckAll(t *testing.T) {
 	}
 	if err == nil || strings.Contains(err.Error(), "hvs.secret-token-value") {
 		t.Errorf("joined error %v: want both failures and no token", err)
+	}
+}
+
+type fakeSM map[string]string
+
+func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	v, ok := f[*in.SecretId]
+	if !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: &v}, nil
+}
+
+func TestOpenWithTokenSecret(t *testing.T) {
+	ctx := context.Background()
+	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/gitlab-AbCdEf"
+	env := backends.Env{Secrets: backends.SecretsManager{API: fakeSM{arn: "glpat-x"}}}
+	if _, err := backends.Open(ctx, target(t, "gitlab:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenSecret: arn}), env); err != nil {
+		t.Errorf("open with a token secret: %v", err)
+	}
+	_, err := backends.Open(ctx, target(t, "gitlab:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenSecret: arn + "x"}), env)
+	if err == nil || !strings.Contains(err.Error(), arn+"x") {
+		t.Errorf("missing secret: %v", err)
 	}
 }
