@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/github"
@@ -39,8 +41,11 @@ func Open(ctx context.Context, t deliver.Target, env Env) (deliver.Destination, 
 	switch t.Ref.Kind {
 	case deliver.KindProfile:
 		file := t.Provider.File
-		if file == "" {
+		switch {
+		case file == "":
 			file = profile.DefaultFile(getenv, env.Home)
+		case strings.HasPrefix(file, "~/") && env.Home != "":
+			file = filepath.Join(env.Home, file[2:])
 		}
 		return profile.New(t.Ref, file)
 	case deliver.KindGitHub, deliver.KindVault, deliver.KindGitLab:

@@ -37,6 +37,10 @@ func TestOpenPicksBackendAndToken(t *testing.T) {
 	if p, ok := d.(*profile.Destination); !ok || p.File() != filepath.Join(home, ".aws", "credentials") {
 		t.Errorf("profile destination %T %v", d, d)
 	}
+	d, err = backends.Open(ctx, target(t, "profile:work", deliver.Provider{File: "~/creds"}), env)
+	if p, ok := d.(*profile.Destination); err != nil || !ok || p.File() != filepath.Join(home, "creds") {
+		t.Errorf("~/ not expanded: %T %v", d, err)
+	}
 	d, err = backends.Open(ctx, target(t, "vault:secret/a", deliver.Provider{TokenEnv: "VT"}), env)
 	if _, ok := d.(*vault.Destination); err != nil || !ok {
 		t.Errorf("vault destination: %T, %v", d, err)
