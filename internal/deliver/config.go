@@ -296,6 +296,16 @@ func (c *Config) provider(kind string) Provider {
 	return Provider{}
 }
 
+// target is ref with its kind's provider settings, tok (when set)
+// replacing the provider's token.
+func (c *Config) target(ref Ref, tok Credential, from string) Target {
+	p := c.provider(ref.Kind)
+	if tok != (Credential{}) {
+		p.TokenEnv, p.TokenSecret = tok.Env, tok.Secret
+	}
+	return Target{Ref: ref, Provider: p, From: from}
+}
+
 func (r *Rule) matches(account string, u inventory.User) bool {
 	if len(r.Accounts) > 0 && !contains(r.Accounts, account) {
 		return false
@@ -328,16 +338,10 @@ func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 	seen := map[string]bool{}
 	var out []Target
 	addTarget := func(ref Ref, tok Credential, from string) {
-		k := ref.String()
-		if seen[k] {
-			return
+		if k := ref.String(); !seen[k] {
+			seen[k] = true
+			out = append(out, c.target(ref, tok, from))
 		}
-		seen[k] = true
-		p := c.provider(ref.Kind)
-		if tok != (Credential{}) {
-			p.TokenEnv, p.TokenSecret = tok.Env, tok.Secret
-		}
-		out = append(out, Target{Ref: ref, Provider: p, From: from})
 	}
 	for i := range c.Rules {
 		r := &c.Rules[i]
@@ -383,11 +387,7 @@ func (c *Config) Declared() []Target {
 				continue
 			}
 			seen[ref.String()] = true
-			p := c.provider(ref.Kind)
-			if r.TokenEnv != "" || r.TokenSecret != "" {
-				p.TokenEnv, p.TokenSecret = r.TokenEnv, r.TokenSecret
-			}
-			out = append(out, Target{Ref: ref, Provider: p, From: fmt.Sprintf("destinations[%d]", i)})
+			out = append(out, c.target(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, fmt.Sprintf("destinations[%d]", i)))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })
