@@ -2,9 +2,13 @@ package github_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/nacl/box"
 
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/github"
@@ -149,6 +153,21 @@ func TestSealSecretRejectsBadKey(t *testing.T) {
 	for _, pub := range []string{"", "not base64!", "AAAA"} {
 		if _, err := github.SealSecret(pub, []byte("x"), strings.NewReader(strings.Repeat("r", 64))); err == nil {
 			t.Errorf("SealSecret(%q) accepted a key that is not 32 bytes", pub)
+		}
+	}
+}
+
+// BenchmarkSealSecret measures sealing one secret access key for GitHub.
+func BenchmarkSealSecret(b *testing.B) {
+	pub, _, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pk := base64.StdEncoding.EncodeToString(pub[:])
+	secret := []byte("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	for b.Loop() {
+		if _, err := github.SealSecret(pk, secret, rand.Reader); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

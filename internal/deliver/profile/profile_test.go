@@ -209,3 +209,13 @@ func TestWriteRefusesAFileTheSDKCannotRead(t *testing.T) {
 		t.Errorf("error holds the secret: %s", s)
 	}
 }
+
+// BenchmarkSetProfile measures editing one profile of a small credentials file.
+func BenchmarkSetProfile(b *testing.B) {
+	data := []byte(original)
+	for b.Loop() {
+		if _, err := profile.SetProfile(data, "work", "AKIANEWNEWNEWNEW0002", "new/secret+key"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
