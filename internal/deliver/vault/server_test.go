@@ -25,14 +25,22 @@ import (
 //     "check-and-set parameter did not match the current version".
 //   - POST /v1/sys/capabilities-self:
 //     https://developer.hashicorp.com/vault/api-docs/system/capabilities-self
+//   - GET /v1/sys/internal/ui/mounts/:path, what the vault CLI asks
+//     before kv commands: {"data":{"path":"secret/","type":"kv",
+//     "options":{"version":"2"}}}; for a path no engine is mounted at it
+//     answers an error (this server: 403, which the destination, like the
+//     vault CLI, treats as "cannot tell"). sys/internal/ui/mounts is in
+//     Vault's default policy.
 //   - A token Vault does not know: 403 {"errors":["permission denied"]};
 //     a path no engine is mounted at: 404 "no handler for route".
 //     https://developer.hashicorp.com/vault/api-docs#http-status-codes
 type fakeVault struct {
-	mu      sync.Mutex
-	mounts  map[string]bool
-	tokens  map[string]map[string][]string // token -> path -> capabilities
-	secrets map[string]*kvSecret           // mount/path
+	mu     sync.Mutex
+	mounts map[string]bool
+	// kvVersion is each mount's KV version ("2" when absent).
+	kvVersion map[string]string
+	tokens    map[string]map[string][]string // token -> path -> capabilities
+	secrets   map[string]*kvSecret           // mount/path
 	// beforeWrite, when set, runs before each write is applied (a
 	// concurrent writer).
 	beforeWrite func(s *kvSecret)
@@ -47,7 +55,7 @@ type kvSecret struct {
 func (s *kvSecret) put(data map[string]any) { s.versions = append(s.versions, data); s.deleted = false }
 
 func newFakeVault(t *testing.T) (*fakeVault, *httptest.Server) {
-	f := &fakeVault{mounts: map[string]bool{}, tokens: map[string]map[string][]string{}, secrets: map[string]*kvSecret{}}
+	f := &fakeVault{mounts: map[string]bool{}, kvVersion: map[string]string{}, tokens: map[string]map[string][]string{}, secrets: map[string]*kvSecret{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv
@@ -124,6 +132,19 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		c := f.caps(token, body.Path)
 		vaultJSON(w, http.StatusOK, map[string]any{"capabilities": c, body.Path: c, "data": map[string]any{"capabilities": c, body.Path: c}})
+		return
+	}
+	if ui, ok := strings.CutPrefix(p, "sys/internal/ui/mounts/"); ok && r.Method == http.MethodGet {
+		m, _, _ := strings.Cut(ui, "/")
+		if !f.mounts[m] {
+			vaultErrors(w, http.StatusForbidden, "preflight capability check returned 403, please ensure client's policies grant access to path \""+ui+"/\"")
+			return
+		}
+		v := f.kvVersion[m]
+		if v == "" {
+			v = "2"
+		}
+		vaultJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"path": m + "/", "type": "kv", "options": map[string]any{"version": v}}})
 		return
 	}
 	mount, rest, _ := strings.Cut(p, "/")

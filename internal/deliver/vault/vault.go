@@ -118,6 +118,9 @@ func (d *Destination) Check(ctx context.Context) error {
 				deliver.ErrUnauthorized, strings.Join(missing, ", "), d.dataPath(), strings.Join(caps, ", "))}
 		}
 	}
+	if err := d.checkMount(ctx); err != nil {
+		return err
+	}
 	resp, err := d.client.Logical().ReadRawWithContext(ctx, d.dataPath())
 	if resp != nil {
 		defer resp.Body.Close()
@@ -131,6 +134,35 @@ func (d *Destination) Check(ctx context.Context) error {
 	}
 	if err != nil {
 		return d.fail("check", err)
+	}
+	return nil
+}
+
+// checkMount asks Vault what is mounted at the secret's path
+// (sys/internal/ui/mounts, which the default policy allows, as the vault
+// CLI does for kv commands): it must be the KV engine, version 2. On a KV
+// version 1 mount a write to MOUNT/data/PATH would store a secret at that
+// literal path instead.
+func (d *Destination) checkMount(ctx context.Context) error {
+	s, err := d.client.Logical().ReadWithContext(ctx, "sys/internal/ui/mounts/"+d.ref.Mount+"/"+d.ref.Path)
+	if err != nil {
+		var re *api.ResponseError
+		if errors.As(err, &re) && (re.StatusCode == http.StatusBadRequest || re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusNotFound) {
+			// Nothing mounted there (400 "path not found" or 403), an
+			// older server or a restricted default policy: the data path
+			// probe below still finds a missing mount.
+			return nil
+		}
+		return d.fail("check", err)
+	}
+	if s == nil || s.Data == nil {
+		return nil
+	}
+	typ, _ := s.Data["type"].(string)
+	opts, _ := s.Data["options"].(map[string]any)
+	version, _ := opts["version"].(string)
+	if typ != "kv" || version != "2" {
+		return &deliver.Error{Ref: d.ref, Op: "check", Err: fmt.Errorf("%w: the engine at %s is %s version %q, not KV version 2", deliver.ErrNotFound, d.ref.Mount, typ, version)}
 	}
 	return nil
 }

@@ -24,6 +24,8 @@ func key(id, secret string) deliver.Key {
 func setup(t *testing.T) (*fakeVault, string) {
 	f, srv := newFakeVault(t)
 	f.mounts["secret"] = true
+	f.mounts["kv1"] = true
+	f.kvVersion["kv1"] = "1"
 	f.tokens[rootToken] = map[string][]string{"*": {"root"}}
 	f.tokens[writerToken] = map[string][]string{"secret/data/ci/deploy": {"create", "read", "update"}}
 	f.tokens[readerToken] = map[string][]string{"secret/data/ci/deploy": {"read"}}
@@ -144,6 +146,7 @@ func TestCheckReportsUnauthorizedAndNotFound(t *testing.T) {
 		{"unknown token", "vault:secret/ci/deploy", "hvs.nosuchtoken", deliver.ErrUnauthorized, "403"},
 		{"read-only policy", "vault:secret/ci/deploy", readerToken, deliver.ErrUnauthorized, "create, update"},
 		{"no such mount", "vault:kv/ci/deploy", rootToken, deliver.ErrNotFound, "no secrets engine is mounted at kv"},
+		{"KV version 1", "vault:kv1/ci/deploy", rootToken, deliver.ErrNotFound, "not KV version 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
