@@ -59,7 +59,7 @@ var (
 // message names the destination by its reference, which holds no secret.
 type Error struct {
 	Ref Ref
-	Op  string // "check", "write" or "read current key"
+	Op  string // "open", "check", "write" or "read current key"
 	Err error
 }
 
