@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/spf13/cobra"
 
 	"github.com/keyrot/keyrot/internal/config"
+	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/policy"
 )
 
@@ -15,6 +19,9 @@ import (
 type configOptions struct {
 	File  string
 	Force bool
+	// CheckDestinations makes validate also check each delivery
+	// destination the file declares (it exists, the token may write it).
+	CheckDestinations bool
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
@@ -36,19 +43,24 @@ func newConfigValidateCmd(g *globalOptions) *cobra.Command {
 			"all reported, one per line as file:line: path: problem. Exits 0 when the file is valid\n" +
 			"and 2 when it is not.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigValidate(g, opts) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runConfigValidate(cmd.Context(), g, opts) },
 	}
 	cmd.Flags().StringVarP(&opts.File, "file", "f", policy.DefaultFile, "policy file to check")
+	cmd.Flags().BoolVar(&opts.CheckDestinations, "check-destinations", false,
+		"also check that each delivery destination the rules name exists and its token may write it (reads only)")
 	addConfigAlias(cmd, opts)
 	return cmd
 }
 
-func runConfigValidate(g *globalOptions, opts *configOptions) error {
-	_, err := config.Load(opts.File)
+func runConfigValidate(ctx context.Context, g *globalOptions, opts *configOptions) error {
+	c, err := config.Load(opts.File)
 	var probs policy.Problems
 	switch {
 	case err == nil:
 		fmt.Fprintf(g.streams.Out, "%s: valid\n", opts.File)
+		if opts.CheckDestinations {
+			return checkDestinations(ctx, g, c)
+		}
 		return nil
 	case errors.As(err, &probs):
 		for _, p := range probs {
@@ -109,4 +121,49 @@ func newConfigSchemaCmd(g *globalOptions) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// checkDestinations checks every destination the deliver rules name,
+// printing one line per destination; Secrets Manager is reached (for
+// token_secret) only when a destination needs it.
+func checkDestinations(ctx context.Context, g *globalOptions, c *config.Config) error {
+	targets := c.Deliver.Declared()
+	if len(targets) == 0 {
+		fmt.Fprintln(g.streams.Out, "no delivery destinations declared")
+		return nil
+	}
+	home, _ := os.UserHomeDir()
+	env := backends.Env{Getenv: os.Getenv, Home: home}
+	for _, t := range targets {
+		if t.Provider.TokenSecret != "" {
+			cfg, err := loadAWS(ctx, g)
+			if err != nil {
+				return err
+			}
+			env.Secrets = backends.SecretsManager{API: secretsmanager.NewFromConfig(cfg)}
+			break
+		}
+	}
+	res, err := backends.CheckAll(ctx, targets, env)
+	for _, r := range res {
+		if r.Err != nil {
+			fmt.Fprintf(g.streams.Err, "%s (%s): %v\n", r.Target.Ref, r.Target.From, r.Err)
+			continue
+		}
+		fmt.Fprintf(g.streams.Out, "%s: ok\n", r.Target.Ref)
+	}
+	if err != nil {
+		return withCode(ExitError, fmt.Errorf("%d of %d destination(s) failed the check", countFailed(res), len(res)))
+	}
+	return nil
+}
+
+func countFailed(res []backends.Result) int {
+	n := 0
+	for _, r := range res {
+		if r.Err != nil {
+			n++
+		}
+	}
+	return n
 }

@@ -1,7 +1,9 @@
 // Package config loads keyrot.yaml at the composition root: the policy
 // (internal/policy), the notify section (internal/notify, each channel
-// checking its own fields) and the serve section (internal/serveconf), all decoded with the one strict decoder of
-// internal/yamlconf. Every problem of both parts is reported together,
+// checking its own fields), the serve section (internal/serveconf), the
+// history section and the deliver section (internal/deliver), all decoded
+// with the one strict decoder of internal/yamlconf. Every problem of every
+// part is reported together,
 // sorted by line, as "file:line: path: message".
 //
 // The policy stays a leaf that the pure core and the sandbox can import;
@@ -16,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/serveconf"
@@ -24,8 +27,8 @@ import (
 
 // Config is a loaded keyrot.yaml.
 type Config struct {
-	// Policy is everything but the notify section; Policy.Notify keeps
-	// that section as written.
+	// Policy is everything but the notify, serve, history and deliver
+	// sections, which it keeps as written.
 	Policy *policy.Policy
 	// Notify is the notify section, decoded and checked.
 	Notify *notify.Config
@@ -33,6 +36,8 @@ type Config struct {
 	Serve *serveconf.Config
 	// History is the history section.
 	History History
+	// Deliver is the deliver section, decoded and checked.
+	Deliver *deliver.Config
 }
 
 // DefaultRetention is how long audits are kept when keyrot.yaml does not
@@ -66,7 +71,7 @@ func decodeHistory(file string, n *yaml.Node) (History, yamlconf.Problems) {
 // Default returns the configuration used when there is no keyrot.yaml:
 // policy.Default, notify.DefaultConfig (no channels) and serveconf.Default.
 func Default() *Config {
-	return &Config{Policy: policy.Default(), Notify: notify.DefaultConfig(), Serve: serveconf.Default(), History: History{Retention: yamlconf.Duration(DefaultRetention)}}
+	return &Config{Policy: policy.Default(), Notify: notify.DefaultConfig(), Serve: serveconf.Default(), History: History{Retention: yamlconf.Duration(DefaultRetention)}, Deliver: deliver.DefaultConfig()}
 }
 
 // Load reads and parses the file at path; problems name the file as path.
@@ -81,9 +86,10 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes keyrot.yaml strictly: the policy on top of its defaults and
-// validated, and the notify section on top of its defaults and checked.
+// validated, the notify and deliver sections on top of their defaults and
+// checked.
 // The error, if any, is a policy.Problems (yamlconf.Problems) listing every
-// defect of both parts with its line; filename names the file in them.
+// defect of every part with its line; filename names the file in them.
 func Parse(data []byte, filename string) (*Config, error) {
 	root, err := yamlconf.Parse(data, filename)
 	if err != nil {
@@ -96,9 +102,11 @@ func Parse(data []byte, filename string) (*Config, error) {
 	probs = append(probs, sprobs...)
 	h, hprobs := decodeHistory(filename, &p.History)
 	probs = append(probs, hprobs...)
+	d, dprobs := deliver.DecodeConfig(filename, &p.Deliver, "deliver")
+	probs = append(probs, dprobs...)
 	if len(probs) > 0 {
 		probs.Sort()
 		return nil, probs
 	}
-	return &Config{Policy: p, Notify: n, Serve: sv, History: h}, nil
+	return &Config{Policy: p, Notify: n, Serve: sv, History: h, Deliver: d}, nil
 }

@@ -45,6 +45,9 @@ type Policy struct {
 	// History is the history section as written (retention); this package
 	// neither decodes nor checks it (internal/config does).
 	History yaml.Node `yaml:"history"`
+	// Deliver is the deliver section as written; internal/config decodes
+	// it into a deliver.Config.
+	Deliver yaml.Node `yaml:"deliver"`
 
 	// source is the file name used in problems; lines maps a path such as
 	// "access_keys.rotate_after" to its line in the source.

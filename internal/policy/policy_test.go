@@ -156,7 +156,7 @@ func TestBadFixtures(t *testing.T) {
 		"secret_name_syntax.yaml":           {`2: rotation.secret_name: is not a valid template: unclosed action; fields are .AccountID, .AccountName, .UserName, .UserPath`},
 		"setup_grace.yaml":                  {`2: access_keys.setup_grace: must be less than rotate_after (got 90d >= 90d)`},
 		"unknown_key.yaml":                  {`2: access_keys.rotate_afer: unknown key "rotate_afer" in access_keys; did you mean "rotate_after"? (known keys: deactivate_after, delete_after, max_active_keys, rotate_after, setup_grace, unused_after)`},
-		"unknown_top_key.yaml":              {`2: policy: unknown key "policy" in top level (known keys: access_keys, console, exempt_tag, exemptions, history, notify, organization, root, rotation, serve, version)`},
+		"unknown_top_key.yaml":              {`2: policy: unknown key "policy" in top level (known keys: access_keys, console, deliver, exempt_tag, exemptions, history, notify, organization, root, rotation, serve, version)`},
 		"unused_zero.yaml":                  {`2: access_keys.unused_after: must be more than 0 (got 0d); CIS recommends 45d`},
 		"wrong_type_bool.yaml":              {`2: root.require_mfa: must be true or false (got "yes please")`},
 		"wrong_type_int.yaml":               {`2: access_keys.max_active_keys: must be a whole number (got "one")`},

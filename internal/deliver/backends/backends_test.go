@@ -1,0 +1,108 @@
+package backends_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/keyrot/keyrot/internal/deliver"
+	"github.com/keyrot/keyrot/internal/deliver/backends"
+	"github.com/keyrot/keyrot/internal/deliver/profile"
+	"github.com/keyrot/keyrot/internal/deliver/vault"
+)
+
+func target(t *testing.T, ref string, p deliver.Provider) deliver.Target {
+	t.Helper()
+	r, err := deliver.ParseRef(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deliver.Target{Ref: r, Provider: p}
+}
+
+func TestOpenPicksBackendAndToken(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	env := backends.Env{Getenv: func(k string) string { return map[string]string{"VAULT_ADDR": "http://127.0.0.1:1", "VT": "hvs.x"}[k] }, Home: home}
+	d, err := backends.Open(ctx, target(t, "profile:work", deliver.Provider{}), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := d.(*profile.Destination); !ok || p.File() != filepath.Join(home, ".aws", "credentials") {
+		t.Errorf("profile destination %T %v", d, d)
+	}
+	d, err = backends.Open(ctx, target(t, "profile:work", deliver.Provider{File: "~/creds"}), env)
+	if p, ok := d.(*profile.Destination); err != nil || !ok || p.File() != filepath.Join(home, "creds") {
+		t.Errorf("~/ not expanded: %T %v", d, err)
+	}
+	d, err = backends.Open(ctx, target(t, "vault:secret/a", deliver.Provider{TokenEnv: "VT"}), env)
+	if _, ok := d.(*vault.Destination); err != nil || !ok {
+		t.Errorf("vault destination: %T, %v", d, err)
+	}
+	_, err = backends.Open(ctx, target(t, "github:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenEnv: "GITHUB_TOKEN"}), env)
+	if !errors.Is(err, deliver.ErrUnauthorized) || !strings.Contains(err.Error(), "github:acme/app/AWS_ACCESS_KEY_ID") || !strings.Contains(err.Error(), "GITHUB_TOKEN") {
+		t.Errorf("missing token: %v", err)
+	}
+}
+
+func TestCheckAll(t *testing.T) {
+	ctx := context.Background()
+	// A Vault that knows no token: 403 permission denied, as Vault answers.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"errors":["permission denied"]}`))
+	}))
+	defer srv.Close()
+	env := backends.Env{Getenv: func(k string) string { return map[string]string{"VT": "hvs.secret-token-value"}[k] }}
+	targets := []deliver.Target{
+		target(t, "profile:work", deliver.Provider{File: filepath.Join(t.TempDir(), "credentials")}),
+		target(t, "vault:secret/ci/deploy", deliver.Provider{URL: srv.URL, TokenEnv: "VT"}),
+		target(t, "gitlab:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenEnv: "UNSET_TOKEN"}),
+	}
+	res, err := backends.CheckAll(ctx, targets, env)
+	if len(res) != 3 {
+		t.Fatalf("%d results", len(res))
+	}
+	if res[0].Err != nil {
+		t.Errorf("profile: %v", res[0].Err)
+	}
+	if !errors.Is(res[1].Err, deliver.ErrUnauthorized) || !strings.Contains(res[1].Err.Error(), "vault:secret/ci/deploy") {
+		t.Errorf("vault: %v", res[1].Err)
+	}
+	if !errors.Is(res[2].Err, deliver.ErrUnauthorized) || !strings.Contains(res[2].Err.Error(), "UNSET_TOKEN") {
+		t.Errorf("gitlab: %v", res[2].Err)
+	}
+	if err == nil || strings.Contains(err.Error(), "hvs.secret-token-value") {
+		t.Errorf("joined error %v: want both failures and no token", err)
+	}
+}
+
+type fakeSM map[string]string
+
+func (f fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	v, ok := f[*in.SecretId]
+	if !ok {
+		return nil, errors.New("ResourceNotFoundException")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: &v}, nil
+}
+
+func TestOpenWithTokenSecret(t *testing.T) {
+	ctx := context.Background()
+	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:keyrot/gitlab-AbCdEf"
+	env := backends.Env{Secrets: backends.SecretsManager{API: fakeSM{arn: "glpat-x"}}}
+	if _, err := backends.Open(ctx, target(t, "gitlab:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenSecret: arn}), env); err != nil {
+		t.Errorf("open with a token secret: %v", err)
+	}
+	_, err := backends.Open(ctx, target(t, "gitlab:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenSecret: arn + "x"}), env)
+	if err == nil || !strings.Contains(err.Error(), arn+"x") {
+		t.Errorf("missing secret: %v", err)
+	}
+}

@@ -1,0 +1,101 @@
+package deliver_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyrot/keyrot/internal/deliver"
+)
+
+func TestParseRef(t *testing.T) {
+	tests := []struct {
+		in         string
+		want       deliver.Ref
+		secretName string
+	}{
+		{"github:acme/AWS_ACCESS_KEY_ID", deliver.Ref{Kind: "github", Owner: "acme", Name: "AWS_ACCESS_KEY_ID"}, "AWS_SECRET_ACCESS_KEY"},
+		{"github:acme/app/AWS_ACCESS_KEY_ID", deliver.Ref{Kind: "github", Owner: "acme", Repo: "app", Name: "AWS_ACCESS_KEY_ID"}, "AWS_SECRET_ACCESS_KEY"},
+		{"github:acme/app.go/environments/prod-eu/PROD_ACCESS_KEY_ID", deliver.Ref{Kind: "github", Owner: "acme", Repo: "app.go", Environment: "prod-eu", Name: "PROD_ACCESS_KEY_ID"}, "PROD_SECRET_ACCESS_KEY"},
+		{"vault:secret/ci/deploy", deliver.Ref{Kind: "vault", Mount: "secret", Path: "ci/deploy"}, ""},
+		{"gitlab:acme/platform/deploy/AWS_ACCESS_KEY_ID", deliver.Ref{Kind: "gitlab", Project: "acme/platform/deploy", Name: "AWS_ACCESS_KEY_ID"}, "AWS_SECRET_ACCESS_KEY"},
+		{"profile:work", deliver.Ref{Kind: "profile", Name: "work"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := deliver.ParseRef(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseRef (-want +got):\n%s", diff)
+			}
+			if got.String() != tt.in {
+				t.Errorf("String() = %q, want %q", got.String(), tt.in)
+			}
+			if tt.secretName != "" && got.SecretName() != tt.secretName {
+				t.Errorf("SecretName() = %q, want %q", got.SecretName(), tt.secretName)
+			}
+		})
+	}
+}
+
+func TestParseRefRejects(t *testing.T) {
+	tests := []struct{ in, says string }{
+		{"github", "want KIND:WHERE"},
+		{"s3:bucket/key", "unknown kind"},
+		{"github:acme/app/TOKEN", "must end in ACCESS_KEY_ID"},
+		{"github:acme/app/GITHUB_ACCESS_KEY_ID", "not starting with a digit or GITHUB_"},
+		{"github:acme/app/1_ACCESS_KEY_ID", "GitHub names"},
+		{"github:-acme/app/AWS_ACCESS_KEY_ID", "owner"},
+		{"github:acme/../AWS_ACCESS_KEY_ID", "repository"},
+		{"github:acme/app/envs/prod/AWS_ACCESS_KEY_ID", "environments"},
+		{"github:acme//AWS_ACCESS_KEY_ID", "empty part"},
+		{"github:a/b/c/d/AWS_ACCESS_KEY_ID", "want github:OWNER"},
+		{"vault:secret", "want vault:MOUNT/PATH"},
+		{"vault:secret/../sys", "path part"},
+		{"gitlab:acme/AWS_ACCESS_KEY_ID", "want gitlab:GROUP/PROJECT/NAME"},
+		{"gitlab:acme/app/AWS-ACCESS_KEY_ID", "GitLab variable names"},
+		{"profile:", "nothing after profile:"},
+		{"profile:a b", "want profile:NAME"},
+		{"profile:a/b", "want profile:NAME"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := deliver.ParseRef(tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("ParseRef(%q) = %v, want an error saying %q", tt.in, err, tt.says)
+			}
+		})
+	}
+}
+
+// FuzzParseRef checks that a reference that parses prints back to itself
+// and parses again to the same Ref, and that names are paired as
+// documented.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"github:acme/app/AWS_ACCESS_KEY_ID", "github:acme/AWS_ACCESS_KEY_ID",
+		"github:acme/app/environments/prod/AWS_ACCESS_KEY_ID", "vault:secret/a/b", "gitlab:g/s/p/X_ACCESS_KEY_ID", "profile:default", "github:", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := deliver.ParseRef(s)
+		if err != nil {
+			return
+		}
+		if r.String() != s {
+			t.Fatalf("ParseRef(%q).String() = %q", s, r.String())
+		}
+		again, err := deliver.ParseRef(r.String())
+		if err != nil || again != r {
+			t.Fatalf("reparse of %q: %+v, %v", s, again, err)
+		}
+		if strings.ContainsAny(s, " \t\n\r") {
+			t.Fatalf("accepted whitespace: %q", s)
+		}
+		if (r.Kind == deliver.KindGitHub || r.Kind == deliver.KindGitLab) && (!strings.HasSuffix(r.Name, deliver.IDSuffix) || r.SecretName() == r.Name) {
+			t.Fatalf("%q: name %q and secret name %q are not a pair", s, r.Name, r.SecretName())
+		}
+	})
+}
