@@ -18,6 +18,9 @@ type State struct {
 	DefaultRoleName string       `json:"default_role_name"`
 	Emails          []Email      `json:"emails"`
 	SNSMessages     []SNSMessage `json:"sns_messages"`
+	// SCPs are the organization's service control policies by ID
+	// (authz_state.go); FullAWSAccess is attached everywhere by default.
+	SCPs map[string]*SCP `json:"scps,omitempty"`
 }
 
 // OU is an organizational unit.
@@ -46,6 +49,8 @@ type Account struct {
 	Secrets map[string]map[string]*Secret `json:"secrets"`
 	// Topics by ARN.
 	Topics map[string]*Topic `json:"topics"`
+	// Policies are the account's customer-managed IAM policies by ARN.
+	Policies map[string]*ManagedPolicy `json:"policies,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
 }
@@ -59,6 +64,13 @@ type Role struct {
 	// TrustedAccounts may assume the role; ExternalID, when set, must match.
 	TrustedAccounts []string `json:"trusted_accounts"`
 	ExternalID      string   `json:"external_id,omitempty"`
+	// TrustPolicy, when set, is the role's trust policy document and
+	// replaces the one TrustedAccounts and ExternalID describe.
+	TrustPolicy string `json:"trust_policy,omitempty"`
+	Path        string `json:"path,omitempty"`
+	Tags        []Tag  `json:"tags,omitempty"`
+	// Identity policies of the role.
+	Policies Attachments `json:"policies"`
 }
 
 // RootUser is the account's root user.
@@ -81,10 +93,11 @@ type User struct {
 	PasswordLastUsed *time.Time    `json:"password_last_used,omitempty"`
 	MFADevices       []*MFADevice  `json:"mfa_devices,omitempty"`
 	Keys             []*AccessKey  `json:"keys,omitempty"`
-	// Admin users may call every operation in their account; other users
-	// may only manage their own credentials and read secrets whose
-	// resource policy names them.
+	// Admin is set for users the scenario declares admin; they have
+	// AdministratorAccess attached.
 	Admin bool `json:"admin,omitempty"`
+	// Identity policies of the user.
+	Policies Attachments `json:"policies"`
 }
 
 // Tag is a key/value tag, kept in insertion order as IAM does.
@@ -112,6 +125,8 @@ type Group struct {
 	Path       string    `json:"path"`
 	ARN        string    `json:"arn"`
 	CreateDate time.Time `json:"create_date"`
+	// Identity policies of the group's members.
+	Policies Attachments `json:"policies"`
 }
 
 // AccessKey is a long-term access key of a user or of the root user.
