@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/csv"
-	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
@@ -239,18 +238,7 @@ var entityTypes = []string{"User", "Role", "Group", "LocalManagedPolicy", "AWSMa
 
 // trustPolicy renders a role's trust policy URL-encoded, as IAM returns
 // policy documents.
-func trustPolicy(role *Role) string {
-	var principals []string
-	for _, a := range role.TrustedAccounts {
-		principals = append(principals, "arn:aws:iam::"+a+":root")
-	}
-	stmt := map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principals}, "Action": "sts:AssumeRole"}
-	if role.ExternalID != "" {
-		stmt["Condition"] = map[string]any{"StringEquals": map[string]string{"sts:ExternalId": role.ExternalID}}
-	}
-	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{stmt}})
-	return url.QueryEscape(string(b))
-}
+func trustPolicy(role *Role) string { return url.QueryEscape(role.trustDocument()) }
 
 func iamGetAccountAuthorizationDetails(r *request) (any, error) {
 	filter := r.memberList("Filter", "")

@@ -173,7 +173,7 @@ type ScenarioUser struct {
 	Admin bool `yaml:"admin,omitempty" json:"admin,omitempty"`
 	// Policies are the user's identity policies.
 	Policies ScenarioPolicies `yaml:"policies,omitempty" json:"policies,omitempty"`
-	Console *ScenarioConsole `yaml:"console,omitempty" json:"console,omitempty"`
+	Console  *ScenarioConsole `yaml:"console,omitempty" json:"console,omitempty"`
 	// MFA gives the user a virtual MFA device.
 	MFA  bool          `yaml:"mfa,omitempty" json:"mfa,omitempty"`
 	Keys []ScenarioKey `yaml:"keys,omitempty" json:"keys,omitempty"`

@@ -41,6 +41,9 @@ type Options struct {
 	Logger              *slog.Logger
 	// Seed makes fault-injection randomness reproducible when non-zero.
 	Seed uint64
+	// Permissive turns authorization off: every request is allowed (its
+	// decision is still logged when the decision log is on).
+	Permissive bool
 }
 
 // Server is the sandbox. It is safe for concurrent use.
@@ -61,6 +64,10 @@ type Server struct {
 	ses    []restRoute
 
 	smRot smRotations // Secrets Manager rotation handlers (secrets_rotation.go)
+
+	permissive bool        // authorization off (authz.go)
+	policies   policyCache // parsed policy documents
+	authz      authzLog    // the decision log
 }
 
 // session is a set of STS temporary credentials.
@@ -104,6 +111,8 @@ type request struct {
 	form      url.Values
 	body      []byte
 	requestID string
+	// authorized is set once the request passed authorization.
+	authorized bool
 }
 
 // handler serves one operation. It returns a value to encode (for Query
@@ -127,6 +136,8 @@ func New(opts Options) *Server {
 		sessions: map[string]*session{},
 		counts:   map[string]map[string]int{},
 		faults:   newFaultSet(opts.Seed),
+
+		permissive: opts.Permissive,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -374,7 +385,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 	)
 	if acct == nil {
 		err = errf(403, "AccessDenied", "account %s no longer exists", caller.AccountID)
-	} else {
+	} else if err = s.authorizeLocked(req); err == nil {
+		req.authorized = true
 		out, err = h(req)
 	}
 	s.mu.Unlock()

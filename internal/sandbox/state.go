@@ -153,16 +153,19 @@ type CredentialReport struct {
 
 // Secret is a Secrets Manager secret.
 type Secret struct {
-	ARN               string                    `json:"arn"`
-	Name              string                    `json:"name"`
-	Description       string                    `json:"description,omitempty"`
-	KmsKeyID          string                    `json:"kms_key_id,omitempty"`
-	Tags              []Tag                     `json:"tags,omitempty"`
-	CreatedDate       time.Time                 `json:"created_date"`
-	LastChangedDate   time.Time                 `json:"last_changed_date"`
-	LastAccessedDate  *time.Time                `json:"last_accessed_date,omitempty"`
-	DeletedDate       *time.Time                `json:"deleted_date,omitempty"`
-	ResourcePolicy    string                    `json:"resource_policy,omitempty"`
+	ARN              string     `json:"arn"`
+	Name             string     `json:"name"`
+	Description      string     `json:"description,omitempty"`
+	KmsKeyID         string     `json:"kms_key_id,omitempty"`
+	Tags             []Tag      `json:"tags,omitempty"`
+	CreatedDate      time.Time  `json:"created_date"`
+	LastChangedDate  time.Time  `json:"last_changed_date"`
+	LastAccessedDate *time.Time `json:"last_accessed_date,omitempty"`
+	DeletedDate      *time.Time `json:"deleted_date,omitempty"`
+	ResourcePolicy   string     `json:"resource_policy,omitempty"`
+	// PolicyPrincipals binds the users and roles the resource policy names
+	// (by ARN) to their unique IDs when it was put.
+	PolicyPrincipals  map[string]string         `json:"policy_principals,omitempty"`
 	Versions          map[string]*SecretVersion `json:"versions"`
 	RotationEnabled   bool                      `json:"rotation_enabled"`
 	RotationLambdaARN string                    `json:"rotation_lambda_arn,omitempty"`
