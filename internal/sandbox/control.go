@@ -39,6 +39,8 @@ var controlRoutes = map[string]map[string]controlRoute{
 	"calls":         {http.MethodGet: ctlCalls, http.MethodDelete: ctlResetCalls},
 	"state":         {http.MethodGet: ctlState},
 	"credentials":   {http.MethodGet: ctlCredentials},
+	"authz":         {http.MethodGet: ctlAuthz, http.MethodPut: ctlSetAuthz},
+	"authz/log":     {http.MethodGet: ctlAuthzLog, http.MethodPost: ctlStartAuthzLog, http.MethodDelete: ctlStopAuthzLog},
 }
 
 // ctlError is a control API error with its HTTP status.
