@@ -281,7 +281,9 @@ func iamListAttached(r *request, kind string) (any, error) {
 		}
 		items = append(items, xmlAttachedPolicy{PolicyName: mp.Name, PolicyArn: arn})
 	}
-	sort.Slice(items, func(i, j int) bool { return strings.ToLower(items[i].PolicyName) < strings.ToLower(items[j].PolicyName) })
+	sort.Slice(items, func(i, j int) bool {
+		return strings.ToLower(items[i].PolicyName) < strings.ToLower(items[j].PolicyName)
+	})
 	start, end, next, err := r.pageParams(len(items))
 	if err != nil {
 		return nil, err
