@@ -1,6 +1,9 @@
 package iampolicy
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Kind is the type of a policy: it decides which elements the document may
 // hold (a Principal only in resource and trust policies) and how the
@@ -106,6 +109,21 @@ type Statement struct {
 	Conditions []Condition
 	// Line and Column locate the statement in the document, from 1.
 	Line, Column int
+
+	// actionPats are the actions lower-cased for matching.
+	actionPats []string
+	// vars is true when policy variables are substituted (Version
+	// 2012-10-17 only).
+	vars bool
+}
+
+// compile prepares the statement for evaluation.
+func (s *Statement) compile(version string) {
+	s.actionPats = make([]string, len(s.Actions))
+	for i, a := range s.Actions {
+		s.actionPats[i] = strings.ToLower(a)
+	}
+	s.vars = version == Version2012
 }
 
 // Label names the statement in decisions and messages: its Sid, or
