@@ -17,9 +17,9 @@ import (
 type PolicyDocument struct {
 	// JSON is the document.
 	JSON string
-	// line is the YAML line of the document's first JSON line; 0 when not
-	// known line by line (a document written as YAML).
-	line int
+	// Line is the YAML line of the document's first JSON line; 0 when not
+	// known line by line (a document written as YAML, or built in Go).
+	Line int
 }
 
 // UnmarshalYAML reads a JSON string or a YAML mapping.
@@ -30,9 +30,9 @@ func (d *PolicyDocument) UnmarshalYAML(n *yaml.Node) error {
 			return errors.New("a policy document is a JSON string or a mapping")
 		}
 		d.JSON = n.Value
-		d.line = n.Line
+		d.Line = n.Line
 		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-			d.line = n.Line + 1 // the text starts below the | or >
+			d.Line = n.Line + 1 // the text starts below the | or >
 		}
 	case yaml.MappingNode:
 		var v any
@@ -109,8 +109,8 @@ func (b *builder) docProblem(path string, d PolicyDocument, kind policyKind) boo
 		return true
 	}
 	pr := Problem{Path: path, Message: "malformed policy document: " + err.msg}
-	if d.line > 0 && err.line > 0 {
-		pr.Line = d.line + err.line - 1
+	if d.Line > 0 && err.line > 0 {
+		pr.Line = d.Line + err.line - 1
 	}
 	b.probs = append(b.probs, pr)
 	return false
