@@ -31,7 +31,7 @@ func TestSandboxCtl(t *testing.T) {
 		stderr   string
 		validate func(t *testing.T)
 	}{
-		{name: "health", args: []string{"health"}, stdout: []string{"ok: organization o-brightl00p1, management account 210987654321, 9 accounts, 45 users"}},
+		{name: "health", args: []string{"health"}, stdout: []string{"ok: organization o-brightl00p1, management account 210987654321, 9 accounts, 46 users"}},
 		{name: "clock advance", args: []string{"clock", "advance", "30d"}, stdout: []string{"(offset 720h"}, validate: func(t *testing.T) {
 			if d := env.Server.Clock().Now().Sub(start); d < 30*24*time.Hour {
 				t.Errorf("clock moved by %v", d)

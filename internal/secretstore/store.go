@@ -424,11 +424,6 @@ func (s *Store) Stage(ctx context.Context, secretID, stage string) (Version, err
 	if IsNotFound(err) {
 		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, ErrNoVersion)
 	}
-	if isScheduledForDeletion(err) {
-		// Its versions are out of reach until it is restored, which storing
-		// a new value does (ensureSecret): as far as reading goes, none.
-		return Version{}, fmt.Errorf("read %s of %s (scheduled for deletion): %w", stage, secretID, ErrNoVersion)
-	}
 	if err != nil {
 		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, err)
 	}
@@ -504,13 +499,6 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// isScheduledForDeletion reports whether err is Secrets Manager refusing to
-// read a secret that is scheduled for deletion.
-func isScheduledForDeletion(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "InvalidRequestException" && strings.Contains(ae.ErrorMessage(), "marked for deletion")
 }
 
 // IsNotFound reports whether err is Secrets Manager's ResourceNotFoundException.
