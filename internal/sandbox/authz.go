@@ -254,7 +254,8 @@ func deniedError(r *request, t authzTarget, msg string) error {
 		return errf(403, "AccessDenied", "%s", msg)
 	case "sns":
 		// SNS names the action with its upper-case prefix.
-		return errf(403, "AuthorizationError", "%s", strings.Replace(msg, "sns:", "SNS:", -1))
+		msg = strings.ReplaceAll(msg, "perform: sns:", "perform: SNS:")
+		return errf(403, "AuthorizationError", "%s", strings.ReplaceAll(msg, "allows the sns:", "allows the SNS:"))
 	case "ses":
 		return errf(403, "AccessDeniedException", "%s", msg)
 	}
