@@ -234,10 +234,6 @@ func TestLifecycleUnderKeyrotPermissions(t *testing.T) {
 	}
 	// Every action granted was used, but for those only defensive code
 	// paths call.
-	unexercised := map[string]string{
-		"secretsmanager:DeleteResourcePolicy": "called only for a secret with no reader at all (no user ARN and no rotation.readers), which keyrot's flows do not produce",
-		"secretsmanager:RestoreSecret":        "called for a keyrot secret scheduled for deletion; keyrot reads the secret's current version first, which fails for such a secret, so the lifecycle cannot reach it",
-	}
 	used := map[string]bool{}
 	for _, d := range run.log {
 		if d.Decision == "Allow" {
@@ -260,6 +256,14 @@ func TestLifecycleUnderKeyrotPermissions(t *testing.T) {
 	if t.Failed() {
 		t.Log(run.transcript())
 	}
+}
+
+// unexercised are the actions of keyrot's documents that only defensive
+// code paths call, which the lifecycle cannot reach: their removal is not
+// shown to break anything.
+var unexercised = map[string]string{
+	"secretsmanager:DeleteResourcePolicy": "called only for a secret with no reader at all (no user ARN and no rotation.readers), which keyrot's flows do not produce",
+	"secretsmanager:RestoreSecret":        "called for a keyrot secret scheduled for deletion; keyrot reads the secret's current version first, which fails for such a secret, so the lifecycle cannot reach it",
 }
 
 // permissionSample is the actions CI removes, one per run: one from each
@@ -294,6 +298,9 @@ func TestPermissionsNoneSuperfluous(t *testing.T) {
 	}
 	for _, action := range actions {
 		t.Run(action, func(t *testing.T) {
+			if why := unexercised[action]; why != "" {
+				t.Skip(why)
+			}
 			run := runPermissionsLifecycle(t, action)
 			var hit *sandbox.AuthzDecision
 			for _, d := range run.denied() {
