@@ -235,9 +235,7 @@ func (b *builder) scps(path string, specs []ScenarioSCP) {
 			continue
 		}
 		seen[ss.Name] = true
-		if !b.docProblem(p+".document", ss.Document, kindSCP) {
-			continue
-		}
+		docOK := b.docProblem(p+".document", ss.Document, kindSCP)
 		id := "p-" + b.ids.from(lowerAlnum, 8)
 		scp := &SCP{
 			ID: id, Name: ss.Name, Description: ss.Description, Document: ss.Document.JSON,
@@ -254,7 +252,9 @@ func (b *builder) scps(path string, specs []ScenarioSCP) {
 			}
 			scp.Targets = append(scp.Targets, id)
 		}
-		b.st.SCPs[id] = scp
+		if docOK {
+			b.st.SCPs[id] = scp
+		}
 	}
 }
 
