@@ -503,7 +503,9 @@ func TestIAMNewKeyDelay(t *testing.T) {
 }
 
 // selfServicePolicy lets a user read itself and manage its own access keys,
-// MFA devices and password, after the IAM User Guide's example.
+// MFA devices and password, after the IAM User Guide's example (with a
+// second resource for users on a path, which user/${aws:username} does not
+// match).
 const selfServicePolicy = `{
   "Version": "2012-10-17",
   "Statement": [{
@@ -511,7 +513,7 @@ const selfServicePolicy = `{
     "Effect": "Allow",
     "Action": ["iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey",
                "iam:GetAccessKeyLastUsed", "iam:ListMFADevices", "iam:GetLoginProfile"],
-    "Resource": "arn:aws:iam::*:user/${aws:username}"
+    "Resource": ["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}"]
   }]
 }`
 
