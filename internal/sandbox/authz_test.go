@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
@@ -475,4 +476,52 @@ func boolText(enforced bool) string {
 		return "enforced"
 	}
 	return "permissive"
+}
+
+// TestAuthzOrganizationsPolicies: the organization's SCPs through
+// Organizations' policy APIs.
+func TestAuthzOrganizationsPolicies(t *testing.T) {
+	env := authzEnv(t)
+	ctx := context.Background()
+	org := organizations.NewFromConfig(env.Admin())
+	list, err := org.ListPolicies(ctx, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyTypeServiceControlPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var scpID string
+	for _, p := range list.Policies {
+		names = append(names, aws.ToString(p.Name))
+		if aws.ToString(p.Name) == "no-access-keys" {
+			scpID = aws.ToString(p.Id)
+		}
+	}
+	if strings.Join(names, ",") != "FullAWSAccess,no-access-keys" || !list.Policies[0].AwsManaged {
+		t.Fatalf("ListPolicies: %v", names)
+	}
+	d, err := org.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String(scpID)})
+	if err != nil || !strings.Contains(aws.ToString(d.Policy.Content), `"DenyKeys"`) {
+		t.Fatalf("DescribePolicy: %+v %v", d, err)
+	}
+	tg, err := org.ListTargetsForPolicy(ctx, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(scpID)})
+	if err != nil || len(tg.Targets) != 1 || tg.Targets[0].Type != orgtypes.TargetTypeOrganizationalUnit || aws.ToString(tg.Targets[0].Name) != "Locked" {
+		t.Fatalf("ListTargetsForPolicy: %+v %v", tg, err)
+	}
+	// Attached directly: the OU has both, its account only FullAWSAccess
+	// (it inherits the OU's, which ListPoliciesForTarget does not list).
+	for target, want := range map[string]string{aws.ToString(tg.Targets[0].TargetId): "FullAWSAccess,no-access-keys", "333333333333": "FullAWSAccess"} {
+		got, err := org.ListPoliciesForTarget(ctx, &organizations.ListPoliciesForTargetInput{TargetId: aws.String(target), Filter: orgtypes.PolicyTypeServiceControlPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gn []string
+		for _, p := range got.Policies {
+			gn = append(gn, aws.ToString(p.Name))
+		}
+		if strings.Join(gn, ",") != want {
+			t.Errorf("policies for %s: %v, want %s", target, gn, want)
+		}
+	}
+	_, err = org.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String("p-nosuch00")})
+	wantAPIError(t, err, "PolicyNotFoundException", 400)
 }
