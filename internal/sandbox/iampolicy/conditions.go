@@ -62,53 +62,53 @@ type opDef struct {
 }
 
 var operators = map[string]opDef{
-	"stringequals":              {famString, cmpEq, false},
-	"stringnotequals":           {famString, cmpEq, true},
-	"stringequalsignorecase":    {famStringIgnoreCase, cmpEq, false},
-	"stringnotequalsignorecase": {famStringIgnoreCase, cmpEq, true},
-	"stringlike":                {famStringLike, cmpEq, false},
-	"stringnotlike":             {famStringLike, cmpEq, true},
-	"numericequals":             {famNumeric, cmpEq, false},
-	"numericnotequals":          {famNumeric, cmpEq, true},
-	"numericlessthan":           {famNumeric, cmpLT, false},
-	"numericlessthanequals":     {famNumeric, cmpLE, false},
-	"numericgreaterthan":        {famNumeric, cmpGT, false},
-	"numericgreaterthanequals":  {famNumeric, cmpGE, false},
-	"dateequals":                {famDate, cmpEq, false},
-	"datenotequals":             {famDate, cmpEq, true},
-	"datelessthan":              {famDate, cmpLT, false},
-	"datelessthanequals":        {famDate, cmpLE, false},
-	"dategreaterthan":           {famDate, cmpGT, false},
-	"dategreaterthanequals":     {famDate, cmpGE, false},
-	"bool":                      {famBool, cmpEq, false},
-	"binaryequals":              {famBinary, cmpEq, false},
-	"ipaddress":                 {famIP, cmpEq, false},
-	"notipaddress":              {famIP, cmpEq, true},
-	"arnequals":                 {famARN, cmpEq, false},
-	"arnlike":                   {famARN, cmpEq, false},
-	"arnnotequals":              {famARN, cmpEq, true},
-	"arnnotlike":                {famARN, cmpEq, true},
-	"null":                      {famNull, cmpEq, false},
+	"StringEquals":              {famString, cmpEq, false},
+	"StringNotEquals":           {famString, cmpEq, true},
+	"StringEqualsIgnoreCase":    {famStringIgnoreCase, cmpEq, false},
+	"StringNotEqualsIgnoreCase": {famStringIgnoreCase, cmpEq, true},
+	"StringLike":                {famStringLike, cmpEq, false},
+	"StringNotLike":             {famStringLike, cmpEq, true},
+	"NumericEquals":             {famNumeric, cmpEq, false},
+	"NumericNotEquals":          {famNumeric, cmpEq, true},
+	"NumericLessThan":           {famNumeric, cmpLT, false},
+	"NumericLessThanEquals":     {famNumeric, cmpLE, false},
+	"NumericGreaterThan":        {famNumeric, cmpGT, false},
+	"NumericGreaterThanEquals":  {famNumeric, cmpGE, false},
+	"DateEquals":                {famDate, cmpEq, false},
+	"DateNotEquals":             {famDate, cmpEq, true},
+	"DateLessThan":              {famDate, cmpLT, false},
+	"DateLessThanEquals":        {famDate, cmpLE, false},
+	"DateGreaterThan":           {famDate, cmpGT, false},
+	"DateGreaterThanEquals":     {famDate, cmpGE, false},
+	"Bool":                      {famBool, cmpEq, false},
+	"BinaryEquals":              {famBinary, cmpEq, false},
+	"IpAddress":                 {famIP, cmpEq, false},
+	"NotIpAddress":              {famIP, cmpEq, true},
+	"ArnEquals":                 {famARN, cmpEq, false},
+	"ArnLike":                   {famARN, cmpEq, false},
+	"ArnNotEquals":              {famARN, cmpEq, true},
+	"ArnNotLike":                {famARN, cmpEq, true},
+	"Null":                      {famNull, cmpEq, false},
 }
 
 // parseOperator parses an operator such as "ForAnyValue:StringLikeIfExists".
-// Operator names are matched case-insensitively.
+// Operator names are case-sensitive: IAM rejects "stringEquals" with
+// "Invalid Condition type : stringEquals".
 func parseOperator(s string) (conditionOp, bool) {
 	var op conditionOp
-	l := strings.ToLower(s)
 	switch {
-	case strings.HasPrefix(l, "foranyvalue:"):
+	case strings.HasPrefix(s, "ForAnyValue:"):
 		op.set = setForAnyValue
-		l = l[len("foranyvalue:"):]
-	case strings.HasPrefix(l, "forallvalues:"):
+		s = s[len("ForAnyValue:"):]
+	case strings.HasPrefix(s, "ForAllValues:"):
 		op.set = setForAllValues
-		l = l[len("forallvalues:"):]
+		s = s[len("ForAllValues:"):]
 	}
-	if base, ok := strings.CutSuffix(l, "ifexists"); ok && base != "null" {
+	if base, ok := strings.CutSuffix(s, "IfExists"); ok {
 		op.ifExists = true
-		l = base
+		s = base
 	}
-	d, ok := operators[l]
+	d, ok := operators[s]
 	if !ok {
 		return op, false
 	}

@@ -35,7 +35,10 @@ type Decision struct {
 	// resource). Zero when no policy applies at all.
 	Kind Kind
 	// Policy names the deciding policy (its Name, or ARN when it has no
-	// name); empty for an implicit deny by a policy type with no policy.
+	// name). For an implicit deny by SCPs it is the Target of the first
+	// level whose SCPs allow nothing (r-…, ou-…, or the account ID); for
+	// an implicit deny by a resource, trust or boundary policy, that
+	// policy; otherwise empty.
 	Policy string
 	// Statement is the deciding statement's Sid, or "Statement[i]"; empty
 	// for an implicit deny.

@@ -11,6 +11,9 @@
 // AWS gives in its AccessDenied messages. Managed looks up the AWS-managed
 // policies the sandbox ships (AdministratorAccess, ReadOnlyAccess, ...).
 //
+// A parsed Policy is never modified afterwards, so one can be shared by
+// concurrent evaluations.
+//
 // The evaluation follows
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 // and, across accounts,

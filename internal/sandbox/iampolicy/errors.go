@@ -56,8 +56,14 @@ const (
 	// ProblemBadCondition: an unknown condition operator, a key without a
 	// vendor prefix, or values that are not strings, numbers or booleans.
 	ProblemBadCondition
-	// ProblemDuplicateSid: two statements share a Sid.
+	// ProblemDuplicateSid: two statements share a Sid ("The Statement Ids
+	// in the policy are not unique").
 	ProblemDuplicateSid
+	// ProblemBadSid: a Sid with characters other than A-Z, a-z and 0-9 in
+	// an IAM policy (identity, boundary, trust) or an SCP: "Statement IDs
+	// (SID) must be alpha-numeric". Resource policies such as KMS key
+	// policies accept spaces.
+	ProblemBadSid
 )
 
 var problemText = map[Problem]string{
@@ -80,6 +86,7 @@ var problemText = map[Problem]string{
 	ProblemBadPrincipal:             "invalid principal",
 	ProblemBadCondition:             "invalid condition",
 	ProblemDuplicateSid:             "duplicate Sid",
+	ProblemBadSid:                   "invalid Sid",
 }
 
 // String returns a short lower-case description of the problem.

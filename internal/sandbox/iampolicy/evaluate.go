@@ -1,6 +1,7 @@
 package iampolicy
 
 import (
+	"sort"
 	"strings"
 )
 
@@ -77,6 +78,9 @@ type PolicySet struct {
 //
 // The account's root user is allowed in its own account (subject to SCPs
 // and resource policies as above) without identity policies.
+//
+// Evaluate does not modify req or the policies; it is safe to call
+// concurrently with the same PolicySet.
 func Evaluate(req *Request, ps *PolicySet) Decision {
 	if ps == nil {
 		ps = &PolicySet{}
@@ -87,7 +91,9 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 		resAcct = arnAccount(req.Resource)
 	}
 	cross := resAcct != "" && req.Caller.Account != "" && resAcct != req.Caller.Account
-	scps := len(ps.SCPs) > 0 && !req.Caller.ManagementAccount
+	// "SCPs don't affect users or roles in the management account" nor
+	// "service-linked roles" (orgs_manage_policies_scps.html).
+	scps := len(ps.SCPs) > 0 && !req.Caller.ManagementAccount && !isServiceLinked(req.Caller.RoleARN)
 
 	// 1. Deny evaluation.
 	if scps {
@@ -142,8 +148,12 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 	if ps.Resource != nil {
 		resKind = resourceKind(ps.Resource)
 		res, _ = e.allow(ps.Resource, true)
+	} else if strings.HasPrefix(e.action, "sts:assumerole") {
+		// Every role has a trust policy; a request to assume one without
+		// it is denied as a trust policy naming nobody would deny it.
+		resKind = KindTrust
 	}
-	mustResource := cross || resKind == KindTrust || strings.HasPrefix(e.action, "kms:")
+	mustResource := cross || resKind == KindTrust || isKMSKey(req.Resource)
 	if !cross && res.level >= levelCaller {
 		// Same account, the policy names the caller itself: allowed
 		// without identity policies, boundary or session policies.
@@ -160,7 +170,9 @@ func Evaluate(req *Request, ps *PolicySet) Decision {
 	var id match
 	root := isRoot(req.Caller.ARN)
 	switch {
-	case root && !cross:
+	case root:
+		// The root user holds every permission of its own account; across
+		// accounts the resource's policy decides, as checked above.
 		id = match{level: levelCaller, stmt: -1}
 	default:
 		for i := range ps.Identity {
@@ -241,12 +253,10 @@ func (m match) decision(k Kind) Decision {
 	return d
 }
 
-// evaluation holds one request's state: the lower-cased action and the
-// request context, built on first use.
+// evaluation holds one request's state.
 type evaluation struct {
 	req    *Request
 	action string
-	ctx    map[string][]string
 	// boundary is true when the caller has a permissions boundary.
 	boundary bool
 }
@@ -430,6 +440,22 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// isKMSKey reports whether arn is a KMS key, whose key policy must allow
+// every access to it: "No AWS principal, including the account root user
+// or key creator, has any permissions to a KMS key unless they are
+// explicitly allowed, and never denied, in a key policy"
+// (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
+// Actions on no key (kms:CreateKey, kms:ListAliases) follow IAM policies.
+func isKMSKey(arn string) bool {
+	return strings.HasPrefix(arn, "arn:") && strings.Contains(arn, ":kms:") && strings.Contains(arn, ":key/")
+}
+
+// isServiceLinked reports whether a role ARN is a service-linked role's,
+// on the path /aws-service-role/.
+func isServiceLinked(roleARN string) bool {
+	return strings.Contains(roleARN, ":role/aws-service-role/")
+}
+
 // isRoot reports whether arn is an account's root user.
 func isRoot(arn string) bool {
 	return strings.HasPrefix(arn, "arn:") && strings.HasSuffix(arn, ":root")
@@ -496,66 +522,96 @@ func explicitReason(k Kind) string {
 }
 
 // context returns the values of a condition key, case-insensitively: from
-// the request's Context, else derived from the caller.
+// the request's Context, else derived from the caller
+// (reference_policies_condition-keys.html). It builds no map: request
+// contexts hold a handful of keys.
 func (e *evaluation) context(key string) []string {
-	if e.ctx == nil {
-		e.ctx = buildContext(e.req)
+	for k, v := range e.req.Context {
+		if strings.EqualFold(k, key) {
+			return v
+		}
 	}
-	return e.ctx[strings.ToLower(key)]
+	return derived(&e.req.Caller, key)
 }
 
-// buildContext merges the request's context keys with those derived from
-// the caller (reference_policies_condition-keys.html), keys lower-cased.
-func buildContext(req *Request) map[string][]string {
-	c := &req.Caller
-	m := make(map[string][]string, len(req.Context)+len(c.Tags)+8)
-	set := func(k string, v ...string) {
-		if len(v) == 0 || (len(v) == 1 && v[0] == "") {
-			return
+// derived returns the value of a condition key AWS derives from the
+// principal, or nil.
+func derived(c *Caller, key string) []string {
+	one := func(v string) []string {
+		if v == "" {
+			return nil
 		}
-		m[k] = v
+		return []string{v}
 	}
-	principalARN := c.ARN
-	if c.RoleARN != "" {
-		principalARN = c.RoleARN
+	const tagPrefix = "aws:principaltag/"
+	if len(key) > len(tagPrefix) && strings.EqualFold(key[:len(tagPrefix)], tagPrefix) {
+		name := key[len(tagPrefix):]
+		for k, v := range c.Tags {
+			if strings.EqualFold(k, name) {
+				return []string{v}
+			}
+		}
+		return nil
 	}
-	set("aws:principalarn", principalARN)
-	set("aws:principalaccount", c.Account)
-	set("aws:principalorgid", c.OrgID)
-	if len(c.OrgPaths) > 0 {
-		set("aws:principalorgpaths", c.OrgPaths...)
-	}
-	for k, v := range c.Tags {
-		set("aws:principaltag/"+strings.ToLower(k), v)
-	}
-	if len(c.Tags) > 0 {
+	fold := func(s string) bool { return strings.EqualFold(key, s) }
+	switch {
+	case fold("aws:PrincipalArn"):
+		if c.RoleARN != "" {
+			return one(c.RoleARN)
+		}
+		return one(c.ARN)
+	case fold("aws:PrincipalAccount"), fold("kms:CallerAccount"):
+		return one(c.Account)
+	case fold("aws:PrincipalOrgID"):
+		return one(c.OrgID)
+	case fold("aws:PrincipalOrgPaths"):
+		if len(c.OrgPaths) == 0 {
+			return nil
+		}
+		return c.OrgPaths
+	case fold("aws:PrincipalTagKeys"):
+		if len(c.Tags) == 0 {
+			return nil
+		}
 		keys := make([]string, 0, len(c.Tags))
 		for k := range c.Tags {
 			keys = append(keys, k)
 		}
-		set("aws:principaltagkeys", keys...)
+		sort.Strings(keys)
+		return keys
 	}
-	// aws:userid and aws:username per "Information available in all
-	// requests" (reference_policies_variables.html): the user's ID and
-	// name; for a role session "role-id:session-name" and no username.
-	switch kind, name := arnResource(c.ARN); kind {
-	case "user":
-		set("aws:username", name)
-		set("aws:userid", c.UniqueID)
-		set("aws:principaltype", "User")
-	case "assumed-role":
-		if _, sess, ok := strings.Cut(name, "/"); ok && c.UniqueID != "" {
-			set("aws:userid", c.UniqueID+":"+sess)
+	// aws:userid, aws:username and aws:PrincipalType per "Information
+	// available in all requests" (reference_policies_variables.html): the
+	// user's ID and name; for a role session "role-id:session-name" and no
+	// username.
+	kind, name := arnResource(c.ARN)
+	switch {
+	case fold("aws:username"):
+		if kind == "user" {
+			return one(name)
 		}
-		set("aws:principaltype", "AssumedRole")
-	case "root":
-		set("aws:userid", c.Account)
-		set("aws:principaltype", "Account")
+	case fold("aws:userid"):
+		switch kind {
+		case "user":
+			return one(c.UniqueID)
+		case "assumed-role":
+			if _, sess, ok := strings.Cut(name, "/"); ok && c.UniqueID != "" {
+				return one(c.UniqueID + ":" + sess)
+			}
+		case "root":
+			return one(c.Account)
+		}
+	case fold("aws:PrincipalType"):
+		switch kind {
+		case "user":
+			return one("User")
+		case "assumed-role":
+			return one("AssumedRole")
+		case "root":
+			return one("Account")
+		}
 	}
-	for k, v := range req.Context {
-		m[strings.ToLower(k)] = v
-	}
-	return m
+	return nil
 }
 
 // arnResource splits an IAM or STS ARN's resource into its type and the

@@ -29,7 +29,8 @@ func (m *ManagedPolicy) Named() NamedPolicy {
 }
 
 // Managed returns the AWS-managed policy with the given name or ARN, and
-// whether there is one. Names match exactly, as in IAM.
+// whether there is one. Names match exactly, as in IAM. The policy is
+// shared: callers must not modify it.
 func Managed(nameOrARN string) (*ManagedPolicy, bool) {
 	byName, byARN := managedIndex()
 	if m, ok := byName[nameOrARN]; ok {

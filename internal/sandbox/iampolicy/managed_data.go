@@ -1,14 +1,17 @@
-// Code generated from the AWS-managed policies' default versions; DO NOT EDIT by hand
-// except to refresh them from AWS (aws iam get-policy-version).
-
 package iampolicy
 
-// The statements below are AWS's own, copied from each policy's default
-// version (named per policy). They are TRIMMED: actions of services the
-// sandbox does not implement are left out, keeping only iam, sts,
-// organizations, secretsmanager, kms, ses, sns, ssm, lambda and dynamodb
-// actions (and "*"); a statement left with no action is dropped. Every
-// other element (Sid, Effect, Resource, Condition) is as AWS ships it.
+// AWS-managed policy documents: AWS's own statements, from each policy's
+// default version (Version and Updated below), as moto 5.2.1 records them
+// in moto/iam/aws_managed_policies.py (imported from AWS). To refresh one:
+// aws iam get-policy-version --policy-arn arn:aws:iam::aws:policy/NAME
+// --version-id vN.
+//
+// The documents are TRIMMED to the services the sandbox implements: only
+// actions of iam, sts, organizations, secretsmanager, kms, ses, sns, ssm,
+// lambda and dynamodb (and "*") are kept, and a statement left with no
+// action is dropped. Every other element (Sid, Effect, Resource,
+// Condition) is as AWS ships it. The fuzz seed corpus
+// (testdata/fuzz/FuzzParse/aws-managed-*) holds the untrimmed documents.
 
 var managedDocs = []managedDoc{
 	{

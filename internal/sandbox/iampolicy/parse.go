@@ -135,6 +135,9 @@ func (p *parser) statement(n *node, version string) (Statement, *ParseError) {
 			if err := p.wantKind(m.val, nodeString, "Sid"); err != nil {
 				return st, err
 			}
+			if p.kind != KindResource && p.kind != KindSession && !isAlnum(m.val.str) {
+				return st, p.fail(ProblemBadSid, m.val.off, "Sid %q must hold only the letters A-Z, a-z and digits 0-9", m.val.str)
+			}
 			st.Sid = m.val.str
 		case "Effect":
 			effect = m.val
@@ -409,6 +412,16 @@ func checkAWSPrincipal(v string) string {
 		return ""
 	}
 	return "an AWS principal is \"*\", an account ID, an ARN or a unique ID"
+}
+
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func isAccountID(s string) bool {

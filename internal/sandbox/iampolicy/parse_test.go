@@ -146,11 +146,20 @@ func TestParseRejectsMalformed(t *testing.T) {
 		{name: "principal that is no account, ARN or ID", kind: KindResource, doc: `{` + v + `"Statement":{"Effect":"Allow","Principal":{"AWS":["111122223333","alice"]},"Action":"*"}}`, problem: ProblemBadPrincipal, at: `"alice"`, stmt: 0},
 		{name: "unknown statement element", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Actions":"*","Resource":"*"}}`, problem: ProblemUnknownElement, at: `"Actions"`, stmt: 0, detail: `"Actions"`},
 		{name: "unknown condition operator", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqual":{"aws:username":"a"}}}}`, problem: ProblemBadCondition, at: `"StringEqual"`, stmt: 0, detail: `"StringEqual"`},
+		// IAM: "MalformedPolicyDocument: Invalid Condition type : stringEquals".
+		{name: "condition operator in the wrong case", kind: KindTrust, doc: `{` + v + `"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"stringEquals":{"sts:ExternalId":"a"}}}}`, problem: ProblemBadCondition, at: `"stringEquals"`, stmt: 0, detail: `"stringEquals"`},
+		{name: "ForAnyValue with Null", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"ForAnyValue:Null":{"aws:TagKeys":"true"}}}}`, problem: ProblemBadCondition, at: `"ForAnyValue:Null"`, stmt: 0},
 		{name: "Null with IfExists", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NullIfExists":{"aws:username":"true"}}}}`, problem: ProblemBadCondition, at: `"NullIfExists"`, stmt: 0},
 		{name: "condition key without a prefix", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"username":"a"}}}}`, problem: ProblemBadCondition, at: `"username"`, stmt: 0, detail: `"username"`},
 		{name: "condition value an object", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:username":{"a":1}}}}}`, problem: ProblemBadCondition, at: `{"a":1}`, stmt: 0},
 		{name: "condition operator not an object", kind: KindIdentity, doc: `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":"true"}}}`, problem: ProblemWrongType, at: `"true"`, stmt: 0},
 		{name: "duplicate Sid", kind: KindIdentity, doc: `{` + v + `"Statement":[{"Sid":"S","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"S","Effect":"Deny","Action":"*","Resource":"*"}]}`, problem: ProblemDuplicateSid, at: `{"Sid":"S","Effect":"Deny"`, stmt: 1, detail: "statement 0"},
+		// "Statement IDs (SID) must be alpha-numeric. Check that your input
+		// satisfies the regular expression [0-9A-Za-z]*" (IAM), and
+		// reference_policies_elements_sid.html.
+		{name: "Sid with a hyphen in an identity policy", kind: KindIdentity, doc: `{` + v + `"Statement":{"Sid":"allow-read","Effect":"Allow","Action":"*","Resource":"*"}}`, problem: ProblemBadSid, at: `"allow-read"`, stmt: 0},
+		{name: "Sid with a space in an SCP", kind: KindSCP, doc: `{` + v + `"Statement":{"Sid":"Deny keys","Effect":"Deny","Action":"*","Resource":"*"}}`, problem: ProblemBadSid, at: `"Deny keys"`, stmt: 0},
+		{name: "Sid with an underscore in a trust policy", kind: KindTrust, doc: `{` + v + `"Statement":{"Sid":"a_b","Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}`, problem: ProblemBadSid, at: `"a_b"`, stmt: 0},
 		{name: "nested too deeply", kind: KindIdentity, doc: `{"Statement":` + strings.Repeat("[", 31) + "\n" + strings.Repeat("[", 69) + strings.Repeat("]", 100) + `}`, problem: ProblemSyntax, at: strings.Repeat("[", 32), stmt: -1, detail: "nested"},
 	}
 	for _, tt := range tests {
@@ -176,6 +185,19 @@ func TestParseRejectsMalformed(t *testing.T) {
 				t.Errorf("detail %q does not contain %q", pe.Detail, tt.detail)
 			}
 		})
+	}
+}
+
+// KMS key policies carry Sids with spaces, such as the default key
+// policy's "Enable IAM User Permissions".
+func TestParseResourcePolicySidWithSpaces(t *testing.T) {
+	doc := `{"Version":"2012-10-17","Statement":{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}}`
+	p, err := Parse(KindResource, []byte(doc))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := p.Statements[0].Label(); got != "Enable IAM User Permissions" {
+		t.Errorf("Label = %q", got)
 	}
 }
 

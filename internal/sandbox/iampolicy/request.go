@@ -48,6 +48,8 @@ type Request struct {
 	// kms:ViaService, …), one or more values each. Keys are matched
 	// case-insensitively. Keys derived from the Caller (aws:PrincipalArn,
 	// aws:PrincipalAccount, aws:PrincipalTag/…, aws:PrincipalOrgID,
-	// aws:userid, aws:username) are filled in by Evaluate unless present.
+	// aws:userid, aws:username, aws:PrincipalType, kms:CallerAccount) are
+	// filled in by Evaluate unless present. Evaluate never reads the
+	// clock: aws:CurrentTime and aws:EpochTime come from here.
 	Context map[string][]string
 }
