@@ -400,13 +400,17 @@ func stsTarget(r *request, t *authzTarget) {
 		if ext := r.param("ExternalId"); ext != "" {
 			t.set("sts:ExternalId", ext)
 		}
-		if acctID, name, err := stsParseRoleARN(arn); err == nil {
-			t.resourceAccount = acctID
-			if a := r.st.Accounts[acctID]; a != nil {
-				if role := a.Roles[name]; role != nil && role.ARN == arn {
-					t.policy = role.trustDocument()
-					t.resourceTags(role.Tags, "aws", "iam")
-				}
+		acctID, name, err := stsParseRoleARN(arn)
+		if err != nil {
+			// AWS validates the ARN first: the handler answers ValidationError.
+			t.free = true
+			return
+		}
+		t.resourceAccount = acctID
+		if a := r.st.Accounts[acctID]; a != nil {
+			if role := a.Roles[name]; role != nil && role.ARN == arn {
+				t.policy = role.trustDocument()
+				t.resourceTags(role.Tags, "aws", "iam")
 			}
 		}
 	}
