@@ -525,3 +525,33 @@ func TestAuthzOrganizationsPolicies(t *testing.T) {
 	_, err = org.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String("p-nosuch00")})
 	wantAPIError(t, err, "PolicyNotFoundException", 400)
 }
+
+// TestAuthzAuthorizationDetails: GetAccountAuthorizationDetails lists each
+// user's, group's and role's policies and the customer-managed policies.
+func TestAuthzAuthorizationDetails(t *testing.T) {
+	env := authzEnv(t)
+	ctx := context.Background()
+	admin := iam.NewFromConfig(env.Admin())
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`
+	if _, err := admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("lister"), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := admin.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range out.UserDetailList {
+		if aws.ToString(u.UserName) == "reader" && (len(u.AttachedManagedPolicies) != 1 || aws.ToString(u.AttachedManagedPolicies[0].PolicyName) != "IAMReadOnlyAccess") {
+			t.Errorf("reader's attached policies: %+v", u.AttachedManagedPolicies)
+		}
+	}
+	if len(out.GroupDetailList) != 1 || len(out.GroupDetailList[0].GroupPolicyList) != 1 || aws.ToString(out.GroupDetailList[0].GroupPolicyList[0].PolicyName) != "list-users" {
+		t.Errorf("groups: %+v", out.GroupDetailList)
+	}
+	if len(out.Policies) != 1 || aws.ToString(out.Policies[0].PolicyName) != "lister" || len(out.Policies[0].PolicyVersionList) != 1 {
+		t.Fatalf("policies: %+v", out.Policies)
+	}
+	if d, _ := url.QueryUnescape(aws.ToString(out.Policies[0].PolicyVersionList[0].Document)); d != doc {
+		t.Errorf("policy document %q", d)
+	}
+}
