@@ -243,6 +243,12 @@ func (s *Server) authorizeLocked(r *request) error {
 	if d.Allowed() || s.permissive {
 		return nil
 	}
+	if t.action == "sts:AssumeRole" && d.Result == iampolicy.ImplicitDeny {
+		// STS does not say which side of a role assumption was missing
+		// (the trust policy may be another account's): "User: … is not
+		// authorized to perform: sts:AssumeRole on resource: arn:…:role/…".
+		d.Reason = ""
+	}
 	shown := *req
 	if t.shown != "" {
 		shown.Resource = t.shown
