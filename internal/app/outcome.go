@@ -134,7 +134,7 @@ func runError(rp *RotationPlan, out *execute.Result) *RunError {
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Failed && o.Err != nil && !errors.Is(o.Err, execute.ErrCrashed):
 			e.Failed = append(e.Failed, o.Err)
-		case o.Status == execute.Blocked && deniedText(o.Detail):
+		case o.Status == execute.Blocked && deniedText(o.Detail) && !strings.Contains(o.Detail, scpDenial):
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Blocked:
 			e.Blocked = append(e.Blocked, where+": "+o.Detail)
@@ -180,6 +180,12 @@ func isDenied(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
 }
+
+// scpDenial ends AWS's AccessDenied message when a service control policy
+// denied the call: granting keyrot more does not help, the organization's
+// guardrail decides, so the change is blocked until a person acts rather
+// than denied to keyrot.
+const scpDenial = "with an explicit deny in a service control policy"
 
 // deniedText reports whether an outcome's detail quotes AWS denying a call:
 // a blocked outcome carries the words of the error that blocked it, which

@@ -67,6 +67,12 @@ func TestDemoFullRun(t *testing.T) {
 	if creates == 0 || !strings.Contains(plan, "Blocked: needs a human") {
 		t.Errorf("plan step:\n%s", plan)
 	}
+	// One creation is denied by the Sandbox OU's SCP: blocked, with AWS's reason.
+	denied := len(regexp.MustCompile(`(?m)^blocked +create-key +567890123456 +sagemaker-pipeline `).FindAllString(apply, -1))
+	if denied != 1 || !strings.Contains(apply, "explicit deny in a service control policy") {
+		t.Errorf("apply step should report sagemaker-pipeline's creation blocked by the SCP:\n%s", apply)
+	}
+	creates -= denied
 	if count(apply, "succeeded  create-key") != creates || count(apply, "failed") != 0 {
 		t.Errorf("apply step should create %d keys:\n%s", creates, apply)
 	}

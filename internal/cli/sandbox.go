@@ -28,6 +28,7 @@ type sandboxOptions struct {
 	EnvFile     string
 	Detach      bool
 	LogFile     string
+	Permissive  bool
 }
 
 func newSandboxCmd(g *globalOptions) *cobra.Command {
@@ -61,6 +62,7 @@ another shell). The control API lives under /_sandbox/ (see docs/sandbox.md and
 	f.StringVar(&o.ReportBuild, "report-build-time", "2s", "sandbox time a credential report takes to generate")
 	f.StringVar(&o.EnvFile, "env-file", "", "also write the exports to this file once the sandbox listens")
 	f.BoolVar(&o.Detach, "detach", false, "run in the background: print the exports (with KEYROT_SANDBOX_PID) once it listens, then return")
+	f.BoolVar(&o.Permissive, "permissive", false, "do not enforce IAM policies, SCPs and resource policies: every signed request is allowed")
 	f.StringVar(&o.LogFile, "log-file", "", "with --detach, where the sandbox's log goes (default: keyrot-sandbox-PID.log in the temporary directory)")
 	cmd.AddCommand(newSandboxCtlCmd(g))
 	return cmd
@@ -81,7 +83,7 @@ func runSandbox(cmd *cobra.Command, g *globalOptions, o *sandboxOptions) error {
 	if err != nil {
 		return err
 	}
-	srv := sandbox.New(sandbox.Options{AdminKeyID: o.AdminKeyID, AdminSecret: o.AdminSecret, Logger: g.logger(), Seed: o.Seed})
+	srv := sandbox.New(sandbox.Options{AdminKeyID: o.AdminKeyID, AdminSecret: o.AdminSecret, Logger: g.logger(), Seed: o.Seed, Permissive: o.Permissive})
 	if err := srv.ApplyScenario(sc); err != nil {
 		return withCode(ExitUsage, fmt.Errorf("scenario %s: %w", o.Scenario, err))
 	}

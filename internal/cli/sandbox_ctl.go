@@ -81,6 +81,7 @@ The sandbox is found with --endpoint-url, else AWS_ENDPOINT_URL, else ` + defaul
 		newCtlCallsCmd(o),
 		newCtlStateCmd(o),
 		newCtlCredentialsCmd(o),
+		newCtlAuthzCmd(o),
 	)
 	return cmd
 }
@@ -478,4 +479,98 @@ func inventoryCounts(accounts, users, keys, rootKeys int) string {
 	n := func(v int, one, many string) string { return fmt.Sprintf("%d %s", v, plural(v, one, many)) }
 	return strings.Join([]string{n(accounts, "account", "accounts"), n(users, "user", "users"),
 		n(keys, "access key", "access keys"), n(rootKeys, "root key", "root keys")}, ", ")
+}
+
+func newCtlAuthzCmd(o *sandboxCtlOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "authz",
+		Short: "Show whether IAM policies are enforced; turn enforcement on or off; record authorization decisions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := o.client().Authz(cmd.Context())
+			if err != nil {
+				return ctlErr(err)
+			}
+			return printAuthzState(cmd, o, st)
+		},
+	}
+	set := func(use, short string, enforced bool) *cobra.Command {
+		return &cobra.Command{
+			Use: use, Short: short, Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := o.client().SetAuthzEnforced(cmd.Context(), enforced)
+				if err != nil {
+					return ctlErr(err)
+				}
+				return printAuthzState(cmd, o, st)
+			},
+		}
+	}
+	logCmd := &cobra.Command{Use: "log", Short: "Start, stop or show the authorization decision log"}
+	logCmd.AddCommand(
+		&cobra.Command{
+			Use: "start", Short: "Clear the decision log and start recording", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return ctlErr(o.client().StartAuthzLog(cmd.Context()))
+			},
+		},
+		&cobra.Command{
+			Use: "stop", Short: "Stop recording and show the decisions recorded", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				l, err := o.client().StopAuthzLog(cmd.Context())
+				if err != nil {
+					return ctlErr(err)
+				}
+				return printAuthzLog(cmd, o, l)
+			},
+		},
+		&cobra.Command{
+			Use: "show", Short: "Show the decisions recorded so far", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				l, err := o.client().AuthzLog(cmd.Context())
+				if err != nil {
+					return ctlErr(err)
+				}
+				return printAuthzLog(cmd, o, l)
+			},
+		},
+	)
+	cmd.AddCommand(
+		set("enforce", "Enforce IAM policies, SCPs and resource policies (the default)", true),
+		set("permissive", "Allow every signed request (decisions are still recorded)", false),
+		logCmd,
+	)
+	return cmd
+}
+
+func printAuthzState(cmd *cobra.Command, o *sandboxCtlOptions, st sandbox.AuthzState) error {
+	if o.JSON {
+		return printJSON(cmd.OutOrStdout(), st)
+	}
+	mode := "enforced"
+	if !st.Enforced {
+		mode = "permissive (not enforced)"
+	}
+	rec := "off"
+	if st.Recording {
+		rec = "recording"
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "authorization: %s\ndecision log: %s, %d decisions\n", mode, rec, st.Decisions)
+	return err
+}
+
+func printAuthzLog(cmd *cobra.Command, o *sandboxCtlOptions, l sandbox.AuthzLog) error {
+	if o.JSON {
+		return printJSON(cmd.OutOrStdout(), l)
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DECISION\tACTION\tRESOURCE\tPRINCIPAL\tPOLICY\tSTATEMENT")
+	for _, e := range l.Entries {
+		pol := e.Policy
+		if e.PolicyType != "" {
+			pol = e.PolicyType + ":" + dash(e.Policy)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Decision, e.Action, e.Resource, e.Principal, dash(pol), dash(e.Statement))
+	}
+	return tw.Flush()
 }

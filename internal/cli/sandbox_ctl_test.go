@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
@@ -31,7 +34,7 @@ func TestSandboxCtl(t *testing.T) {
 		stderr   string
 		validate func(t *testing.T)
 	}{
-		{name: "health", args: []string{"health"}, stdout: []string{"ok: organization o-brightl00p1, management account 210987654321, 9 accounts, 45 users"}},
+		{name: "health", args: []string{"health"}, stdout: []string{"ok: organization o-brightl00p1, management account 210987654321, 9 accounts, 46 users"}},
 		{name: "clock advance", args: []string{"clock", "advance", "30d"}, stdout: []string{"(offset 720h"}, validate: func(t *testing.T) {
 			if d := env.Server.Clock().Now().Sub(start); d < 30*24*time.Hour {
 				t.Errorf("clock moved by %v", d)
@@ -65,6 +68,21 @@ func TestSandboxCtl(t *testing.T) {
 		{name: "state redacted", args: []string{"state"}, stdout: []string{`"secret": "REDACTED"`, `"management_account_id": "210987654321"`}},
 		{name: "emails empty", args: []string{"emails"}, stderr: "no emails captured"},
 		{name: "sns empty", args: []string{"sns", "--json"}, stdout: []string{"[]"}},
+		{name: "authz", args: []string{"authz"}, stdout: []string{"authorization: enforced", "decision log: off, 0 decisions"}},
+		{name: "authz log start", args: []string{"authz", "log", "start"}, validate: func(t *testing.T) {
+			// A user with no policy is refused, and the log says by what.
+			k, err := env.Server.ActiveKey("345678901234", "ci-deploy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = iam.NewFromConfig(env.Config(k.AccessKeyID, k.SecretAccessKey, "")).ListUsers(context.Background(), &iam.ListUsersInput{})
+			if apiCode(err) != "AccessDenied" {
+				t.Errorf("ci-deploy ListUsers: %v", err)
+			}
+		}},
+		{name: "authz log stop", args: []string{"authz", "log", "stop"}, stdout: []string{"DECISION", "ImplicitDeny  iam:ListUsers  arn:aws:iam::345678901234:user/  arn:aws:iam::345678901234:user/service/ci/ci-deploy"}},
+		{name: "authz permissive", args: []string{"authz", "permissive"}, stdout: []string{"authorization: permissive (not enforced)"}},
+		{name: "authz enforce", args: []string{"authz", "enforce", "--json"}, stdout: []string{`"enforced": true`}},
 		{name: "load bad file", args: []string{"load", bad}, code: ExitUsage, stderr: bad + `:2: organization.management.colour: unknown key "colour"`},
 		{name: "load unknown", args: []string{"load", "nope"}, code: ExitUsage, stderr: `unknown scenario "nope"`},
 		{name: "load empty", args: []string{"load", "empty"}, stdout: []string{"loaded empty: management account 210987654321, 1 account, 0 users"}},

@@ -21,7 +21,7 @@ type emergencyCase struct {
 var emergencyCases = []emergencyCase{
 	{"only key", func(t *testing.T) (*world, RotateNowRequest, []heldKey, *heldKey) {
 		w := newWorld(t, "app1")
-		w.readers = []string{"arn:aws:iam::" + w.acct + ":user/security-team"}
+		w.addReader("security-team")
 		w.advance(time.Hour)
 		w.useKey(w.held["app1"])
 		return w, RotateNowRequest{Compromised: true}, []heldKey{w.held["app1"]}, nil

@@ -36,7 +36,7 @@ func readValueWith(w *world, id, secret, secretID string) (string, error) {
 func rotationInProgress(t *testing.T) (*world, heldKey, heldKey) {
 	t.Helper()
 	w := newWorld(t, "app1")
-	w.readers = []string{"arn:aws:iam::" + w.acct + ":user/security-team"}
+	w.addReader("security-team")
 	a := w.held["app1"]
 	w.advance(90 * day)
 	w.useKey(a)
@@ -140,7 +140,7 @@ func adminWorld(t *testing.T) *world {
 	}
 	w.held["app1"] = heldKey{ID: k.AccessKeyID, Secret: k.SecretAccessKey}
 	w.known[k.AccessKeyID] = k.SecretAccessKey
-	w.readers = []string{"arn:aws:iam::" + w.acct + ":user/security-team"}
+	w.addReader("security-team")
 	return w
 }
 

@@ -352,3 +352,15 @@ func kinds(p *plan.Plan) []string {
 	}
 	return ks
 }
+
+// addReader creates a user and makes it a reader of every secret keyrot
+// stores: Secrets Manager refuses resource policies that name principals
+// that do not exist.
+func (w *world) addReader(name string) {
+	w.t.Helper()
+	out, err := w.iam.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String(name)})
+	if err != nil {
+		w.t.Fatalf("create reader %s: %v", name, err)
+	}
+	w.readers = append(w.readers, aws.ToString(out.User.Arn))
+}

@@ -17,7 +17,7 @@ import (
 // twoKeys is a user with two active keys in use: a (the first) and b.
 func twoKeys(t *testing.T) (*world, heldKey, heldKey) {
 	w := newWorld(t, "app1", "app2")
-	w.readers = []string{"arn:aws:iam::" + w.acct + ":user/security-team"}
+	w.addReader("security-team")
 	a := w.held["app1"]
 	w.advance(time.Hour)
 	b := w.humanKey("app1")

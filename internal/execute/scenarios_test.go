@@ -71,7 +71,7 @@ func TestOrphanPath(t *testing.T) {
 // TestCompromisedRotation: the old key can never read the new secret.
 func TestCompromisedRotation(t *testing.T) {
 	w := newWorld(t, "app1")
-	w.readers = []string{"arn:aws:iam::" + w.acct + ":user/security-team"}
+	w.addReader("security-team")
 	old := w.held["app1"]
 	name := "keyrot/" + w.acct + "/app1"
 	leaks := 0

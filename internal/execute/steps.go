@@ -139,6 +139,14 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 			if uerr := untagIfMark(ctx, c, a.User, mark); uerr != nil {
 				e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", uerr)
 			}
+			if isDenied(err) {
+				// AWS refused the creation itself (an SCP, a permissions
+				// boundary, a policy on the user): nothing changed for this
+				// user, and a retry would be refused again until a person
+				// changes the policy. The user is blocked, with AWS's reason.
+				j.end(ctx, Blocked, err.Error(), "")
+				return outcomeOf(a, Blocked, fmt.Sprintf("AWS denied the new key, nothing was changed for %s: %v", a.User, errors.Unwrap(err)))
+			}
 		} else {
 			err = fmt.Errorf("%w (a key may have been created: it stays marked pending, as an orphan for a later run)", err)
 		}

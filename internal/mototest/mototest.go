@@ -21,6 +21,14 @@ import (
 // Start runs moto's server for the test's lifetime and returns its URL.
 func Start(t testing.TB) string {
 	t.Helper()
+	return StartWithEnv(t)
+}
+
+// StartWithEnv is Start with extra environment variables (NAME=value) for
+// moto's server, such as INITIAL_NO_AUTH_ACTION_COUNT=5, which makes moto
+// authorize every request after the first five by the caller's IAM policies.
+func StartWithEnv(t testing.TB, env ...string) string {
+	t.Helper()
 	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
 		if os.Getenv("KEYROT_REQUIRE_MOTO") == "1" {
 			t.Fatalf("moto is required (KEYROT_REQUIRE_MOTO=1) but python3 -c 'import moto.server' failed: %v", err)
@@ -34,6 +42,7 @@ func Start(t testing.TB) string {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start moto: %v", err)
 	}

@@ -40,6 +40,8 @@ var controlRoutes = map[string]map[string]controlRoute{
 	"state":          {http.MethodGet: ctlState},
 	"credentials":    {http.MethodGet: ctlCredentials},
 	"ses/identities": {http.MethodPost: ctlVerifySESIdentity},
+	"authz":          {http.MethodGet: ctlAuthz, http.MethodPut: ctlSetAuthz},
+	"authz/log":      {http.MethodGet: ctlAuthzLog, http.MethodPost: ctlStartAuthzLog, http.MethodDelete: ctlStopAuthzLog},
 }
 
 // ctlError is a control API error with its HTTP status.

@@ -13,7 +13,7 @@ import (
 // administrator rights may call on its own credentials.
 
 func iamActions() map[string]handler {
-	return map[string]handler{
+	m := map[string]handler{
 		"CreateUser":                     iamCreateUser,
 		"GetUser":                        iamGetUser,
 		"ListUsers":                      iamListUsers,
@@ -43,6 +43,10 @@ func iamActions() map[string]handler {
 		"GetAccountSummary":              iamGetAccountSummary,
 		"GetAccountAuthorizationDetails": iamGetAccountAuthorizationDetails,
 	}
+	for name, h := range iamPolicyActions() {
+		m[name] = h
+	}
+	return m
 }
 
 // IAM quotas, as GetAccountSummary reports them (AWS defaults).

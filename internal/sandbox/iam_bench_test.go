@@ -12,9 +12,21 @@ import (
 )
 
 // BenchmarkListAccessKeys measures signed IAM requests per second through
-// the real SDK: SigV4 signing, verification, routing and XML both ways.
+// the real SDK: SigV4 signing, verification, routing, authorization and XML
+// both ways.
 func BenchmarkListAccessKeys(b *testing.B) {
-	_, c := iamEnv(b)
+	benchListAccessKeys(b, false)
+}
+
+// BenchmarkListAccessKeysPermissive is BenchmarkListAccessKeys without
+// authorization, to show what evaluating the caller's policies costs.
+func BenchmarkListAccessKeysPermissive(b *testing.B) {
+	benchListAccessKeys(b, true)
+}
+
+func benchListAccessKeys(b *testing.B, permissive bool) {
+	env, c := iamEnv(b)
+	env.Server.SetPermissive(permissive)
 	mustCreateUser(b, c, "bench")
 	mustCreateKey(b, c, "bench")
 	mustCreateKey(b, c, "bench")
@@ -40,10 +52,13 @@ func BenchmarkListAccessKeys(b *testing.B) {
 func BenchmarkListAccessKeysLargeOrg(b *testing.B) {
 	env := sandboxtest.Start(b, "")
 	sc := sandbox.GenerateScenario(100, 500, 7)
+	acct := sc.Accounts[len(sc.Accounts)/2]
+	for i := range acct.Users { // they may read their own keys
+		acct.Users[i].Policies.Inline = map[string]sandbox.PolicyDocument{"self-service": sandbox.Doc(selfServicePolicy)}
+	}
 	if err := env.Server.ApplyScenario(sc); err != nil {
 		b.Fatal(err)
 	}
-	acct := sc.Accounts[len(sc.Accounts)/2]
 	var k sandbox.UserKey
 	for _, u := range acct.Users {
 		var err error

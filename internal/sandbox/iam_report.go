@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/csv"
-	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
@@ -209,48 +208,74 @@ func iamGetAccountSummary(r *request) (any, error) {
 // Authorization details.
 
 type xmlUserDetail struct {
-	Path       string      `xml:"Path"`
-	UserName   string      `xml:"UserName"`
-	UserID     string      `xml:"UserId"`
-	Arn        string      `xml:"Arn"`
-	CreateDate string      `xml:"CreateDate"`
-	GroupList  []string    `xml:"GroupList>member"`
-	Tags       *xmlTagList `xml:"Tags"`
+	Path                    string              `xml:"Path"`
+	UserName                string              `xml:"UserName"`
+	UserID                  string              `xml:"UserId"`
+	Arn                     string              `xml:"Arn"`
+	CreateDate              string              `xml:"CreateDate"`
+	UserPolicyList          []xmlInlinePolicy   `xml:"UserPolicyList>member"`
+	GroupList               []string            `xml:"GroupList>member"`
+	AttachedManagedPolicies []xmlAttachedPolicy `xml:"AttachedManagedPolicies>member"`
+	Tags                    *xmlTagList         `xml:"Tags"`
+}
+
+type xmlGroupDetail struct {
+	xmlGroup
+	GroupPolicyList         []xmlInlinePolicy   `xml:"GroupPolicyList>member"`
+	AttachedManagedPolicies []xmlAttachedPolicy `xml:"AttachedManagedPolicies>member"`
 }
 
 type xmlRoleDetail struct {
-	Path                     string `xml:"Path"`
-	RoleName                 string `xml:"RoleName"`
-	RoleID                   string `xml:"RoleId"`
-	Arn                      string `xml:"Arn"`
-	CreateDate               string `xml:"CreateDate"`
-	AssumeRolePolicyDocument string `xml:"AssumeRolePolicyDocument"`
+	Path                     string              `xml:"Path"`
+	RoleName                 string              `xml:"RoleName"`
+	RoleID                   string              `xml:"RoleId"`
+	Arn                      string              `xml:"Arn"`
+	CreateDate               string              `xml:"CreateDate"`
+	AssumeRolePolicyDocument string              `xml:"AssumeRolePolicyDocument"`
+	RolePolicyList           []xmlInlinePolicy   `xml:"RolePolicyList>member"`
+	AttachedManagedPolicies  []xmlAttachedPolicy `xml:"AttachedManagedPolicies>member"`
+}
+
+// xmlInlinePolicy is an inline policy in GetAccountAuthorizationDetails.
+type xmlInlinePolicy struct {
+	PolicyName     string `xml:"PolicyName"`
+	PolicyDocument string `xml:"PolicyDocument"`
+}
+
+type xmlManagedPolicyDetail struct {
+	xmlPolicy
+	PolicyVersionList []xmlPolicyVersion `xml:"PolicyVersionList>member"`
 }
 
 type iamGetAccountAuthorizationDetailsResult struct {
-	UserDetailList  []xmlUserDetail `xml:"UserDetailList>member"`
-	GroupDetailList []xmlGroup      `xml:"GroupDetailList>member"`
-	RoleDetailList  []xmlRoleDetail `xml:"RoleDetailList>member"`
-	IsTruncated     bool            `xml:"IsTruncated"`
-	Marker          string          `xml:"Marker,omitempty"`
+	UserDetailList  []xmlUserDetail          `xml:"UserDetailList>member"`
+	GroupDetailList []xmlGroupDetail         `xml:"GroupDetailList>member"`
+	RoleDetailList  []xmlRoleDetail          `xml:"RoleDetailList>member"`
+	Policies        []xmlManagedPolicyDetail `xml:"Policies>member"`
+	IsTruncated     bool                     `xml:"IsTruncated"`
+	Marker          string                   `xml:"Marker,omitempty"`
+}
+
+// policyLists renders attachments as GetAccountAuthorizationDetails lists them.
+func (r *request) policyLists(a Attachments) ([]xmlInlinePolicy, []xmlAttachedPolicy) {
+	var inline []xmlInlinePolicy
+	for _, n := range a.inlineNames() {
+		inline = append(inline, xmlInlinePolicy{PolicyName: n, PolicyDocument: url.QueryEscape(a.Inline[n])})
+	}
+	var attached []xmlAttachedPolicy
+	for _, arn := range a.Attached {
+		if mp, ok := r.managedPolicy(arn); ok {
+			attached = append(attached, xmlAttachedPolicy{PolicyName: mp.Name, PolicyArn: arn})
+		}
+	}
+	return inline, attached
 }
 
 var entityTypes = []string{"User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"}
 
 // trustPolicy renders a role's trust policy URL-encoded, as IAM returns
 // policy documents.
-func trustPolicy(role *Role) string {
-	var principals []string
-	for _, a := range role.TrustedAccounts {
-		principals = append(principals, "arn:aws:iam::"+a+":root")
-	}
-	stmt := map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principals}, "Action": "sts:AssumeRole"}
-	if role.ExternalID != "" {
-		stmt["Condition"] = map[string]any{"StringEquals": map[string]string{"sts:ExternalId": role.ExternalID}}
-	}
-	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{stmt}})
-	return url.QueryEscape(string(b))
-}
+func trustPolicy(role *Role) string { return url.QueryEscape(role.trustDocument()) }
 
 func iamGetAccountAuthorizationDetails(r *request) (any, error) {
 	filter := r.memberList("Filter", "")
@@ -265,7 +290,8 @@ func iamGetAccountAuthorizationDetails(r *request) (any, error) {
 	if err := r.requireAdmin("*"); err != nil {
 		return nil, err
 	}
-	// One combined, stably ordered list: users, then groups, then roles.
+	// One combined, stably ordered list: users, then groups, then roles,
+	// then customer-managed policies.
 	var items []any
 	if all || want["User"] {
 		for _, u := range r.acct.sortedUsers() {
@@ -287,6 +313,11 @@ func iamGetAccountAuthorizationDetails(r *request) (any, error) {
 			items = append(items, ro)
 		}
 	}
+	if all || want["LocalManagedPolicy"] {
+		for _, arn := range sortedKeys(r.acct.Policies) {
+			items = append(items, r.acct.Policies[arn])
+		}
+	}
 	start, end, next, err := r.pageParams(len(items))
 	if err != nil {
 		return nil, err
@@ -297,13 +328,28 @@ func iamGetAccountAuthorizationDetails(r *request) (any, error) {
 		case *User:
 			d := xmlUserDetail{Path: v.Path, UserName: v.Name, UserID: v.ID, Arn: v.ARN, CreateDate: xmlTime(v.CreateDate), GroupList: slices.Clone(v.Groups)}
 			d.Tags = optionalTags(v.Tags)
+			d.UserPolicyList, d.AttachedManagedPolicies = r.policyLists(v.Policies)
 			out.UserDetailList = append(out.UserDetailList, d)
 		case *Group:
-			out.GroupDetailList = append(out.GroupDetailList, groupXML(v))
+			d := xmlGroupDetail{xmlGroup: groupXML(v)}
+			d.GroupPolicyList, d.AttachedManagedPolicies = r.policyLists(v.Policies)
+			out.GroupDetailList = append(out.GroupDetailList, d)
 		case *Role:
-			out.RoleDetailList = append(out.RoleDetailList, xmlRoleDetail{
-				Path: "/", RoleName: v.Name, RoleID: v.ID, Arn: v.ARN, CreateDate: xmlTime(v.CreateDate), AssumeRolePolicyDocument: trustPolicy(v),
-			})
+			path := v.Path
+			if path == "" {
+				path = "/"
+			}
+			d := xmlRoleDetail{
+				Path: path, RoleName: v.Name, RoleID: v.ID, Arn: v.ARN, CreateDate: xmlTime(v.CreateDate), AssumeRolePolicyDocument: trustPolicy(v),
+			}
+			d.RolePolicyList, d.AttachedManagedPolicies = r.policyLists(v.Policies)
+			out.RoleDetailList = append(out.RoleDetailList, d)
+		case *ManagedPolicy:
+			d := xmlManagedPolicyDetail{xmlPolicy: r.policyXML(v)}
+			for _, pv := range v.Versions {
+				d.PolicyVersionList = append(d.PolicyVersionList, xmlPolicyVersion{Document: url.QueryEscape(pv.Document), VersionID: pv.ID, IsDefaultVersion: pv.IsDefault, CreateDate: xmlTime(pv.CreateDate)})
+			}
+			out.Policies = append(out.Policies, d)
 		}
 	}
 	return out, nil

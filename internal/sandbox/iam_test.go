@@ -502,6 +502,21 @@ func TestIAMNewKeyDelay(t *testing.T) {
 	}
 }
 
+// selfServicePolicy lets a user read itself and manage its own access keys,
+// MFA devices and password, after the IAM User Guide's example (with a
+// second resource for users on a path, which user/${aws:username} does not
+// match).
+const selfServicePolicy = `{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Sid": "OwnCredentials",
+    "Effect": "Allow",
+    "Action": ["iam:GetUser", "iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey",
+               "iam:GetAccessKeyLastUsed", "iam:ListMFADevices", "iam:GetLoginProfile"],
+    "Resource": ["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}"]
+  }]
+}`
+
 func TestIAMNonAdminUser(t *testing.T) {
 	env, admin := iamEnv(t)
 	ctx := context.Background()
@@ -510,6 +525,15 @@ func TestIAMNonAdminUser(t *testing.T) {
 	ivyKey := mustCreateKey(t, admin, "ivy")
 	jackKey := mustCreateKey(t, admin, "jack")
 	ivy := iam.NewFromConfig(env.Config(*ivyKey.AccessKeyId, *ivyKey.SecretAccessKey, ""))
+
+	// A user with no policy may do nothing, not even read itself.
+	_, err := ivy.GetUser(ctx, &iam.GetUserInput{})
+	wantAPIError(t, err, "AccessDenied", 403)
+	// The IAM User Guide's example policy that lets users manage their own
+	// credentials ("IAM: Allows IAM users to manage their own credentials").
+	if _, err := admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ivy"), PolicyName: aws.String("self-service"), PolicyDocument: aws.String(selfServicePolicy)}); err != nil {
+		t.Fatal(err)
+	}
 
 	me, err := ivy.GetUser(ctx, &iam.GetUserInput{})
 	if err != nil {

@@ -320,10 +320,26 @@ func kmsNotPendingDeletion(k *KMSKey) error {
 // key policy (key.Policy), the key's grants, the caller's identity policies
 // and the organization's SCPs; viaService is the service that calls KMS on
 // the caller's behalf ("secretsmanager.us-east-1.amazonaws.com", the
-// kms:ViaService condition key) or "" for a direct call. It allows
-// everything for now: the IAM policy evaluator is connected here.
+// kms:ViaService condition key) or "" for a direct call. A key's policy is
+// its resource policy: KMS needs it to allow, itself or by delegating to the
+// account's IAM policies (iampolicy follows that rule for key ARNs). Grants
+// are not consulted. Called with s.mu held.
 func (s *Server) authorizeKMS(r *request, key *KMSKey, action, viaService string) error {
-	return nil
+	if s.permissive && !s.authz.on {
+		return nil
+	}
+	t := authzTarget{action: action, resource: "*"}
+	t.set("kms:CallerAccount", r.caller.AccountID)
+	if viaService != "" {
+		t.set("kms:ViaService", viaService)
+	}
+	if key != nil {
+		t.resource = key.ARN
+		t.resourceAccount = smKeyAccount(key)
+		t.policy = key.Policy
+		t.policyKind = kindResource
+	}
+	return s.decideLocked(r, t)
 }
 
 // --- key metadata ---

@@ -348,8 +348,18 @@ func TestSecretsManagerUsesKMSKey(t *testing.T) {
 		_, err = sm.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{SecretId: arn, ResourcePolicy: aws.String(allow)})
 		mustNoErr(t, err)
 	}
+	// The customer managed key's policy must let the member account decrypt.
+	keyPolicy := `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"Account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + mgmt + `:root"},"Action":"kms:*","Resource":"*"},` +
+		`{"Sid":"MemberReads","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:Decrypt","Resource":"*"}]}`
 	member := secretsmanager.NewFromConfig(assume(t, env, env.Admin(), "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole", ""))
-	ae := wantAPIError(t, read(member, aws.ToString(def.ARN)), "AccessDeniedException", 400)
+	ae := wantAPIError(t, read(member, aws.ToString(cs.ARN)), "AccessDeniedException", 400)
+	if ae.ErrorMessage() != "Access to KMS is not allowed" {
+		t.Errorf("cross-account read refused by the default key policy: %q", ae.ErrorMessage())
+	}
+	_, err = c.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: md.KeyId, PolicyName: aws.String("default"), Policy: aws.String(keyPolicy)})
+	mustNoErr(t, err)
+	ae = wantAPIError(t, read(member, aws.ToString(def.ARN)), "AccessDeniedException", 400)
 	if ae.ErrorMessage() != "Access to KMS is not allowed" {
 		t.Errorf("cross-account read under aws/secretsmanager: %q", ae.ErrorMessage())
 	}

@@ -62,7 +62,8 @@ func (s *Server) AddOU(id, name, parentID string) error {
 
 // AddRole adds an assumable role to an account. trusted lists the account
 // IDs its trust policy allows (the management account when empty);
-// externalID, when set, must be passed to AssumeRole.
+// externalID, when set, must be passed to AssumeRole. The role has
+// AdministratorAccess, like the role Organizations creates in new accounts.
 func (s *Server) AddRole(accountID, roleName string, trusted []string, externalID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,6 +80,7 @@ func (s *Server) AddRole(accountID, roleName string, trusted []string, externalI
 	a.Roles[roleName] = &Role{
 		Name: roleName, ID: newUniqueID("AROA"), ARN: "arn:aws:iam::" + accountID + ":role/" + roleName,
 		CreateDate: s.clock.Now(), TrustedAccounts: append([]string{}, trusted...), ExternalID: externalID,
+		Path: "/", Policies: Attachments{Attached: []string{awsManagedPolicyARN("AdministratorAccess")}},
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // management account, as in AWS (the sandbox has no delegated administrators).
 
 func orgActions() map[string]handler {
-	return map[string]handler{
+	m := map[string]handler{
 		"DescribeOrganization":             orgDescribeOrganization,
 		"DescribeAccount":                  orgMgmt(orgDescribeAccount),
 		"DescribeOrganizationalUnit":       orgMgmt(orgDescribeOU),
@@ -24,6 +24,10 @@ func orgActions() map[string]handler {
 		"ListParents":                      orgMgmt(orgListParents),
 		"ListTagsForResource":              orgMgmt(orgListTagsForResource),
 	}
+	for name, h := range orgPolicyActions() {
+		m[name] = h
+	}
+	return m
 }
 
 const orgMaxResults = 20

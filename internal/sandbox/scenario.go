@@ -41,6 +41,15 @@ type ScenarioOrg struct {
 	RoleName string `yaml:"role_name,omitempty" json:"role_name,omitempty"`
 	// ExternalID, when set, must be passed to AssumeRole for every member role.
 	ExternalID string `yaml:"external_id,omitempty" json:"external_id,omitempty"`
+	// RoleTrust, when set, is the member roles' trust policy (it replaces
+	// the one that trusts the management account with ExternalID).
+	RoleTrust PolicyDocument `yaml:"role_trust,omitempty" json:"role_trust,omitempty"`
+	// RolePolicies are the member roles' identity policies;
+	// AdministratorAccess when nil, as Organizations sets up its role.
+	RolePolicies *ScenarioPolicies `yaml:"role_policies,omitempty" json:"role_policies,omitempty"`
+	// SCPs are service control policies besides FullAWSAccess, which is
+	// attached everywhere.
+	SCPs []ScenarioSCP `yaml:"scps,omitempty" json:"scps,omitempty"`
 	// Management is the management account. Its ID defaults to the
 	// server's management account ID; it sits under the root and has no
 	// member role unless Role names one.
@@ -74,6 +83,10 @@ type ScenarioAccount struct {
 	Root   ScenarioRoot    `yaml:"root,omitempty" json:"root,omitempty"`
 	Groups []ScenarioGroup `yaml:"groups,omitempty" json:"groups,omitempty"`
 	Users  []ScenarioUser  `yaml:"users,omitempty" json:"users,omitempty"`
+	// Policies are the account's customer-managed IAM policies.
+	Policies []ScenarioManagedPolicy `yaml:"policies,omitempty" json:"policies,omitempty"`
+	// Roles are IAM roles besides the member role.
+	Roles []ScenarioRole `yaml:"roles,omitempty" json:"roles,omitempty"`
 	// KMSKeys are customer managed KMS keys of the account.
 	KMSKeys []ScenarioKMSKey `yaml:"kms_keys,omitempty" json:"kms_keys,omitempty"`
 	// SESIdentities are the account's verified SES identities: email
@@ -163,8 +176,9 @@ type ScenarioRoot struct {
 
 // ScenarioGroup is an IAM group.
 type ScenarioGroup struct {
-	Name string `yaml:"name" json:"name"`
-	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	Name     string           `yaml:"name" json:"name"`
+	Path     string           `yaml:"path,omitempty" json:"path,omitempty"`
+	Policies ScenarioPolicies `yaml:"policies,omitempty" json:"policies,omitempty"`
 }
 
 // ScenarioUser is an IAM user.
@@ -178,9 +192,11 @@ type ScenarioUser struct {
 	Tags    map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	// Groups are names of groups declared in the account.
 	Groups []string `yaml:"groups,omitempty" json:"groups,omitempty"`
-	// Admin users may call every operation in their account.
-	Admin   bool             `yaml:"admin,omitempty" json:"admin,omitempty"`
-	Console *ScenarioConsole `yaml:"console,omitempty" json:"console,omitempty"`
+	// Admin attaches AdministratorAccess to the user.
+	Admin bool `yaml:"admin,omitempty" json:"admin,omitempty"`
+	// Policies are the user's identity policies.
+	Policies ScenarioPolicies `yaml:"policies,omitempty" json:"policies,omitempty"`
+	Console  *ScenarioConsole `yaml:"console,omitempty" json:"console,omitempty"`
 	// MFA gives the user a virtual MFA device.
 	MFA  bool          `yaml:"mfa,omitempty" json:"mfa,omitempty"`
 	Keys []ScenarioKey `yaml:"keys,omitempty" json:"keys,omitempty"`

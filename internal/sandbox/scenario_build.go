@@ -154,10 +154,23 @@ func (sc *Scenario) compile(now time.Time, mgmtID string, ids *idGen) (*State, e
 	for i, a := range sc.Accounts {
 		b.account("accounts["+strconv.Itoa(i)+"]", a)
 	}
+	b.scps("organization.scps", org.SCPs)
+	if org.RoleTrust.JSON != "" {
+		b.docProblem("organization.role_trust", org.RoleTrust, kindTrust)
+	}
 	if len(b.probs) > 0 {
-		for i := range b.probs {
-			b.probs[i].Line = sc.lines.Nearest(b.probs[i].Path)
+		seen := map[Problem]bool{}
+		probs := b.probs[:0]
+		for _, p := range b.probs {
+			if p.Line == 0 {
+				p.Line = sc.lines.Nearest(p.Path)
+			}
+			if !seen[p] { // a shared declaration, such as the member role's policies, is checked once per account
+				seen[p] = true
+				probs = append(probs, p)
+			}
 		}
+		b.probs = probs
 		sort.SliceStable(b.probs, func(i, j int) bool { return b.probs[i].Line < b.probs[j].Line })
 		return nil, &ScenarioError{File: sc.file, Problems: b.probs}
 	}
@@ -328,6 +341,22 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 		g.CreateDate = a.Created
 	}
 
+	b.managedPolicies(path+".policies", spec.Policies, a)
+	for i, gs := range spec.Groups {
+		if g := a.Groups[strings.ToLower(gs.Name)]; g != nil && !gs.Policies.isZero() {
+			g.Policies = b.policies(path+".groups["+strconv.Itoa(i)+"].policies", gs.Policies, a)
+		}
+	}
+	for i, us := range spec.Users {
+		u := a.user(us.Name)
+		if u == nil {
+			continue
+		}
+		u.Policies = b.policies(path+".users["+strconv.Itoa(i)+"].policies", us.Policies, a)
+		if us.Admin {
+			u.Policies.attach(awsManagedPolicyARN("AdministratorAccess"))
+		}
+	}
 	if !spec.Role.None {
 		rn := spec.Role.Name
 		if rn == "" {
@@ -336,11 +365,13 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 			b.problem(path+".role", "invalid role name %q", rn)
 		}
 		a.Roles[rn] = &Role{
-			Name: rn, ID: b.ids.uniqueID("AROA"), ARN: "arn:aws:iam::" + id + ":role/" + rn,
+			Name: rn, ID: b.ids.uniqueID("AROA"), Path: "/", ARN: "arn:aws:iam::" + id + ":role/" + rn,
 			CreateDate: a.Joined, TrustedAccounts: []string{b.st.ManagementAccountID},
-			ExternalID: b.sc.Organization.ExternalID,
+			ExternalID: b.sc.Organization.ExternalID, TrustPolicy: b.sc.Organization.RoleTrust.JSON,
+			Policies: b.memberRolePolicies(a),
 		}
 	}
+	b.roles(path+".roles", spec.Roles, a)
 	b.st.Accounts[id] = a
 }
 

@@ -170,6 +170,7 @@ accounts:
 		Login:      &LoginProfile{CreateDate: ago(95 * day)},
 		MFADevices: []*MFADevice{{SerialNumber: "arn:aws:iam::210000000000:mfa/alice", EnableDate: ago(95 * day)}},
 		Admin:      true,
+		Policies:   Attachments{Attached: []string{"arn:aws:iam::aws:policy/AdministratorAccess"}},
 	}
 	pw, lu := ago(2*day), ago(3*day)
 	wantUser.PasswordLastUsed = &pw

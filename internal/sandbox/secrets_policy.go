@@ -1,152 +1,28 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
+	"sort"
 	"strings"
+
+	"github.com/keyrot/keyrot/internal/sandbox/iampolicy"
 )
 
-// The sandbox evaluates a small subset of the IAM policy language in
-// Secrets Manager resource policies: Effect, Principal.AWS (or "*"), Action
-// and Resource, with wildcards. A statement using anything else (Condition,
-// NotPrincipal, NotAction, NotResource) is treated conservatively: an Allow
-// never applies and a Deny always does.
-
-// smStringList is a JSON value that is either a string or a list of strings.
-type smStringList []string
-
-// UnmarshalJSON accepts a string or an array of strings.
-func (l *smStringList) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*l = smStringList{s}
-		return nil
-	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return fmt.Errorf("want a string or a list of strings")
-	}
-	*l = ss
-	return nil
-}
-
-type smPrincipal struct {
-	Any bool // "*"
-	AWS smStringList
-	// Other is true when the principal names non-AWS principals (Service, Federated).
-	Other bool
-}
-
-// UnmarshalJSON accepts "*" or an object of principal kinds.
-func (p *smPrincipal) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if s != "*" {
-			return fmt.Errorf("principal must be \"*\" or an object")
-		}
-		p.Any = true
-		return nil
-	}
-	var m map[string]smStringList
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("principal must be \"*\" or an object of lists: %w", err)
-	}
-	for k, v := range m {
-		switch k {
-		case "AWS":
-			p.AWS = v
-		case "Service", "Federated", "CanonicalUser":
-			p.Other = true
-		default:
-			return fmt.Errorf("unknown principal type %q", k)
-		}
-	}
-	return nil
-}
-
-type smStatement struct {
-	Sid          string          `json:"Sid"`
-	Effect       string          `json:"Effect"`
-	Principal    *smPrincipal    `json:"Principal"`
-	NotPrincipal json.RawMessage `json:"NotPrincipal"`
-	Action       smStringList    `json:"Action"`
-	NotAction    json.RawMessage `json:"NotAction"`
-	Resource     smStringList    `json:"Resource"`
-	NotResource  json.RawMessage `json:"NotResource"`
-	Condition    json.RawMessage `json:"Condition"`
-}
-
-type smStatements []smStatement
-
-// UnmarshalJSON accepts one statement or a list.
-func (ss *smStatements) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '{' {
-		var st smStatement
-		if err := json.Unmarshal(b, &st); err != nil {
-			return err
-		}
-		*ss = smStatements{st}
-		return nil
-	}
-	var list []smStatement
-	if err := json.Unmarshal(b, &list); err != nil {
-		return err
-	}
-	*ss = list
-	return nil
-}
-
-type smPolicy struct {
-	Version   string       `json:"Version"`
-	Statement smStatements `json:"Statement"`
-}
+// Secrets Manager resource policies are parsed and evaluated by iampolicy,
+// like every other policy (authz.go evaluates them with the caller's
+// identity policies and SCPs before the handler runs). What is particular to
+// them lives here: the checks PutResourcePolicy makes and the binding of
+// named principals to their unique IDs.
 
 // smParsePolicy parses and checks a resource policy document.
-func smParsePolicy(doc string) (*smPolicy, error) {
-	var p smPolicy
-	dec := json.NewDecoder(strings.NewReader(doc))
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("policy is not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("policy has trailing data")
-	}
-	if len(p.Statement) == 0 {
-		return nil, fmt.Errorf("policy has no statements")
-	}
-	for i, st := range p.Statement {
-		if st.Effect != "Allow" && st.Effect != "Deny" {
-			return nil, fmt.Errorf("statement %d: Effect must be Allow or Deny", i)
-		}
-		if st.Principal == nil && st.NotPrincipal == nil {
-			return nil, fmt.Errorf("statement %d: a resource policy statement needs a Principal", i)
-		}
-		if len(st.Action) == 0 && st.NotAction == nil {
-			return nil, fmt.Errorf("statement %d: missing Action", i)
-		}
-		for _, a := range st.Action {
-			if a != "*" && !strings.Contains(a, ":") {
-				return nil, fmt.Errorf("statement %d: invalid action %q", i, a)
-			}
-		}
-	}
-	return &p, nil
+func smParsePolicy(doc string) (*iampolicy.Policy, error) {
+	return iampolicy.Parse(kindResource, []byte(doc))
 }
 
-// smPublic reports whether a policy grants access to anyone without a condition.
-func (p *smPolicy) smPublic() bool {
-	for _, st := range p.Statement {
-		if st.Effect != "Allow" || st.Condition != nil || st.Principal == nil {
+// smPublic reports whether a policy grants access to anyone without a
+// condition, which BlockPublicPolicy refuses.
+func smPublic(p *iampolicy.Policy) bool {
+	for _, st := range p.Statements {
+		if st.Effect != iampolicy.Allow || len(st.Conditions) > 0 || st.Principal == nil {
 			continue
 		}
 		if st.Principal.Any {
@@ -161,109 +37,94 @@ func (p *smPolicy) smPublic() bool {
 	return false
 }
 
-// smDecision is the outcome of evaluating a resource policy.
-type smDecision int
-
-const (
-	smNoDecision smDecision = iota
-	smAllow
-	smDeny
-)
-
-// smEvaluate evaluates a policy for a caller (admin if it may do anything
-// in its own account), an action such as
-// "secretsmanager:GetSecretValue" and a resource ARN. An explicit Deny wins.
-func (p *smPolicy) smEvaluate(c *principal, admin bool, action, resource string) smDecision {
-	d := smNoDecision
-	for _, st := range p.Statement {
-		unsupported := st.Condition != nil || st.NotPrincipal != nil || st.NotAction != nil || st.NotResource != nil
-		applies := !unsupported && st.smMatches(c, admin, action, resource)
-		switch {
-		case st.Effect == "Deny" && (applies || unsupported):
-			return smDeny
-		case st.Effect == "Allow" && applies:
-			d = smAllow
-		}
-	}
-	return d
-}
-
-func (st *smStatement) smMatches(c *principal, admin bool, action, resource string) bool {
-	if st.Principal == nil || !st.Principal.smMatches(c, admin) {
-		return false
-	}
-	ok := false
-	for _, a := range st.Action {
-		if smGlob(strings.ToLower(a), strings.ToLower(action)) {
-			ok = true
-		}
-	}
-	if !ok {
-		return false
-	}
-	if len(st.Resource) == 0 {
-		return true // resource policies may omit Resource: it is the secret itself
-	}
-	for _, r := range st.Resource {
-		if smGlob(r, resource) {
-			return true
-		}
-	}
-	return false
-}
-
-// smMatches reports whether the principal element names the caller: its
-// user or assumed-role ARN, the role's ARN, or (for the account's admins) the
-// account itself.
-func (p *smPrincipal) smMatches(c *principal, admin bool) bool {
-	if p.Any {
-		return true
-	}
-	names := []string{c.ARN}
-	if ss := c.Session; ss != nil {
-		names = append(names, "arn:aws:iam::"+ss.AccountID+":role/"+ss.RoleName)
-	}
-	for _, a := range p.AWS {
-		if a == "*" {
-			return true
-		}
-		for _, n := range names {
-			if a == n {
-				return true
+// smBindPrincipals checks that every IAM user and role a policy names
+// exists and returns each one's unique ID by ARN. AWS rejects a policy
+// naming a principal that does not exist (MalformedPolicyDocumentException)
+// and binds the ones that do to their unique IDs: a user deleted and
+// re-created with the same name is a different principal and loses access
+// (IAM User Guide, "AWS JSON policy elements: Principal").
+func smBindPrincipals(st *State, p *iampolicy.Policy) (map[string]string, error) {
+	bound := map[string]string{}
+	for _, s := range p.Statements {
+		for _, pr := range []*iampolicy.Principal{s.Principal, s.NotPrincipal} {
+			if pr == nil {
+				continue
+			}
+			for _, a := range pr.AWS {
+				id, ok, named := principalID(st, a)
+				if !named {
+					continue
+				}
+				if !ok {
+					return nil, smErr("MalformedPolicyDocumentException", "This resource policy contains an unsupported principal.")
+				}
+				bound[a] = id
 			}
 		}
-		// Naming an account delegates to the account's identity policies;
-		// in the sandbox only admins have any.
-		if (a == c.AccountID || a == "arn:aws:iam::"+c.AccountID+":root") && admin {
-			return true
-		}
 	}
-	return false
+	if len(bound) == 0 {
+		return nil, nil
+	}
+	return bound, nil
 }
 
-// smGlob matches s against a pattern with * and ? wildcards, in linear
-// time (greedy matching that remembers only the last star).
-func smGlob(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
+// principalID resolves an IAM user or role ARN to its unique ID. named is
+// false for principals that are not a user or role ARN (accounts,
+// assumed-role sessions, "*").
+func principalID(st *State, arn string) (id string, ok, named bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" {
+		return "", false, false
+	}
+	res := parts[5]
+	switch {
+	case strings.HasPrefix(res, "user/"):
+		a := st.Accounts[parts[4]]
+		if a == nil {
+			return "", false, true
 		}
+		for _, u := range a.Users {
+			if u.ARN == arn {
+				return u.ID, true, true
+			}
+		}
+		return "", false, true
+	case strings.HasPrefix(res, "role/"):
+		a := st.Accounts[parts[4]]
+		if a == nil {
+			return "", false, true
+		}
+		for _, ro := range a.Roles {
+			if ro.ARN == arn {
+				return ro.ID, true, true
+			}
+		}
+		return "", false, true
 	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
+	return "", false, false
+}
+
+// smEffectivePolicy returns a secret's resource policy as AWS holds it:
+// each named user or role that no longer has the unique ID it had when
+// the policy was put is replaced by that unique ID, so a re-created
+// namesake does not match (and GetResourcePolicy shows the orphaned ID, as
+// AWS does).
+func smEffectivePolicy(st *State, sec *Secret) string {
+	doc := sec.ResourcePolicy
+	if doc == "" || len(sec.PolicyPrincipals) == 0 {
+		return doc
 	}
-	return p == len(pattern)
+	arns := make([]string, 0, len(sec.PolicyPrincipals))
+	for a := range sec.PolicyPrincipals {
+		arns = append(arns, a)
+	}
+	sort.Slice(arns, func(i, j int) bool { return len(arns[i]) > len(arns[j]) })
+	for _, a := range arns {
+		id := sec.PolicyPrincipals[a]
+		if cur, ok, _ := principalID(st, a); ok && cur == id {
+			continue
+		}
+		doc = strings.ReplaceAll(doc, `"`+a+`"`, `"`+id+`"`)
+	}
+	return doc
 }

@@ -129,47 +129,11 @@ func smLookup(r *request, id string) (*Secret, *Account, error) {
 	return sec, owner, nil
 }
 
-// smAuthorize decides whether the caller may perform the request's action
-// on a secret: admins of the owning account may unless the resource policy
-// explicitly denies them; anyone else needs an Allow in the resource policy
-// (and, across accounts, admin rights in its own account).
-func smAuthorize(r *request, sec *Secret, owner *Account) error {
-	action := "secretsmanager:" + r.action
-	d := smNoDecision
-	if sec.ResourcePolicy != "" {
-		if p, err := smParsePolicy(sec.ResourcePolicy); err == nil {
-			d = p.smEvaluate(r.caller, r.isAdmin(), action, sec.ARN)
-		}
-	}
-	if d == smDeny {
-		return smErr("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in a resource-based policy", r.caller.ARN, action, r.smSecretIDForError(sec))
-	}
-	same := owner.ID == r.caller.AccountID
-	if (same && (r.isAdmin() || d == smAllow)) || (!same && r.isAdmin() && d == smAllow) {
-		return nil
-	}
-	return smErr("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s because no resource-based policy allows the %s action", r.caller.ARN, action, r.smSecretIDForError(sec), action)
-}
-
-func (r *request) smSecretIDForError(sec *Secret) string { return sec.Name }
-
-// smIdentityCheck is the check for operations that name no existing secret.
-func smIdentityCheck(r *request) error {
-	if r.isAdmin() {
-		return nil
-	}
-	action := "secretsmanager:" + r.action
-	return smErr("AccessDeniedException", "User: %s is not authorized to perform: %s because no identity-based policy allows the %s action", r.caller.ARN, action, action)
-}
-
-// smGet finds a secret and authorizes the call; live requires it not be
-// scheduled for deletion.
+// smGet finds a secret (the call was authorized before the handler ran);
+// live requires it not be scheduled for deletion.
 func smGet(r *request, id string, live bool) (*Secret, error) {
-	sec, owner, err := smLookup(r, id)
+	sec, _, err := smLookup(r, id)
 	if err != nil {
-		return nil, err
-	}
-	if err := smAuthorize(r, sec, owner); err != nil {
 		return nil, err
 	}
 	if live && sec.DeletedDate != nil {
@@ -359,9 +323,6 @@ type smARNNameVersion struct {
 func smCreateSecret(r *request) (any, error) {
 	var in smCreateSecretInput
 	if err := r.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	if err := smIdentityCheck(r); err != nil {
 		return nil, err
 	}
 	if in.Name == "" || len(in.Name) > 512 || strings.Trim(in.Name, smNameChars) != "" {
@@ -684,9 +645,6 @@ func smListSecrets(r *request) (any, error) {
 	if err := r.decodeJSON(&in); err != nil {
 		return nil, err
 	}
-	if err := smIdentityCheck(r); err != nil {
-		return nil, err
-	}
 	for _, f := range in.Filters {
 		if !smFilterKeys[f.Key] {
 			return nil, smErr("ValidationException", "1 validation error detected: Value '%s' at 'filters.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, description, name, tag-key, tag-value, primary-region, owning-service]", f.Key)
@@ -875,10 +833,15 @@ func smPutResourcePolicy(r *request) (any, error) {
 	if perr != nil {
 		return nil, smErr("MalformedPolicyDocumentException", "This resource policy is invalid: %v", perr)
 	}
-	if in.BlockPublicPolicy != nil && *in.BlockPublicPolicy && p.smPublic() {
+	bound, berr := smBindPrincipals(r.st, p)
+	if berr != nil {
+		return nil, berr
+	}
+	if in.BlockPublicPolicy != nil && *in.BlockPublicPolicy && smPublic(p) {
 		return nil, smErr("PublicPolicyException", "This resource policy would grant public access to the secret.")
 	}
 	sec.ResourcePolicy = in.ResourcePolicy
+	sec.PolicyPrincipals = bound
 	return smPolicyOutput{ARN: sec.ARN, Name: sec.Name}, nil
 }
 
@@ -891,7 +854,7 @@ func smGetResourcePolicy(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return smPolicyOutput{ARN: sec.ARN, Name: sec.Name, ResourcePolicy: sec.ResourcePolicy}, nil
+	return smPolicyOutput{ARN: sec.ARN, Name: sec.Name, ResourcePolicy: smEffectivePolicy(r.st, sec)}, nil
 }
 
 func smDeleteResourcePolicy(r *request) (any, error) {
@@ -904,6 +867,7 @@ func smDeleteResourcePolicy(r *request) (any, error) {
 		return nil, err
 	}
 	sec.ResourcePolicy = ""
+	sec.PolicyPrincipals = nil
 	return smPolicyOutput{ARN: sec.ARN, Name: sec.Name}, nil
 }
 

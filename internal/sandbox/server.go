@@ -46,6 +46,9 @@ type Options struct {
 	// clock says); time.Now when nil. Tests set it to expire a session
 	// without waiting.
 	Wall func() time.Time
+	// Permissive turns authorization off: every request is allowed (its
+	// decision is still logged when the decision log is on).
+	Permissive bool
 }
 
 // Server is the sandbox. It is safe for concurrent use.
@@ -67,6 +70,10 @@ type Server struct {
 	ses    []restRoute
 
 	smRot smRotations // Secrets Manager rotation handlers (secrets_rotation.go)
+
+	permissive bool        // authorization off (authz.go)
+	policies   policyCache // parsed policy documents
+	authz      authzLog    // the decision log
 }
 
 // session is a set of STS temporary credentials.
@@ -111,6 +118,8 @@ type request struct {
 	form      url.Values
 	body      []byte
 	requestID string
+	// authorized is set once the request passed authorization.
+	authorized bool
 }
 
 // handler serves one operation. It returns a value to encode (for Query
@@ -127,14 +136,15 @@ type restRoute struct {
 // management account.
 func New(opts Options) *Server {
 	s := &Server{
-		log:      opts.Logger,
-		clock:    NewClock(),
-		adminKey: opts.AdminKeyID,
-		adminSec: opts.AdminSecret,
-		sessions: map[string]*session{},
-		counts:   map[string]map[string]int{},
-		faults:   newFaultSet(opts.Seed),
-		wall:     opts.Wall,
+		log:        opts.Logger,
+		clock:      NewClock(),
+		adminKey:   opts.AdminKeyID,
+		adminSec:   opts.AdminSecret,
+		sessions:   map[string]*session{},
+		counts:     map[string]map[string]int{},
+		faults:     newFaultSet(opts.Seed),
+		permissive: opts.Permissive,
+		wall:       opts.Wall,
 	}
 	if s.wall == nil {
 		s.wall = time.Now
@@ -388,7 +398,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 	)
 	if acct == nil {
 		err = errf(403, "AccessDenied", "account %s no longer exists", caller.AccountID)
-	} else {
+	} else if err = s.authorizeLocked(req); err == nil {
+		req.authorized = true
 		out, err = h(req)
 	}
 	s.mu.Unlock()

@@ -18,6 +18,9 @@ type State struct {
 	DefaultRoleName string       `json:"default_role_name"`
 	Emails          []Email      `json:"emails"`
 	SNSMessages     []SNSMessage `json:"sns_messages"`
+	// SCPs are the organization's service control policies by ID
+	// (authz_state.go); FullAWSAccess is attached everywhere by default.
+	SCPs map[string]*SCP `json:"scps,omitempty"`
 }
 
 // OU is an organizational unit.
@@ -53,6 +56,8 @@ type Account struct {
 	// SESIdentities are the verified SES identities (email addresses and
 	// domains) the account may send from, in every region.
 	SESIdentities []string `json:"ses_identities,omitempty"`
+	// Policies are the account's customer-managed IAM policies by ARN.
+	Policies map[string]*ManagedPolicy `json:"policies,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
 }
@@ -66,6 +71,13 @@ type Role struct {
 	// TrustedAccounts may assume the role; ExternalID, when set, must match.
 	TrustedAccounts []string `json:"trusted_accounts"`
 	ExternalID      string   `json:"external_id,omitempty"`
+	// TrustPolicy, when set, is the role's trust policy document and
+	// replaces the one TrustedAccounts and ExternalID describe.
+	TrustPolicy string `json:"trust_policy,omitempty"`
+	Path        string `json:"path,omitempty"`
+	Tags        []Tag  `json:"tags,omitempty"`
+	// Identity policies of the role.
+	Policies Attachments `json:"policies"`
 }
 
 // RootUser is the account's root user.
@@ -88,10 +100,11 @@ type User struct {
 	PasswordLastUsed *time.Time    `json:"password_last_used,omitempty"`
 	MFADevices       []*MFADevice  `json:"mfa_devices,omitempty"`
 	Keys             []*AccessKey  `json:"keys,omitempty"`
-	// Admin users may call every operation in their account; other users
-	// may only manage their own credentials and read secrets whose
-	// resource policy names them.
+	// Admin is set for users the scenario declares admin; they have
+	// AdministratorAccess attached.
 	Admin bool `json:"admin,omitempty"`
+	// Identity policies of the user.
+	Policies Attachments `json:"policies"`
 }
 
 // Tag is a key/value tag, kept in insertion order as IAM does.
@@ -119,6 +132,8 @@ type Group struct {
 	Path       string    `json:"path"`
 	ARN        string    `json:"arn"`
 	CreateDate time.Time `json:"create_date"`
+	// Identity policies of the group's members.
+	Policies Attachments `json:"policies"`
 }
 
 // AccessKey is a long-term access key of a user or of the root user.
@@ -145,16 +160,19 @@ type CredentialReport struct {
 
 // Secret is a Secrets Manager secret.
 type Secret struct {
-	ARN               string                    `json:"arn"`
-	Name              string                    `json:"name"`
-	Description       string                    `json:"description,omitempty"`
-	KmsKeyID          string                    `json:"kms_key_id,omitempty"`
-	Tags              []Tag                     `json:"tags,omitempty"`
-	CreatedDate       time.Time                 `json:"created_date"`
-	LastChangedDate   time.Time                 `json:"last_changed_date"`
-	LastAccessedDate  *time.Time                `json:"last_accessed_date,omitempty"`
-	DeletedDate       *time.Time                `json:"deleted_date,omitempty"`
-	ResourcePolicy    string                    `json:"resource_policy,omitempty"`
+	ARN              string     `json:"arn"`
+	Name             string     `json:"name"`
+	Description      string     `json:"description,omitempty"`
+	KmsKeyID         string     `json:"kms_key_id,omitempty"`
+	Tags             []Tag      `json:"tags,omitempty"`
+	CreatedDate      time.Time  `json:"created_date"`
+	LastChangedDate  time.Time  `json:"last_changed_date"`
+	LastAccessedDate *time.Time `json:"last_accessed_date,omitempty"`
+	DeletedDate      *time.Time `json:"deleted_date,omitempty"`
+	ResourcePolicy   string     `json:"resource_policy,omitempty"`
+	// PolicyPrincipals binds the users and roles the resource policy names
+	// (by ARN) to their unique IDs when it was put.
+	PolicyPrincipals  map[string]string         `json:"policy_principals,omitempty"`
 	Versions          map[string]*SecretVersion `json:"versions"`
 	RotationEnabled   bool                      `json:"rotation_enabled"`
 	RotationLambdaARN string                    `json:"rotation_lambda_arn,omitempty"`

@@ -72,6 +72,22 @@ func stsValidSessionName(s string) error {
 	return nil
 }
 
+// stsCheckExternalID is the model's constraints on AssumeRole's
+// ExternalId, which AWS checks before it authorizes the call.
+func stsCheckExternalID(r *request) error {
+	externalID := r.param("ExternalId")
+	if _, given := r.form["ExternalId"]; !given {
+		return nil
+	}
+	if len(externalID) < 2 || len(externalID) > 1224 {
+		return stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224", externalID)
+	}
+	if !stsExternalIDRe.MatchString(externalID) {
+		return stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*", externalID)
+	}
+	return nil
+}
+
 // stsParseRoleARN splits arn:aws:iam::ACCOUNT:role/[path/]NAME.
 func stsParseRoleARN(arn string) (account, name string, err error) {
 	parts := strings.SplitN(arn, ":", 6)
@@ -113,14 +129,8 @@ func stsAssumeRole(r *request) (any, error) {
 	} else {
 		duration = stsDefaultDuration
 	}
-	externalID := r.param("ExternalId")
-	if _, given := r.form["ExternalId"]; given {
-		if len(externalID) < 2 || len(externalID) > 1224 {
-			return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224", externalID)
-		}
-		if !stsExternalIDRe.MatchString(externalID) {
-			return nil, stsValidation("1 validation error detected: Value '%s' at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*", externalID)
-		}
+	if err := stsCheckExternalID(r); err != nil {
+		return nil, err
 	}
 	acctID, roleName, err := stsParseRoleARN(roleARN)
 	if err != nil {
@@ -131,21 +141,14 @@ func stsAssumeRole(r *request) (any, error) {
 	if r.caller.Kind == "root" {
 		return nil, errf(403, "AccessDenied", "Roles may not be assumed by root accounts.")
 	}
-	if !r.isAdmin() {
-		return nil, denied
-	}
+	// Who may assume the role (its trust policy, the caller's identity
+	// policies, SCPs) was decided before the handler ran (authz.go).
 	acct := r.st.Accounts[acctID]
 	if acct == nil || acct.Status == "SUSPENDED" {
 		return nil, denied
 	}
 	role := acct.Roles[roleName]
 	if role == nil || (role.ARN != "" && role.ARN != roleARN) {
-		return nil, denied
-	}
-	if !stsTrusts(r.st, role, r.caller.AccountID) {
-		return nil, denied
-	}
-	if role.ExternalID != "" && role.ExternalID != externalID {
 		return nil, denied
 	}
 
@@ -173,21 +176,6 @@ func stsAssumeRole(r *request) (any, error) {
 		},
 		AssumedRoleUser: stsAssumedRoleUser{AssumedRoleId: role.ID + ":" + sessionName, Arn: ss.ARN},
 	}, nil
-}
-
-// stsTrusts reports whether a role's trust policy lets an account assume
-// it. A role with no trusted accounts trusts the management account.
-func stsTrusts(st *State, role *Role, account string) bool {
-	trusted := role.TrustedAccounts
-	if len(trusted) == 0 {
-		trusted = []string{st.ManagementAccountID}
-	}
-	for _, t := range trusted {
-		if t == account || t == "arn:aws:iam::"+account+":root" {
-			return true
-		}
-	}
-	return false
 }
 
 // stsSessionToken returns an opaque session token of the length AWS issues.

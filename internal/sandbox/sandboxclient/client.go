@@ -276,3 +276,36 @@ func (c *Client) Credentials(ctx context.Context, account, user string) (sandbox
 	err := c.do(ctx, http.MethodGet, "credentials", url.Values{"account": {account}, "user": {user}}, nil, "", &out)
 	return out, err
 }
+
+// Authz returns whether authorization is enforced and the decision log's state.
+func (c *Client) Authz(ctx context.Context) (sandbox.AuthzState, error) {
+	var out sandbox.AuthzState
+	err := c.doJSON(ctx, http.MethodGet, "authz", nil, &out)
+	return out, err
+}
+
+// SetAuthzEnforced turns authorization on or off (permissive).
+func (c *Client) SetAuthzEnforced(ctx context.Context, enforced bool) (sandbox.AuthzState, error) {
+	var out sandbox.AuthzState
+	err := c.doJSON(ctx, http.MethodPut, "authz", sandbox.AuthzSettings{Enforced: enforced}, &out)
+	return out, err
+}
+
+// StartAuthzLog clears the authorization decision log and starts recording.
+func (c *Client) StartAuthzLog(ctx context.Context) error {
+	return c.doJSON(ctx, http.MethodPost, "authz/log", nil, nil)
+}
+
+// StopAuthzLog stops recording and returns the decisions recorded.
+func (c *Client) StopAuthzLog(ctx context.Context) (sandbox.AuthzLog, error) {
+	var out sandbox.AuthzLog
+	err := c.doJSON(ctx, http.MethodDelete, "authz/log", nil, &out)
+	return out, err
+}
+
+// AuthzLog returns the decisions recorded so far.
+func (c *Client) AuthzLog(ctx context.Context) (sandbox.AuthzLog, error) {
+	var out sandbox.AuthzLog
+	err := c.doJSON(ctx, http.MethodGet, "authz/log", nil, &out)
+	return out, err
+}

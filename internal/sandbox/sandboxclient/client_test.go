@@ -51,7 +51,7 @@ func TestHealthAndScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.Scenario != "demo" || loaded.Accounts != 9 || loaded.Users != 45 || loaded.ManagementAccountID != "210987654321" || loaded.RootAccessKeys != 1 {
+	if loaded.Scenario != "demo" || loaded.Accounts != 9 || loaded.Users != 46 || loaded.ManagementAccountID != "210987654321" || loaded.RootAccessKeys != 1 {
 		t.Fatalf("loaded %+v", loaded)
 	}
 	_, err = c.LoadScenario(ctx, "nope")
