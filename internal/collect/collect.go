@@ -20,8 +20,8 @@
 // Each account's users come from its credential report, which already holds
 // every user's ARN (and so path), creation time, password, MFA and both
 // access-key slots with creation and last-use facts. A compliant account
-// therefore costs GenerateCredentialReport (once, or a few times while the
-// report is being generated), GetCredentialReport and, for a member account,
+// therefore costs GenerateCredentialReport (once), GetCredentialReport (once,
+// or a few times while the report is being generated) and, for a member account,
 // AssumeRole: no ListUsers. Live calls are made only where the report cannot
 // answer:
 //
@@ -148,7 +148,7 @@ type Options struct {
 type Poll struct {
 	Initial  time.Duration // first wait; default 2s, about what IAM takes to build a report
 	Max      time.Duration // longest wait; default 15s
-	Attempts int           // GenerateCredentialReport calls at most; default 20
+	Attempts int           // credential report calls at most; default 20
 }
 
 func (p Poll) withDefaults() Poll {
