@@ -86,7 +86,7 @@ func NewIAMFactory(cfg aws.Config, role Role) IAMFactory {
 func AccessIAMFactory(acc *awsaccess.Accounts) IAMFactory {
 	return func(ctx context.Context, t Target) (IAMAPI, error) {
 		if t.Own {
-			return iam.NewFromConfig(acc.Base()), nil
+			return iam.NewFromConfig(acc.Own()), nil
 		}
 		cfg, err := acc.Config(ctx, t.AccountID)
 		if err != nil {
