@@ -4,34 +4,55 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 )
 
+// Strategies are the measures Run can take, in the order it takes them.
+var Strategies = []string{"audit", "per-user", "apply"}
+
 // Run measures keyrot audit, the per-user strategy and keyrot apply over
-// one workload, in that order, on one sandbox.
-func Run(ctx context.Context, w Workload, keyrotBin string) ([]Measure, error) {
+// one workload, in that order, on one sandbox; strategies, when not empty,
+// names the ones to run (see Strategies).
+func Run(ctx context.Context, w Workload, keyrotBin string, strategies ...string) ([]Measure, error) {
+	for _, s := range strategies {
+		if !slices.Contains(Strategies, s) {
+			return nil, fmt.Errorf("unknown strategy %q (want audit, per-user or apply)", s)
+		}
+	}
+	want := func(s string) bool { return len(strategies) == 0 || slices.Contains(strategies, s) }
 	e, err := Start(ctx, w)
 	if err != nil {
 		return nil, err
 	}
 	defer e.Close()
-	audit, err := e.Audit(ctx, keyrotBin)
-	if err != nil {
-		return nil, err
+	var ms []Measure
+	var audit Measure
+	if want("audit") {
+		if audit, err = e.Audit(ctx, keyrotBin); err != nil {
+			return nil, err
+		}
+		ms = append(ms, audit)
 	}
-	perUser, err := e.PerUser(ctx)
-	if err != nil {
-		return nil, err
+	if want("per-user") {
+		perUser, err := e.PerUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		perUser.Floor, perUser.LowerBound = audit.Floor, audit.LowerBound
+		ms = append(ms, perUser)
 	}
-	perUser.Floor, perUser.LowerBound = audit.Floor, audit.LowerBound
-	apply, err := e.Apply(ctx, keyrotBin)
-	if err != nil {
-		return nil, err
+	if want("apply") {
+		apply, err := e.Apply(ctx, keyrotBin)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, apply)
 	}
-	return []Measure{audit, perUser, apply}, nil
+	return ms, nil
 }
 
 // WriteTable prints the measures of one workload: calls beside the floor,
@@ -51,7 +72,10 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 		}
 		floor, bound := "-", "-"
 		if m.Floor > 0 {
-			floor, bound = fmt.Sprint(m.Floor), m.LowerBound.Round(time.Millisecond).String()
+			floor = fmt.Sprint(m.Floor)
+		}
+		if m.LowerBound > 0 {
+			bound = m.LowerBound.Round(time.Millisecond).String()
 		}
 		mem := "-"
 		if m.PeakRSSKiB > 0 {
@@ -63,6 +87,9 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(w.AccountRates) > 0 {
+		writeSpans(out, w, ms)
 	}
 	for _, m := range ms {
 		fmt.Fprintf(out, "\n%s, calls by operation:", m.Name)
@@ -83,4 +110,36 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 		}
 	}
 	return nil
+}
+
+// writeSpans compares how long the accounts with a rate override were
+// worked on with the others (first call to last call in each account).
+func writeSpans(out io.Writer, w Workload, ms []Measure) {
+	slow := map[string]bool{}
+	for i := range w.AccountRates {
+		slow[AccountID(i)] = true
+	}
+	fmt.Fprintf(out, "\ntime each account was worked on (first call to last):\n")
+	for _, m := range ms {
+		var hot, others []time.Duration
+		for acct, d := range m.Spans {
+			if slow[acct] {
+				hot = append(hot, d)
+			} else if acct != AccountID(0) { // the management account also serves the organization's calls
+				others = append(others, d)
+			}
+		}
+		slices.Sort(hot)
+		slices.Sort(others)
+		if len(others) == 0 {
+			continue
+		}
+		pct := func(ds []time.Duration, p float64) time.Duration { return ds[int(p*float64(len(ds)-1))] }
+		hotText := "-"
+		if len(hot) > 0 {
+			hotText = hot[len(hot)-1].Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(out, "  %s: overridden accounts %s; others median %s, p90 %s, max %s\n", m.Name, hotText,
+			pct(others, 0.5).Round(time.Millisecond), pct(others, 0.9).Round(time.Millisecond), others[len(others)-1].Round(time.Millisecond))
+	}
 }

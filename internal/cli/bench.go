@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,7 +12,12 @@ import (
 
 func newBenchCmd(g *globalOptions) *cobra.Command {
 	w := bench.DefaultWorkload()
-	var dueShare, findingShare float64
+	var (
+		dueShare, findingShare float64
+		preset                 string
+		accountRates           map[string]string
+		only                   []string
+	)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure keyrot audit and apply at organization scale against a generated sandbox organization",
@@ -21,10 +27,29 @@ per-user strategy (ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for e
 for each the AWS calls the sandbox counted beside the floor for the workload, the wall time beside
 its lower bound, throttling, failures and peak memory. docs/performance.md has the figures.`,
 		Example: `  keyrot bench                                   # short form: 20 accounts x 50 users
-  keyrot bench --accounts 1000 --users 100 --due 0.6`,
+  keyrot bench --accounts 1000 --users 100 --due 0.6
+  keyrot bench --preset halved                   # the per-account rate limit halved
+  keyrot bench --preset hot-account --only audit # account 1 throttles hard, the others do not
+  keyrot bench --account-rate 3=0.5              # account 3 allows half a call per second`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w.DueShare, w.FindingShare = dueShare, findingShare
+			if preset != "" {
+				if err := bench.ApplyPreset(preset, &w); err != nil {
+					return usageErrorf("--preset: %v", err)
+				}
+			}
+			for k, v := range accountRates {
+				i, err1 := strconv.Atoi(k)
+				r, err2 := strconv.ParseFloat(v, 64)
+				if err1 != nil || err2 != nil {
+					return usageErrorf("--account-rate %s=%s: want INDEX=CALLS_PER_SECOND, such as 3=0.5", k, v)
+				}
+				if w.AccountRates == nil {
+					w.AccountRates = map[int]float64{}
+				}
+				w.AccountRates[i] = r
+			}
 			if err := w.Validate(); err != nil {
 				return usageErrorf("%v", err)
 			}
@@ -32,7 +57,7 @@ its lower bound, throttling, failures and peak memory. docs/performance.md has t
 			if err != nil {
 				return err
 			}
-			ms, err := bench.Run(cmd.Context(), w, bin)
+			ms, err := bench.Run(cmd.Context(), w, bin, only...)
 			if err != nil {
 				return err
 			}
@@ -49,5 +74,8 @@ its lower bound, throttling, failures and peak memory. docs/performance.md has t
 	f.Float64Var(&w.RatePerAccount, "rate", w.RatePerAccount, "IAM calls per second allowed per account (0: no limit)")
 	f.IntVar(&w.Burst, "burst", w.Burst, "IAM rate limiter burst per account")
 	f.IntVar(&w.Concurrency, "concurrency", w.Concurrency, "accounts at once, for keyrot and the per-user strategy")
+	f.StringVar(&preset, "preset", "", "named conditions: halved (the rate limit halved) or hot-account (account 1 throttles hard)")
+	f.StringToStringVar(&accountRates, "account-rate", nil, "IAM calls per second in one account, by index (0 is the management account), burst 1: 3=0.5")
+	f.StringSliceVar(&only, "only", nil, "strategies to run: audit, per-user, apply (default all)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -230,12 +231,15 @@ func (r *accountRun) credentialReport(ctx context.Context) (*credreport.Report, 
 	}
 }
 
-// userFromRow builds a user from its report row.
+// userFromRow builds a user from its report row. The strings it keeps are
+// copies: a row's fields share one string per report line, which would
+// otherwise stay in memory for the whole run.
 func userFromRow(row credreport.Row) inventory.User {
+	arn := strings.Clone(row.ARN)
 	u := inventory.User{
-		Name:       row.User,
-		ARN:        row.ARN,
-		Path:       pathFromARN(row.ARN),
+		Name:       strings.Clone(row.User),
+		ARN:        arn,
+		Path:       pathFromARN(arn),
 		CreateDate: row.UserCreationTime.Time,
 		MFAActive:  row.MFAActive.True(),
 	}
@@ -267,10 +271,10 @@ func keysFromRow(row credreport.Row) []inventory.AccessKey {
 			ak.LastUsed = k.LastUsedDate.Ptr()
 			ak.LastUsedKnown = true
 			if k.LastUsedService.State == credreport.StateValue {
-				ak.LastUsedService = k.LastUsedService.Value
+				ak.LastUsedService = unique.Make(k.LastUsedService.Value).Value()
 			}
 			if k.LastUsedRegion.State == credreport.StateValue {
-				ak.LastUsedRegion = k.LastUsedRegion.Value
+				ak.LastUsedRegion = unique.Make(k.LastUsedRegion.Value).Value()
 			}
 		case credreport.StateNotApplicable:
 			ak.LastUsedKnown = true // never used
