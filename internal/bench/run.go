@@ -44,6 +44,11 @@ type Measure struct {
 	// PeakRSSKiB is the keyrot process's peak resident memory (0 when the
 	// strategy ran in this process).
 	PeakRSSKiB int64
+	// KeyrotCPU is the CPU time (user and system) of the keyrot process;
+	// BenchCPU that of this process meanwhile: the sandbox, and the
+	// per-user strategy's clients when it runs here. On a shared machine
+	// they tell a wall time bound by CPU from one bound by AWS's latency.
+	KeyrotCPU, BenchCPU time.Duration
 	// Actions is how many changes an apply made.
 	Actions int
 }
@@ -131,9 +136,11 @@ func (e *Env) throttled() int {
 func (e *Env) counted(m *Measure, fn func() error) error {
 	e.Server.ResetCallCounts()
 	t0 := e.throttled()
+	cpu0 := selfCPU()
 	start := time.Now()
 	err := fn()
 	m.Wall = time.Since(start)
+	m.BenchCPU = selfCPU() - cpu0
 	m.ByOp, m.ByAccount, m.IAMByAccount, m.Spans = map[string]int{}, map[string]int{}, map[string]int{}, map[string]time.Duration{}
 	for acct, ops := range e.Server.CallCounts() {
 		for op, n := range ops {
@@ -160,9 +167,18 @@ func sum(m map[string]int) int {
 	return n
 }
 
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // keyrot runs the keyrot binary against the sandbox and returns its
-// standard output and peak memory.
-func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, int64, error) {
+// standard output, peak memory and CPU time.
+func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, int64, time.Duration, error) {
 	id, secret := e.Server.AdminCredentials()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN=",
@@ -171,19 +187,21 @@ func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, i
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var rss int64
+	var cpu time.Duration
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			rss = ru.Maxrss
 		}
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 5 {
 			err = nil // some accounts unreadable: reported, not fatal
 		} else {
-			return out.Bytes(), rss, fmt.Errorf("keyrot %s: %w\n%s", strings.Join(args[:1], " "), err, errb.String())
+			return out.Bytes(), rss, cpu, fmt.Errorf("keyrot %s: %w\n%s", strings.Join(args[:1], " "), err, errb.String())
 		}
 	}
-	return out.Bytes(), rss, nil
+	return out.Bytes(), rss, cpu, nil
 }
 
 // auditJSON is the part of keyrot audit -o json the floor is computed from.
@@ -206,7 +224,7 @@ func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
 	m := Measure{Name: "keyrot audit"}
 	err := e.counted(&m, func() error {
 		var err error
-		out, m.PeakRSSKiB, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
+		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
 			"--concurrency", fmt.Sprint(e.W.Concurrency))
 		return err
 	})
@@ -333,7 +351,7 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 	m := Measure{Name: "keyrot apply"}
 	err = e.counted(&m, func() error {
 		var err error
-		out, m.PeakRSSKiB, err = e.keyrot(ctx, bin, "apply", "--yes", "--allow-partial", "-o", "json", "--progress", "none",
+		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "apply", "--yes", "--allow-partial", "-o", "json", "--progress", "none",
 			"--report-wait", "5ms", "--concurrency", fmt.Sprint(e.W.Concurrency), "--state-dir", filepath.Join(dir, "state"),
 			"--max-changes", "100000")
 		return err

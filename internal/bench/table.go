@@ -62,7 +62,7 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 	fmt.Fprintf(out, "workload: %d accounts x %d users, %d key(s) each, %.0f%% due, %.0f%% other findings; latency %s, IAM %g calls/s per account (burst %d), concurrency %d\n\n",
 		w.Accounts, w.UsersPerAccount, w.KeysPerUser, 100*w.DueShare, 100*w.FindingShare, w.Latency, w.RatePerAccount, w.Burst, w.Concurrency)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tcalls\tper account\tfloor\tx floor\twall\tlower bound\tx bound\tthrottled\tfailed\tactions\tpeak MiB\tsandbox calls/s\t")
+	fmt.Fprintln(tw, "strategy\tcalls\tper account\tfloor\tx floor\twall\tlower bound\tx bound\tthrottled\tfailed\tactions\tpeak MiB\tkeyrot CPU\tbench CPU\tsandbox calls/s\t")
 	for _, m := range ms {
 		ratio := func(a, b float64) string {
 			if b <= 0 {
@@ -81,9 +81,14 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 		if m.PeakRSSKiB > 0 {
 			mem = fmt.Sprintf("%.0f", float64(m.PeakRSSKiB)/1024)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.0f\t\n", m.Name, m.Calls, float64(m.Calls)/float64(w.Accounts),
+		kcpu := "-"
+		if m.KeyrotCPU > 0 {
+			kcpu = m.KeyrotCPU.Round(10 * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f\t\n", m.Name, m.Calls, float64(m.Calls)/float64(w.Accounts),
 			floor, ratio(float64(m.Calls), float64(m.Floor)), m.Wall.Round(time.Millisecond), bound,
-			ratio(float64(m.Wall), float64(m.LowerBound)), m.Throttled, m.Failed, m.Actions, mem, float64(m.Calls)/m.Wall.Seconds())
+			ratio(float64(m.Wall), float64(m.LowerBound)), m.Throttled, m.Failed, m.Actions, mem, kcpu, m.BenchCPU.Round(10*time.Millisecond),
+			float64(m.Calls)/m.Wall.Seconds())
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -17,6 +19,8 @@ func newBenchCmd(g *globalOptions) *cobra.Command {
 		preset                 string
 		accountRates           map[string]string
 		only                   []string
+		sweep                  []int
+		chart                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -57,6 +61,12 @@ its lower bound, throttling, failures and peak memory. docs/performance.md has t
 			if err != nil {
 				return err
 			}
+			if len(sweep) > 0 {
+				return runSweep(cmd.Context(), g, w, bin, sweep, chart)
+			}
+			if chart != "" {
+				return usageErrorf("--chart needs --sweep: the chart draws several organization sizes")
+			}
 			ms, err := bench.Run(cmd.Context(), w, bin, only...)
 			if err != nil {
 				return err
@@ -77,5 +87,31 @@ its lower bound, throttling, failures and peak memory. docs/performance.md has t
 	f.StringVar(&preset, "preset", "", "named conditions: halved (the rate limit halved) or hot-account (account 1 throttles hard)")
 	f.StringToStringVar(&accountRates, "account-rate", nil, "IAM calls per second in one account, by index (0 is the management account), burst 1: 3=0.5")
 	f.StringSliceVar(&only, "only", nil, "strategies to run: audit, per-user, apply (default all)")
+	f.IntSliceVar(&sweep, "sweep", nil, "organization sizes (accounts) to run keyrot audit and the per-user strategy at, one after the other: 10,30,100,300")
+	f.StringVar(&chart, "chart", "", "with --sweep: write a PNG chart of calls and wall time against the organization's size to this file")
 	return cmd
+}
+
+// runSweep measures keyrot audit and the per-user strategy at each size,
+// prints them and draws the chart.
+func runSweep(ctx context.Context, g *globalOptions, w bench.Workload, bin string, sizes []int, chart string) error {
+	pts, err := bench.Sweep(ctx, w, bin, sizes)
+	if err != nil {
+		return err
+	}
+	if err := outputError(bench.WriteSweep(g.streams.Out, w, pts), false); err != nil {
+		return err
+	}
+	if chart == "" {
+		return nil
+	}
+	f, err := os.Create(chart)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	if err := bench.WriteChart(f, w, pts); err != nil {
+		f.Close()
+		return fmt.Errorf("chart %s: %w", chart, err)
+	}
+	return f.Close()
 }
