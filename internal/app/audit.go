@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/collect"
 )
 
 // AuditRequest asks for an audit of the scope.
@@ -25,11 +26,12 @@ type AuditResult struct {
 // since the result is still worth reporting (see Partial).
 func (r *App) Audit(ctx context.Context, req AuditRequest) (*AuditResult, error) {
 	started := time.Now().UTC()
-	snap, err := r.collect(ctx, req.Scope)
+	records := r.prefetchRotationRecords(req.Scope)
+	snap, err := r.collect(ctx, req.Scope, func(o *collect.Options) { o.Collected = records.fetch })
 	if err != nil {
 		return nil, err
 	}
 	res := audit.Evaluate(r.Policy, snap, r.now())
-	r.markRotationsInProgress(ctx, req.Scope, res)
+	r.markRotationsInProgress(ctx, req.Scope, res, records)
 	return &AuditResult{Result: res, Started: started, Finished: time.Now().UTC()}, nil
 }

@@ -136,6 +136,13 @@ type Options struct {
 	// ReportPoll bounds waiting for a credential report; zero fields take defaults.
 	ReportPoll Poll
 
+	// Collected, if set, is called with each account as soon as it is
+	// audited, from that account's goroutine, before the account's slot
+	// goes to the next one: concurrently with other accounts' collection.
+	// A caller that needs more calls per account makes them here, so that
+	// they overlap the other accounts' collection instead of waiting for
+	// the slowest account.
+	Collected func(ctx context.Context, a *inventory.Account)
 	// Progress, if set, is called after each account is collected (or fails),
 	// never concurrently.
 	Progress func(done, total int, account string)
@@ -423,6 +430,9 @@ func (c *collector) collectAll(ctx context.Context, accounts []inventory.Account
 			defer wg.Done()
 			defer func() { <-sem }()
 			c.collectAccount(ctx, a)
+			if c.opts.Collected != nil && a.Status == inventory.AccountAudited && ctx.Err() == nil {
+				c.opts.Collected(ctx, a)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			done++
