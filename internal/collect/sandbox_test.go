@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -422,5 +423,46 @@ func TestSandboxReportPolledWithGet(t *testing.T) {
 				t.Errorf("%d GetCredentialReport calls, want %s: %v", n, tc.wantWords, ops)
 			}
 		})
+	}
+}
+
+// TestSandboxCollectedHook: Options.Collected is called once for each
+// audited account, as soon as it is collected (its users are there), and
+// never for a failed or skipped one.
+func TestSandboxCollectedHook(t *testing.T) {
+	env := sandboxtest.Start(t, "demo")
+	env.Server.SetReportBuildTime(0)
+	opts := sandboxOptions(env, env.Admin())
+	opts.ReportPoll = Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	users := map[string]int{}
+	opts.Collected = func(_ context.Context, a *inventory.Account) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[a.ID]++
+		users[a.ID] = len(a.Users)
+	}
+	snap, err := Collect(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	notAudited := 0
+	for _, a := range snap.Accounts {
+		if a.Status == inventory.AccountAudited {
+			want[a.ID] = 1
+			if users[a.ID] != len(a.Users) {
+				t.Errorf("account %s: the hook saw %d users, the snapshot has %d", a.ID, users[a.ID], len(a.Users))
+			}
+		} else {
+			notAudited++
+		}
+	}
+	if notAudited == 0 {
+		t.Fatal("the demo organization should have an account that is not audited")
+	}
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Errorf("accounts the hook saw (-audited +seen):\n%s", diff)
 	}
 }
