@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -56,6 +57,11 @@ its lower bound, throttling, failures and peak memory. docs/performance.md has t
 			}
 			if err := w.Validate(); err != nil {
 				return usageErrorf("%v", err)
+			}
+			for _, st := range only {
+				if !slices.Contains(bench.Strategies, st) {
+					return usageErrorf("--only %s: want audit, per-user or apply", st)
+				}
 			}
 			bin, err := os.Executable()
 			if err != nil {
