@@ -215,9 +215,13 @@ func findings(p *policy.Policy, a *inventory.Account, u *inventory.User, now tim
 }
 
 // collect gathers the inventory of the scope.
-func (r *App) collect(ctx context.Context, scope Scope) (*inventory.Snapshot, error) {
+func (r *App) collect(ctx context.Context, scope Scope, adjust ...func(*collect.Options)) (*inventory.Snapshot, error) {
 	r.progress().Phase(PhaseCollect)
-	snap, err := collect.Collect(ctx, r.collectOptions(scope))
+	o := r.collectOptions(scope)
+	for _, f := range adjust {
+		f(&o)
+	}
+	snap, err := collect.Collect(ctx, o)
 	if ctx.Err() != nil {
 		// Accounts cut short by a deadline or Ctrl-C are not "failed".
 		return nil, fmt.Errorf("collect inventory: %w", context.Cause(ctx))

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
@@ -361,14 +362,19 @@ func (r *App) storedSecret(ctx context.Context, account, user, keyID string) (st
 }
 
 // executor returns an Executor acting in the scope for run runID. Its
-// owner, written in leases and the pending tag, is unique to this run.
+// owner, written in leases and the pending tag, is unique to this run; it
+// works on as many accounts at once as the collection does.
 func (r *App) executor(scope Scope, runID int64) *execute.Executor {
 	var h execute.History
 	if r.History != nil {
 		h = r.History
 	}
+	conc := r.collectOptions(scope).Concurrency
+	if conc <= 0 {
+		conc = collect.DefaultConcurrency
+	}
 	return &execute.Executor{Clients: r.clients(scope), History: h, RunID: runID, Owner: r.owner(runID),
-		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules()}
+		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules(), Concurrency: conc}
 }
 
 // rules are the periods the executor re-checks every action against: the

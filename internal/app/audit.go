@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyrot/keyrot/internal/audit"
+	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/history"
 )
 
@@ -57,12 +58,13 @@ func (r *App) Audit(ctx context.Context, req AuditRequest) (res *AuditResult, er
 			r.prune(context.WithoutCancel(ctx))
 		}()
 	}
-	snap, err := r.collect(ctx, req.Scope)
+	records := r.prefetchRotationRecords(req.Scope)
+	snap, err := r.collect(ctx, req.Scope, func(o *collect.Options) { o.Collected = records.fetch })
 	if err != nil {
 		return nil, err
 	}
 	ares := audit.Evaluate(r.Policy, snap, r.now())
-	r.markRotationsInProgress(ctx, req.Scope, ares)
+	r.markRotationsInProgress(ctx, req.Scope, ares, records)
 	return &AuditResult{Result: ares, Started: started, Finished: time.Now().UTC()}, nil
 }
 

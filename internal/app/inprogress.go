@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
 // markRotationsInProgress marks the findings that a keyrot rotation in
@@ -18,11 +20,13 @@ import (
 // one is past the rotation age. Those findings are kept, marked exempt with
 // the reason and the window's end as expiry; after that date they count
 // again. Only accounts with such findings cost a call (one ListSecrets); a
-// failed look-up leaves the findings as they are.
-func (r *App) markRotationsInProgress(ctx context.Context, scope Scope, res *audit.Result) {
+// failed look-up leaves the findings as they are. The records fetched while
+// the accounts were collected (records, may be nil) are used; the others
+// are read now.
+func (r *App) markRotationsInProgress(ctx context.Context, scope Scope, res *audit.Result, records *rotationRecords) {
 	byAcct := map[string][]int{}
 	for i, f := range res.Findings {
-		if !f.Exempt && (f.Rule == policy.RuleAccessKeyMultipleActive || f.Rule == policy.RuleAccessKeyAge) {
+		if inProgressCandidate(f) {
 			byAcct[f.AccountID] = append(byAcct[f.AccountID], i)
 		}
 	}
@@ -50,24 +54,81 @@ func (r *App) markRotationsInProgress(ctx context.Context, scope Scope, res *aud
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r.markAccount(ctx, clients, a, res, idx, now)
+			secrets, read := records.get(a.ID)
+			r.markAccount(ctx, clients, a, res, idx, now, secrets, read)
 		}()
 	}
 	wg.Wait()
 }
 
-// markAccount marks the findings idx of account a that a rotation in
-// progress explains.
-func (r *App) markAccount(ctx context.Context, clients *Clients, a *inventory.Account, res *audit.Result, idx []int, now time.Time) {
-	store, err := clients.Secrets(ctx, a.ID)
+// inProgressCandidate reports whether a rotation in progress could explain f.
+func inProgressCandidate(f audit.Finding) bool {
+	return !f.Exempt && (f.Rule == policy.RuleAccessKeyMultipleActive || f.Rule == policy.RuleAccessKeyAge)
+}
+
+// rotationRecords are the keyrot secrets of the accounts whose findings a
+// rotation in progress could explain, read as each account is collected
+// (collect.Options.Collected), so that the look-up overlaps the other
+// accounts' collection rather than waiting for the slowest one.
+type rotationRecords struct {
+	r       *App
+	clients *Clients
+	mu      sync.Mutex
+	lists   map[string][]secretstore.Listed
+}
+
+// prefetchRotationRecords returns the records to fill while the scope is
+// collected.
+func (r *App) prefetchRotationRecords(scope Scope) *rotationRecords {
+	return &rotationRecords{r: r, clients: r.clients(scope), lists: map[string][]secretstore.Listed{}}
+}
+
+// fetch reads the records of account a if its own findings (the account
+// judged alone) have a candidate; a failure leaves it to
+// markRotationsInProgress, which tries again and says so.
+func (rr *rotationRecords) fetch(ctx context.Context, a *inventory.Account) {
+	res := audit.Evaluate(rr.r.Policy, &inventory.Snapshot{Accounts: []inventory.Account{*a}}, rr.r.now())
+	if !slices.ContainsFunc(res.Findings, inProgressCandidate) {
+		return
+	}
+	store, err := rr.clients.Secrets(ctx, a.ID)
 	if err != nil {
-		r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
 		return
 	}
 	secrets, err := store.List(ctx, a.ID, a.Name)
 	if err != nil {
-		r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
 		return
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.lists[a.ID] = secrets
+}
+
+// get returns account's records and whether they were read.
+func (rr *rotationRecords) get(account string) ([]secretstore.Listed, bool) {
+	if rr == nil {
+		return nil, false
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	l, ok := rr.lists[account]
+	return l, ok
+}
+
+// markAccount marks the findings idx of account a that a rotation in
+// progress explains, with the account's records when already read, else
+// read now.
+func (r *App) markAccount(ctx context.Context, clients *Clients, a *inventory.Account, res *audit.Result, idx []int, now time.Time, secrets []secretstore.Listed, read bool) {
+	if !read {
+		store, err := clients.Secrets(ctx, a.ID)
+		if err != nil {
+			r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
+			return
+		}
+		if secrets, err = store.List(ctx, a.ID, a.Name); err != nil {
+			r.log().Warn("rotation records unavailable; findings kept as they are", "account", a.ID, "err", err)
+			return
+		}
 	}
 	stored := map[string]plan.Rotation{}
 	for _, s := range secrets {

@@ -199,6 +199,10 @@ func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
 		if n := ops["iam:GetAccountAuthorizationDetails"]; n != 1 {
 			t.Errorf("account %s: %d GetAccountAuthorizationDetails pages, want 1", a.ID, n)
 		}
+		// Rotation records are read once, while the account is collected.
+		if n, want := ops["secretsmanager:ListSecrets"], min(len(withKeyIDs[a.ID]), 1); n != want {
+			t.Errorf("account %s: %d ListSecrets pages, want %d", a.ID, n, want)
+		}
 		// Users with two keys or an inactive key are resolved too (the
 		// planner acts on them); never more than the users holding keys.
 		need := len(withKeyIDs[a.ID])

@@ -37,19 +37,51 @@ type evaluator struct {
 	// expired counts, per exemption index and account, the findings an
 	// expired exemption would have covered (or users it would have scheduled).
 	expired map[int]map[string]int
+	// checks are the current account's checks, counted into tally when
+	// the account is done; keepChecks also keeps them in the result.
+	checks     []Check
+	tally      tally
+	keepChecks bool
 }
 
 // Evaluate judges snap against p at now. It is pure: same inputs, same result.
+// Its checks are counted into Result.Compliance, account by account, and
+// not kept.
 func Evaluate(p *policy.Policy, snap *inventory.Snapshot, now time.Time) *Result {
-	e := &evaluator{p: p, now: now, res: &Result{GeneratedAt: now, Snapshot: snap, Findings: []Finding{}}, expired: map[int]map[string]int{}}
+	return evaluate(p, snap, now, false)
+}
+
+// evaluate is Evaluate; keepChecks also keeps every check in Result.Checks.
+func evaluate(p *policy.Policy, snap *inventory.Snapshot, now time.Time, keepChecks bool) *Result {
+	e := &evaluator{p: p, now: now, res: &Result{GeneratedAt: now, Snapshot: snap, Findings: []Finding{}}, expired: map[int]map[string]int{},
+		keepChecks: keepChecks}
 	if snap != nil {
 		for i := range snap.Accounts {
 			e.account(&snap.Accounts[i])
+			e.flushChecks()
 		}
 		e.expiredExemptions(snap)
+		e.flushChecks()
+	}
+	if e.tally.counts != nil {
+		sum := e.tally.summary()
+		e.res.Compliance = &sum
 	}
 	sortFindings(e.res.Findings)
 	return e.res
+}
+
+// flushChecks counts the checks judged since the last flush (one
+// account's: every check of a resource is in one batch).
+func (e *evaluator) flushChecks() {
+	if len(e.checks) == 0 {
+		return
+	}
+	e.tally.add(e.checks)
+	if e.keepChecks {
+		e.res.Checks = append(e.res.Checks, e.checks...)
+	}
+	e.checks = e.checks[:0]
 }
 
 func sortFindings(fs []Finding) {
@@ -200,7 +232,7 @@ func (e *evaluator) user(a *inventory.Account, u *inventory.User) {
 			}
 			f.Remediation = "Allow iam:GetAccessKeyLastUsed (or iam:GenerateCredentialReport and iam:GetCredentialReport) to the audit role and run the audit again."
 			e.judge(a, u, kres, []Finding{f})
-			e.res.Checks = append(e.res.Checks,
+			e.checks = append(e.checks,
 				Check{Rule: policy.RuleAccessKeyUnused, AccountID: a.ID, Resource: kres, Controls: ctlUnused90, Unknown: true},
 				Check{Rule: policy.RuleAccessKeySetupUnused, AccountID: a.ID, Resource: kres, Controls: ctlSetup, Unknown: true})
 			continue
@@ -318,7 +350,7 @@ func (e *evaluator) judge(a *inventory.Account, u *inventory.User, resource stri
 		e.res.Findings = append(e.res.Findings, f)
 	}
 	for _, cc := range c {
-		e.res.Checks = append(e.res.Checks, Check{
+		e.checks = append(e.checks, Check{
 			Rule: cc.rule, AccountID: a.ID, Resource: resource, Controls: cc.controls,
 			Failed: failed, Exempt: exempt, Unknown: cc.unknown,
 		})

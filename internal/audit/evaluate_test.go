@@ -329,7 +329,7 @@ func TestUnknownLastUsedEvidence(t *testing.T) {
 	k.LastUsedKnown = false
 	s := snapshot(user("alice", k))
 	s.Accounts[0].Errors = []inventory.CollectError{{User: "alice", KeyID: "AKIAALICE0000001", Op: "GetAccessKeyLastUsed", Message: "AccessDenied"}}
-	res := Evaluate(policy.Default(), s, now)
+	res := evaluate(policy.Default(), s, now, true)
 	if diff := cmp.Diff([]string{"key-last-used-unknown/111111111111/alice/AKIAALICE0000001 low"}, summary(res)); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}

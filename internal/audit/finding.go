@@ -106,6 +106,11 @@ type Result struct {
 	Snapshot    *inventory.Snapshot `json:"-"`
 	Findings    []Finding           `json:"findings"`
 	// Checks are every rule judged against every resource, passing or not;
-	// Summarize turns them into per-control pass rates.
+	// Summarize turns them into per-control pass rates. Evaluate does not
+	// keep them (an organization has several per key): it fills
+	// Compliance instead.
 	Checks []Check `json:"checks,omitempty"`
+	// Compliance is the per-control summary of the checks Evaluate judged
+	// (what Summarize would make of them); nil when it judged none.
+	Compliance *Summary `json:"-"`
 }

@@ -49,19 +49,62 @@ func (c Controls) each(f func(framework, control string)) {
 	}
 }
 
-// Summarize computes, per control, the resources evaluated and passing.
+// Summarize computes, per control, the resources evaluated and passing:
+// from res.Checks when they are set, else from the tally Evaluate keeps
+// in res.Compliance.
 func Summarize(res *Result) Summary {
-	type state struct{ evaluated, failed, exempt, unknown map[string]bool }
-	states := map[ctlKey]*state{}
-	get := func(k ctlKey) *state {
-		s := states[k]
+	if len(res.Checks) > 0 {
+		var t tally
+		t.add(res.Checks)
+		return t.summary()
+	}
+	if res.Compliance != nil {
+		return Summary{Controls: append([]ControlSummary(nil), res.Compliance.Controls...)}
+	}
+	return Summary{}
+}
+
+// tally counts checks per control without keeping them: a resource is
+// counted once per control however many checks of it there are, so the
+// checks of one resource must be added in one batch (Evaluate adds an
+// account's checks at once; resources name their account).
+type tally struct {
+	counts map[ctlKey]*ControlSummary
+	// batch holds one batch's resource sets, cleared and reused.
+	batch map[ctlKey]*batchState
+	order []ctlKey
+}
+
+// batchState is the resources of one batch per control.
+type batchState struct{ evaluated, failed, exempt, unknown map[string]bool }
+
+// add counts a batch of checks.
+func (t *tally) add(checks []Check) {
+	if t.batch == nil {
+		t.batch = map[ctlKey]*batchState{}
+		t.counts = map[ctlKey]*ControlSummary{}
+	}
+	for _, s := range t.batch {
+		clear(s.evaluated)
+		clear(s.failed)
+		clear(s.exempt)
+		clear(s.unknown)
+	}
+	t.order = t.order[:0]
+	seen := map[ctlKey]bool{}
+	get := func(k ctlKey) *batchState {
+		if !seen[k] {
+			seen[k] = true
+			t.order = append(t.order, k)
+		}
+		s := t.batch[k]
 		if s == nil {
-			s = &state{map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}}
-			states[k] = s
+			s = &batchState{map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}}
+			t.batch[k] = s
 		}
 		return s
 	}
-	for _, c := range res.Checks {
+	for _, c := range checks {
 		c.Controls.each(func(fw, id string) {
 			s := get(ctlKey{fw, id})
 			s.evaluated[c.Resource] = true
@@ -74,26 +117,40 @@ func Summarize(res *Result) Summary {
 		})
 		c.Failed.each(func(fw, id string) { get(ctlKey{fw, id}).failed[c.Resource] = true })
 	}
-	var out Summary
-	for k, s := range states {
-		failing := map[string]bool{}
-		for r := range s.failed {
-			failing[r] = true
-		}
+	for _, k := range t.order {
+		s := t.batch[k]
+		failing := len(s.failed)
 		for r := range s.unknown {
-			failing[r] = true
+			if !s.failed[r] {
+				failing++
+			}
 		}
 		exempt := 0
 		for r := range s.exempt {
-			if !failing[r] {
+			if !s.failed[r] && !s.unknown[r] {
 				exempt++
 			}
 		}
-		cs := ControlSummary{
-			Framework: k.framework, Control: k.control, Evaluated: len(s.evaluated),
-			Failing: len(failing), Passing: len(s.evaluated) - len(failing), Exempt: exempt, Unknown: len(s.unknown),
-			Percent: 100,
+		cs := t.counts[k]
+		if cs == nil {
+			cs = &ControlSummary{Framework: k.framework, Control: k.control}
+			t.counts[k] = cs
 		}
+		cs.Evaluated += len(s.evaluated)
+		cs.Failing += failing
+		cs.Exempt += exempt
+		cs.Unknown += len(s.unknown)
+	}
+}
+
+// summary returns the counts, one entry per control, in framework and
+// control order.
+func (t *tally) summary() Summary {
+	var out Summary
+	for _, c := range t.counts {
+		cs := *c
+		cs.Passing = cs.Evaluated - cs.Failing
+		cs.Percent = 100
 		if cs.Evaluated > 0 {
 			cs.Percent = float64(cs.Passing) * 100 / float64(cs.Evaluated)
 		}

@@ -74,3 +74,43 @@ func TestKeyAgeHistogram(t *testing.T) {
 		t.Errorf("histogram = %+v", got[0])
 	}
 }
+
+// TestComplianceTallyEqualsChecks: the tally Evaluate keeps account by
+// account gives the summary the full list of checks gives, on accounts
+// with passing, failing, exempt, unknown and root checks, a failed
+// account and users in several accounts with the same name.
+func TestComplianceTallyEqualsChecks(t *testing.T) {
+	unknown := key("AKIAUNKNOWN00001", 10, -1)
+	unknown.LastUsedKnown = false
+	console := user("console", key("AKIACONSOLE00001", 200, 100), inactive(key("AKIACONSOLE00002", 300, -1)))
+	console.Password = &inventory.Password{Enabled: true, LastUsed: ptr(daysAgo(120))}
+	s := snapshot(
+		user("fresh", key("AKIAFRESH0000001", 10, 1)),
+		user("old", key("AKIAOLD000000001", 120, 1)),
+		user("exempt", key("AKIAEXEMPT000001", 120, 1)),
+		user("unknown", unknown),
+		console,
+	)
+	second := s.Accounts[0]
+	second.ID = "222222222222"
+	second.Root = &inventory.Root{MFAActive: false, Keys: []inventory.AccessKey{key("AKIAROOT00000001", 400, 2)}}
+	s.Accounts = append(s.Accounts, second, inventory.Account{ID: "333333333333", Status: inventory.AccountFailed, Reason: "AccessDenied"})
+	p := policy.Default()
+	p.Exemptions = []policy.Exemption{exemption(policy.Match{User: "exempt"})}
+
+	kept := evaluate(p, s, now, true)
+	if len(kept.Checks) == 0 {
+		t.Fatal("no checks kept")
+	}
+	want := Summarize(&Result{Checks: kept.Checks})
+	res := Evaluate(p, s, now)
+	if len(res.Checks) != 0 || res.Compliance == nil {
+		t.Fatalf("Evaluate kept %d checks and compliance %v, want none and a tally", len(res.Checks), res.Compliance)
+	}
+	if diff := cmp.Diff(want, Summarize(res)); diff != "" {
+		t.Errorf("tallied summary differs from the checks' (-checks +tally):\n%s", diff)
+	}
+	if diff := cmp.Diff(kept.Findings, res.Findings); diff != "" {
+		t.Errorf("findings differ when checks are kept (-kept +tally):\n%s", diff)
+	}
+}

@@ -106,6 +106,9 @@ type Accounts struct {
 
 	mu       sync.Mutex
 	accounts map[string]*assumed
+
+	ownOnce sync.Once
+	own     aws.Config
 }
 
 // assumed is one account's configuration, filled by the first successful
@@ -131,6 +134,13 @@ func NewWithSTS(base aws.Config, role Role, client STSAPI) *Accounts {
 
 // Base returns the base configuration, which acts in the caller's own account.
 func (a *Accounts) Base() aws.Config { return a.base }
+
+// Own returns the configuration of the caller's own account: the base one
+// with one retryer shared by all its clients (see Config).
+func (a *Accounts) Own() aws.Config {
+	a.ownOnce.Do(func() { a.own = awsconf.SharedRetryer(a.base) })
+	return a.own
+}
 
 // Role returns the role assumed in other accounts, with defaults filled in.
 func (a *Accounts) Role() Role { return a.role }
@@ -161,20 +171,25 @@ func (a *Accounts) RoleARN(ctx context.Context, account string) (string, error) 
 	return a.role.ARN(id.Partition, account), nil
 }
 
-// Config returns the configuration that acts in account: the base one for
-// the caller's own account; otherwise one whose credentials come from
+// Config returns the configuration that acts in account: Own for the
+// caller's own account; otherwise one whose credentials come from
 // assuming the role there (stscreds.AssumeRoleProvider behind an
 // aws.CredentialsCache, so the session is renewed before it expires). The
 // role is assumed at the first request for an account, so that a missing
 // role or a refused trust is reported here, as an *AssumeRoleError, rather
 // than by the first call made with the configuration.
+//
+// All clients made from one account's configuration share one retryer
+// (awsconf.SharedRetryer): with keyrot's adaptive retryer, one client-side
+// rate per account, slowed down when that account is throttled and not
+// when another one is. IAM throttles each account on its own.
 func (a *Accounts) Config(ctx context.Context, account string) (aws.Config, error) {
 	id, err := a.Caller(ctx)
 	if err != nil {
 		return aws.Config{}, err
 	}
 	if account == id.Account {
-		return a.base, nil
+		return a.Own(), nil
 	}
 	a.mu.Lock()
 	e := a.accounts[account]
@@ -200,7 +215,7 @@ func (a *Accounts) Config(ctx context.Context, account string) (aws.Config, erro
 	if _, err := creds.Retrieve(ctx); err != nil {
 		return aws.Config{}, &AssumeRoleError{Account: account, RoleARN: arn, Err: awsconf.Explain(err)}
 	}
-	cfg := a.base.Copy()
+	cfg := awsconf.SharedRetryer(a.base)
 	cfg.Credentials = creds
 	e.cfg = &cfg
 	return cfg, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -178,5 +179,44 @@ func TestConfigPartitionAndRole(t *testing.T) {
 	}
 	if got := (awsaccess.Role{}).ARN("", "333333333333"); got != "arn:aws:iam::333333333333:role/OrganizationAccountAccessRole" {
 		t.Errorf("default role ARN %s", got)
+	}
+}
+
+// TestConfigSharesOneRetryerPerAccount: every client made from one
+// account's configuration gets the same retryer (keyrot's adaptive
+// retryer, whose client-side rate that account's throttling slows down),
+// and different accounts, the caller's own included, get different ones.
+func TestConfigSharesOneRetryerPerAccount(t *testing.T) {
+	t.Parallel()
+	env := sandboxtest.Start(t, "demo")
+	acc := awsaccess.New(awsconf.Apply(env.Admin(), awsconf.Options{}), awsaccess.Role{})
+	ctx := context.Background()
+	seen := map[aws.Retryer]string{}
+	for _, id := range []string{management, members[0], members[1]} {
+		first, err := acc.Config(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := acc.Config(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := first.Retryer()
+		if _, ok := r.(*retry.AdaptiveMode); !ok {
+			t.Errorf("account %s: retryer %T, want the adaptive retry mode", id, r)
+		}
+		if r != first.Retryer() || r != again.Retryer() {
+			t.Errorf("account %s: clients of one account get different retryers", id)
+		}
+		if other, ok := seen[r]; ok {
+			t.Errorf("accounts %s and %s share a retryer", other, id)
+		}
+		seen[r] = id
+	}
+	if own := acc.Own(); own.Retryer() != own.Retryer() {
+		t.Error("the own account's clients get different retryers")
+	}
+	if base := acc.Base(); base.Retryer() == base.Retryer() {
+		t.Error("the base configuration's clients share a retryer; only per-account configurations should")
 	}
 }

@@ -11,7 +11,9 @@
 // addressed as https://, an unknown host) are not retried at all, and
 // Explain turns such a failure into one sentence that names the endpoint and
 // what to check. Throttling and 5xx answers are still retried with backoff up
-// to Options.MaxAttempts.
+// to Options.MaxAttempts, and throttling slows the client down: calls wait
+// for a client-side token bucket that adapts to the throttling answers
+// (the SDK's adaptive retry mode).
 package awsconf
 
 import (
@@ -145,19 +147,45 @@ func (s settings) httpClient() *awshttp.BuildableClient {
 		})
 }
 
-// retryer is the standard retryer with keyrot's limits: many attempts with
-// long backoff for throttling, none for failures retrying cannot heal, and a
-// time budget for endpoints that cannot be reached.
+// retryer is the SDK's adaptive retry mode with keyrot's limits: a
+// client-side token bucket that starts unlimited, is cut to 70% of the
+// measured call rate at each throttling answer (Throttling,
+// TooManyRequestsException, ...) and grows back along a cubic curve while
+// calls succeed; under it, the standard retryer with many attempts and long
+// backoff for throttling, none for failures retrying cannot heal, and a
+// time budget for endpoints that cannot be reached. The bucket belongs to
+// the retryer: clients that share one retryer share one rate
+// (SharedRetryer), which is how keyrot gives each account one rate.
 func (s settings) retryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = s.maxAttempts
-		o.MaxBackoff = DefaultMaxBackoff
-		o.RateLimiter = noRateLimit{}
-		o.Retryables = append([]retry.IsErrorRetryable{reachability{s}}, o.Retryables...)
-		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: extraThrottleCodes})
-		o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: extraThrottleCodes})
-		o.Backoff = backoff{next: retry.NewExponentialJitterBackoff(DefaultMaxBackoff)}
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		o.StandardOptions = append(o.StandardOptions, s.standard)
 	})
+}
+
+// standard sets the standard retryer's options under the adaptive mode.
+func (s settings) standard(o *retry.StandardOptions) {
+	o.MaxAttempts = s.maxAttempts
+	o.MaxBackoff = DefaultMaxBackoff
+	o.RateLimiter = noRateLimit{}
+	o.Retryables = append([]retry.IsErrorRetryable{reachability{s}}, o.Retryables...)
+	o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: extraThrottleCodes})
+	o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: extraThrottleCodes})
+	o.Backoff = backoff{next: retry.NewExponentialJitterBackoff(DefaultMaxBackoff)}
+}
+
+// SharedRetryer returns a copy of cfg whose clients all share one retryer,
+// made once from cfg's: with keyrot's adaptive retryer, one client-side
+// rate that every client of the copy slows down when any of them is
+// throttled. IAM throttles per account, so keyrot shares one retryer among
+// the clients of each account (awsaccess).
+func SharedRetryer(cfg aws.Config) aws.Config {
+	out := cfg.Copy()
+	if cfg.Retryer == nil {
+		return out
+	}
+	r := cfg.Retryer()
+	out.Retryer = func() aws.Retryer { return r }
+	return out
 }
 
 // extraThrottleCodes are throttling answers the SDK's standard retryer does

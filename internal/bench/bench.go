@@ -32,6 +32,10 @@ type Workload struct {
 	// Burst is the bucket size.
 	RatePerAccount float64
 	Burst          int
+	// AccountRates overrides RatePerAccount in some accounts: account
+	// index (0 is the management account) to IAM calls per second, with a
+	// burst of 1. The other accounts keep RatePerAccount.
+	AccountRates map[int]float64
 	// Concurrency is keyrot's --concurrency (accounts at once), also used
 	// for the per-user strategy.
 	Concurrency int
@@ -60,6 +64,39 @@ func (w Workload) Validate() error {
 	case w.Concurrency < 1 || w.Concurrency > 64:
 		return fmt.Errorf("concurrency must be between 1 and 64 (got %d)", w.Concurrency)
 	}
+	for i, r := range w.AccountRates {
+		if i < 0 || i >= w.Accounts || r <= 0 {
+			return fmt.Errorf("account rate override %d=%g: the account index must be between 0 and %d and the rate positive", i, r, w.Accounts-1)
+		}
+	}
+	return nil
+}
+
+// AccountID is the ID of the workload organization's account i (0 is the
+// management account).
+func AccountID(i int) string { return fmt.Sprintf("%012d", 300000000000+i) }
+
+// Presets are the named conditions docs/performance.md measures, applied
+// to a workload by ApplyPreset.
+var Presets = map[string]string{
+	"halved":      "the per-account IAM rate limit and burst halved (10 calls/s, burst 10 by default)",
+	"hot-account": "account 1 throttles hard (1 IAM call/s, burst 1) while the others keep the full rate",
+}
+
+// ApplyPreset changes w for the named preset.
+func ApplyPreset(name string, w *Workload) error {
+	switch name {
+	case "halved":
+		w.RatePerAccount /= 2
+		w.Burst = max(w.Burst/2, 1)
+	case "hot-account":
+		if w.Accounts < 2 {
+			return fmt.Errorf("preset hot-account needs at least 2 accounts")
+		}
+		w.AccountRates = map[int]float64{1: 1}
+	default:
+		return fmt.Errorf("unknown preset %q (want halved or hot-account)", name)
+	}
 	return nil
 }
 
@@ -71,7 +108,7 @@ func Scenario(w Workload) *sandbox.Scenario {
 	rng := rand.New(rand.NewPCG(w.Seed, w.Seed^0xbe9c))
 	acct := func(i int) sandbox.ScenarioAccount {
 		a := sandbox.ScenarioAccount{
-			ID: fmt.Sprintf("%012d", 300000000000+i), Name: fmt.Sprintf("bench-%04d", i),
+			ID: AccountID(i), Name: fmt.Sprintf("bench-%04d", i),
 			Email: fmt.Sprintf("aws+bench%04d@example.com", i), Root: sandbox.ScenarioRoot{MFA: true},
 		}
 		for j := range w.UsersPerAccount {

@@ -22,8 +22,10 @@ func TestRunShort(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build keyrot: %v\n%s", err, out)
 	}
+	// Account 2 throttles hard: its calls are paced by the adaptive
+	// retryer, and the run still ends without failures.
 	w := Workload{Accounts: 6, UsersPerAccount: 40, KeysPerUser: 1, DueShare: 0.1, FindingShare: 0.1,
-		Latency: 2 * time.Millisecond, RatePerAccount: 200, Burst: 50, Concurrency: 4, Seed: 3}
+		Latency: 2 * time.Millisecond, RatePerAccount: 200, Burst: 50, AccountRates: map[int]float64{2: 40}, Concurrency: 4, Seed: 3}
 	ms, err := Run(context.Background(), w, bin)
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +43,17 @@ func TestRunShort(t *testing.T) {
 	if apply.Actions == 0 {
 		t.Error("apply changed nothing")
 	}
+	if apply.LowerBound <= 0 || audit.LowerBound <= 0 {
+		t.Errorf("lower bounds: audit %s, apply %s", audit.LowerBound, apply.LowerBound)
+	}
+	if audit.Throttled+apply.Throttled == 0 {
+		t.Error("the overridden account was never throttled: the override is not in force")
+	}
 	var b strings.Builder
 	if err := WriteTable(&b, w, ms); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"keyrot audit", "per-user audit", "keyrot apply", "calls by operation"} {
+	for _, name := range []string{"keyrot audit", "per-user audit", "keyrot apply", "calls by operation", "overridden accounts"} {
 		if !strings.Contains(b.String(), name) {
 			t.Errorf("table lacks %q:\n%s", name, b.String())
 		}
@@ -64,6 +72,8 @@ func TestWorkloadValidate(t *testing.T) {
 		{func(w *Workload) { w.KeysPerUser = 3 }, "keys per user"},
 		{func(w *Workload) { w.DueShare = 1.5 }, "shares"},
 		{func(w *Workload) { w.Concurrency = 0 }, "concurrency"},
+		{func(w *Workload) { w.AccountRates = map[int]float64{20: 1} }, "account rate override"},
+		{func(w *Workload) { w.AccountRates = map[int]float64{1: 0} }, "account rate override"},
 	} {
 		w := DefaultWorkload()
 		tc.edit(&w)
@@ -73,5 +83,30 @@ func TestWorkloadValidate(t *testing.T) {
 	}
 	if err := DefaultWorkload().Validate(); err != nil {
 		t.Errorf("default workload: %v", err)
+	}
+}
+
+// TestApplyPreset: the presets change what docs/performance.md says they
+// change, and an unknown one is refused.
+func TestApplyPreset(t *testing.T) {
+	w := DefaultWorkload()
+	if err := ApplyPreset("halved", &w); err != nil || w.RatePerAccount != 10 || w.Burst != 10 {
+		t.Errorf("halved: rate %g burst %d, err %v; want 10, 10", w.RatePerAccount, w.Burst, err)
+	}
+	w = DefaultWorkload()
+	if err := ApplyPreset("hot-account", &w); err != nil || len(w.AccountRates) != 1 || w.AccountRates[1] != 1 || w.RatePerAccount != 20 {
+		t.Errorf("hot-account: %+v, err %v", w, err)
+	}
+	if err := w.Validate(); err != nil {
+		t.Errorf("hot-account workload: %v", err)
+	}
+	if err := ApplyPreset("fast", &w); err == nil {
+		t.Error("unknown preset accepted")
+	}
+	for name := range Presets {
+		w := DefaultWorkload()
+		if err := ApplyPreset(name, &w); err != nil {
+			t.Errorf("documented preset %s: %v", name, err)
+		}
 	}
 }

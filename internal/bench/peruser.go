@@ -25,7 +25,8 @@ func (e *Env) PerUser(ctx context.Context) (Measure, error) {
 		BaseEndpoint: aws.String(e.URL)}, awsconf.Options{})
 	acc := awsaccess.New(cfg, awsaccess.Role{SessionName: "per-user"})
 	failed := 0
-	byOp, thr, wall, err := e.counted(func() error {
+	m := Measure{Name: "per-user audit"}
+	err := e.counted(&m, func() error {
 		caller, err := acc.Caller(ctx)
 		if err != nil {
 			return err
@@ -63,11 +64,12 @@ func (e *Env) PerUser(ctx context.Context) (Measure, error) {
 	if err != nil {
 		return Measure{}, err
 	}
-	return Measure{Name: "per-user audit", Calls: sum(byOp), ByOp: byOp, Wall: wall, Throttled: thr, Failed: failed}, nil
+	m.Failed = failed
+	return m, nil
 }
 
 func perUserAccount(ctx context.Context, acc *awsaccess.Accounts, account string, own bool) error {
-	cfg := acc.Base()
+	cfg := acc.Own()
 	if !own {
 		var err error
 		if cfg, err = acc.Config(ctx, account); err != nil {

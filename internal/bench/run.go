@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,11 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -24,6 +26,11 @@ type Measure struct {
 	// "service:Operation".
 	Calls int
 	ByOp  map[string]int
+	// ByAccount splits them by account, IAMByAccount the IAM ones (those
+	// the rate limit counts); Spans is how long each account was worked on
+	// (its first call to its last).
+	ByAccount, IAMByAccount map[string]int
+	Spans                   map[string]time.Duration
 	// Floor is the fewest calls that establish the same facts (0: not
 	// defined for this strategy).
 	Floor int
@@ -37,6 +44,11 @@ type Measure struct {
 	// PeakRSSKiB is the keyrot process's peak resident memory (0 when the
 	// strategy ran in this process).
 	PeakRSSKiB int64
+	// KeyrotCPU is the CPU time (user and system) of the keyrot process;
+	// BenchCPU that of this process meanwhile: the sandbox, and the
+	// per-user strategy's clients when it runs here. On a shared machine
+	// they tell a wall time bound by CPU from one bound by AWS's latency.
+	KeyrotCPU, BenchCPU time.Duration
 	// Actions is how many changes an apply made.
 	Actions int
 }
@@ -48,7 +60,8 @@ type Env struct {
 	URL    string
 	stop   context.CancelFunc
 	done   chan error
-	rateID string
+	// rateIDs are the rate faults, whose firings are the throttles.
+	rateIDs []string
 }
 
 // Start runs a sandbox with the workload's organization and faults.
@@ -81,13 +94,21 @@ func Start(ctx context.Context, w Workload) (*Env, error) {
 			return nil, err
 		}
 	}
+	rates := []sandbox.Fault{}
 	if w.RatePerAccount > 0 {
-		f, err := srv.AddFault(sandbox.Fault{Kind: sandbox.FaultRate, Service: "iam", RatePerSecond: w.RatePerAccount, Burst: max(w.Burst, 1)})
+		rates = append(rates, sandbox.Fault{Kind: sandbox.FaultRate, Service: "iam", RatePerSecond: w.RatePerAccount, Burst: max(w.Burst, 1)})
+	}
+	for i, r := range w.AccountRates {
+		// Both buckets apply in an overridden account: a lower rate wins.
+		rates = append(rates, sandbox.Fault{Kind: sandbox.FaultRate, Service: "iam", Account: AccountID(i), RatePerSecond: r, Burst: 1})
+	}
+	for _, f := range rates {
+		f, err := srv.AddFault(f)
 		if err != nil {
 			e.Close()
 			return nil, err
 		}
-		e.rateID = f.ID
+		e.rateIDs = append(e.rateIDs, f.ID)
 	}
 	return e, nil
 }
@@ -98,31 +119,44 @@ func (e *Env) Close() {
 	<-e.done
 }
 
-// throttled returns how often the rate fault has fired so far.
+// throttled returns how often the rate faults have fired so far.
 func (e *Env) throttled() int {
+	n := 0
 	for _, f := range e.Server.Faults() {
-		if f.ID == e.rateID {
-			return f.Fired
+		if slices.Contains(e.rateIDs, f.ID) {
+			n += f.Fired
 		}
 	}
-	return 0
+	return n
 }
 
-// counted runs fn and returns the calls the sandbox counted during it, by
-// operation, and the throttles.
-func (e *Env) counted(fn func() error) (map[string]int, int, time.Duration, error) {
+// counted runs fn and measures it on m: the calls the sandbox counted
+// during it, in all, by operation and by account, how long each account
+// was worked on, the throttles and the wall time.
+func (e *Env) counted(m *Measure, fn func() error) error {
 	e.Server.ResetCallCounts()
 	t0 := e.throttled()
+	cpu0 := selfCPU()
 	start := time.Now()
 	err := fn()
-	wall := time.Since(start)
-	byOp := map[string]int{}
-	for _, ops := range e.Server.CallCounts() {
+	m.Wall = time.Since(start)
+	m.BenchCPU = selfCPU() - cpu0
+	m.ByOp, m.ByAccount, m.IAMByAccount, m.Spans = map[string]int{}, map[string]int{}, map[string]int{}, map[string]time.Duration{}
+	for acct, ops := range e.Server.CallCounts() {
 		for op, n := range ops {
-			byOp[op] += n
+			m.ByOp[op] += n
+			m.ByAccount[acct] += n
+			if strings.HasPrefix(op, "iam:") {
+				m.IAMByAccount[acct] += n
+			}
 		}
 	}
-	return byOp, e.throttled() - t0, wall, err
+	for acct, sp := range e.Server.CallSpans() {
+		m.Spans[acct] = sp.Last.Sub(sp.First)
+	}
+	m.Calls = sum(m.ByOp)
+	m.Throttled = e.throttled() - t0
+	return err
 }
 
 func sum(m map[string]int) int {
@@ -133,9 +167,18 @@ func sum(m map[string]int) int {
 	return n
 }
 
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // keyrot runs the keyrot binary against the sandbox and returns its
-// standard output and peak memory.
-func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, int64, error) {
+// standard output, peak memory and CPU time.
+func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, int64, time.Duration, error) {
 	id, secret := e.Server.AdminCredentials()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN=",
@@ -144,19 +187,21 @@ func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, i
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var rss int64
+	var cpu time.Duration
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			rss = ru.Maxrss
 		}
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 5 {
 			err = nil // some accounts unreadable: reported, not fatal
 		} else {
-			return out.Bytes(), rss, fmt.Errorf("keyrot %s: %w\n%s", strings.Join(args[:1], " "), err, errb.String())
+			return out.Bytes(), rss, cpu, fmt.Errorf("keyrot %s: %w\n%s", strings.Join(args[:1], " "), err, errb.String())
 		}
 	}
-	return out.Bytes(), rss, nil
+	return out.Bytes(), rss, cpu, nil
 }
 
 // auditJSON is the part of keyrot audit -o json the floor is computed from.
@@ -176,10 +221,10 @@ type auditJSON struct {
 // Audit runs keyrot audit and measures it.
 func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
 	var out []byte
-	var rss int64
-	byOp, thr, wall, err := e.counted(func() error {
+	m := Measure{Name: "keyrot audit"}
+	err := e.counted(&m, func() error {
 		var err error
-		out, rss, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
+		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
 			"--concurrency", fmt.Sprint(e.W.Concurrency))
 		return err
 	})
@@ -190,7 +235,6 @@ func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
 	if err := json.Unmarshal(out, &res); err != nil {
 		return Measure{}, fmt.Errorf("read keyrot audit output: %w", err)
 	}
-	m := Measure{Name: "keyrot audit", Calls: sum(byOp), ByOp: byOp, Wall: wall, Throttled: thr, PeakRSSKiB: rss}
 	m.Floor, m.LowerBound = e.auditFloor(res)
 	for _, a := range res.Accounts {
 		if a.Status == "failed" {
@@ -227,7 +271,7 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 	mgmt := e.Server.ManagementAccountID()
 	org := 1 + (w.Accounts+19)/20
 	total := org
-	var perAccount []int
+	var lanes []laneWork
 	for _, a := range res.Accounts {
 		if a.Status != "audited" {
 			continue
@@ -239,30 +283,48 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 		if withFinding[a.ID] {
 			n += (w.UsersPerAccount + 999) / 1000
 		}
+		secrets := 0
 		if keyFinding[a.ID] {
-			n++ // ListSecrets
+			secrets = 1 // ListSecrets
 		}
-		n += len(users[a.ID])
-		perAccount = append(perAccount, n)
+		n += secrets + len(users[a.ID])
+		// AssumeRole is STS's: IAM's rate limit does not count it.
+		iamCalls := n - secrets
+		if a.ID != mgmt {
+			iamCalls--
+		}
+		lanes = append(lanes, laneWork{account: a.ID, iamCalls: iamCalls, serial: time.Duration(n) * w.Latency})
 		total += n
 	}
-	return total, e.lowerBound(org, perAccount)
+	return total, e.schedule(org, lanes)
 }
 
-// lowerBound is the time calls take at the workload's latency: org calls in
-// sequence, then the accounts' calls in sequence within an account,
-// Concurrency accounts at once, each account no faster than its rate limit
+// schedule is the least time the accounts' work takes at the workload's
+// latency: the organization's org calls in sequence, then the accounts,
+// longest first, onto Concurrency lanes; an account takes at least its
+// serial time, and no less than its IAM rate limit (or its override)
 // allows after its burst.
-func (e *Env) lowerBound(org int, perAccount []int) time.Duration {
+func (e *Env) schedule(org int, work []laneWork) time.Duration {
 	w := e.W
-	sort.Sort(sort.Reverse(sort.IntSlice(perAccount)))
-	// Greedy longest-first onto Concurrency lanes.
-	lanes := make([]time.Duration, w.Concurrency)
-	for _, n := range perAccount {
-		d := time.Duration(n) * w.Latency
-		if w.RatePerAccount > 0 && n > w.Burst {
-			d = max(d, time.Duration(float64(n-w.Burst)/w.RatePerAccount*float64(time.Second)))
+	ds := make([]time.Duration, 0, len(work))
+	for _, lw := range work {
+		d := lw.serial
+		limit := func(rate float64, burst int) {
+			if rate > 0 && lw.iamCalls > burst {
+				d = max(d, time.Duration(float64(lw.iamCalls-burst)/rate*float64(time.Second)))
+			}
 		}
+		limit(w.RatePerAccount, w.Burst)
+		for i, r := range w.AccountRates {
+			if AccountID(i) == lw.account {
+				limit(r, 1)
+			}
+		}
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, func(a, b time.Duration) int { return cmp.Compare(b, a) })
+	lanes := make([]time.Duration, w.Concurrency)
+	for _, d := range ds {
 		i := 0
 		for j := range lanes {
 			if lanes[j] < lanes[i] {
@@ -286,10 +348,10 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 	}
 	defer os.RemoveAll(dir)
 	var out []byte
-	var rss int64
-	byOp, thr, wall, err := e.counted(func() error {
+	m := Measure{Name: "keyrot apply"}
+	err = e.counted(&m, func() error {
 		var err error
-		out, rss, err = e.keyrot(ctx, bin, "apply", "--yes", "--allow-partial", "-o", "json", "--progress", "none",
+		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "apply", "--yes", "--allow-partial", "-o", "json", "--progress", "none",
 			"--report-wait", "5ms", "--concurrency", fmt.Sprint(e.W.Concurrency), "--state-dir", filepath.Join(dir, "state"),
 			"--max-changes", "100000")
 		return err
@@ -299,20 +361,68 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 	}
 	var res struct {
 		Outcomes []struct {
-			Status string `json:"status"`
+			AccountID string `json:"account_id"`
+			User      string `json:"user"`
+			Status    string `json:"status"`
 		} `json:"outcomes"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		return Measure{}, fmt.Errorf("read keyrot apply output: %w", err)
 	}
-	m := Measure{Name: "keyrot apply", Calls: sum(byOp), ByOp: byOp, Wall: wall, Throttled: thr, PeakRSSKiB: rss}
+	changed := map[string]map[string]bool{}
 	for _, o := range res.Outcomes {
 		switch o.Status {
 		case "succeeded":
 			m.Actions++
+			if changed[o.AccountID] == nil {
+				changed[o.AccountID] = map[string]bool{}
+			}
+			changed[o.AccountID][o.User] = true
 		case "failed":
 			m.Failed++
 		}
 	}
+	m.LowerBound = e.applyBound(m, changed)
 	return m, nil
+}
+
+// applyBound is the least time an apply's calls take: in each account the
+// collection's floor in sequence (its role, the credential report's two
+// calls, and for an account with changes one authorization-details page,
+// one ListSecrets page and one ListAccessKeys per changed user), then the
+// account's other calls, which change keys, spread evenly over as many
+// chains as users are changed at once (execute.DefaultUserConcurrency, at
+// most one per changed user), each call at the workload's latency; no
+// account faster than its rate limit allows after its burst; Concurrency
+// accounts at once, longest first; the organization's pages first.
+func (e *Env) applyBound(m Measure, changed map[string]map[string]bool) time.Duration {
+	w := e.W
+	mgmt := e.Server.ManagementAccountID()
+	org := 1 + (w.Accounts+19)/20
+	var lanes []laneWork
+	for acct, calls := range m.ByAccount {
+		collect := 2
+		if acct != mgmt {
+			collect++
+		}
+		users := len(changed[acct])
+		if users > 0 {
+			collect += 2 + users
+		}
+		d := time.Duration(min(collect, calls)) * w.Latency
+		if rest := calls - collect; rest > 0 && users > 0 {
+			chains := min(execute.DefaultUserConcurrency, users)
+			d += time.Duration((rest+chains-1)/chains) * w.Latency
+		}
+		lanes = append(lanes, laneWork{account: acct, iamCalls: m.IAMByAccount[acct], serial: d})
+	}
+	return e.schedule(org, lanes)
+}
+
+// laneWork is one account's calls and the time they take in sequence.
+type laneWork struct {
+	account string
+	// iamCalls are the calls the rate limit counts.
+	iamCalls int
+	serial   time.Duration
 }

@@ -4,34 +4,55 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 )
 
+// Strategies are the measures Run can take, in the order it takes them.
+var Strategies = []string{"audit", "per-user", "apply"}
+
 // Run measures keyrot audit, the per-user strategy and keyrot apply over
-// one workload, in that order, on one sandbox.
-func Run(ctx context.Context, w Workload, keyrotBin string) ([]Measure, error) {
+// one workload, in that order, on one sandbox; strategies, when not empty,
+// names the ones to run (see Strategies).
+func Run(ctx context.Context, w Workload, keyrotBin string, strategies ...string) ([]Measure, error) {
+	for _, s := range strategies {
+		if !slices.Contains(Strategies, s) {
+			return nil, fmt.Errorf("unknown strategy %q (want audit, per-user or apply)", s)
+		}
+	}
+	want := func(s string) bool { return len(strategies) == 0 || slices.Contains(strategies, s) }
 	e, err := Start(ctx, w)
 	if err != nil {
 		return nil, err
 	}
 	defer e.Close()
-	audit, err := e.Audit(ctx, keyrotBin)
-	if err != nil {
-		return nil, err
+	var ms []Measure
+	var audit Measure
+	if want("audit") {
+		if audit, err = e.Audit(ctx, keyrotBin); err != nil {
+			return nil, err
+		}
+		ms = append(ms, audit)
 	}
-	perUser, err := e.PerUser(ctx)
-	if err != nil {
-		return nil, err
+	if want("per-user") {
+		perUser, err := e.PerUser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		perUser.Floor, perUser.LowerBound = audit.Floor, audit.LowerBound
+		ms = append(ms, perUser)
 	}
-	perUser.Floor, perUser.LowerBound = audit.Floor, audit.LowerBound
-	apply, err := e.Apply(ctx, keyrotBin)
-	if err != nil {
-		return nil, err
+	if want("apply") {
+		apply, err := e.Apply(ctx, keyrotBin)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, apply)
 	}
-	return []Measure{audit, perUser, apply}, nil
+	return ms, nil
 }
 
 // WriteTable prints the measures of one workload: calls beside the floor,
@@ -41,7 +62,7 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 	fmt.Fprintf(out, "workload: %d accounts x %d users, %d key(s) each, %.0f%% due, %.0f%% other findings; latency %s, IAM %g calls/s per account (burst %d), concurrency %d\n\n",
 		w.Accounts, w.UsersPerAccount, w.KeysPerUser, 100*w.DueShare, 100*w.FindingShare, w.Latency, w.RatePerAccount, w.Burst, w.Concurrency)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "strategy\tcalls\tper account\tfloor\tx floor\twall\tlower bound\tx bound\tthrottled\tfailed\tactions\tpeak MiB\tsandbox calls/s\t")
+	fmt.Fprintln(tw, "strategy\tcalls\tper account\tfloor\tx floor\twall\tlower bound\tx bound\tthrottled\tfailed\tactions\tpeak MiB\tkeyrot CPU\tbench CPU\tsandbox calls/s\t")
 	for _, m := range ms {
 		ratio := func(a, b float64) string {
 			if b <= 0 {
@@ -51,18 +72,29 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 		}
 		floor, bound := "-", "-"
 		if m.Floor > 0 {
-			floor, bound = fmt.Sprint(m.Floor), m.LowerBound.Round(time.Millisecond).String()
+			floor = fmt.Sprint(m.Floor)
+		}
+		if m.LowerBound > 0 {
+			bound = m.LowerBound.Round(time.Millisecond).String()
 		}
 		mem := "-"
 		if m.PeakRSSKiB > 0 {
 			mem = fmt.Sprintf("%.0f", float64(m.PeakRSSKiB)/1024)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.0f\t\n", m.Name, m.Calls, float64(m.Calls)/float64(w.Accounts),
+		kcpu := "-"
+		if m.KeyrotCPU > 0 {
+			kcpu = m.KeyrotCPU.Round(10 * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f\t\n", m.Name, m.Calls, float64(m.Calls)/float64(w.Accounts),
 			floor, ratio(float64(m.Calls), float64(m.Floor)), m.Wall.Round(time.Millisecond), bound,
-			ratio(float64(m.Wall), float64(m.LowerBound)), m.Throttled, m.Failed, m.Actions, mem, float64(m.Calls)/m.Wall.Seconds())
+			ratio(float64(m.Wall), float64(m.LowerBound)), m.Throttled, m.Failed, m.Actions, mem, kcpu, m.BenchCPU.Round(10*time.Millisecond),
+			float64(m.Calls)/m.Wall.Seconds())
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(w.AccountRates) > 0 {
+		writeSpans(out, w, ms)
 	}
 	for _, m := range ms {
 		fmt.Fprintf(out, "\n%s, calls by operation:", m.Name)
@@ -83,4 +115,36 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 		}
 	}
 	return nil
+}
+
+// writeSpans compares how long the accounts with a rate override were
+// worked on with the others (first call to last call in each account).
+func writeSpans(out io.Writer, w Workload, ms []Measure) {
+	slow := map[string]bool{}
+	for i := range w.AccountRates {
+		slow[AccountID(i)] = true
+	}
+	fmt.Fprintf(out, "\ntime each account was worked on (first call to last):\n")
+	for _, m := range ms {
+		var hot, others []time.Duration
+		for acct, d := range m.Spans {
+			if slow[acct] {
+				hot = append(hot, d)
+			} else if acct != AccountID(0) { // the management account also serves the organization's calls
+				others = append(others, d)
+			}
+		}
+		slices.Sort(hot)
+		slices.Sort(others)
+		if len(others) == 0 {
+			continue
+		}
+		pct := func(ds []time.Duration, p float64) time.Duration { return ds[int(p*float64(len(ds)-1))] }
+		hotText := "-"
+		if len(hot) > 0 {
+			hotText = hot[len(hot)-1].Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(out, "  %s: overridden accounts %s; others median %s, p90 %s, max %s\n", m.Name, hotText,
+			pct(others, 0.5).Round(time.Millisecond), pct(others, 0.9).Round(time.Millisecond), others[len(others)-1].Round(time.Millisecond))
+	}
 }

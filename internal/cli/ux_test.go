@@ -69,6 +69,11 @@ func TestFlagsRefusedBeforeAWS(t *testing.T) {
 		{"single account and ou", []string{"audit", "--single-account", "--ou", "ou-ab12-cdef3456"}, "cannot be combined with --ou"},
 		{"everything excluded", []string{"audit", "--accounts", "123456789012", "--exclude-accounts", "123456789012", "--fail-on", "low"}, "nothing to do: every account of --accounts is also in --exclude-accounts"},
 		{"ou format", []string{"audit", "--ou", "bogus"}, "--ou bogus: not an organizational unit or root ID"},
+		{"bench preset", []string{"bench", "--preset", "fast"}, `--preset: unknown preset "fast"`},
+		{"bench account rate", []string{"bench", "--account-rate", "x=1"}, "--account-rate x=1: want INDEX=CALLS_PER_SECOND"},
+		{"bench account out of range", []string{"bench", "--account-rate", "50=1"}, "account rate override 50=1"},
+		{"bench strategy", []string{"bench", "--only", "fast"}, "--only fast: want audit, per-user or apply"},
+		{"bench chart without sweep", []string{"bench", "--chart", "c.png"}, "--chart needs --sweep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

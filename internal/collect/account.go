@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -178,16 +179,28 @@ func (r *accountRun) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// credentialReport asks IAM for a report until it is complete and parses it.
+// credentialReport asks IAM for a report and reads it once it is
+// complete. A report younger than four hours is served at once
+// (GenerateCredentialReport answers COMPLETE); otherwise IAM starts one,
+// and it is then polled with GetCredentialReport alone, which answers
+// ReportInProgress until it is ready: a new report costs two calls, not
+// three. A report gone missing or expired meanwhile is generated again.
 func (r *accountRun) credentialReport(ctx context.Context) (*credreport.Report, time.Time, error) {
 	poll := r.c.opts.ReportPoll
 	delay := poll.Initial
+	generate := true
+	var state iamtypes.ReportStateType
 	for attempt := 1; ; attempt++ {
-		gen, err := r.iam.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
-		if err != nil {
-			return nil, time.Time{}, &StepError{"generate credential report", err}
+		if generate {
+			gen, err := r.iam.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+			if err != nil {
+				return nil, time.Time{}, &StepError{"generate credential report", err}
+			}
+			state = gen.State
 		}
-		if gen.State == iamtypes.ReportStateTypeComplete {
+		if generate && state != iamtypes.ReportStateTypeComplete {
+			generate = false // started or in progress: read it after a wait
+		} else {
 			out, err := r.iam.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
 			switch code := apiCode(err); {
 			case err == nil:
@@ -196,14 +209,16 @@ func (r *accountRun) credentialReport(ctx context.Context) (*credreport.Report, 
 					return nil, time.Time{}, &StepError{"parse credential report", err}
 				}
 				return rep, aws.ToTime(out.GeneratedTime).UTC(), nil
-			case code == "ReportInProgress" || code == "ReportExpired" || code == "ReportNotPresent":
-				// Generated again below, or still being generated.
+			case code == "ReportInProgress":
+				generate, state = false, iamtypes.ReportStateTypeInprogress
+			case code == "ReportExpired" || code == "ReportNotPresent":
+				generate = true
 			default:
 				return nil, time.Time{}, &StepError{"get credential report", err}
 			}
 		}
 		if attempt >= poll.Attempts {
-			return nil, time.Time{}, &StepError{"generate credential report", fmt.Errorf("report not complete after %d attempts (state %s)", attempt, gen.State)}
+			return nil, time.Time{}, &StepError{"generate credential report", fmt.Errorf("report not complete after %d attempts (state %s)", attempt, state)}
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -216,12 +231,15 @@ func (r *accountRun) credentialReport(ctx context.Context) (*credreport.Report, 
 	}
 }
 
-// userFromRow builds a user from its report row.
+// userFromRow builds a user from its report row. The strings it keeps are
+// copies: a row's fields share one string per report line, which would
+// otherwise stay in memory for the whole run.
 func userFromRow(row credreport.Row) inventory.User {
+	arn := strings.Clone(row.ARN)
 	u := inventory.User{
-		Name:       row.User,
-		ARN:        row.ARN,
-		Path:       pathFromARN(row.ARN),
+		Name:       strings.Clone(row.User),
+		ARN:        arn,
+		Path:       pathFromARN(arn),
 		CreateDate: row.UserCreationTime.Time,
 		MFAActive:  row.MFAActive.True(),
 	}
@@ -253,10 +271,10 @@ func keysFromRow(row credreport.Row) []inventory.AccessKey {
 			ak.LastUsed = k.LastUsedDate.Ptr()
 			ak.LastUsedKnown = true
 			if k.LastUsedService.State == credreport.StateValue {
-				ak.LastUsedService = k.LastUsedService.Value
+				ak.LastUsedService = unique.Make(k.LastUsedService.Value).Value()
 			}
 			if k.LastUsedRegion.State == credreport.StateValue {
-				ak.LastUsedRegion = k.LastUsedRegion.Value
+				ak.LastUsedRegion = unique.Make(k.LastUsedRegion.Value).Value()
 			}
 		case credreport.StateNotApplicable:
 			ak.LastUsedKnown = true // never used

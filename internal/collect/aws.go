@@ -87,7 +87,7 @@ func NewIAMFactory(cfg aws.Config, role Role) IAMFactory {
 func AccessIAMFactory(acc *awsaccess.Accounts) IAMFactory {
 	return func(ctx context.Context, t Target) (IAMAPI, error) {
 		if t.Own {
-			return awsconf.NewIAM(acc.Base()), nil
+			return awsconf.NewIAM(acc.Own()), nil
 		}
 		cfg, err := acc.Config(ctx, t.AccountID)
 		if err != nil {

@@ -20,8 +20,8 @@
 // Each account's users come from its credential report, which already holds
 // every user's ARN (and so path), creation time, password, MFA and both
 // access-key slots with creation and last-use facts. A compliant account
-// therefore costs GenerateCredentialReport (once, or a few times while the
-// report is being generated), GetCredentialReport and, for a member account,
+// therefore costs GenerateCredentialReport (once), GetCredentialReport (once,
+// or a few times while the report is being generated) and, for a member account,
 // AssumeRole: no ListUsers. Live calls are made only where the report cannot
 // answer:
 //
@@ -136,6 +136,13 @@ type Options struct {
 	// ReportPoll bounds waiting for a credential report; zero fields take defaults.
 	ReportPoll Poll
 
+	// Collected, if set, is called with each account as soon as it is
+	// audited, from that account's goroutine, before the account's slot
+	// goes to the next one: concurrently with other accounts' collection.
+	// A caller that needs more calls per account makes them here, so that
+	// they overlap the other accounts' collection instead of waiting for
+	// the slowest account.
+	Collected func(ctx context.Context, a *inventory.Account)
 	// Progress, if set, is called after each account is collected (or fails),
 	// never concurrently.
 	Progress func(done, total int, account string)
@@ -148,7 +155,7 @@ type Options struct {
 type Poll struct {
 	Initial  time.Duration // first wait; default 2s, about what IAM takes to build a report
 	Max      time.Duration // longest wait; default 15s
-	Attempts int           // GenerateCredentialReport calls at most; default 20
+	Attempts int           // credential report calls at most; default 20
 }
 
 func (p Poll) withDefaults() Poll {
@@ -423,6 +430,9 @@ func (c *collector) collectAll(ctx context.Context, accounts []inventory.Account
 			defer wg.Done()
 			defer func() { <-sem }()
 			c.collectAccount(ctx, a)
+			if c.opts.Collected != nil && a.Status == inventory.AccountAudited && ctx.Err() == nil {
+				c.opts.Collected(ctx, a)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			done++

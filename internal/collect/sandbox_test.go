@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -383,5 +384,85 @@ func TestSandboxCancel(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("progress called %d times after cancel, want 1", calls)
+	}
+}
+
+// TestSandboxReportPolledWithGet: a report IAM has just started is waited
+// for with GetCredentialReport (ReportInProgress until it is built), so
+// GenerateCredentialReport is called once however long the build takes;
+// with an instant build the account's report costs exactly two calls.
+func TestSandboxReportPolledWithGet(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		build     time.Duration
+		wantGets  func(int) bool
+		wantWords string
+	}{
+		{"instant", 0, func(n int) bool { return n == 1 }, "exactly 1"},
+		{"three seconds", 3 * time.Second, func(n int) bool { return n >= 2 }, "at least 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := sandboxtest.Start(t, bigScenario(t, 20))
+			env.Server.SetReportBuildTime(tc.build)
+			opts := sandboxOptions(env, env.Admin())
+			opts.Accounts = []string{"222222222222"}
+			opts.ReportPoll = Poll{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond, Attempts: 40}
+			env.Server.ResetCallCounts()
+			snap, err := Collect(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := accountByID(t, snap, "222222222222"); a.Status != inventory.AccountAudited || len(a.Users) != 20 {
+				t.Fatalf("account %s %q with %d users", a.Status, a.Reason, len(a.Users))
+			}
+			ops := env.Server.CallCounts()["222222222222"]
+			if n := ops["iam:GenerateCredentialReport"]; n != 1 {
+				t.Errorf("%d GenerateCredentialReport calls, want 1: %v", n, ops)
+			}
+			if n := ops["iam:GetCredentialReport"]; !tc.wantGets(n) {
+				t.Errorf("%d GetCredentialReport calls, want %s: %v", n, tc.wantWords, ops)
+			}
+		})
+	}
+}
+
+// TestSandboxCollectedHook: Options.Collected is called once for each
+// audited account, as soon as it is collected (its users are there), and
+// never for a failed or skipped one.
+func TestSandboxCollectedHook(t *testing.T) {
+	env := sandboxtest.Start(t, "demo")
+	env.Server.SetReportBuildTime(0)
+	opts := sandboxOptions(env, env.Admin())
+	opts.ReportPoll = Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	users := map[string]int{}
+	opts.Collected = func(_ context.Context, a *inventory.Account) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[a.ID]++
+		users[a.ID] = len(a.Users)
+	}
+	snap, err := Collect(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	notAudited := 0
+	for _, a := range snap.Accounts {
+		if a.Status == inventory.AccountAudited {
+			want[a.ID] = 1
+			if users[a.ID] != len(a.Users) {
+				t.Errorf("account %s: the hook saw %d users, the snapshot has %d", a.ID, users[a.ID], len(a.Users))
+			}
+		} else {
+			notAudited++
+		}
+	}
+	if notAudited == 0 {
+		t.Fatal("the demo organization should have an account that is not audited")
+	}
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Errorf("accounts the hook saw (-audited +seen):\n%s", diff)
 	}
 }

@@ -112,6 +112,10 @@ type Executor struct {
 	Now func() time.Time
 	// Concurrency bounds how many accounts are worked on at once; 4 if zero.
 	Concurrency int
+	// UserConcurrency bounds how many users of one account are worked on
+	// at once (each user's actions stay in plan order);
+	// DefaultUserConcurrency if zero.
+	UserConcurrency int
 	// LeaseTTL is how long an account lease lasts between renewals; 15m if zero.
 	LeaseTTL time.Duration
 	// VerifyAttempts and VerifyBackoff bound the wait for a new key to
@@ -165,7 +169,8 @@ type Options struct {
 	// Crash, if set, is called before and after every AWS call with the
 	// step's name. An error it returns is treated as the death of the
 	// process: no compensation, no journal entry, no lease release, and
-	// Apply returns at once with an error wrapping ErrCrashed. For tests.
+	// Apply returns at once with an error wrapping ErrCrashed. For tests;
+	// with it, the users of an account are worked on one at a time.
 	Crash func(step string) error
 	// OnOutcome, if set, is called as each action ends (from the account's
 	// goroutine: it must be safe for concurrent use). For progress.
@@ -292,8 +297,9 @@ func (r *runner) step(name string) error {
 func isCrash(err error) bool { return errors.Is(err, ErrCrashed) }
 
 // Apply carries out the plan's actions, account by account: accounts in
-// parallel (up to Concurrency), actions within an account in plan order
-// under the account's lease. Cancelling ctx stops the run between actions;
+// parallel (up to Concurrency), users within an account in parallel (up to
+// UserConcurrency) under the account's lease, and each user's actions in
+// plan order. Cancelling ctx stops the run between actions;
 // the action in flight is finished (its context is not cancelled). The
 // returned error joins the errors of failed actions.
 func (e *Executor) Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
@@ -349,22 +355,21 @@ func failed(a plan.Action, err error) Outcome {
 	return o
 }
 
-// applyAccount runs one account's actions under its lease.
+// DefaultUserConcurrency is how many users of one account are worked on
+// at once when Executor.UserConcurrency is zero.
+const DefaultUserConcurrency = 4
+
+// applyAccount runs one account's actions under its lease. Users are
+// independent of each other: each user's actions run in plan order, one
+// after the other, and up to UserConcurrency users are worked on at once,
+// so an account with many due users is not worked one by one. The
+// outcomes are in plan order.
 func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.Action) []Outcome {
-	var out []Outcome
-	skipAll := func(detail string, wouldDo bool) []Outcome {
-		for _, a := range actions[len(out):] {
-			o := outcomeOf(a, Skipped, detail)
-			o.WouldDo = wouldDo
-			out = append(out, o)
-		}
-		return out
-	}
+	out := make([]Outcome, len(actions))
 	if r.o.DryRun {
-		for _, a := range actions {
-			o := outcomeOf(a, Skipped, "dry run: would "+describe(a))
-			o.WouldDo = true
-			out = append(out, o)
+		for i, a := range actions {
+			out[i] = outcomeOf(a, Skipped, "dry run: would "+describe(a))
+			out[i].WouldDo = true
 		}
 		return out
 	}
@@ -374,11 +379,14 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 		l, err := e.History.AcquireLease(ctx, acct, owner, e.leaseTTL(), e.now())
 		var held *history.LeaseHeldError
 		if errors.As(err, &held) {
-			return skipAll(fmt.Sprintf("account is being worked on by %s (lease until %s); skipped", held.Holder, held.Expires.UTC().Format(time.RFC3339)), false)
+			for i, a := range actions {
+				out[i] = outcomeOf(a, Skipped, fmt.Sprintf("account is being worked on by %s (lease until %s); skipped", held.Holder, held.Expires.UTC().Format(time.RFC3339)))
+			}
+			return out
 		}
 		if err != nil {
-			for _, a := range actions {
-				out = append(out, failed(a, fmt.Errorf("account %s: %w", acct, err)))
+			for i, a := range actions {
+				out[i] = failed(a, fmt.Errorf("account %s: %w", acct, err))
 			}
 			return out
 		}
@@ -394,46 +402,104 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 			}
 		}()
 	}
-	// state tracks each user's keys as this run changes them, so that a
-	// user's later actions (create after delete) check against it.
-	state := map[string][]plan.KeyState{}
-	failedUser := map[string]bool{}
-	for i, a := range actions {
-		if r.crashed.Load() {
-			return out
-		}
-		if ctx.Err() != nil {
-			return skipAll("interrupted before this action", false)
-		}
-		if failedUser[a.User] {
-			out = append(out, outcomeOf(a, Skipped, "an earlier action for this user did not complete"))
-			continue
-		}
-		if e.History != nil && i > 0 {
+	// The lease is renewed before every action but the first; once it is
+	// lost, no further action of the account starts.
+	var (
+		leaseMu sync.Mutex
+		first   = true
+		lost    string
+	)
+	renew := func() string {
+		leaseMu.Lock()
+		defer leaseMu.Unlock()
+		switch {
+		case lost != "" || e.History == nil:
+		case first:
+			first = false
+		default:
 			if _, err := e.History.RenewLease(ctx, acct, owner, e.leaseTTL(), e.now()); err != nil {
-				return skipAll(fmt.Sprintf("lost the account lease: %v", err), false)
+				lost = fmt.Sprintf("lost the account lease: %v", err)
 			}
 		}
-		expect, ok := state[a.User]
-		if !ok {
-			expect = a.Expect
-		}
-		// The step sequence of one action is never cut short by Ctrl-C,
-		// only by its own deadline.
-		actx, cancel := e.detached(ctx)
-		o := r.do(actx, a, expect)
-		cancel()
-		out = append(out, o)
-		if r.o.OnOutcome != nil {
-			r.o.OnOutcome(o)
-		}
-		if o.Status != Succeeded && !o.WouldDo {
-			failedUser[a.User] = true
-			continue
-		}
-		state[a.User] = applyToState(expect, a, o)
+		return lost
 	}
-	return out
+	var users []string
+	byUser := map[string][]int{}
+	for i, a := range actions {
+		if _, ok := byUser[a.User]; !ok {
+			users = append(users, a.User)
+		}
+		byUser[a.User] = append(byUser[a.User], i)
+	}
+	done := make([]bool, len(actions))
+	// work runs one user's actions in plan order. expect tracks the user's
+	// keys as this run changes them, so that a later action (create after
+	// delete) checks against it.
+	work := func(idx []int) {
+		expect := actions[idx[0]].Expect
+		userFailed := false
+		for _, i := range idx {
+			a := actions[i]
+			if r.crashed.Load() {
+				return
+			}
+			if ctx.Err() != nil {
+				out[i], done[i] = outcomeOf(a, Skipped, "interrupted before this action"), true
+				continue
+			}
+			if userFailed {
+				out[i], done[i] = outcomeOf(a, Skipped, "an earlier action for this user did not complete"), true
+				continue
+			}
+			if msg := renew(); msg != "" {
+				out[i], done[i] = outcomeOf(a, Skipped, msg), true
+				continue
+			}
+			// The step sequence of one action is never cut short by
+			// Ctrl-C, only by its own deadline.
+			actx, cancel := e.detached(ctx)
+			o := r.do(actx, a, expect)
+			cancel()
+			out[i], done[i] = o, true
+			if r.o.OnOutcome != nil {
+				r.o.OnOutcome(o)
+			}
+			if o.Status != Succeeded && !o.WouldDo {
+				userFailed = true
+				continue
+			}
+			expect = applyToState(expect, a, o)
+		}
+	}
+	conc := e.UserConcurrency
+	if conc <= 0 {
+		conc = DefaultUserConcurrency
+	}
+	if r.o.Crash != nil {
+		// Crash injection names its crash point by counting steps: one user
+		// at a time keeps that count the same from run to run.
+		conc = 1
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	for _, u := range users {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			work(byUser[u])
+		}()
+	}
+	wg.Wait()
+	// A crashed run has no outcome for the actions it never reached.
+	kept := out[:0]
+	for i, o := range out {
+		if done[i] {
+			kept = append(kept, o)
+		}
+	}
+	return kept
 }
 
 // applyToState returns the user's keys after action a with outcome o.

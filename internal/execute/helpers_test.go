@@ -37,6 +37,23 @@ type callCounter struct {
 	// dropReply makes the next n calls of an operation succeed on the
 	// server but lose their reply (a connection reset the SDK retries).
 	dropReply map[string]int
+	// inFlight is how many calls are under way; maxInFlight the most at
+	// once since resetInFlight.
+	inFlight, maxInFlight int
+}
+
+// resetInFlight forgets the most calls seen at once.
+func (c *callCounter) resetInFlight() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.maxInFlight = c.inFlight
+}
+
+// mostInFlight returns the most calls under way at once since resetInFlight.
+func (c *callCounter) mostInFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxInFlight
 }
 
 func (c *callCounter) Do(req *http.Request) (*http.Response, error) {
@@ -58,8 +75,13 @@ func (c *callCounter) Do(req *http.Request) (*http.Response, error) {
 	if drop {
 		c.dropReply[op]--
 	}
+	c.inFlight++
+	c.maxInFlight = max(c.maxInFlight, c.inFlight)
 	c.mu.Unlock()
 	resp, err := c.base.Do(req)
+	c.mu.Lock()
+	c.inFlight--
+	c.mu.Unlock()
 	if drop && err == nil {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()

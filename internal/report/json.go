@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -110,12 +112,55 @@ type jsonExemption struct {
 	Expires string `json:"expires,omitempty"`
 }
 
-// Render writes the document, indented, with a trailing newline.
+// Render writes the document, indented, with a trailing newline. The
+// findings, the bulk of an organization's document, are encoded one by
+// one as they are written, so the document is never held in memory twice
+// over (json.Encoder builds its whole output, then an indented copy).
 func (JSON) Render(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
+	doc := r.jsonDoc()
+	findings := doc.Findings
+	doc.Findings = []jsonFinding{}
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r.jsonDoc())
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	// Findings is the document's last member: its output ends so.
+	const tail = "[]\n}\n"
+	b := head.Bytes()
+	if len(findings) == 0 || !bytes.HasSuffix(b, []byte(tail)) {
+		if len(findings) > 0 {
+			doc.Findings = findings
+			head.Reset()
+			if err := enc.Encode(doc); err != nil {
+				return err
+			}
+		}
+		_, err := w.Write(head.Bytes())
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(b[:len(b)-len(tail)])
+	bw.WriteString("[\n")
+	var one bytes.Buffer
+	fenc := json.NewEncoder(&one)
+	fenc.SetIndent("    ", "  ")
+	fenc.SetEscapeHTML(false)
+	for i, f := range findings {
+		one.Reset()
+		if err := fenc.Encode(f); err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		bw.WriteString("    ")
+		bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }
 
 func (r *Report) jsonDoc() jsonDoc {

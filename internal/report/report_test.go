@@ -571,3 +571,28 @@ func FuzzEscaping(f *testing.F) {
 		checkEscaping(t, name, detail)
 	})
 }
+
+// TestJSONStreamedEqualsWhole: the JSON renderer, which encodes findings
+// one at a time, writes byte for byte what encoding the whole document at
+// once writes, HTML-like characters unescaped included.
+func TestJSONStreamedEqualsWhole(t *testing.T) {
+	r := fixtureReport()
+	r.Result.Findings[0].Remediation = "run <this> & that > there"
+	var whole bytes.Buffer
+	enc := json.NewEncoder(&whole)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r.jsonDoc()); err != nil {
+		t.Fatal(err)
+	}
+	var streamed bytes.Buffer
+	if err := (JSON{}).Render(&streamed, r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Result.Findings) < 2 || !strings.Contains(streamed.String(), "<this> & that") {
+		t.Fatalf("fixture should have several findings and unescaped text:\n%s", streamed.String())
+	}
+	if diff := cmp.Diff(whole.String(), streamed.String()); diff != "" {
+		t.Errorf("streamed document differs (-whole +streamed):\n%s", diff)
+	}
+}

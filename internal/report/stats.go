@@ -107,12 +107,13 @@ func universe(snap *inventory.Snapshot, kind string) []string {
 // fails when it has a finding for the control that is not exempt. Controls no
 // finding names are unknown here and are not listed.
 //
-// When the result carries Checks (every rule judged against every resource),
-// audit.Summarize is exact and is used instead; a resource that could not be
-// judged counts as failing there.
+// When the result carries Checks (every rule judged against every resource)
+// or their tally (Compliance, from audit.Evaluate), audit.Summarize is exact
+// and is used instead; a resource that could not be judged counts as
+// failing there.
 func (r *Report) controlStats() []ControlStat {
 	res := r.result()
-	if len(res.Checks) > 0 {
+	if len(res.Checks) > 0 || res.Compliance != nil {
 		return fromSummary(audit.Summarize(res))
 	}
 	type ctl struct{ fw, id string }

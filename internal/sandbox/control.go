@@ -384,11 +384,30 @@ func (s *Server) CallCounts() map[string]map[string]int {
 	return out
 }
 
-// ResetCallCounts forgets all call counts.
+// ResetCallCounts forgets all call counts and spans.
 func (s *Server) ResetCallCounts() {
 	s.mu.Lock()
 	s.counts = map[string]map[string]int{}
+	s.spans = nil
 	s.mu.Unlock()
+}
+
+// CallSpan is when an account's first and last counted calls arrived
+// (wall-clock time, not the sandbox clock).
+type CallSpan struct {
+	First, Last time.Time
+}
+
+// CallSpans returns each account's span of calls since the last
+// ResetCallCounts: how long it was worked on.
+func (s *Server) CallSpans() map[string]CallSpan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]CallSpan, len(s.spans))
+	for a, sp := range s.spans {
+		out[a] = *sp
+	}
+	return out
 }
 
 // Calls is the control API's call-count response.

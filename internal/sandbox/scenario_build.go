@@ -63,6 +63,7 @@ func (s *Server) ApplyScenario(sc *Scenario) error {
 	s.st = st
 	s.sessions = map[string]*session{}
 	s.counts = map[string]map[string]int{}
+	s.spans = nil
 	s.mu.Unlock()
 	return nil
 }

@@ -64,7 +64,9 @@ type Server struct {
 	sessions map[string]*session // by temporary access key ID
 	keyIdx   map[string]keyRef   // long-term keys by ID; see findKeyLocked
 	counts   map[string]map[string]int
-	faults   *faultSet
+	// spans are each account's first and last counted call (wall clock).
+	spans  map[string]*CallSpan
+	faults *faultSet
 
 	routes map[string]map[string]handler // service -> action -> handler
 	ses    []restRoute
@@ -531,6 +533,15 @@ func (s *Server) rebuildKeyIndexLocked() {
 }
 
 func (s *Server) countLocked(account, service, action string) {
+	now := time.Now()
+	if s.spans == nil {
+		s.spans = map[string]*CallSpan{}
+	}
+	if sp := s.spans[account]; sp == nil {
+		s.spans[account] = &CallSpan{First: now, Last: now}
+	} else {
+		sp.Last = now
+	}
 	m := s.counts[account]
 	if m == nil {
 		m = map[string]int{}

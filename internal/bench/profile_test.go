@@ -1,0 +1,75 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/awsconf"
+	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/policy"
+)
+
+// TestProfileAudit audits a benchmark organization in this process and
+// writes a heap profile taken while the audit's result is still held:
+// what keyrot keeps alive at the end of an audit. It runs only when
+// KEYROT_BENCH_PROFILE names the profile file; KEYROT_BENCH_ACCOUNTS and
+// KEYROT_BENCH_USERS size the organization (default 1000 x 100):
+//
+//	KEYROT_BENCH_PROFILE=/tmp/audit.heap go test -run TestProfileAudit -timeout 30m ./internal/bench/
+//	go tool pprof -sample_index=inuse_space -top /tmp/audit.heap
+func TestProfileAudit(t *testing.T) {
+	out := os.Getenv("KEYROT_BENCH_PROFILE")
+	if out == "" {
+		t.Skip("set KEYROT_BENCH_PROFILE to a file to profile a large audit")
+	}
+	w := DefaultWorkload()
+	w.Accounts, w.UsersPerAccount, w.Latency, w.RatePerAccount = 1000, 100, 0, 0
+	if n, err := strconv.Atoi(os.Getenv("KEYROT_BENCH_ACCOUNTS")); err == nil {
+		w.Accounts = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("KEYROT_BENCH_USERS")); err == nil {
+		w.UsersPerAccount = n
+	}
+	e, err := Start(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	id, secret := e.Server.AdminCredentials()
+	cfg := awsconf.Apply(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
+		BaseEndpoint: aws.String(e.URL)}, awsconf.Options{})
+	r := &app.App{Policy: policy.Default(), AWS: cfg, CollectOptions: func(o *collect.Options) {
+		o.ReportPoll = collect.Poll{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 50}
+		o.Concurrency = w.Concurrency
+	}}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := r.Audit(context.Background(), app.AuditRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d findings; live heap %d MiB before, %d MiB after (sandbox included); total allocated %d MiB",
+		len(res.Findings), before.HeapAlloc>>20, after.HeapAlloc>>20, (after.TotalAlloc-before.TotalAlloc)>>20)
+	runtime.KeepAlive(res)
+}
