@@ -3,6 +3,7 @@
 #
 #   scripts/release.sh [-o DIR] [GOOS/GOARCH ...]
 #   scripts/release.sh --ldflags       print the linker flags and exit
+#   scripts/release.sh --targets       print the default targets and exit
 #
 # Targets default to linux/amd64 linux/arm64 darwin/amd64 darwin/arm64.
 # Binaries are static (CGO_ENABLED=0: the SQLite driver is pure Go), built
@@ -25,18 +26,20 @@ if [ -z "${COMMIT:-}" ] && in_git; then COMMIT=$(git rev-parse HEAD); fi
 if [ -z "${DATE:-}" ] && in_git; then DATE=$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd); fi
 ldflags="-s -w -X $pkg.version=$VERSION -X $pkg.commit=${COMMIT:-} -X $pkg.date=${DATE:-}"
 
+defaults=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
 out=dist
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --ldflags) echo "$ldflags"; exit 0 ;;
+    --targets) echo "${defaults[*]}"; exit 0 ;;
     -o) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     */*) targets+=("$1"); shift ;;
     *) echo "release.sh: unknown argument $1 (want -o DIR, --ldflags or GOOS/GOARCH)" >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64)
+[ ${#targets[@]} -gt 0 ] || targets=("${defaults[@]}")
 
 mkdir -p "$out"
 names=()
