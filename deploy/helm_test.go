@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +81,7 @@ func decodeManifests(t *testing.T, manifests string) []*unstructured.Unstructure
 	for {
 		var m map[string]any
 		if err := dec.Decode(&m); err != nil {
-			if err.Error() == "EOF" {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			t.Fatalf("decode rendered manifests: %v\n%s", err, manifests)
