@@ -40,6 +40,10 @@ func helmBinary(t *testing.T) string {
 
 func chartDir(t *testing.T) string { return filepath.Join(repoRoot(t), "deploy", "helm", "keyrot") }
 
+// kubeVersion is the Kubernetes version helm renders for: a helm built with
+// go install assumes v1.20.0, older than the chart's kubeVersion.
+const kubeVersion = "v1.33.0"
+
 // helm runs helm with its own empty home, so that no user configuration or
 // repository cache is read or written.
 func helm(t *testing.T, args ...string) (string, error) {
@@ -60,7 +64,7 @@ func helm(t *testing.T, args ...string) (string, error) {
 // "") and extra --set flags, and returns the objects it renders.
 func renderChart(t *testing.T, values string, set ...string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", "keyrot", chartDir(t), "--namespace", "keyrot"}
+	args := []string{"template", "keyrot", chartDir(t), "--namespace", "keyrot", "--kube-version", kubeVersion}
 	if values != "" {
 		args = append(args, "-f", filepath.Join("testdata", values))
 	}
@@ -129,7 +133,7 @@ func TestHelmLint(t *testing.T) {
 		{"cronjob", "values-cronjob.yaml"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			args := []string{"lint", "--strict", chartDir(t)}
+			args := []string{"lint", "--strict", "--kube-version", kubeVersion, chartDir(t)}
 			if tt.values != "" {
 				args = append(args, "-f", filepath.Join("testdata", tt.values))
 			}
@@ -363,7 +367,7 @@ func TestHelmRefusesBadValues(t *testing.T) {
 		{"securityContext.readOnlyRootFilesystem=false", "readOnlyRootFilesystem must stay true"},
 		{"secretEnv[0].name=X", "secretName is required"},
 	} {
-		out, err := helm(t, "template", "keyrot", chartDir(t), "--set", tt.set)
+		out, err := helm(t, "template", "keyrot", chartDir(t), "--kube-version", kubeVersion, "--set", tt.set)
 		if err == nil || !strings.Contains(out, tt.want) {
 			t.Errorf("--set %s: err %v, output %q; want a failure saying %q", tt.set, err, out, tt.want)
 		}
