@@ -113,7 +113,7 @@ type Options struct {
 
 // Start starts etcd and kube-apiserver in a new temporary directory and
 // waits until the API server's /readyz answers ok.
-func Start(ctx context.Context, o Options) (s *Server, err error) {
+func Start(ctx context.Context, o Options) (*Server, error) {
 	etcdBin, apiBin, err := o.binaries(ctx)
 	if err != nil {
 		return nil, err
@@ -122,9 +122,10 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{dir: dir}
+	s := &Server{dir: dir}
+	ready := false
 	defer func() {
-		if err != nil {
+		if !ready {
 			s.Close()
 		}
 	}()
@@ -159,6 +160,9 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		"--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1",
+		// The "kubernetes" Service's endpoints may not be a loopback
+		// address; nothing here routes to it.
+		"--endpoint-reconciler-type", "none",
 		"--secure-port", fmt.Sprint(ports[2]),
 		"--cert-dir", filepath.Join(dir, "certs"),
 		"--tls-cert-file", files.serverCert, "--tls-private-key-file", files.serverKey,
@@ -182,6 +186,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		return nil, err
 	}
 	s.StartupTime = time.Since(begin)
+	ready = true
 	return s, nil
 }
 
