@@ -54,6 +54,11 @@ GO
 go mod tidy >/dev/null
 rm main.go
 mkdir -p "$(dirname "$out")"
-CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+# The version the server reports (/version), as a release build sets it.
+minor=${version#v1.}; minor=${minor%%.*}
+vpkg=k8s.io/component-base/version
+CGO_ENABLED=0 go build -trimpath \
+  -ldflags="-s -X $vpkg.gitVersion=$version -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean" \
+  -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 mv "$out.tmp" "$out"
 echo "$out"
