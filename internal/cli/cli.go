@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyrot/keyrot/internal/awsconf"
+	"github.com/keyrot/keyrot/internal/buildinfo"
 )
 
 // Streams are the process's standard streams.
@@ -24,8 +25,10 @@ type Streams struct {
 	Err io.Writer
 }
 
-// Version is set at build time with -ldflags "-X github.com/keyrot/keyrot/internal/cli.Version=...".
-var Version = "dev"
+// Version is keyrot's version as keyrot version reports it (package
+// buildinfo: a release sets it with -ldflags on buildinfo, not here); it is
+// recorded with every run and in reports.
+var Version = buildinfo.Get().Version
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
@@ -107,6 +110,8 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 			return g.checkGlobal()
 		},
 	}
+	// keyrot --version (and -v) prints the first line of keyrot version.
+	root.SetVersionTemplate(versionLine(buildinfo.Get()) + "\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.LogLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error (serve: info)")
 	pf.StringVar(&g.LogFormat, "log-format", "", "log format on stderr: text or json (default text; json for serve)")
@@ -127,6 +132,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 		newReportCmd(g),
 		newBenchCmd(g),
 		newRulesCmd(g),
+		newVersionCmd(g),
 	)
 	requireSubcommands(root)
 	return root

@@ -139,7 +139,7 @@ func (s *jsonSchema) check(sc map[string]any, v any, path string) {
 	}
 }
 
-// TestJSONSchemas: the JSON of audit, plan, apply, history and rules conforms to
+// TestJSONSchemas: the JSON of audit, plan, apply, history, rules and version conforms to
 // its schema in docs/schemas/, which lists every member (a member the
 // schema does not know fails the test), on the demo organization.
 func TestJSONSchemas(t *testing.T) {
@@ -151,6 +151,7 @@ func TestJSONSchemas(t *testing.T) {
 	_, storyJSON, _ := runCLI(t, "history", "--state-dir", e.stateDir, "-o", "json", "--account", "345678901234", "--user", "ci-deploy")
 	_, rulesJSON, _ := runCLI(t, "rules", "-o", "json")
 	_, auditJSON, _ := e.audit(t, "-o", "json")
+	_, versionJSON, _ := runCLI(t, "version", "-o", "json")
 	for _, tt := range []struct{ schema, doc string }{
 		{"plan.schema.json", planJSON},
 		{"outcomes.schema.json", applyJSON},
@@ -159,6 +160,7 @@ func TestJSONSchemas(t *testing.T) {
 		{"history-story.schema.json", storyJSON},
 		{"rules.schema.json", rulesJSON},
 		{"audit.schema.json", auditJSON},
+		{"version.schema.json", versionJSON},
 	} {
 		if errs := loadJSONSchema(t, tt.schema).validate(t, tt.doc); len(errs) > 0 {
 			t.Errorf("%s:\n%s\n(stderr of apply: %s)", tt.schema, strings.Join(errs, "\n"), stderr)
