@@ -241,15 +241,8 @@ func KeyAgeHistogram(res *Result) []AccountKeyAges {
 				}
 			}
 		}
-		if a.Root != nil {
-			for _, k := range a.Root.Keys {
-				add(k)
-			}
-		}
-		for _, u := range a.Users {
-			for _, k := range u.Keys {
-				add(k)
-			}
+		for _, k := range a.AccessKeys() {
+			add(k)
 		}
 		out = append(out, h)
 	}
