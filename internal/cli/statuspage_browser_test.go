@@ -74,17 +74,7 @@ func checkStatusPage(t *testing.T, e *rotationEnv, now time.Time) {
 		t.Errorf("GET /runs/abc: %d", code)
 	}
 
-	dir := t.TempDir()
-	if d := os.Getenv("KEYROT_STATUSPAGE_ARTIFACTS"); d != "" {
-		dir = d
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + p
-	}
+	dir := browsertest.ArtifactDir(t, "KEYROT_STATUSPAGE_ARTIFACTS")
 
 	dom := page
 	if title := browsertest.Title([]byte(dom)); title != "keyrot status" {
@@ -123,9 +113,9 @@ func checkStatusPage(t *testing.T, e *rotationEnv, now time.Time) {
 
 	// Layout: a laptop window, and the print stylesheet at A4 landscape;
 	// the probe also checks that the facts asserted above are visible.
-	probe := write("status-fit.html", statusProbe.Into(page))
+	probe := browsertest.WriteFile(t, dir, "status-fit.html", statusProbe.Into(page))
 	printCSS := strings.NewReplacer("@media print", "@media all").Replace(page)
-	printProbe := write("status-print-fit.html", statusProbe.Into(printCSS))
+	printProbe := browsertest.WriteFile(t, dir, "status-print-fit.html", statusProbe.Into(printCSS))
 	for _, tt := range []struct{ name, url, size string }{{"screen 1280", probe, "1280,900"}, {"print A4 landscape", printProbe, "1047,740"}} {
 		if title := browsertest.Title(browsertest.Run(t, bin, "--window-size="+tt.size, "--dump-dom", tt.url)); title != "fits" {
 			t.Errorf("%s: %q", tt.name, title)

@@ -33,19 +33,9 @@ func TestOwnerEmailFitsLaptopAndPrint(t *testing.T) {
 	reminder.State, reminder.ReminderOf, reminder.DaysLeft = StateReminder, StateDeactivated, 1
 	items = append(items, reminder)
 	html := renderOwner(t, false, "security@example.com", items...).HTML
-	dir := t.TempDir()
-	if d := os.Getenv("KEYROT_NOTIFY_ARTIFACTS"); d != "" {
-		dir = d
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + p
-	}
-	screen := write("owner-digest.html", html)
-	probe := write("owner-digest-fit.html", fitProbe.Into(html))
+	dir := browsertest.ArtifactDir(t, "KEYROT_NOTIFY_ARTIFACTS")
+	screen := browsertest.WriteFile(t, dir, "owner-digest.html", html)
+	probe := browsertest.WriteFile(t, dir, "owner-digest-fit.html", fitProbe.Into(html))
 	for _, tt := range []struct{ name, size string }{
 		{"laptop 1280", "1280,900"}, {"narrow 900", "900,900"}, {"print A4 portrait", "718,1000"},
 	} {

@@ -22,22 +22,12 @@ var fitProbe = browsertest.Probe{Measure: "table, td, th, figure", Cut: "td, th"
 func TestHTMLFitsLaptopAndPrint(t *testing.T) {
 	bin := browsertest.Chromium(t)
 	html := render(t, "html", Options{}, fixtureReport())
-	dir := t.TempDir()
-	if d := os.Getenv("KEYROT_REPORT_ARTIFACTS"); d != "" {
-		dir = d
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + p
-	}
-	screen := write("report.html", html)
-	probe := write("report-fit.html", fitProbe.Into(html))
+	dir := browsertest.ArtifactDir(t, "KEYROT_REPORT_ARTIFACTS")
+	screen := browsertest.WriteFile(t, dir, "report.html", html)
+	probe := browsertest.WriteFile(t, dir, "report-fit.html", fitProbe.Into(html))
 	// The print stylesheet, applied on screen at the printable width.
 	printCSS := strings.NewReplacer("@media print", "@media all", "@media screen and", "@media not all and").Replace(html)
-	printProbe := write("report-print-fit.html", fitProbe.Into(printCSS))
+	printProbe := browsertest.WriteFile(t, dir, "report-print-fit.html", fitProbe.Into(printCSS))
 
 	for _, tt := range []struct {
 		name, url, size string
