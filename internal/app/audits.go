@@ -89,15 +89,8 @@ func AuditSummaryOf(res *audit.Result) history.AuditSummary {
 					s.KeysPast90++
 				}
 			}
-			if a.Root != nil {
-				for _, k := range a.Root.Keys {
-					count(k)
-				}
-			}
-			for _, u := range a.Users {
-				for _, k := range u.Keys {
-					count(k)
-				}
+			for _, k := range a.AccessKeys() {
+				count(k)
 			}
 		}
 	}

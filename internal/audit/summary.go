@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,28 +163,30 @@ func (t *tally) summary() Summary {
 		if a.Framework != b.Framework {
 			return order[a.Framework] < order[b.Framework]
 		}
-		return controlLess(a.Control, b.Control)
+		return CompareControls(a.Control, b.Control) < 0
 	})
 	return out
 }
 
-// controlLess orders "1.4" before "1.10" and "IAM.3" before "IAM.22".
-func controlLess(a, b string) bool {
+// CompareControls orders control IDs "1.4" before "1.10" and "IAM.3"
+// before "IAM.22": numeric parts by value, others as text. It returns a
+// negative number, zero or a positive number, as cmp.Compare does.
+func CompareControls(a, b string) int {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) && i < len(pb); i++ {
 		na, ea := strconv.Atoi(pa[i])
 		nb, eb := strconv.Atoi(pb[i])
 		if ea == nil && eb == nil {
 			if na != nb {
-				return na < nb
+				return cmp.Compare(na, nb)
 			}
 			continue
 		}
 		if pa[i] != pb[i] {
-			return pa[i] < pb[i]
+			return cmp.Compare(pa[i], pb[i])
 		}
 	}
-	return len(pa) < len(pb)
+	return cmp.Compare(len(pa), len(pb))
 }
 
 // AgeBucket is one bar of a key-age histogram.
@@ -238,15 +241,8 @@ func KeyAgeHistogram(res *Result) []AccountKeyAges {
 				}
 			}
 		}
-		if a.Root != nil {
-			for _, k := range a.Root.Keys {
-				add(k)
-			}
-		}
-		for _, u := range a.Users {
-			for _, k := range u.Keys {
-				add(k)
-			}
+		for _, k := range a.AccessKeys() {
+			add(k)
 		}
 		out = append(out, h)
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"testing"
 )
@@ -41,6 +42,26 @@ func Run(t *testing.T, bin string, args ...string) []byte {
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
 	}
 	return stdout.Bytes()
+}
+
+// ArtifactDir returns the folder for a test's pages, screenshots and
+// PDFs: the one the environment variable env names, to keep them, else a
+// temporary one.
+func ArtifactDir(t *testing.T, env string) string {
+	if d := os.Getenv(env); d != "" {
+		return d
+	}
+	return t.TempDir()
+}
+
+// WriteFile writes text to name in dir and returns the file's URL.
+func WriteFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "file://" + p
 }
 
 var titleRE = regexp.MustCompile(`<title>([^<]*)</title>`)

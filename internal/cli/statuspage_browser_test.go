@@ -20,28 +20,18 @@ import (
 	"github.com/keyrot/keyrot/internal/statuspage"
 )
 
-// statusProbe, added to a copy of the status page, titles it "fits" when
-// nothing is wider than the window and the facts a reader needs are
-// visible (laid out with a size, not hidden), else names what is wrong.
-const statusProbe = `<script>
-(function () {
-  var w = document.documentElement.clientWidth, bad = [];
-  if (document.documentElement.scrollWidth > w) bad.push("page " + document.documentElement.scrollWidth + " > " + w);
-  document.querySelectorAll("table, td, th, figure, svg, li").forEach(function (e) {
-    var r = e.getBoundingClientRect();
-    if (r.right > w + 1) bad.push(e.tagName + " to " + Math.round(r.right) + ": " + e.textContent.slice(0, 30));
-  });
-  var visible = function (sel, what) {
-    var e = document.querySelector(sel), r = e && e.getBoundingClientRect();
-    if (!e || r.width === 0 || r.height === 0 || getComputedStyle(e).visibility === "hidden") bad.push(what + " not visible");
-  };
-  visible("tr.blocked-item", "blocked rotation");
-  visible("table.runs tbody tr", "recent runs");
-  visible("section[aria-labelledby=trends] svg polyline", "trend chart");
-  visible("section[aria-labelledby=deadlines] table", "upcoming deadlines");
-  document.title = bad.length ? "problems: " + bad.slice(0, 5).join("; ") : "fits";
-})();
-</script>`
+// statusProbe titles a copy of the status page "fits" when nothing is
+// wider than the window and the facts the test asserts are visible, else
+// names the problems.
+var statusProbe = browsertest.Probe{
+	Measure: "table, td, th, figure, svg, li",
+	Visible: []browsertest.Visible{
+		{Selector: "tr.blocked-item", What: "blocked rotation"},
+		{Selector: "table.runs tbody tr", What: "recent runs"},
+		{Selector: "section[aria-labelledby=trends] svg polyline", What: "trend chart"},
+		{Selector: "section[aria-labelledby=deadlines] table", What: "upcoming deadlines"},
+	},
+}
 
 // checkStatusPage serves the status page of the history of e (60
 // simulated days of audits and applies on the sandbox clock, the sandbox's
@@ -84,17 +74,7 @@ func checkStatusPage(t *testing.T, e *rotationEnv, now time.Time) {
 		t.Errorf("GET /runs/abc: %d", code)
 	}
 
-	dir := t.TempDir()
-	if d := os.Getenv("KEYROT_STATUSPAGE_ARTIFACTS"); d != "" {
-		dir = d
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + p
-	}
+	dir := browsertest.ArtifactDir(t, "KEYROT_STATUSPAGE_ARTIFACTS")
 
 	dom := page
 	if title := browsertest.Title([]byte(dom)); title != "keyrot status" {
@@ -133,9 +113,9 @@ func checkStatusPage(t *testing.T, e *rotationEnv, now time.Time) {
 
 	// Layout: a laptop window, and the print stylesheet at A4 landscape;
 	// the probe also checks that the facts asserted above are visible.
-	probe := write("status-fit.html", strings.Replace(page, "</body>", statusProbe+"</body>", 1))
+	probe := browsertest.WriteFile(t, dir, "status-fit.html", statusProbe.Into(page))
 	printCSS := strings.NewReplacer("@media print", "@media all").Replace(page)
-	printProbe := write("status-print-fit.html", strings.Replace(printCSS, "</body>", statusProbe+"</body>", 1))
+	printProbe := browsertest.WriteFile(t, dir, "status-print-fit.html", statusProbe.Into(printCSS))
 	for _, tt := range []struct{ name, url, size string }{{"screen 1280", probe, "1280,900"}, {"print A4 landscape", printProbe, "1047,740"}} {
 		if title := browsertest.Title(browsertest.Run(t, bin, "--window-size="+tt.size, "--dump-dom", tt.url)); title != "fits" {
 			t.Errorf("%s: %q", tt.name, title)

@@ -183,13 +183,8 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 	if n != nil && n.Kind != 0 {
 		d.Decode(n, &s, path)
 	}
-	var probs yamlconf.Problems
-	add := func(at, p, format string, args ...any) {
-		if d.Problems.Covers(p) {
-			return
-		}
-		probs = append(probs, yamlconf.Problem{File: file, Line: d.Lines.Nearest(at), Path: p, Message: fmt.Sprintf(format, args...)})
-	}
+	ck := d.Checker()
+	add := ck.Addf
 	key := func(parts ...string) string {
 		p := path
 		for _, k := range parts {
@@ -277,9 +272,7 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 		cred(at, Credential{Env: r.TokenEnv, Secret: r.TokenSecret})
 		c.Rules = append(c.Rules, r)
 	}
-	probs = append(append(yamlconf.Problems(nil), d.Problems...), probs...)
-	probs.Sort()
-	return c, probs
+	return c, ck.All()
 }
 
 func (c *Config) provider(kind string) Provider {

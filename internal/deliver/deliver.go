@@ -68,6 +68,15 @@ func (e *Error) Error() string { return fmt.Sprintf("%s %s: %v", e.Op, e.Ref, e.
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// CheckKey refuses a key with no access key ID or no secret: a
+// destination writes only whole keys.
+func CheckKey(key Key) error {
+	if key.AccessKeyID == "" || key.SecretAccessKey.Empty() {
+		return errors.New("the key has no access key ID or secret")
+	}
+	return nil
+}
+
 // HTTPStatusError turns an HTTP status of a provider's API into an error
 // that wraps ErrUnauthorized (401, 403) or ErrNotFound (404), with a hint
 // at what to fix; other statuses are returned as they are.

@@ -110,6 +110,19 @@ type AccessKey struct {
 	LastUsedKnown bool `json:"last_used_known"`
 }
 
+// AccessKeys returns the account's access keys: the root user's, then
+// each IAM user's in order.
+func (a *Account) AccessKeys() []AccessKey {
+	var keys []AccessKey
+	if a.Root != nil {
+		keys = append(keys, a.Root.Keys...)
+	}
+	for _, u := range a.Users {
+		keys = append(keys, u.Keys...)
+	}
+	return keys
+}
+
 // Active reports whether the key is active.
 func (k AccessKey) Active() bool { return k.Status == KeyActive }
 

@@ -185,11 +185,9 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 	if n != nil && n.Kind != 0 {
 		d.Decode(n, &s, path)
 	}
-	ck := &checker{file: file, lines: d.Lines, decoded: d.Problems}
+	ck := &checker{d.Checker()}
 	c := ck.config(&s, path)
-	probs := append(append(yamlconf.Problems(nil), d.Problems...), ck.probs...)
-	probs.Sort()
-	return c, probs
+	return c, ck.All()
 }
 
 // ParseConfig decodes and checks the notify section from its YAML node as
@@ -208,26 +206,12 @@ func ParseConfig(node *yaml.Node) (*Config, []Problem) {
 
 // checker checks a decoded notify section; it stays quiet about values the
 // decoder already reported.
-type checker struct {
-	file    string
-	lines   yamlconf.Lines
-	decoded yamlconf.Problems
-	probs   yamlconf.Problems
-}
+type checker struct{ *yamlconf.Checker }
 
 // has reports whether path is written in the file.
 func (ck *checker) has(path string) bool {
-	_, ok := ck.lines[path]
+	_, ok := ck.Lines[path]
 	return ok
-}
-
-// add reports a problem at the line of at (a path, or its nearest
-// ancestor when absent).
-func (ck *checker) add(at, path, format string, args ...any) {
-	if ck.decoded.Covers(path) {
-		return
-	}
-	ck.probs = append(ck.probs, yamlconf.Problem{File: ck.file, Line: ck.lines.Nearest(at), Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func (ck *checker) config(s *section, path string) *Config {
@@ -247,13 +231,13 @@ func (ck *checker) config(s *section, path string) *Config {
 			continue
 		}
 		if prev, dup := names[ch.Name]; dup {
-			ck.add(p, p+".name", "channel name %q is already used by channels[%d]; give each channel its own name", ch.Name, prev)
+			ck.Addf(p, p+".name", "channel name %q is already used by channels[%d]; give each channel its own name", ch.Name, prev)
 		}
 		names[ch.Name] = i
 		c.Channels = append(c.Channels, ch)
 	}
 	if ck.has(key("owner_tags")) && len(s.OwnerTags) == 0 {
-		ck.add(key("owner_tags"), key("owner_tags"), "must name at least one tag, e.g. [owner, email]")
+		ck.Addf(key("owner_tags"), key("owner_tags"), "must name at least one tag, e.g. [owner, email]")
 	}
 	if s.SecurityContact != "" {
 		ck.email(key("security_contact"), s.SecurityContact)
@@ -262,16 +246,16 @@ func (ck *checker) config(s *section, path string) *Config {
 	case CentralNone:
 	case CentralCopy, CentralDigest:
 		if s.SecurityContact == "" {
-			ck.add(path, key("security_contact"), "is required when central is %s: give the security team's email address", s.Central)
+			ck.Addf(path, key("security_contact"), "is required when central is %s: give the security team's email address", s.Central)
 		}
 	default:
-		ck.add(key("central"), key("central"), "must be none, copy or digest (got %q)", s.Central)
+		ck.Addf(key("central"), key("central"), "must be none, copy or digest (got %q)", s.Central)
 	}
 	seen := map[int]bool{}
 	for i, r := range s.Reminders {
 		p := yamlconf.Index(key("reminders"), i)
 		if r <= 0 || !r.WholeDays() {
-			ck.add(p, p, "must be a whole number of days such as 7d (got %q)", short(r))
+			ck.Addf(p, p, "must be a whole number of days such as 7d (got %q)", short(r))
 			continue
 		}
 		if k := r.Days(); !seen[k] {
@@ -281,7 +265,7 @@ func (ck *checker) config(s *section, path string) *Config {
 	}
 	sort.Sort(sort.Reverse(sort.IntSlice(c.Reminders)))
 	if s.DedupeWindow <= 0 {
-		ck.add(key("dedupe_window"), key("dedupe_window"), "must be more than 0, e.g. 20h (got %s)", short(s.DedupeWindow))
+		ck.Addf(key("dedupe_window"), key("dedupe_window"), "must be more than 0, e.g. 20h (got %s)", short(s.DedupeWindow))
 	}
 	return c
 }
@@ -301,7 +285,7 @@ func short(d yamlconf.Duration) string {
 func (ck *checker) email(path, s string) {
 	a, err := mail.ParseAddress(s)
 	if err != nil || !validAddress(a.Address) {
-		ck.add(path, path, "is not a valid email address (got %q); write it as name@example.com or \"Name <name@example.com>\"", s)
+		ck.Addf(path, path, "is not a valid email address (got %q); write it as name@example.com or \"Name <name@example.com>\"", s)
 	}
 }
 
@@ -315,20 +299,20 @@ func validAddress(addr string) bool {
 // channel checks one channel and fills in its defaults; it reports false
 // when the channel is unusable (not a mapping, or no known type).
 func (ck *checker) channel(ch *ChannelConfig, path string) bool {
-	for _, p := range ck.decoded {
+	for _, p := range ck.Decoded {
 		if p.Path == path {
 			return false // not a mapping: the decoder said so
 		}
 	}
 	key := func(k string) string { return path + "." + k }
-	ch.line = ck.lines[path]
+	ch.line = ck.Lines[path]
 	if !ck.has(key("type")) {
-		ck.add(path, key("type"), "is required: ses, smtp, sns, slack or webhook")
+		ck.Addf(path, key("type"), "is required: ses, smtp, sns, slack or webhook")
 		return false
 	}
 	allowed, known := channelFields[ch.Type]
 	if !known {
-		ck.add(key("type"), key("type"), "unknown channel type %q; use ses, smtp, sns, slack or webhook", ch.Type)
+		ck.Addf(key("type"), key("type"), "unknown channel type %q; use ses, smtp, sns, slack or webhook", ch.Type)
 		return false
 	}
 	vals := map[string]string{
@@ -337,7 +321,7 @@ func (ck *checker) channel(ch *ChannelConfig, path string) bool {
 	}
 	for _, name := range append(sortedKeys(vals), "port") {
 		if ck.has(key(name)) && !contains(allowed, name) {
-			ck.add(key(name), key(name), "%s", ch.UnknownKey(name))
+			ck.Addf(key(name), key(name), "%s", ch.UnknownKey(name))
 		}
 	}
 	if ch.Name == "" {
@@ -348,23 +332,23 @@ func (ck *checker) channel(ch *ChannelConfig, path string) bool {
 		ch.Audience = AudienceAll
 	case AudienceAll, AudienceOwners, AudienceCentral:
 	default:
-		ck.add(key("audience"), key("audience"), "must be all, owners or central (got %q)", ch.Audience)
+		ck.Addf(key("audience"), key("audience"), "must be all, owners or central (got %q)", ch.Audience)
 	}
 	need := func(name, what string) bool {
 		if vals[name] == "" {
-			ck.add(key(name), key(name), "is required for a %s channel: %s", ch.Type, what)
+			ck.Addf(key(name), key(name), "is required for a %s channel: %s", ch.Type, what)
 			return false
 		}
 		return true
 	}
 	env := func(name string) {
 		if v := vals[name]; v != "" && !envNameRE.MatchString(v) {
-			ck.add(key(name), key(name), "must be the name of an environment variable, such as KEYROT_SMTP_PASSWORD (got %q)", v)
+			ck.Addf(key(name), key(name), "must be the name of an environment variable, such as KEYROT_SMTP_PASSWORD (got %q)", v)
 		}
 	}
 	region := func() {
 		if ch.Region != "" && !regionRE.MatchString(ch.Region) {
-			ck.add(key("region"), key("region"), "must be an AWS region such as us-east-1 (got %q)", ch.Region)
+			ck.Addf(key("region"), key("region"), "must be an AWS region such as us-east-1 (got %q)", ch.Region)
 		}
 	}
 	switch ch.Type {
@@ -378,14 +362,14 @@ func (ck *checker) channel(ch *ChannelConfig, path string) bool {
 	case TypeSMTP:
 		need("host", "the SMTP server's host name")
 		if ck.has(key("port")) && (ch.Port < 1 || ch.Port > 65535) {
-			ck.add(key("port"), key("port"), "must be a TCP port between 1 and 65535 (got %d)", ch.Port)
+			ck.Addf(key("port"), key("port"), "must be a TCP port between 1 and 65535 (got %d)", ch.Port)
 		}
 		switch ch.TLS {
 		case "":
 			ch.TLS = TLSStartTLS
 		case TLSStartTLS, TLSImplicit, TLSNone:
 		default:
-			ck.add(key("tls"), key("tls"), "must be starttls, implicit or none (got %q)", ch.TLS)
+			ck.Addf(key("tls"), key("tls"), "must be starttls, implicit or none (got %q)", ch.TLS)
 		}
 		if ch.Port == 0 {
 			ch.Port = map[string]int{TLSImplicit: 465, TLSNone: 25}[ch.TLS]
@@ -394,29 +378,29 @@ func (ck *checker) channel(ch *ChannelConfig, path string) bool {
 			}
 		}
 		if ch.Username != "" && ch.PasswordEnv == "" {
-			ck.add(key("username"), key("password_env"), "is required with username: name the environment variable that holds the password")
+			ck.Addf(key("username"), key("password_env"), "is required with username: name the environment variable that holds the password")
 		}
 		if ch.PasswordEnv != "" && ch.Username == "" {
-			ck.add(key("password_env"), key("username"), "is required with password_env")
+			ck.Addf(key("password_env"), key("username"), "is required with password_env")
 		}
 		if ch.TLS == TLSNone && ch.Username != "" {
-			ck.add(key("tls"), key("tls"), "none would send the password in clear text; use starttls or implicit with username")
+			ck.Addf(key("tls"), key("tls"), "none would send the password in clear text; use starttls or implicit with username")
 		}
 		env("password_env")
 	case TypeSNS:
 		if need("topic_arn", "the SNS topic's ARN") && !snsARNRE.MatchString(ch.TopicARN) {
-			ck.add(key("topic_arn"), key("topic_arn"), "must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:keyrot (got %q)", ch.TopicARN)
+			ck.Addf(key("topic_arn"), key("topic_arn"), "must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:keyrot (got %q)", ch.TopicARN)
 		}
 		region()
 	case TypeSlack, TypeWebhook:
 		switch {
 		case ch.URL == "" && ch.URLEnv == "":
-			ck.add(path, key("url"), "is required for a %s channel: give url, or url_env naming an environment variable that holds it", ch.Type)
+			ck.Addf(path, key("url"), "is required for a %s channel: give url, or url_env naming an environment variable that holds it", ch.Type)
 		case ch.URL != "" && ch.URLEnv != "":
-			ck.add(key("url_env"), key("url_env"), "give url or url_env, not both")
+			ck.Addf(key("url_env"), key("url_env"), "give url or url_env, not both")
 		case ch.URL != "":
 			if msg := checkURL(ch.URL, true); msg != "" {
-				ck.add(key("url"), key("url"), "%s", msg)
+				ck.Addf(key("url"), key("url"), "%s", msg)
 			}
 		}
 		env("url_env")

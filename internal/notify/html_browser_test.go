@@ -4,30 +4,21 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/keyrot/keyrot/internal/browsertest"
 )
 
-// fitScript, added to a copy of a digest, titles the page "fits" when no
-// block or line of the body reaches past the body (45em) or the window,
-// else names what overflows.
-const fitScript = `<script>
-(function () {
-  var w = document.documentElement.clientWidth, body = document.body.getBoundingClientRect(), bad = [];
-  if (document.documentElement.scrollWidth > w) bad.push("page " + document.documentElement.scrollWidth + " > " + w);
-  document.querySelectorAll("h1, h2, h3, p, pre, code, li, a").forEach(function (e) {
-    var r = e.getBoundingClientRect();
-    // A code in a pre is measured by its pre: pre-wrap lets the space at a
-    // wrapped line's end hang, invisibly, past the edge.
-    if (e.tagName === "CODE" && e.parentElement.tagName === "PRE") return;
-    if (r.right > Math.min(w, body.right) + 1) bad.push(e.tagName + " to " + Math.round(r.right) + ": " + e.textContent.slice(0, 30));
-    if (e.tagName === "PRE" && e.scrollWidth > e.clientWidth + 1) bad.push("PRE cut: " + e.textContent.slice(0, 30));
-  });
-  document.title = bad.length ? "overflow: " + bad.slice(0, 5).join("; ") : "fits";
-})();
-</script>`
+// fitProbe titles a copy of a digest "fits" when no block or line of the
+// body reaches past the body (45em) or the window, else names what
+// overflows. A code in a pre is measured by its pre: pre-wrap lets the
+// space at a wrapped line's end hang, invisibly, past the edge.
+var fitProbe = browsertest.Probe{
+	Measure: "h1, h2, h3, p, pre, code, li, a",
+	Skip:    "pre > code",
+	Edge:    "Math.min(w, document.body.getBoundingClientRect().right)",
+	Cut:     "pre",
+}
 
 // TestOwnerEmailFitsLaptopAndPrint renders an owner's digest with every kind
 // of notice in headless Chromium: at 1280 and 900 px wide, and at the
@@ -42,19 +33,9 @@ func TestOwnerEmailFitsLaptopAndPrint(t *testing.T) {
 	reminder.State, reminder.ReminderOf, reminder.DaysLeft = StateReminder, StateDeactivated, 1
 	items = append(items, reminder)
 	html := renderOwner(t, false, "security@example.com", items...).HTML
-	dir := t.TempDir()
-	if d := os.Getenv("KEYROT_NOTIFY_ARTIFACTS"); d != "" {
-		dir = d
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + p
-	}
-	screen := write("owner-digest.html", html)
-	probe := write("owner-digest-fit.html", strings.Replace(html, "</body>", fitScript+"</body>", 1))
+	dir := browsertest.ArtifactDir(t, "KEYROT_NOTIFY_ARTIFACTS")
+	screen := browsertest.WriteFile(t, dir, "owner-digest.html", html)
+	probe := browsertest.WriteFile(t, dir, "owner-digest-fit.html", fitProbe.Into(html))
 	for _, tt := range []struct{ name, size string }{
 		{"laptop 1280", "1280,900"}, {"narrow 900", "900,900"}, {"print A4 portrait", "718,1000"},
 	} {

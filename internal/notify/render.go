@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -170,15 +171,9 @@ func view(it Item, owner string, auditOnly bool) ItemView {
 		Rollback: fmtTime(it.Rollback), RollbackCommand: it.RollbackCommand(),
 		Findings: it.FindingTitles, Owner: owner,
 	}
-	if v.LastUsed == "" {
-		v.LastUsed = "at an unknown time"
-	}
-	if v.LastUsedService == "" {
-		v.LastUsedService = "an unknown service"
-	}
-	if v.LastUsedRegion == "" {
-		v.LastUsedRegion = "an unknown region"
-	}
+	v.LastUsed = cmp.Or(v.LastUsed, "at an unknown time")
+	v.LastUsedService = cmp.Or(v.LastUsedService, "an unknown service")
+	v.LastUsedRegion = cmp.Or(v.LastUsedRegion, "an unknown region")
 	return v
 }
 

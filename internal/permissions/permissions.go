@@ -10,6 +10,7 @@
 package permissions
 
 import (
+	"cmp"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -112,24 +113,12 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.ManagementAccountID == "" {
-		o.ManagementAccountID = "*"
-	}
-	if o.RoleName == "" {
-		o.RoleName = "OrganizationAccountAccessRole"
-	}
-	if o.SecretPrefix == "" {
-		o.SecretPrefix = "keyrot/"
-	}
-	if o.ExemptTag == "" {
-		o.ExemptTag = "keyrot:exempt"
-	}
-	if o.SESIdentityARN == "" {
-		o.SESIdentityARN = "*"
-	}
-	if o.SNSTopicARN == "" {
-		o.SNSTopicARN = "*"
-	}
+	o.ManagementAccountID = cmp.Or(o.ManagementAccountID, "*")
+	o.RoleName = cmp.Or(o.RoleName, "OrganizationAccountAccessRole")
+	o.SecretPrefix = cmp.Or(o.SecretPrefix, "keyrot/")
+	o.ExemptTag = cmp.Or(o.ExemptTag, "keyrot:exempt")
+	o.SESIdentityARN = cmp.Or(o.SESIdentityARN, "*")
+	o.SNSTopicARN = cmp.Or(o.SNSTopicARN, "*")
 	return o
 }
 

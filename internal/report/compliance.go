@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyrot/keyrot/internal/audit"
 )
 
 // Compliance is the periodic (monthly) compliance report: compliance per
@@ -149,28 +151,9 @@ func (c *Compliance) sorted() *Compliance {
 	cc := *c
 	cc.Controls = slices.Clone(c.Controls)
 	slices.SortStableFunc(cc.Controls, func(a, b ControlTrend) int {
-		return cmp.Or(cmp.Compare(frameworkOrder[a.Framework], frameworkOrder[b.Framework]), controlCmp(a.Control, b.Control))
+		return cmp.Or(cmp.Compare(frameworkOrder[a.Framework], frameworkOrder[b.Framework]), audit.CompareControls(a.Control, b.Control))
 	})
 	return &cc
-}
-
-// controlCmp orders "1.4" before "1.10" and "IAM.3" before "IAM.22".
-func controlCmp(a, b string) int {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		na, ea := strconv.Atoi(pa[i])
-		nb, eb := strconv.Atoi(pb[i])
-		if ea == nil && eb == nil {
-			if na != nb {
-				return cmp.Compare(na, nb)
-			}
-			continue
-		}
-		if pa[i] != pb[i] {
-			return cmp.Compare(pa[i], pb[i])
-		}
-	}
-	return cmp.Compare(len(pa), len(pb))
 }
 
 func (c *Compliance) keysPast90At(ref AuditRef) string {

@@ -10,20 +10,9 @@ import (
 	"github.com/keyrot/keyrot/internal/browsertest"
 )
 
-// fitScript, added to a copy of the report, titles the page "fits" when
-// nothing is wider than the window, else names what overflows.
-const fitScript = `<script>
-(function () {
-  var w = document.documentElement.clientWidth, bad = [];
-  if (document.documentElement.scrollWidth > w) bad.push("page " + document.documentElement.scrollWidth);
-  document.querySelectorAll("table, td, th, figure").forEach(function (e) {
-    var r = e.getBoundingClientRect();
-    if (r.right > w + 1) bad.push(e.tagName + " to " + Math.round(r.right));
-    if (e.tagName !== "TABLE" && e.tagName !== "FIGURE" && e.scrollWidth > e.clientWidth + 1) bad.push(e.tagName + " cut: " + e.textContent.slice(0, 30));
-  });
-  document.title = bad.length ? "overflow: " + bad.slice(0, 5).join("; ") : "fits";
-})();
-</script>`
+// fitProbe titles a copy of the report "fits" when nothing is wider than
+// the window, else names what overflows.
+var fitProbe = browsertest.Probe{Measure: "table, td, th, figure", Cut: "td, th"}
 
 // TestHTMLFitsLaptopAndPrint renders the report in headless Chromium: at
 // 1280 px wide nothing is cut or off-screen (the findings table used to
@@ -33,22 +22,12 @@ const fitScript = `<script>
 func TestHTMLFitsLaptopAndPrint(t *testing.T) {
 	bin := browsertest.Chromium(t)
 	html := render(t, "html", Options{}, fixtureReport())
-	dir := t.TempDir()
-	if d := os.Getenv("KEYROT_REPORT_ARTIFACTS"); d != "" {
-		dir = d
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return "file://" + p
-	}
-	screen := write("report.html", html)
-	probe := write("report-fit.html", strings.Replace(html, "</body>", fitScript+"</body>", 1))
+	dir := browsertest.ArtifactDir(t, "KEYROT_REPORT_ARTIFACTS")
+	screen := browsertest.WriteFile(t, dir, "report.html", html)
+	probe := browsertest.WriteFile(t, dir, "report-fit.html", fitProbe.Into(html))
 	// The print stylesheet, applied on screen at the printable width.
 	printCSS := strings.NewReplacer("@media print", "@media all", "@media screen and", "@media not all and").Replace(html)
-	printProbe := write("report-print-fit.html", strings.Replace(printCSS, "</body>", fitScript+"</body>", 1))
+	printProbe := browsertest.WriteFile(t, dir, "report-print-fit.html", fitProbe.Into(printCSS))
 
 	for _, tt := range []struct {
 		name, url, size string

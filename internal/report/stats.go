@@ -255,14 +255,7 @@ func (r *Report) keyAges() []AccountKeyAges {
 		for _, b := range bucketBounds {
 			h.Buckets = append(h.Buckets, AgeBucket{Label: b.label, MinDays: b.min, MaxDays: b.max})
 		}
-		var keys []inventory.AccessKey
-		if a.Root != nil {
-			keys = append(keys, a.Root.Keys...)
-		}
-		for _, u := range a.Users {
-			keys = append(keys, u.Keys...)
-		}
-		for _, k := range keys {
+		for _, k := range a.AccessKeys() {
 			age := inventory.AgeDays(k.CreateDate, now)
 			for i, b := range bucketBounds {
 				if age >= b.min && (b.max < 0 || age <= b.max) {

@@ -110,20 +110,29 @@ type iamGetInlineResult struct {
 	PolicyDocument string `xml:"PolicyDocument"`
 }
 
+// inlinePolicy finds the inline policy a request names on a user, group
+// or role: the entity's name, its attachments and the policy's name.
+func (r *request) inlinePolicy(kind string) (name string, pols *Attachments, pname string, err error) {
+	name, pols, err = r.entityPolicies(kind)
+	if err != nil {
+		return "", nil, "", err
+	}
+	pname, err = r.requireName("PolicyName", 128)
+	if err != nil {
+		return "", nil, "", err
+	}
+	if _, ok := pols.Inline[pname]; !ok {
+		return "", nil, "", errf(404, "NoSuchEntity", "The %s policy with name %s cannot be found.", strings.ToLower(kind), pname)
+	}
+	return name, pols, pname, nil
+}
+
 func iamGetInline(r *request, kind string) (any, error) {
-	name, pols, err := r.entityPolicies(kind)
+	name, pols, pname, err := r.inlinePolicy(kind)
 	if err != nil {
 		return nil, err
 	}
-	pname, err := r.requireName("PolicyName", 128)
-	if err != nil {
-		return nil, err
-	}
-	doc, ok := pols.Inline[pname]
-	if !ok {
-		return nil, errf(404, "NoSuchEntity", "The %s policy with name %s cannot be found.", strings.ToLower(kind), pname)
-	}
-	out := iamGetInlineResult{PolicyName: pname, PolicyDocument: url.QueryEscape(doc)}
+	out := iamGetInlineResult{PolicyName: pname, PolicyDocument: url.QueryEscape(pols.Inline[pname])}
 	switch kind {
 	case "User":
 		out.UserName = name
@@ -136,16 +145,9 @@ func iamGetInline(r *request, kind string) (any, error) {
 }
 
 func iamDeleteInline(r *request, kind string) (any, error) {
-	_, pols, err := r.entityPolicies(kind)
+	_, pols, pname, err := r.inlinePolicy(kind)
 	if err != nil {
 		return nil, err
-	}
-	pname, err := r.requireName("PolicyName", 128)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := pols.Inline[pname]; !ok {
-		return nil, errf(404, "NoSuchEntity", "The %s policy with name %s cannot be found.", strings.ToLower(kind), pname)
 	}
 	delete(pols.Inline, pname)
 	return nil, nil

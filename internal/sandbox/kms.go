@@ -596,19 +596,28 @@ func kmsPutKeyPolicy(r *request) (any, error) {
 	if err := kmsCheckPolicy(in.Policy); err != nil {
 		return nil, err
 	}
-	if err := kmsNotPendingDeletion(k); err != nil {
+	if err := kmsManageKey(r, k, "kms:PutKeyPolicy"); err != nil {
 		return nil, err
-	}
-	// The decision point for kms:PutKeyPolicy: the key policy in force
-	// (an AWS managed key's allows it to nobody).
-	if err := r.srv.authorizeKMS(r, k, "kms:PutKeyPolicy", ""); err != nil {
-		return nil, err
-	}
-	if k.Manager == "AWS" {
-		return nil, kmsAccessDenied(r, "kms:PutKeyPolicy", k)
 	}
 	k.Policy = in.Policy
 	return nil, nil
+}
+
+// kmsManageKey is the check before an action that changes a customer
+// managed key: the key is not pending deletion, and the decision point for
+// the action is the key policy in force (an AWS managed key's allows the
+// action to nobody).
+func kmsManageKey(r *request, k *KMSKey, action string) error {
+	if err := kmsNotPendingDeletion(k); err != nil {
+		return err
+	}
+	if err := r.srv.authorizeKMS(r, k, action, ""); err != nil {
+		return err
+	}
+	if k.Manager == "AWS" {
+		return kmsAccessDenied(r, action, k)
+	}
+	return nil
 }
 
 // kmsAccessDenied is KMS's answer to an action the key policy does not allow.
@@ -761,20 +770,12 @@ func kmsSetEnabled(r *request, enabled bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := kmsNotPendingDeletion(k); err != nil {
-		return nil, err
-	}
 	action := "kms:DisableKey"
 	if enabled {
 		action = "kms:EnableKey"
 	}
-	// The decision point for kms:EnableKey / kms:DisableKey: the key
-	// policy (an AWS managed key's allows them to nobody).
-	if err := r.srv.authorizeKMS(r, k, action, ""); err != nil {
+	if err := kmsManageKey(r, k, action); err != nil {
 		return nil, err
-	}
-	if k.Manager == "AWS" {
-		return nil, kmsAccessDenied(r, action, k)
 	}
 	k.State = kmsDisabled
 	if enabled {
@@ -807,14 +808,8 @@ func kmsScheduleKeyDeletion(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := kmsNotPendingDeletion(k); err != nil {
+	if err := kmsManageKey(r, k, "kms:ScheduleKeyDeletion"); err != nil {
 		return nil, err
-	}
-	if err := r.srv.authorizeKMS(r, k, "kms:ScheduleKeyDeletion", ""); err != nil {
-		return nil, err
-	}
-	if k.Manager == "AWS" {
-		return nil, kmsAccessDenied(r, "kms:ScheduleKeyDeletion", k)
 	}
 	when := r.now.Add(time.Duration(days) * 24 * time.Hour)
 	k.State, k.DeletionDate = kmsPendingDeletion, &when

@@ -188,26 +188,15 @@ func Decode(file string, n *yaml.Node, path string) (*Config, yamlconf.Problems)
 	if n != nil && n.Kind != 0 {
 		d.Decode(n, &s, path)
 	}
-	ck := &checker{file: file, lines: d.Lines, decoded: d.Problems}
+	ck := &checker{d.Checker()}
 	c := ck.config(&s, path)
-	probs := append(append(yamlconf.Problems(nil), d.Problems...), ck.probs...)
-	probs.Sort()
-	return c, probs
+	return c, ck.All()
 }
 
-type checker struct {
-	file    string
-	lines   yamlconf.Lines
-	decoded yamlconf.Problems
-	probs   yamlconf.Problems
-}
+type checker struct{ *yamlconf.Checker }
 
-func (ck *checker) add(path, format string, args ...any) {
-	if ck.decoded.Covers(path) {
-		return
-	}
-	ck.probs = append(ck.probs, yamlconf.Problem{File: ck.file, Line: ck.lines.Nearest(path), Path: path, Message: fmt.Sprintf(format, args...)})
-}
+// add reports a problem at the line of path.
+func (ck *checker) add(path, format string, args ...any) { ck.Addf(path, path, format, args...) }
 
 func (ck *checker) config(s *section, path string) *Config {
 	key := func(k string) string { return yamlconf.Join(path, k) }
@@ -218,7 +207,7 @@ func (ck *checker) config(s *section, path string) *Config {
 		Schedules:          map[string]Schedule{},
 		ReadinessThreshold: time.Duration(s.ReadinessThreshold),
 		DrainTimeout:       time.Duration(s.DrainTimeout),
-		lines:              ck.lines,
+		lines:              ck.Lines,
 	}
 	if err := CheckListen(s.Listen); err != nil {
 		ck.add(key("listen"), "%v", err)

@@ -108,3 +108,35 @@ func parent(path string) string {
 	}
 	return path[:i]
 }
+
+// Checker collects the problems a validator finds in a decoded file. It
+// stays quiet about a value the decoder already reported (or one inside
+// it), so that one defect is said once.
+type Checker struct {
+	File    string
+	Lines   Lines
+	Decoded Problems
+	// Problems are those the validator found, in the order found.
+	Problems Problems
+}
+
+// Checker returns a Checker for the values d decoded.
+func (d *Decoder) Checker() *Checker {
+	return &Checker{File: d.File, Lines: d.Lines, Decoded: d.Problems}
+}
+
+// Addf reports a problem with path at the line of at (a path, or its
+// nearest ancestor when absent), unless the decoder reported path.
+func (c *Checker) Addf(at, path, format string, args ...any) {
+	if c.Decoded.Covers(path) {
+		return
+	}
+	c.Problems = append(c.Problems, Problem{File: c.File, Line: c.Lines.Nearest(at), Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// All returns the decoder's problems and the validator's, sorted.
+func (c *Checker) All() Problems {
+	all := append(append(Problems(nil), c.Decoded...), c.Problems...)
+	all.Sort()
+	return all
+}

@@ -170,8 +170,8 @@ func (d *Destination) Current(ctx context.Context) (string, error) {
 // variable to the access key ID. Writing the same key again puts the
 // same secret (a new sealed box of the same text) and leaves the variable.
 func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
-	if key.AccessKeyID == "" || key.SecretAccessKey.Empty() {
-		return &deliver.Error{Ref: d.ref, Op: "write", Err: errors.New("the key has no access key ID or secret")}
+	if err := deliver.CheckKey(key); err != nil {
+		return &deliver.Error{Ref: d.ref, Op: "write", Err: err}
 	}
 	pk, err := d.publicKey(ctx)
 	if err != nil {

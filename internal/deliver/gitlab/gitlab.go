@@ -105,8 +105,8 @@ func (d *Destination) Current(ctx context.Context) (string, error) {
 // Write sets the secret variable, then the key ID variable; a variable
 // that already holds the value is left alone.
 func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
-	if key.AccessKeyID == "" || key.SecretAccessKey.Empty() {
-		return &deliver.Error{Ref: d.ref, Op: "write", Err: errors.New("the key has no access key ID or secret")}
+	if err := deliver.CheckKey(key); err != nil {
+		return &deliver.Error{Ref: d.ref, Op: "write", Err: err}
 	}
 	if err := d.set(ctx, d.ref.SecretName(), key.SecretAccessKey.Reveal(), true); err != nil {
 		return d.fail("write", err)

@@ -141,8 +141,8 @@ func (d *Destination) Current(ctx context.Context) (string, error) {
 // file is not touched.
 func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
 	fail := func(err error) error { return &deliver.Error{Ref: d.ref, Op: "write", Err: err} }
-	if key.AccessKeyID == "" || key.SecretAccessKey.Empty() {
-		return fail(errors.New("the key has no access key ID or secret"))
+	if err := deliver.CheckKey(key); err != nil {
+		return fail(err)
 	}
 	path, err := d.target()
 	if err != nil {

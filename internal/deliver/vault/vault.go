@@ -213,8 +213,8 @@ func isCASConflict(err error) bool {
 // the version read. A conflict is retried from the read, up to
 // MaxAttempts times.
 func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
-	if key.AccessKeyID == "" || key.SecretAccessKey.Empty() {
-		return &deliver.Error{Ref: d.ref, Op: "write", Err: errors.New("the key has no access key ID or secret")}
+	if err := deliver.CheckKey(key); err != nil {
+		return &deliver.Error{Ref: d.ref, Op: "write", Err: err}
 	}
 	for attempt := 1; attempt <= MaxAttempts; attempt++ {
 		data, version, err := d.read(ctx)
