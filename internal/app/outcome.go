@@ -134,7 +134,7 @@ func runError(rp *RotationPlan, out *execute.Result) *RunError {
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Failed && o.Err != nil && !errors.Is(o.Err, execute.ErrCrashed):
 			e.Failed = append(e.Failed, o.Err)
-		case o.Status == execute.Blocked && deniedText(o.Detail) && !strings.Contains(o.Detail, scpDenial):
+		case o.Status == execute.Blocked && deniedText(o.Detail) && !scpDenied(o.Detail):
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Blocked:
 			e.Blocked = append(e.Blocked, where+": "+o.Detail)
@@ -181,11 +181,26 @@ func isDenied(err error) bool {
 	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
 }
 
-// scpDenial ends AWS's AccessDenied message when a service control policy
-// denied the call: granting keyrot more does not help, the organization's
+// scpDenials end AWS's AccessDenied message when a service control policy
+// denied the call, explicitly or (an allow-list of SCPs) by allowing it
+// nowhere: granting keyrot more does not help, the organization's
 // guardrail decides, so the change is blocked until a person acts rather
 // than denied to keyrot.
-const scpDenial = "with an explicit deny in a service control policy"
+var scpDenials = []string{
+	"with an explicit deny in a service control policy",
+	"because no service control policy allows the ",
+}
+
+// scpDenied reports whether an outcome's detail quotes AWS denying a call
+// because of a service control policy.
+func scpDenied(detail string) bool {
+	for _, s := range scpDenials {
+		if strings.Contains(detail, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // deniedText reports whether an outcome's detail quotes AWS denying a call:
 // a blocked outcome carries the words of the error that blocked it, which

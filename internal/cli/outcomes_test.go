@@ -111,3 +111,34 @@ func TestExitPending(t *testing.T) {
 		t.Fatalf("apply of a key not yet propagated: exit %d, want %d\n%s\n%s", code, ExitPending, out, stderr)
 	}
 }
+
+// TestExitCreateDeniedBySCP: a key creation AWS denies because of a
+// service control policy is blocked until a person acts (exit 6), whether
+// the SCP denies it explicitly or, under an allow-list strategy, no SCP
+// allows it; a creation denied because keyrot's own identity lacks the
+// permission is a call denied to keyrot (exit 4): granting it is what to do.
+func TestExitCreateDeniedBySCP(t *testing.T) {
+	const who = "User: arn:aws:sts::111122223333:assumed-role/keyrot/keyrot is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::111122223333:user/app "
+	for _, tc := range []struct {
+		name, reason string
+		code         int
+		says         string
+	}{
+		{"explicit SCP deny", "with an explicit deny in a service control policy", ExitBlocked, "blocked until a person acts"},
+		{"no SCP allows", "because no service control policy allows the iam:CreateAccessKey action", ExitBlocked, "blocked until a person acts"},
+		{"no identity policy allows", "because no identity-based policy allows the iam:CreateAccessKey action", ExitAuth, "AWS denied keyrot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startLifecycle(t, "")
+			e.Server.Clock().Advance(5 * day)
+			if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "iam", Operation: "CreateAccessKey",
+				Code: "AccessDenied", Status: 403, Message: who + tc.reason}); err != nil {
+				t.Fatal(err)
+			}
+			code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
+			if code != tc.code || !strings.Contains(stderr, tc.says) {
+				t.Fatalf("apply with CreateAccessKey denied %s: exit %d, want %d saying %q\n%s\n%s", tc.reason, code, tc.code, tc.says, out, stderr)
+			}
+		})
+	}
+}
