@@ -142,3 +142,28 @@ func TestExitCreateDeniedBySCP(t *testing.T) {
 		})
 	}
 }
+
+// TestExitCreateTokenRefused: a key creation refused because keyrot's own
+// session expired or its token is not recognized is a failed change
+// (exit 1, as any other call refused so), not a change blocked until a
+// person acts (exit 6): nothing in the organization's policies stands in
+// the way, and the next run with working credentials does it.
+func TestExitCreateTokenRefused(t *testing.T) {
+	for _, tc := range []struct{ code, msg string }{
+		{"ExpiredToken", "The security token included in the request is expired"},
+		{"InvalidClientTokenId", "The security token included in the request is invalid."},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			e := startLifecycle(t, "")
+			e.Server.Clock().Advance(5 * day)
+			if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "iam", Operation: "CreateAccessKey",
+				Code: tc.code, Status: 403, Message: tc.msg}); err != nil {
+				t.Fatal(err)
+			}
+			code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
+			if code != ExitError || strings.Contains(stderr, "blocked until a person acts") || !strings.Contains(stderr, tc.code) {
+				t.Fatalf("apply with CreateAccessKey refused with %s: exit %d, want %d naming the code, not blocked\n%s\n%s", tc.code, code, ExitError, out, stderr)
+			}
+		})
+	}
+}
