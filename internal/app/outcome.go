@@ -130,7 +130,7 @@ func runError(rp *RotationPlan, out *execute.Result) *RunError {
 			// The executor fills the new key and its secret in only once
 			// the key is stored: what failed is its verification.
 			e.Pending = append(e.Pending, fmt.Sprintf("%s: new key %s stored in %s: %s", where, inventory.MaskKeyID(o.NewKeyID), o.SecretName, o.Detail))
-		case o.Status == execute.Failed && isDenied(o.Err):
+		case o.Status == execute.Failed && (isDenied(o.Err) || isTokenRefused(o.Err)):
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Failed && o.Err != nil && !errors.Is(o.Err, execute.ErrCrashed):
 			e.Failed = append(e.Failed, o.Err)
@@ -179,6 +179,22 @@ var deniedCodes = map[string]bool{
 func isDenied(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
+}
+
+// tokenCodes are the AWS error codes of a call refused for the caller's
+// credentials themselves (an expired session, a token AWS does not know):
+// keyrot's own credentials, exit 4 (docs/exit-codes.md), once a new key's
+// verification (which meets InvalidClientTokenId while the key
+// propagates) has been told apart as pending.
+var tokenCodes = map[string]bool{
+	"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "ExpiredToken": true,
+	"ExpiredTokenException": true, "UnrecognizedClientException": true, "InvalidSignatureException": true,
+}
+
+// isTokenRefused reports whether err is AWS refusing keyrot's own credentials.
+func isTokenRefused(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && tokenCodes[ae.ErrorCode()]
 }
 
 // scpDenials end AWS's AccessDenied message when a service control policy

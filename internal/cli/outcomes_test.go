@@ -144,10 +144,10 @@ func TestExitCreateDeniedBySCP(t *testing.T) {
 }
 
 // TestExitCreateTokenRefused: a key creation refused because keyrot's own
-// session expired or its token is not recognized is a failed change
-// (exit 1, as any other call refused so), not a change blocked until a
-// person acts (exit 6): nothing in the organization's policies stands in
-// the way, and the next run with working credentials does it.
+// session expired or its token is not recognized is AWS refusing keyrot's
+// own credentials (exit 4, docs/exit-codes.md), not a change blocked until
+// a person acts (exit 6) nor any failed change (exit 1): nothing in the
+// organization's policies stands in the way.
 func TestExitCreateTokenRefused(t *testing.T) {
 	for _, tc := range []struct{ code, msg string }{
 		{"ExpiredToken", "The security token included in the request is expired"},
@@ -161,8 +161,8 @@ func TestExitCreateTokenRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
-			if code != ExitError || strings.Contains(stderr, "blocked until a person acts") || !strings.Contains(stderr, tc.code) {
-				t.Fatalf("apply with CreateAccessKey refused with %s: exit %d, want %d naming the code, not blocked\n%s\n%s", tc.code, code, ExitError, out, stderr)
+			if code != ExitAuth || strings.Contains(stderr, "blocked until a person acts") || !strings.Contains(stderr, tc.code) {
+				t.Fatalf("apply with CreateAccessKey refused with %s: exit %d, want %d naming the code, not blocked\n%s\n%s", tc.code, code, ExitAuth, out, stderr)
 			}
 		})
 	}
