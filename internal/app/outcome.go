@@ -130,11 +130,11 @@ func runError(rp *RotationPlan, out *execute.Result) *RunError {
 			// The executor fills the new key and its secret in only once
 			// the key is stored: what failed is its verification.
 			e.Pending = append(e.Pending, fmt.Sprintf("%s: new key %s stored in %s: %s", where, inventory.MaskKeyID(o.NewKeyID), o.SecretName, o.Detail))
-		case o.Status == execute.Failed && isDenied(o.Err):
+		case o.Status == execute.Failed && (isDenied(o.Err) || isTokenRefused(o.Err)):
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Failed && o.Err != nil && !errors.Is(o.Err, execute.ErrCrashed):
 			e.Failed = append(e.Failed, o.Err)
-		case o.Status == execute.Blocked && deniedText(o.Detail) && !strings.Contains(o.Detail, scpDenial):
+		case o.Status == execute.Blocked && deniedText(o.Detail) && !scpDenied(o.Detail):
 			e.Denied = append(e.Denied, where+": "+o.Detail)
 		case o.Status == execute.Blocked:
 			e.Blocked = append(e.Blocked, where+": "+o.Detail)
@@ -181,11 +181,42 @@ func isDenied(err error) bool {
 	return errors.As(err, &ae) && deniedCodes[ae.ErrorCode()]
 }
 
-// scpDenial ends AWS's AccessDenied message when a service control policy
-// denied the call: granting keyrot more does not help, the organization's
+// tokenCodes are the AWS error codes of a call refused for the caller's
+// credentials themselves (an expired session, a token AWS does not know):
+// keyrot's own credentials, exit 4 (docs/exit-codes.md), once a new key's
+// verification (which meets InvalidClientTokenId while the key
+// propagates) has been told apart as pending.
+var tokenCodes = map[string]bool{
+	"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "ExpiredToken": true,
+	"ExpiredTokenException": true, "UnrecognizedClientException": true, "InvalidSignatureException": true,
+}
+
+// isTokenRefused reports whether err is AWS refusing keyrot's own credentials.
+func isTokenRefused(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && tokenCodes[ae.ErrorCode()]
+}
+
+// scpDenials end AWS's AccessDenied message when a service control policy
+// denied the call, explicitly or (an allow-list of SCPs) by allowing it
+// nowhere: granting keyrot more does not help, the organization's
 // guardrail decides, so the change is blocked until a person acts rather
 // than denied to keyrot.
-const scpDenial = "with an explicit deny in a service control policy"
+var scpDenials = []string{
+	"with an explicit deny in a service control policy",
+	"because no service control policy allows the ",
+}
+
+// scpDenied reports whether an outcome's detail quotes AWS denying a call
+// because of a service control policy.
+func scpDenied(detail string) bool {
+	for _, s := range scpDenials {
+		if strings.Contains(detail, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // deniedText reports whether an outcome's detail quotes AWS denying a call:
 // a blocked outcome carries the words of the error that blocked it, which

@@ -111,3 +111,59 @@ func TestExitPending(t *testing.T) {
 		t.Fatalf("apply of a key not yet propagated: exit %d, want %d\n%s\n%s", code, ExitPending, out, stderr)
 	}
 }
+
+// TestExitCreateDeniedBySCP: a key creation AWS denies because of a
+// service control policy is blocked until a person acts (exit 6), whether
+// the SCP denies it explicitly or, under an allow-list strategy, no SCP
+// allows it; a creation denied because keyrot's own identity lacks the
+// permission is a call denied to keyrot (exit 4): granting it is what to do.
+func TestExitCreateDeniedBySCP(t *testing.T) {
+	const who = "User: arn:aws:sts::111122223333:assumed-role/keyrot/keyrot is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::111122223333:user/app "
+	for _, tc := range []struct {
+		name, reason string
+		code         int
+		says         string
+	}{
+		{"explicit SCP deny", "with an explicit deny in a service control policy", ExitBlocked, "blocked until a person acts"},
+		{"no SCP allows", "because no service control policy allows the iam:CreateAccessKey action", ExitBlocked, "blocked until a person acts"},
+		{"no identity policy allows", "because no identity-based policy allows the iam:CreateAccessKey action", ExitAuth, "AWS denied keyrot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startLifecycle(t, "")
+			e.Server.Clock().Advance(5 * day)
+			if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "iam", Operation: "CreateAccessKey",
+				Code: "AccessDenied", Status: 403, Message: who + tc.reason}); err != nil {
+				t.Fatal(err)
+			}
+			code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
+			if code != tc.code || !strings.Contains(stderr, tc.says) {
+				t.Fatalf("apply with CreateAccessKey denied %s: exit %d, want %d saying %q\n%s\n%s", tc.reason, code, tc.code, tc.says, out, stderr)
+			}
+		})
+	}
+}
+
+// TestExitCreateTokenRefused: a key creation refused because keyrot's own
+// session expired or its token is not recognized is AWS refusing keyrot's
+// own credentials (exit 4, docs/exit-codes.md), not a change blocked until
+// a person acts (exit 6) nor any failed change (exit 1): nothing in the
+// organization's policies stands in the way.
+func TestExitCreateTokenRefused(t *testing.T) {
+	for _, tc := range []struct{ code, msg string }{
+		{"ExpiredToken", "The security token included in the request is expired"},
+		{"InvalidClientTokenId", "The security token included in the request is invalid."},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			e := startLifecycle(t, "")
+			e.Server.Clock().Advance(5 * day)
+			if _, err := e.Server.AddFault(sandbox.Fault{Kind: sandbox.FaultError, Service: "iam", Operation: "CreateAccessKey",
+				Code: tc.code, Status: 403, Message: tc.msg}); err != nil {
+				t.Fatal(err)
+			}
+			code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
+			if code != ExitAuth || strings.Contains(stderr, "blocked until a person acts") || !strings.Contains(stderr, tc.code) {
+				t.Fatalf("apply with CreateAccessKey refused with %s: exit %d, want %d naming the code, not blocked\n%s\n%s", tc.code, code, ExitAuth, out, stderr)
+			}
+		})
+	}
+}

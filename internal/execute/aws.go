@@ -108,6 +108,16 @@ func isDenied(err error) bool {
 	return false
 }
 
+// isPolicyDenied reports whether err is AWS denying a call by policy
+// (AccessDenied), not refusing the caller's credentials.
+func isPolicyDenied(err error) bool {
+	switch errCode(err) {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
+		return true
+	}
+	return false
+}
+
 // isNoSuchEntity reports whether err is IAM saying the user (or key) does not exist.
 func isNoSuchEntity(err error) bool {
 	return errCode(err) == "NoSuchEntity"

@@ -169,8 +169,11 @@ type Options struct {
 	// Crash, if set, is called before and after every AWS call with the
 	// step's name. An error it returns is treated as the death of the
 	// process: no compensation, no journal entry, no lease release, and
-	// Apply returns at once with an error wrapping ErrCrashed. For tests;
-	// with it, the users of an account are worked on one at a time.
+	// Apply returns with an error wrapping ErrCrashed once the users
+	// worked on at once have reached their next step (an order of events
+	// the process could have had before it died). For tests; it is called
+	// from the users' goroutines at once and must be safe for concurrent
+	// use.
 	Crash func(step string) error
 	// OnOutcome, if set, is called as each action ends (from the account's
 	// goroutine: it must be safe for concurrent use). For progress.
@@ -474,11 +477,6 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 	conc := e.UserConcurrency
 	if conc <= 0 {
 		conc = DefaultUserConcurrency
-	}
-	if r.o.Crash != nil {
-		// Crash injection names its crash point by counting steps: one user
-		// at a time keeps that count the same from run to run.
-		conc = 1
 	}
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup

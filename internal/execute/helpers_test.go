@@ -49,6 +49,13 @@ func (c *callCounter) resetInFlight() {
 	c.maxInFlight = c.inFlight
 }
 
+// underWay returns how many calls are under way now.
+func (c *callCounter) underWay() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inFlight
+}
+
 // mostInFlight returns the most calls under way at once since resetInFlight.
 func (c *callCounter) mostInFlight() int {
 	c.mu.Lock()

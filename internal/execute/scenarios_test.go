@@ -229,8 +229,13 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 	second := w.humanKey("twokeys")
 	shared2 := w.held["shared"] // the second consumer of shared's key
 	twoKeys := keysText(w.keys("twokeys"))
+	// The users of the account are worked on at once: the hook counts
+	// under a lock, and which user's step is the crashAt-th varies.
+	var mu sync.Mutex
 	n := 0
 	crash := func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
 		n++
 		if n-1 == crashAt {
 			crashed = true
@@ -481,7 +486,7 @@ func TestCancelStopsBetweenActions(t *testing.T) {
 	w.use("app2")
 	ctx, cancel := context.WithCancel(context.Background())
 	ex := w.executor(w.hist, "c")
-	ex.Concurrency = 1
+	ex.Concurrency, ex.UserConcurrency = 1, 1 // one action at a time
 	snap := w.snapshot()
 	p := plan.Build(plan.Input{Snapshot: snap, Lifecycle: plan.DefaultLifecycle()}, w.now())
 	// Cancel during the first action's store: it must still finish.

@@ -139,11 +139,13 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 			if uerr := untagIfMark(ctx, c, a.User, mark); uerr != nil {
 				e.log().Warn("clear pending tag", "account", a.AccountID, "user", a.User, "err", uerr)
 			}
-			if isDenied(err) {
-				// AWS refused the creation itself (an SCP, a permissions
-				// boundary, a policy on the user): nothing changed for this
-				// user, and a retry would be refused again until a person
-				// changes the policy. The user is blocked, with AWS's reason.
+			if isPolicyDenied(err) {
+				// A policy refused the creation (an SCP, or keyrot's own
+				// permissions, which the run's report tells apart): nothing
+				// changed for this user, and a retry would be refused again
+				// until a person changes the policy. The user is blocked,
+				// with AWS's reason. A refused token (keyrot's own session
+				// expired) is not a policy: the creation failed.
 				j.end(ctx, Blocked, err.Error(), "")
 				return outcomeOf(a, Blocked, fmt.Sprintf("AWS denied the new key, nothing was changed for %s: %v", a.User, errors.Unwrap(err)))
 			}
