@@ -78,9 +78,9 @@ func (s *Server) run(ctx context.Context, kind, id, trigger string) {
 		fmt.Errorf("the run reached its deadline (serve.schedules.%s.deadline %s): %w", kind, sc.Deadline, context.DeadlineExceeded))
 	defer cancel()
 	var res runResult
-	err := s.withOrgLease(rctx, id, log, func() error {
+	err := s.withOrgLease(rctx, id, log, func(lctx context.Context) error {
 		var err error
-		res, err = s.do(rctx, kind, cfg, log)
+		res, err = s.do(lctx, kind, cfg, log)
 		return err
 	})
 	historyRun, detail := res.historyRun, res.detail
@@ -183,11 +183,14 @@ func (s *Server) newApp(cfg *config.Config, log *slog.Logger) *app.App {
 
 // withOrgLease runs fn holding the organization lease, waiting for it
 // while another run (of this serve or another on the same store) holds it,
-// and renewing it while fn runs. Waiting ends with ctx.
-func (s *Server) withOrgLease(ctx context.Context, id string, log *slog.Logger, fn func() error) error {
+// and renewing it while fn runs. Waiting ends with ctx. Should the lease
+// be lost (it expired while renewals failed, and another run took it), the
+// context fn gets is cancelled, so that the run stops between actions
+// rather than act beside the new holder.
+func (s *Server) withOrgLease(ctx context.Context, id string, log *slog.Logger, fn func(context.Context) error) error {
 	l, ok := s.opts.Store.(leaser)
 	if !ok {
-		return fn()
+		return fn(ctx)
 	}
 	owner := "serve-" + id + "@" + orDefault(s.opts.Host, "localhost")
 	waiting := false
@@ -210,18 +213,28 @@ func (s *Server) withOrgLease(ctx context.Context, id string, log *slog.Logger, 
 		case <-time.After(s.opts.LeasePoll):
 		}
 	}
+	fctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(orgLeaseTTL / 4)
+		t := time.NewTicker(s.opts.LeaseRenew)
 		defer t.Stop()
 		for {
 			select {
 			case <-rctx.Done():
 				return
 			case <-t.C:
-				if _, err := l.RenewLease(rctx, OrgLeaseScope, owner, orgLeaseTTL, time.Time{}); err != nil {
+				_, err := l.RenewLease(rctx, OrgLeaseScope, owner, orgLeaseTTL, time.Time{})
+				switch {
+				case errors.Is(err, history.ErrLeaseNotHeld):
+					log.Error("organization lease lost; stopping the run between actions", "err", err.Error())
+					lost(fmt.Errorf("the organization lease was lost: %w", err))
+					return
+				case err != nil:
+					// The lease lasts four renewals: a passing store
+					// error is retried at the next tick.
 					log.Warn("renew the organization lease", "err", err.Error())
 				}
 			}
@@ -236,5 +249,5 @@ func (s *Server) withOrgLease(ctx context.Context, id string, log *slog.Logger, 
 			log.Warn("release the organization lease", "err", err.Error())
 		}
 	}()
-	return fn()
+	return fn(fctx)
 }

@@ -66,6 +66,9 @@ type Options struct {
 	// LeasePoll is how often a run waiting for the organization lease
 	// tries again; 1s if zero.
 	LeasePoll time.Duration
+	// LeaseRenew is how often a run renews the organization lease it
+	// holds; a quarter of the lease's lifetime if zero.
+	LeaseRenew time.Duration
 	// Signals, if set, replaces SIGHUP as the reload trigger (tests).
 	Signals <-chan os.Signal
 }
@@ -127,6 +130,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.LeasePoll <= 0 {
 		opts.LeasePoll = time.Second
+	}
+	if opts.LeaseRenew <= 0 {
+		opts.LeaseRenew = orgLeaseTTL / 4
 	}
 	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, clock: opts.Clock, kinds: map[string]*kindState{}}
 	s.do = s.useCase

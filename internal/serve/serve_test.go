@@ -134,7 +134,7 @@ func newTestServer(t *testing.T, yaml string, env map[string]string, storePath s
 	}
 	t.Cleanup(func() { ln.Close() })
 	return New(Options{ConfigFile: file, Config: c, Store: h, Listener: ln, Host: "test",
-		Getenv: func(k string) string { return env[k] }, LeasePoll: 10 * time.Millisecond,
+		Getenv: func(k string) string { return env[k] }, LeasePoll: 10 * time.Millisecond, LeaseRenew: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
@@ -436,6 +436,44 @@ func TestOrgLease(t *testing.T) {
 	defer h.Close()
 	if l, held, _ := h.LeaseOn(context.Background(), OrgLeaseScope); held {
 		t.Errorf("lease left behind: %+v", l)
+	}
+}
+
+// TestOrgLeaseLost: a run whose organization lease is taken by another
+// holder (it expired while renewals failed) is stopped, fails naming the
+// lost lease, and leaves the new holder's lease in place.
+func TestOrgLeaseLost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	s, err := newTestServer(t, "", nil, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b blockingRuns
+	b.install(s)
+	if _, err := s.StartRun("apply", "test"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the run to start", func() bool { return len(b.starts()) == 1 })
+	h, err := history.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// Another run takes the lease as if it had expired.
+	if _, err := h.AcquireLease(context.Background(), OrgLeaseScope, "intruder", time.Hour, time.Now().Add(orgLeaseTTL+time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// The use case returns only when released or cancelled: it is never released.
+	eventually(t, "the run to stop", func() bool { return !s.runningKind("apply") })
+	s.mu.Lock()
+	failing := !s.kinds["apply"].failingSince.IsZero()
+	s.mu.Unlock()
+	if !failing {
+		t.Error("the run that lost its lease is not counted as failing")
+	}
+	l, held, err := h.LeaseOn(context.Background(), OrgLeaseScope)
+	if err != nil || !held || l.Owner != "intruder" {
+		t.Errorf("the new holder's lease: %+v held=%v %v", l, held, err)
 	}
 }
 
