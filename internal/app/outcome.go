@@ -45,7 +45,7 @@ func (e *RunError) Error() string {
 	if len(e.Failed) > 0 {
 		parts = append(parts, errors.Join(e.Failed...).Error())
 	}
-	list(fmt.Sprintf("AWS denied keyrot %d call(s) it needs: grant the permission to the identity keyrot runs as (in member accounts, its role), then run apply again", len(e.Denied)), e.Denied)
+	list(fmt.Sprintf("AWS denied keyrot %d call(s) it needs: grant the permission to the identity keyrot runs as (in member accounts, its role), or renew its credentials where a call names ExpiredToken or InvalidClientTokenId, then run apply again", len(e.Denied)), e.Denied)
 	if e.Partial != nil {
 		parts = append(parts, e.Partial.Error()+": nothing was done in them; fix their access and run apply again")
 	}

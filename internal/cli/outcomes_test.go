@@ -161,7 +161,7 @@ func TestExitCreateTokenRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			code, out, stderr := e.run(t, "apply", "--yes", "-o", "json")
-			if code != ExitAuth || strings.Contains(stderr, "blocked until a person acts") || !strings.Contains(stderr, tc.code) {
+			if code != ExitAuth || strings.Contains(stderr, "blocked until a person acts") || !strings.Contains(stderr, tc.code) || !strings.Contains(stderr, "renew its credentials") {
 				t.Fatalf("apply with CreateAccessKey refused with %s: exit %d, want %d naming the code, not blocked\n%s\n%s", tc.code, code, ExitAuth, out, stderr)
 			}
 		})
