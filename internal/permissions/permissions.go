@@ -206,7 +206,6 @@ func MemberRotation(o Options) Document {
 		}},
 		Statement{Sid: "KeyrotSecrets", Effect: "Allow", Action: []string{
 			"secretsmanager:CreateSecret",
-			"secretsmanager:DeleteResourcePolicy",
 			"secretsmanager:DescribeSecret",
 			"secretsmanager:GetSecretValue",
 			"secretsmanager:PutResourcePolicy",
