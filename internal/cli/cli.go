@@ -46,7 +46,7 @@ type globalOptions struct {
 	Timeout time.Duration
 	// MemoryLimit is --memory-limit: a size, "off", or "" for the default.
 	MemoryLimit string
-	streams Streams
+	streams     Streams
 }
 
 // logger returns a stderr logger at the chosen level, in the chosen format.
