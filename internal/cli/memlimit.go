@@ -17,7 +17,7 @@ import (
 // 60,000 findings under 300 MB (docs/performance.md). A run whose live data
 // is larger still completes: the limit is soft, and the runtime bounds the
 // CPU it spends collecting.
-const DefaultMemoryLimit = 256 << 20
+const DefaultMemoryLimit = 224 << 20
 
 // minMemoryLimit is the smallest --memory-limit accepted: below it the
 // collector would run almost continuously for any organization.
