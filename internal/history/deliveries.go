@@ -33,6 +33,10 @@ type Delivery struct {
 	Status string
 	// Error is why a delivery failed, redacted.
 	Error string
+	// ReplacedLastUsed is, for a write, the last use of the key the
+	// delivered key replaces, read just before the write: RFC 3339, or
+	// "never"; "" when unknown.
+	ReplacedLastUsed string
 	// At is when; RecordDelivery uses the current time if zero.
 	At    time.Time
 	RunID int64
@@ -45,9 +49,9 @@ func (s *Store) RecordDelivery(ctx context.Context, d Delivery) (int64, error) {
 		return 0, fmt.Errorf("record delivery: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries
-		(account, user_name, key_id, destination, status, error, at, run_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.Account, d.User, d.KeyID, d.Destination, d.Status, d.Error, formatTime(orNow(d.At)), nullID(d.RunID))
+		(account, user_name, key_id, destination, status, error, replaced_last_used, at, run_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.Account, d.User, d.KeyID, d.Destination, d.Status, d.Error, d.ReplacedLastUsed, formatTime(orNow(d.At)), nullID(d.RunID))
 	if err != nil {
 		return 0, fmt.Errorf("record delivery of key %s of %s/%s to %s: %w", d.KeyID, d.Account, d.User, d.Destination, err)
 	}
@@ -70,7 +74,7 @@ func validateDelivery(d Delivery) error {
 	if err := oneOf("status", d.Status, DeliveryWritten, DeliveryConfirmed, DeliveryFailed); err != nil {
 		return err
 	}
-	for _, f := range []struct{ name, v string }{{"destination", d.Destination}, {"error", d.Error}} {
+	for _, f := range []struct{ name, v string }{{"destination", d.Destination}, {"error", d.Error}, {"replaced last used", d.ReplacedLastUsed}} {
 		if err := checkNoSecret(f.name, f.v); err != nil {
 			return err
 		}
@@ -80,7 +84,7 @@ func validateDelivery(d Delivery) error {
 
 // Deliveries returns the deliveries of a user's keys, oldest first.
 func (s *Store) Deliveries(ctx context.Context, account, user string) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, account, user_name, key_id, destination, status, error, at, run_id
+	rows, err := s.db.QueryContext(ctx, `SELECT id, account, user_name, key_id, destination, status, error, replaced_last_used, at, run_id
 		FROM deliveries WHERE account = ? AND user_name = ? ORDER BY id`, account, user)
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries of %s/%s: %w", account, user, err)
@@ -91,7 +95,7 @@ func (s *Store) Deliveries(ctx context.Context, account, user string) ([]Deliver
 		var d Delivery
 		var at string
 		var runID sql.NullInt64
-		if err := rows.Scan(&d.ID, &d.Account, &d.User, &d.KeyID, &d.Destination, &d.Status, &d.Error, &at, &runID); err != nil {
+		if err := rows.Scan(&d.ID, &d.Account, &d.User, &d.KeyID, &d.Destination, &d.Status, &d.Error, &d.ReplacedLastUsed, &at, &runID); err != nil {
 			return nil, fmt.Errorf("read deliveries of %s/%s: %w", account, user, err)
 		}
 		if d.At, err = parseTime(at); err != nil {

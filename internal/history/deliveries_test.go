@@ -17,7 +17,7 @@ func TestDeliveries(t *testing.T) {
 	in := []Delivery{
 		{Account: acct, User: "alice", KeyID: key, Destination: "vault:secret/ci/deploy", Status: DeliveryFailed, Error: "write vault:secret/ci/deploy: unauthorized (HTTP 403)", At: t0, RunID: run},
 		{Account: acct, User: "bob", KeyID: "AKIABOBKEY0000000001", Destination: "profile:bob", Status: DeliveryWritten, At: t0},
-		{Account: acct, User: "alice", KeyID: key, Destination: "vault:secret/ci/deploy", Status: DeliveryWritten, At: t0.Add(time.Hour), RunID: run},
+		{Account: acct, User: "alice", KeyID: key, Destination: "vault:secret/ci/deploy", Status: DeliveryWritten, ReplacedLastUsed: "2026-01-02T03:04:05Z", At: t0.Add(time.Hour), RunID: run},
 		{Account: acct, User: "alice", KeyID: key, Destination: "vault:secret/ci/deploy", Status: DeliveryConfirmed, At: t0.Add(2 * time.Hour)},
 	}
 	for i, d := range in {

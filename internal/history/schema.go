@@ -125,7 +125,8 @@ CREATE INDEX plan_items_run ON plan_items (run_id, id);
 `,
 	// 4: deliveries of new keys to their destinations (deliver.Destination):
 	// each write or confirmation with the key ID the destination holds,
-	// each failure with its (redacted) error.
+	// each failure with its (redacted) error; with a write, the last use of
+	// the key it replaces read just before (the usage gate's evidence).
 	`
 CREATE TABLE deliveries (
 	id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -135,6 +136,7 @@ CREATE TABLE deliveries (
 	destination TEXT NOT NULL,
 	status      TEXT NOT NULL,
 	error       TEXT NOT NULL DEFAULT '',
+	replaced_last_used TEXT NOT NULL DEFAULT '',
 	at          TEXT NOT NULL,
 	run_id      INTEGER REFERENCES runs (id)
 );
