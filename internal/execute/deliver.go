@@ -207,6 +207,7 @@ func (r *runner) deliverOne(ctx context.Context, a plan.Action, t Target, key se
 		held, err = t.Dest.Current(dctx)
 	}
 	if err == nil && held != key.AccessKeyID && mode != readOnly {
+		r.recordWriting(ctx, a, t.Ref, key.AccessKeyID, do.replacedLastUse)
 		if err = t.Dest.Write(dctx, key); err == nil {
 			d.Written = true
 			if serr := r.step("after-deliver"); serr != nil {
@@ -261,6 +262,20 @@ func (r *runner) recordDelivery(ctx context.Context, a plan.Action, d Delivery, 
 	}
 }
 
+// recordWriting records that keyrot is about to write keyID to a
+// destination, with the replaced key's last use read before.
+func (r *runner) recordWriting(ctx context.Context, a plan.Action, ref, keyID, replacedLastUse string) {
+	if r.e.Deliveries == nil {
+		return
+	}
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if _, err := r.e.Deliveries.RecordDelivery(ctx, history.Delivery{Account: a.AccountID, User: a.User, KeyID: keyID,
+		Destination: ref, Status: history.DeliveryWriting, ReplacedLastUsed: replacedLastUse, At: r.e.now(), RunID: r.e.RunID}); err != nil {
+		r.e.log().Warn("record delivery", "account", a.AccountID, "user", a.User, "destination", ref, "err", err)
+	}
+}
+
 // undelivered returns the deliveries that failed.
 func undelivered(ds []Delivery) []Delivery {
 	var out []Delivery
@@ -304,8 +319,9 @@ type lastWrite struct {
 	replacedLastUse string
 }
 
-// latestWrite returns the latest recorded write of keyID to a destination
-// of the action's user; the zero lastWrite when there is none or no log.
+// latestWrite returns the latest recorded write (or write about to be
+// made) of keyID to a destination of the action's user; the zero
+// lastWrite when there is none or no log.
 func (r *runner) latestWrite(ctx context.Context, a plan.Action, keyID string) lastWrite {
 	if r.e.Deliveries == nil {
 		return lastWrite{}
@@ -317,7 +333,7 @@ func (r *runner) latestWrite(ctx context.Context, a plan.Action, keyID string) l
 	}
 	var lw lastWrite
 	for _, d := range ds {
-		if d.KeyID == keyID && d.Status == history.DeliveryWritten && !d.At.Before(lw.at) {
+		if d.KeyID == keyID && (d.Status == history.DeliveryWriting || d.Status == history.DeliveryWritten) && !d.At.Before(lw.at) {
 			lw = lastWrite{at: d.At, replacedLastUse: d.ReplacedLastUsed}
 		}
 	}

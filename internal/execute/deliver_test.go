@@ -95,7 +95,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || recs[0].Status != history.DeliveryWritten || recs[0].KeyID != o.NewKeyID || recs[1].Status != history.DeliveryWritten {
+	if len(recs) != 4 || recs[0].Status != history.DeliveryWriting || recs[1].Status != history.DeliveryWritten || recs[1].KeyID != o.NewKeyID || recs[3].Status != history.DeliveryWritten {
 		t.Errorf("recorded deliveries: %+v", recs)
 	}
 	// A rerun the same day (a crash later, say) writes nothing new.
@@ -189,6 +189,16 @@ func TestDeliveryFailureBlocksDeactivation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its consumers get the switch window from the late delivery.
+	if o = outcomeOfKind(t, res, plan.DeactivateKey); o.Status != Blocked || !strings.Contains(o.Detail, "last delivered to a destination") {
+		t.Fatalf("deactivate a day after the late delivery: %+v", o)
+	}
+	w.advance(9 * day)
+	w.period(d, app1Dests...)
+	_, res, err = w.cycle(w.executor(w.hist, "r5"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if o = outcomeOfKind(t, res, plan.DeactivateKey); o.Status != Succeeded {
 		t.Fatalf("deactivate once every consumer switched: %+v", o)
 	}
@@ -231,7 +241,7 @@ destinations:
 	if h, _ := d.held("vault:secret/new"); h.ID != cur.Value.AccessKeyID {
 		t.Fatalf("the new destination holds %q, want %s", h.ID, cur.Value.AccessKeyID)
 	}
-	w.advance(day)
+	w.advance(10 * day)
 	w.period(d, "profile:app1", "vault:secret/new")
 	_, res, err = w.cycle(w.executor(w.hist, "r3"), Options{})
 	if err != nil {

@@ -687,6 +687,15 @@ func (r *runner) gateReplaced(ctx context.Context, a plan.Action, live []liveKey
 		return block(fmt.Sprintf("replaced key %s: deactivation not before %s (at least %s old, and %s after its replacement %s was stored on %s, for its owners to switch)",
 			mk, ymd(due), fmtDays(rules.DeactivateAfter), fmtDays(rules.SwitchWindow), mn, ymd(late)))
 	}
+	// A destination written well after the store (it failed, or was added
+	// since) gets the same window from its write: its consumers could not
+	// switch before.
+	if lw.at.After(late.Add(plan.ClockAllowance)) {
+		if due := lw.at.Add(rules.SwitchWindow); r.tooEarly(due) {
+			return block(fmt.Sprintf("replaced key %s: deactivation not before %s (%s after its replacement %s was last delivered to a destination, on %s, for that destination's consumers to switch)",
+				mk, ymd(due), fmtDays(rules.SwitchWindow), mn, ymd(lw.at)))
+		}
+	}
 	// The usage gate: the old key has not been used since its replacement
 	// was stored. A use reported within IAM's granularity of the store may
 	// be after it. Whatever the new key's use says, another application may

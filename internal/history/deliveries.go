@@ -9,6 +9,10 @@ import (
 
 // Delivery statuses.
 const (
+	// DeliveryWriting: keyrot is about to write the key (recorded first,
+	// so that a write whose outcome a crash lost is still known to have
+	// been attempted from then on).
+	DeliveryWriting = "writing"
 	// DeliveryWritten: keyrot wrote the key to the destination.
 	DeliveryWritten = "written"
 	// DeliveryConfirmed: the destination was read back holding the key.
@@ -71,7 +75,7 @@ func validateDelivery(d Delivery) error {
 	if err := requireText("destination", d.Destination); err != nil {
 		return err
 	}
-	if err := oneOf("status", d.Status, DeliveryWritten, DeliveryConfirmed, DeliveryFailed); err != nil {
+	if err := oneOf("status", d.Status, DeliveryWriting, DeliveryWritten, DeliveryConfirmed, DeliveryFailed); err != nil {
 		return err
 	}
 	for _, f := range []struct{ name, v string }{{"destination", d.Destination}, {"error", d.Error}, {"replaced last used", d.ReplacedLastUsed}} {
