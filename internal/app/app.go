@@ -73,7 +73,7 @@ type App struct {
 	// nowhere.
 	Deliver *deliver.Config
 	// DeliverEnv, if set, replaces the process's environment and home
-	// directory when destinations are opened (tests, the demo).
+	// directory when destinations are opened (tests).
 	DeliverEnv *backends.Env
 	// EmergencyDeliverWait bounds an emergency rotation's delivery in all;
 	// execute's default if zero.
