@@ -572,7 +572,9 @@ func (r *runner) deliverBeforeDeactivate(ctx context.Context, a plan.Action, c I
 		o := failed(a, err)
 		return ds, &o
 	case errors.As(err, &nd):
-		return nil, nil // gateReplaced says why
+		// It changed since it was proven: not deactivated on its account.
+		o := outcomeOf(a, Blocked, "new key "+inventory.MaskKeyID(newKey)+" not proven: "+nd.why)
+		return nil, &o
 	case err != nil:
 		o := failed(a, fmt.Errorf("not deactivated: %w", err))
 		return ds, &o
