@@ -406,6 +406,12 @@ func (r *Rotator) Run(ctx context.Context, req Request) (*Result, error) {
 	// only gets stricter), with the old key's last use read now, signed
 	// with the new key.
 	if !st.PendingSince.IsZero() && st.Created != "" && st.Created == held.AccessKeyID {
+		if len(keys) == 1 {
+			// The old key is gone already (deleted by hand): the profile's
+			// key is the user's only one, and the rotation is over.
+			res.NewKey = held.AccessKeyID
+			return res, saveState(statePath, req.Profile, state{})
+		}
 		for _, k := range keys {
 			if k.ID != held.AccessKeyID && contains(st.Before, k.ID) {
 				lu, err := lastUse(ctx, c, k.ID)
