@@ -20,6 +20,8 @@ import (
 	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/deliver"
+	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -66,6 +68,16 @@ type App struct {
 	// Retention is how long audits are kept in the history; at the end of
 	// each run older ones are pruned (never the journal). Zero keeps all.
 	Retention time.Duration
+	// Deliver is the deliver section: where new keys are pushed once
+	// verified, before their old keys are deactivated. nil delivers
+	// nowhere.
+	Deliver *deliver.Config
+	// DeliverEnv, if set, replaces the process's environment and home
+	// directory when destinations are opened (tests).
+	DeliverEnv *backends.Env
+	// EmergencyDeliverWait bounds an emergency rotation's delivery in all;
+	// execute's default if zero.
+	EmergencyDeliverWait time.Duration
 	// CollectOptions, if set, adjusts the collector's options (tests).
 	CollectOptions func(*collect.Options)
 

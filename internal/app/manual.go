@@ -96,7 +96,7 @@ func (r *App) Rollback(ctx context.Context, req KeyRequest) (*KeyResult, error) 
 // once.
 func (r *App) RotateNow(ctx context.Context, req KeyRequest) (*KeyResult, error) {
 	return r.manual(ctx, "rotate", req, func(ex *execute.Executor) (execute.Outcome, error) {
-		return ex.RotateNow(ctx, req.Account, req.User, execute.RotateNowRequest{KeyID: req.KeyID, Compromised: req.Compromised}, execute.Options{})
+		return ex.RotateNow(ctx, req.Account, req.User, execute.RotateNowRequest{KeyID: req.KeyID, Compromised: req.Compromised, DeliverWait: r.EmergencyDeliverWait}, execute.Options{})
 	})
 }
 

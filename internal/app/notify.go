@@ -114,6 +114,28 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			}
 		}
 	}
+	// Destinations that do not hold a user's new key: the old key stays
+	// active until they do, and the owner must hear which and why.
+	if res != nil {
+		for _, o := range res.Outcomes {
+			bad := undeliveredOf(o)
+			if len(bad) == 0 || (o.Kind != plan.DeactivateKey && o.Kind != plan.CreateKey) {
+				continue
+			}
+			a, u := accts[o.AccountID], users[plan.UserRef{Account: o.AccountID, User: o.User}]
+			if a == nil || u == nil {
+				continue
+			}
+			due := actions[o.ActionID].Due
+			if o.Kind == plan.CreateKey {
+				due = lifecycle(a, u).DeactivationDue(keyCreated(u, o.KeyID), now)
+			}
+			if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateBlockedDelivery, due); ok {
+				it.Undelivered = bad
+				items = append(items, it)
+			}
+		}
+	}
 	outcomeItems := len(items)
 	for _, up := range rp.Plan.Upcoming {
 		switch up.Kind {
@@ -238,4 +260,16 @@ func regionOfARN(arn string) string {
 		return ""
 	}
 	return parts[3]
+}
+
+// undeliveredOf lists the destinations an outcome says do not hold the
+// user's new key.
+func undeliveredOf(o execute.Outcome) []notify.Undelivered {
+	var out []notify.Undelivered
+	for _, d := range o.Deliveries {
+		if !d.Delivered {
+			out = append(out, notify.Undelivered{Destination: d.Destination, Error: d.Error})
+		}
+	}
+	return out
 }

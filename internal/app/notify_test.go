@@ -168,3 +168,53 @@ func TestNoticeItemsBlockedInUseSaysWhereTheNewKeyIs(t *testing.T) {
 		t.Errorf("blocked-in-use item does not say where the new key is: name %q, ARN %q, region %q", it.SecretName, it.SecretARN, it.SecretRegion)
 	}
 }
+
+// TestNoticeItemsBlockedDelivery: a deactivation held back because a
+// destination does not hold the new key, and a creation whose key did not
+// reach every destination, tell the owner which destinations and why.
+func TestNoticeItemsBlockedDelivery(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	mk := func(id string, age int) inventory.AccessKey {
+		return inventory.AccessKey{ID: id, Status: inventory.KeyActive, CreateDate: now.Add(-time.Duration(age) * day), LastUsedKnown: true}
+	}
+	snap := &inventory.Snapshot{Accounts: []inventory.Account{{ID: "111111111111", Name: "prod", Status: inventory.AccountAudited,
+		Users: []inventory.User{
+			{Name: "ci", ARN: "arn:aws:iam::111111111111:user/ci", Keys: []inventory.AccessKey{mk("AKIACIOLDKEY00000001", 101), mk("AKIACINEWKEY00000001", 11)}},
+			{Name: "web", ARN: "arn:aws:iam::111111111111:user/web", Keys: []inventory.AccessKey{mk("AKIAWEBOLDKEY0000001", 91)}},
+		}}}}
+	due := now.Add(-day)
+	rp := &RotationPlan{Snapshot: snap, Rotations: map[plan.UserRef]plan.Rotation{}, Plan: &plan.Plan{Actions: []plan.Action{
+		{ID: "d1", Kind: plan.DeactivateKey, AccountID: "111111111111", User: "ci", KeyID: "AKIACIOLDKEY00000001", Due: due},
+	}}}
+	res := &execute.Result{Outcomes: []execute.Outcome{
+		{ActionID: "d1", Kind: plan.DeactivateKey, AccountID: "111111111111", User: "ci", KeyID: "AKIACIOLDKEY00000001", Status: execute.Blocked,
+			Deliveries: []execute.Delivery{
+				{Destination: "profile:ci", KeyID: "AKIACINEWKEY00000001", Delivered: true},
+				{Destination: "vault:secret/ci", KeyID: "AKIACINEWKEY00000001", Error: "write vault:secret/ci: unauthorized (HTTP 403)"},
+			}},
+		{Kind: plan.CreateKey, AccountID: "111111111111", User: "web", KeyID: "AKIAWEBOLDKEY0000001", Status: execute.Succeeded,
+			NewKeyID: "AKIAWEBNEWKEY0000001", SecretARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keyrot/web-AbCdEf",
+			Deliveries: []execute.Delivery{{Destination: "github:acme/web/AWS_ACCESS_KEY_ID", KeyID: "AKIAWEBNEWKEY0000001", Error: "open github:acme/web/AWS_ACCESS_KEY_ID: no token configured"}}},
+	}}
+	r := &App{Policy: policy.Default(), Now: func() time.Time { return now }}
+	var got []string
+	for _, it := range r.NoticeItems(rp, res, now) {
+		if it.State != notify.StateBlockedDelivery {
+			continue
+		}
+		s := it.User + " " + it.KeyID + " due " + it.Date.Format("2006-01-02")
+		for _, u := range it.Undelivered {
+			s += " | " + u.Destination + ": " + u.Error
+		}
+		got = append(got, s)
+	}
+	sort.Strings(got)
+	want := []string{
+		"ci AKIACIOLDKEY00000001 due 2026-05-31 | vault:secret/ci: write vault:secret/ci: unauthorized (HTTP 403)",
+		"web AKIAWEBOLDKEY0000001 due 2026-06-11 | github:acme/web/AWS_ACCESS_KEY_ID: open github:acme/web/AWS_ACCESS_KEY_ID: no token configured",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("blocked-delivery items (-want +got):\n%s", diff)
+	}
+}

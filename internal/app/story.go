@@ -21,7 +21,8 @@ type StoryLine struct {
 }
 
 // KeyStory returns what keyrot did to a user's keys and why, in time
-// order: every journaled action and every key event. It reads the history
+// order: every journaled action, every key event and every delivery to a
+// destination. It reads the history
 // only, never AWS.
 func (r *App) KeyStory(ctx context.Context, account, user string) ([]StoryLine, error) {
 	if r.History == nil {
@@ -47,6 +48,19 @@ func (r *App) KeyStory(ctx context.Context, account, user string) ([]StoryLine, 
 	for _, e := range evs {
 		story = append(story, StoryLine{At: e.At, RunID: e.RunID, What: "key " + e.Event, KeyID: e.KeyID, Detail: e.SecretARN})
 	}
+	// Deliveries, from a store that keeps them.
+	if dh, ok := r.History.(deliveryHistory); ok {
+		ds, err := dh.Deliveries(ctx, account, user)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if d.Status == history.DeliveryWriting {
+				continue // the write's own record follows
+			}
+			story = append(story, StoryLine{At: d.At, RunID: d.RunID, What: "delivery to " + d.Destination, KeyID: d.KeyID, Outcome: d.Status, Detail: d.Error})
+		}
+	}
 	// Actions were listed first: on a tie (same second) an action comes
 	// before the key events it caused.
 	sort.SliceStable(story, func(i, j int) bool {
@@ -54,6 +68,14 @@ func (r *App) KeyStory(ctx context.Context, account, user string) ([]StoryLine, 
 	})
 	return story, nil
 }
+
+// deliveryHistory is the part of a history store that keeps deliveries
+// (history.Store does); a store without it tells no deliveries.
+type deliveryHistory interface {
+	Deliveries(ctx context.Context, account, user string) ([]history.Delivery, error)
+}
+
+var _ deliveryHistory = (*history.Store)(nil)
 
 // Runs returns the most recent runs, newest first, having first marked
 // those whose process died as interrupted.

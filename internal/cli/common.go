@@ -156,7 +156,7 @@ func newApp(ctx context.Context, g *globalOptions, o *scopeOptions) (*app.App, e
 	}
 	host, _ := os.Hostname()
 	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, Progress: prog, Logger: g.logger(), Now: now, Host: host, Version: Version,
-		Retention: time.Duration(c.History.Retention)}
+		Retention: time.Duration(c.History.Retention), Deliver: c.Deliver}
 	a.CollectOptions = reportWait(o.ReportWait)
 	return a, nil
 }

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/keyrot/keyrot/internal/config"
+	"github.com/keyrot/keyrot/internal/deliver/backends"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -37,7 +41,8 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	defer os.RemoveAll(state)
 	srv.SetReportBuildTime(200 * time.Millisecond)
 	policyFile := state + "/keyrot.yaml"
-	if err := os.WriteFile(policyFile, demoPolicy, 0o600); err != nil {
+	credsFile := filepath.Join(state, "credentials")
+	if err := os.WriteFile(policyFile, append(append([]byte(nil), demoPolicy...), fmt.Sprintf(demoDeliver, credsFile)...), 0o600); err != nil {
 		return fmt.Errorf("demo policy: %w", err)
 	}
 
@@ -57,9 +62,10 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	rot := []string{"--state-dir", state, "--allow-partial", "--yes"}
 	step("Audit: every finding, per account (exit 5: one account cannot be assumed)", "audit", "-o", "table")
 	step("Plan: what apply would change, and why", "plan", "--state-dir", state)
-	step("Apply: new keys created, stored in Secrets Manager and verified; unused keys deactivated", append([]string{"apply"}, rot...)...)
+	step("Apply: new keys created, stored in Secrets Manager and verified, then delivered to their destinations; unused keys deactivated", append([]string{"apply"}, rot...)...)
+	showDestinations(ctx, out, policyFile)
 	srv.Clock().Advance(10 * 24 * time.Hour)
-	step("10 days later: no application used the replaced keys since, so they are deactivated", append([]string{"apply"}, rot...)...)
+	step("10 days later: no application used the replaced keys since, and every destination holds the new key, so they are deactivated", append([]string{"apply"}, rot...)...)
 	srv.Clock().Advance(10 * 24 * time.Hour)
 	step("10 more days: the deactivated keys stayed quiet, so they are deleted", append([]string{"apply"}, rot...)...)
 	emails := srv.Emails()
@@ -68,4 +74,43 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 		fmt.Fprintf(out, "  to %-40s %s\n", strings.Join(e.To, ","), e.Subject)
 	}
 	return ctx.Err()
+}
+
+// demoDeliver is the demo's deliver section (%s is the credentials file):
+// ci-deploy's key goes to two destinations, and its old key is
+// deactivated only once both hold the new one. Both are profiles of a
+// shared credentials file, which need no server; other kinds are other
+// references in to: (and their provider's settings).
+const demoDeliver = `
+# Where new keys go once verified (docs/delivery.md): ci-deploy's key, to
+# the CI runner's and the deploy host's credentials.
+deliver:
+  profile:
+    file: %s
+  destinations:
+    - to: [profile:ci-deploy-runner, profile:ci-deploy-host]
+      accounts: ["345678901234"]
+      users: [ci-deploy]
+`
+
+// showDestinations prints, for each destination the demo's deliver
+// section declares, the access key ID it holds now (masked), read from
+// the destination itself.
+func showDestinations(ctx context.Context, out io.Writer, policyFile string) {
+	fmt.Fprintf(out, "\n== Destinations: what each one declared in keyrot.yaml holds now, read back from it\n")
+	c, err := config.Load(policyFile)
+	if err != nil {
+		fmt.Fprintf(out, "  cannot load %s: %v\n", policyFile, err)
+		return
+	}
+	home, _ := os.UserHomeDir()
+	for _, t := range c.Deliver.Declared() {
+		held := "cannot be read"
+		if d, err := backends.Open(ctx, t, backends.Env{Getenv: os.Getenv, Home: home}); err == nil {
+			if id, err := d.Current(ctx); err == nil {
+				held = "key " + inventory.MaskKeyID(id)
+			}
+		}
+		fmt.Fprintf(out, "  %-40s %s\n", t.Ref, held)
+	}
 }

@@ -55,11 +55,11 @@ func TestDemoFullRun(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	steps := strings.Split(stdout, "\n== ")
-	if len(steps) != 7 {
-		t.Fatalf("want summary + 6 steps, got %d parts:\n%s", len(steps), stdout)
+	if len(steps) != 8 {
+		t.Fatalf("want summary + 7 steps, got %d parts:\n%s", len(steps), stdout)
 	}
 	count := func(part, s string) int { return strings.Count(part, s) }
-	audit, plan, apply, day10, day20 := steps[1], steps[2], steps[3], steps[4], steps[5]
+	audit, plan, apply, dests, day10, day20 := steps[1], steps[2], steps[3], steps[4], steps[5], steps[6]
 	if !strings.Contains(audit, "root-access-key") || !strings.Contains(audit, "(exit 5)") {
 		t.Errorf("audit step:\n%s", audit)
 	}
@@ -82,7 +82,19 @@ func TestDemoFullRun(t *testing.T) {
 	if count(day20, "succeeded  delete-key") < creates {
 		t.Errorf("day 20 should delete at least the %d replaced keys:\n%s", creates, day20)
 	}
-	mails := steps[6]
+	// ci-deploy of brightloop-prod: its new key goes to both destinations,
+	// each read back holding it, and its old key is deactivated only then.
+	m := regexp.MustCompile(`(?m)^succeeded +create-key +345678901234 +ci-deploy +\S+ +(\S+) +.*delivered to 2 destination\(s\)$`).FindStringSubmatch(apply)
+	if m == nil {
+		t.Fatalf("apply step should deliver ci-deploy's new key to 2 destinations:\n%s", apply)
+	}
+	if n := count(dests, "key "+m[1]); n != 2 {
+		t.Errorf("both destinations should hold ci-deploy's new key %s:\n%s", m[1], dests)
+	}
+	if !regexp.MustCompile(`(?m)^succeeded +deactivate-key +345678901234 +ci-deploy +.*confirmed at every destination \(2\)$`).MatchString(day10) {
+		t.Errorf("day 10 should deactivate ci-deploy's old key once both destinations hold the new one:\n%s", day10)
+	}
+	mails := steps[7]
 	// One digest per owner per run: the apply run's rotations reach the
 	// owner named by the user's tag, and security gets one central digest.
 	if !strings.Contains(mails, "to finance-ops@brightloop.example           Action needed by") ||

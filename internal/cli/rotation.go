@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +13,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/awsconf"
+	"github.com/keyrot/keyrot/internal/deliver/profile"
 	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/report"
+	"github.com/keyrot/keyrot/internal/selfrotate"
 )
 
 type rotationOptions struct {
@@ -266,6 +270,11 @@ type manualOptions struct {
 	Now         bool
 	Compromised bool
 	Yes         bool
+	// rotate --self
+	Self         bool
+	Force        bool
+	DeleteOld    bool
+	SwitchWindow time.Duration
 }
 
 func newRollbackCmd(g *globalOptions) *cobra.Command {
@@ -288,21 +297,35 @@ first met it is refused: keyrot did not deactivate it.`,
 func newRotateCmd(g *globalOptions) *cobra.Command {
 	o := &manualOptions{}
 	cmd := &cobra.Command{
-		Use:   "rotate --now --account ACCOUNT --user USER [--compromised] [--key ID]",
-		Short: "Emergency rotation of one user's key, now",
+		Use:   "rotate --now --account ACCOUNT --user USER [--compromised] [--key ID] | rotate --self --profile NAME",
+		Short: "Emergency rotation of one user's key, now; or your own key (--self)",
 		Long: `Rotate one user's active key now, whatever its age: create, store and verify a new key.
 With --compromised the old key is deactivated as soon as the new one is verified, and the new
 secret is not readable with the old key (the user is granted read only after the old key is off).
-A user with two active keys needs --key to say which one.`,
+A user with two active keys needs --key to say which one.
+
+With --self --profile NAME, rotate your own key, the one in profile NAME of the shared
+credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials), calling IAM as
+yourself: a new key is created, verified with STS signed with it, written to the profile (the
+previous file kept as credentials.keyrot.bak) and verified again as read back. Run it again
+after --switch-window: the old key is deactivated once nothing has used it since the switch
+(--force: at once), and deleted on the run after (--delete-old: at once). See docs/delivery.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Self {
+				return runSelf(cmd.Context(), g, o)
+			}
 			if !o.Now {
-				return usageErrorf("keyrot rotate needs --now (scheduled rotation is keyrot apply)")
+				return usageErrorf("keyrot rotate needs --now (scheduled rotation is keyrot apply) or --self")
 			}
 			return runManual(cmd.Context(), g, o, "rotate")
 		},
 	}
 	addManualFlags(cmd, g, o)
+	cmd.Flags().BoolVar(&o.Self, "self", false, "rotate your own key: the one in the shared credentials file profile --profile names")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "--self: deactivate the old key without waiting for the usage gate")
+	cmd.Flags().BoolVar(&o.DeleteOld, "delete-old", false, "--self: delete the old key in this run once it is inactive")
+	durationVar(cmd, &o.SwitchWindow, "switch-window", selfrotate.DefaultSwitchWindow, "--self: how long after the switch the old key's use is judged (IAM reports last use late)")
 	cmd.Flags().BoolVar(&o.Now, "now", false, "rotate now")
 	cmd.Flags().BoolVar(&o.Compromised, "compromised", false, "the old key is compromised: deactivate it at once, keep the new secret from it")
 	cmd.Flags().StringVar(&o.KeyID, "key", "", "the access key ID to rotate (needed when the user has two active keys)")
@@ -372,6 +395,80 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		warnf(g, "%d notice digest(s) sent to the owner", res.Notify.Digests)
 	}
 	return errors.Join(err, outputError(werr, true))
+}
+
+// runSelf is rotate --self: the person's own key, in their credentials
+// file, with IAM called as themselves.
+func runSelf(ctx context.Context, g *globalOptions, o *manualOptions) error {
+	ctx, cancel, err := g.withDeadline(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	switch {
+	case g.AWS.Profile == "":
+		return usageErrorf("rotate --self needs --profile NAME: the profile of the shared credentials file whose key to rotate")
+	case o.Now || o.Compromised || o.Account != "" || o.User != "" || o.KeyID != "":
+		return usageErrorf("rotate --self takes --profile, not --now, --compromised, --account, --user or --key: it rotates the profile's own key")
+	case o.Output != "table" && o.Output != "json":
+		return usageErrorf("-o must be table or json (got %q)", o.Output)
+	}
+	home, _ := os.UserHomeDir()
+	file := profile.DefaultFile(os.Getenv, home)
+	opts := g.AWS
+	opts.Profile = "" // keyrot signs with the profile's keys itself
+	cfg, err := awsconf.Load(ctx, opts)
+	if err != nil {
+		return explainConfigError(g, err)
+	}
+	now, err := g.now(ctx)
+	if err != nil {
+		return err
+	}
+	rot := &selfrotate.Rotator{Clients: selfrotate.SDKClients(cfg), Now: now, Logger: g.logger()}
+	res, err := rot.Run(ctx, selfrotate.Request{File: file, Profile: g.AWS.Profile, Force: o.Force, DeleteOld: o.DeleteOld, SwitchWindow: o.SwitchWindow})
+	if res != nil {
+		var werr error
+		if o.Output == "json" {
+			enc := json.NewEncoder(g.streams.Out)
+			enc.SetIndent("", "  ")
+			werr = enc.Encode(res)
+		} else {
+			werr = writeSelfResult(g.streams.Out, res)
+		}
+		if err == nil && res.Blocked != "" {
+			err = withCode(ExitBlocked, errors.New("the old key stays active: "+res.Blocked))
+		}
+		err = errors.Join(err, outputError(werr, false))
+	}
+	if errors.Is(err, selfrotate.ErrNoRoom) || errors.Is(err, selfrotate.ErrNotUser) {
+		err = withCode(ExitBlocked, err)
+	}
+	return err
+}
+
+// writeSelfResult prints what rotate --self did and what is next.
+func writeSelfResult(w io.Writer, res *selfrotate.Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "user %s", res.User)
+	if res.NewKey != "" {
+		fmt.Fprintf(&b, ": old key %s, new key %s", inventory.MaskKeyID(res.OldKey), inventory.MaskKeyID(res.NewKey))
+	}
+	b.WriteString("\n")
+	for _, d := range res.Done {
+		fmt.Fprintf(&b, "  done: %s\n", d)
+	}
+	if res.Blocked != "" {
+		fmt.Fprintf(&b, "  blocked: %s\n", res.Blocked)
+	}
+	if res.Next != "" {
+		fmt.Fprintf(&b, "  next: %s\n", res.Next)
+	}
+	if len(res.Done) == 0 && res.Blocked == "" && res.Next == "" {
+		b.WriteString("  nothing to do\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // manualQuestion is the confirmation asked before rollback or rotate --now.

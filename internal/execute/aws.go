@@ -72,6 +72,9 @@ type userTags struct {
 	DeactOrigin Origin
 	RolledKey   string
 	RolledAt    time.Time
+	// All holds every tag of the user (the deliver section's user tag
+	// names destinations).
+	All map[string]string
 }
 
 // pendingMarkBefore introduces the pending mark's list of the keys the
@@ -162,10 +165,11 @@ func parseKeyAt(v string) (string, time.Time, Origin, bool) {
 }
 
 func parseUserTags(tags []types.Tag) userTags {
-	u := userTags{Count: len(tags), Keys: map[string]bool{}}
+	u := userTags{Count: len(tags), Keys: map[string]bool{}, All: map[string]string{}}
 	for _, t := range tags {
 		v := aws.ToString(t.Value)
 		k := aws.ToString(t.Key)
+		u.All[k] = v
 		if k == TagPending || k == TagDeactivated || k == TagRolledBack {
 			u.Keys[k] = true
 		}

@@ -305,8 +305,12 @@ func (r *runner) finishStored(ctx context.Context, a plan.Action, c IAM, store K
 		return o
 	}
 	r.event(ctx, a.AccountID, a.User, newID, history.EventVerified, r.e.now(), "", "")
-	j.end(ctx, Succeeded, "", newID)
 	o.Detail = "new key " + inventory.MaskKeyID(newID) + " was already stored (on " + ymd(cur.Created) + "); verified now: the rotation in progress is finished"
+	o, ok := r.deliverNew(ctx, a, c, tags, newID, o, 0)
+	if !ok {
+		return o
+	}
+	j.end(ctx, Succeeded, "", newID)
 	return o
 }
 
@@ -476,6 +480,10 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 		res = outcomeOf(a, Succeeded, "")
 		res.NewKeyID, res.SecretARN, res.SecretName = resume.ID, sv.cur.ARN, sv.cur.Name
 		res.FetchCommand = secretstore.FetchCommand(sv.cur.ARN, store.Config().Region)
+		var ok bool
+		if res, ok = r.deliverNew(ctx, a, c, tags, resume.ID, res, req.deliverWait()); !ok {
+			return res
+		}
 		if target != nil && target.Status == inventory.KeyActive {
 			cutOff = append(cutOff, *target)
 		}
@@ -495,7 +503,7 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 		for _, k := range rest {
 			a.Expect = append(a.Expect, plan.KeyState{ID: k.ID, Status: k.Status})
 		}
-		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: true, manual: true})
+		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: true, manual: true, deliverWait: req.deliverWait()})
 		if res.Status != Succeeded {
 			return res
 		}
@@ -504,7 +512,7 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 		for _, k := range live {
 			a.Expect = append(a.Expect, plan.KeyState{ID: k.ID, Status: k.Status})
 		}
-		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: true, manual: true})
+		res = r.createKey(ctx, a, createOpts{expect: a.Expect, checkExpect: true, readersOnly: true, manual: true, deliverWait: req.deliverWait()})
 		if res.Status != Succeeded {
 			return res
 		}
@@ -543,7 +551,21 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 	if len(tainted) > 0 {
 		res.Detail += "; key(s) " + masked(tainted) + " deactivated too: their secret was readable with the compromised key"
 	}
+	if bad := undelivered(res.Deliveries); len(bad) > 0 {
+		res.Detail += fmt.Sprintf("; cut off without waiting longer for %d destination(s) not updated, which still hold the old key: %s; deliver the new key there (keyrot rotate --now again, or by hand)",
+			len(bad), deliveryText(bad))
+	} else if len(res.Deliveries) > 0 {
+		res.Detail += fmt.Sprintf("; delivered to every destination (%d) first", len(res.Deliveries))
+	}
 	return res
+}
+
+// deliverWait is the bound on an emergency rotation's delivery.
+func (req RotateNowRequest) deliverWait() time.Duration {
+	if req.DeliverWait > 0 {
+		return req.DeliverWait
+	}
+	return DefaultEmergencyDeliverWait
 }
 
 // emergencyFinished reports, with ok, a compromised key's rotation that

@@ -42,7 +42,8 @@ var emergencyCases = []emergencyCase{
 // violations: a compromised key read a fresh key at some step; a user
 // without a working key held by someone; three keys; and at the end a
 // compromised key still active, the kept key touched, the fresh key not
-// stored, not readable by the user, or a pending tag left.
+// stored, not readable by the user, not at the user's destination, or a
+// pending tag left.
 func emergencyRun(t *testing.T, c emergencyCase, crashAt int) (steps int, crashed bool, violations []string) {
 	crashStep := ""
 	defer func() {
@@ -51,6 +52,10 @@ func emergencyRun(t *testing.T, c emergencyCase, crashAt int) (steps int, crashe
 		}
 	}()
 	w, req, bad, keep := c.setup(t)
+	// app1's key is also delivered to a credentials file profile.
+	dests := newTestDests(t, "destinations:\n  - to: [profile:app1]\n    users: [app1]\n")
+	dests.seed("profile:app1", w.held["app1"])
+	w.dests = dests
 	name := "keyrot/" + w.acct + "/app1"
 	stale := map[string]bool{}
 	for _, k := range bad {
@@ -109,6 +114,9 @@ func emergencyRun(t *testing.T, c emergencyCase, crashAt int) (steps int, crashe
 	}
 	if !w.tags("app1").PendingSince.IsZero() {
 		violations = append(violations, "pending tag left")
+	}
+	if h, err := dests.held("profile:app1"); err != nil || h.ID != o.NewKeyID {
+		violations = append(violations, fmt.Sprintf("the destination holds %s, not the fresh key %s (%v)", h.ID, o.NewKeyID, err))
 	}
 	return n, crashed, violations
 }

@@ -128,6 +128,16 @@ type Executor struct {
 	// ActionTimeout bounds one action's steps, which run to the end even
 	// when the run is cancelled; DefaultActionTimeout if zero.
 	ActionTimeout time.Duration
+	// Destinations, if set, are where new keys are delivered after they
+	// are verified; the old key of a rotation is deactivated only once
+	// every destination of the user holds the new one. nil delivers
+	// nowhere.
+	Destinations Destinations
+	// Deliveries records each delivery; nil records none.
+	Deliveries DeliveryLog
+	// DeliverTimeout bounds one destination's write and read back;
+	// DefaultDeliverTimeout if zero.
+	DeliverTimeout time.Duration
 	// Rules are the lifecycle periods every action is re-checked against,
 	// whatever the plan says: RulesFor over the policy's default lifecycle
 	// and its per-user overrides. The zero value means RulesFor(), the
@@ -219,6 +229,9 @@ type Outcome struct {
 	LastUsed        *time.Time `json:"last_used,omitempty"`
 	LastUsedService string     `json:"last_used_service,omitempty"`
 	LastUsedRegion  string     `json:"last_used_region,omitempty"`
+	// Deliveries are the destinations of the user's new key this action
+	// delivered to or checked, each with whether it holds the key.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
 	// Err is the error of a failed action.
 	Err error `json:"-"`
 }

@@ -144,6 +144,8 @@ type world struct {
 	// known is every key secret the applications ever held.
 	known map[string]string
 	runs  int
+	// dests, if set, are the destinations the executors deliver to.
+	dests Destinations
 }
 
 type heldKey struct{ ID, Secret string }
@@ -214,8 +216,12 @@ func (w *world) executor(h *history.Store, owner string) *Executor {
 	if err != nil {
 		w.t.Fatalf("start run: %v", err)
 	}
-	return &Executor{Clients: testClients{w}, History: h, RunID: id, Owner: owner, Now: w.now,
-		VerifyAttempts: 20, VerifyBackoff: 10 * time.Millisecond}
+	ex := &Executor{Clients: testClients{w}, History: h, RunID: id, Owner: owner, Now: w.now,
+		VerifyAttempts: 20, VerifyBackoff: 10 * time.Millisecond, Deliveries: h}
+	if w.dests != nil {
+		ex.Destinations = w.dests
+	}
+	return ex
 }
 
 // snapshot collects the account as the collector would.

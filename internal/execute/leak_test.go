@@ -8,18 +8,22 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/keyrot/keyrot/internal/deliver"
 )
 
-// TestNoSecretLeaks: a rotation's logs, outcomes and history hold no secret.
+// TestNoSecretLeaks: a rotation's logs, outcomes and history hold no
+// secret, its deliveries (one written, one refused) included.
 func TestNoSecretLeaks(t *testing.T) {
-	w := newWorld(t, "app1")
+	w, d := deliveryWorld(t, twoDests)
+	d.vault("vault:secret/app1").set(deliver.HTTPStatusError(403, ""), false)
 	w.advance(90 * day)
 	w.use("app1")
 	var logs bytes.Buffer
 	ex := w.executor(w.hist, "leak")
 	ex.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, res, err := w.cycle(ex, Options{})
-	if err != nil || res.Count(Succeeded) != 1 {
+	if err != nil || res.Count(Succeeded) != 1 || len(res.Outcomes[0].Deliveries) != 2 {
 		t.Fatalf("%v %+v", err, res)
 	}
 	cur, err := w.current("app1")

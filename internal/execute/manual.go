@@ -310,6 +310,12 @@ type RotateNowRequest struct {
 	KeyID string
 	// Compromised says the key is compromised: see RotateNow.
 	Compromised bool
+	// DeliverWait bounds, in all, the delivery of a compromised key's
+	// replacement to the user's destinations before the compromised key
+	// is cut off: a destination that has not answered by then is reported
+	// not updated, and the key is cut off anyway.
+	// DefaultEmergencyDeliverWait if zero.
+	DeliverWait time.Duration
 }
 
 // RotateNow rotates a key of the user at once, whatever its age: it

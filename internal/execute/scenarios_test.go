@@ -225,6 +225,18 @@ var chaosUsers = []string{"app1", "shared", "full", "twokeys"}
 // consumer's use after the store.
 func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed bool, violations []string, heldInUse bool) {
 	w := newWorld(t, chaosUsers...)
+	// app1's key is also delivered to two destinations (a credentials file
+	// profile and a Vault stand-in), whose consumers use what they hold.
+	dests := newTestDests(t, twoDests)
+	for _, ref := range app1Dests {
+		dests.seed(ref, w.held["app1"])
+	}
+	w.dests = dests
+	destInvariant := func(when string) {
+		if err := w.checkDestinations(dests, "app1", app1Dests...); err != nil {
+			violations = append(violations, when+": "+err.Error())
+		}
+	}
 	w.fillTags("full", MaxUserTags)
 	second := w.humanKey("twokeys")
 	shared2 := w.held["shared"] // the second consumer of shared's key
@@ -271,6 +283,11 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 		}
 		w.useKey(shared2)
 		w.useKey(second)
+		for _, ref := range app1Dests {
+			if err := w.useDest(dests, ref); err != nil {
+				violations = append(violations, fmt.Sprintf("%s: %v", at, err))
+			}
+		}
 		ex := w.executor(w.hist, fmt.Sprintf("run-%d", i))
 		ex.Now = func() time.Time { return w.now().Add(v.skew) }
 		if v.tamper {
@@ -283,6 +300,7 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 					violations = append(violations, fmt.Sprintf("%s: after a tampered plan: %v", at, err))
 				}
 			}
+			destInvariant(fmt.Sprintf("%s: after a tampered plan", at))
 		}
 		_, _, err := w.cycle(ex, Options{Crash: crash})
 		if err != nil && !errors.Is(err, ErrCrashed) {
@@ -291,6 +309,15 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 		for _, u := range chaosUsers {
 			if err := w.checkSafe(u); err != nil {
 				violations = append(violations, fmt.Sprintf("%s: %v", at, err))
+			}
+		}
+		destInvariant(at.String())
+	}
+	// Converged: every destination holds the user's one remaining key.
+	if ks := w.keys("app1"); len(ks) == 1 {
+		for _, ref := range app1Dests {
+			if h, err := dests.held(ref); err != nil || h.ID != ks[0].ID {
+				violations = append(violations, fmt.Sprintf("end: destination %s holds %s, not app1's key %s (%v)", ref, inventory.MaskKeyID(h.ID), inventory.MaskKeyID(ks[0].ID), err))
 			}
 		}
 	}
@@ -323,8 +350,11 @@ func chaosRun(t *testing.T, v chaosVariant, crashAt int) (steps int, crashed boo
 
 // TestChaos crashes keyrot at every step of a rotation lifecycle and checks
 // after every run that each user keeps a working key whose secret somebody
-// holds (every consumer's key works, a second consumer's included), and at
-// the end that all converged (or, where a consumer used the old key after
+// holds (every consumer's key works, a second consumer's included), that
+// every destination of app1 holds an active key of app1 whose secret
+// works (so never a key keyrot deactivated or deleted, while its
+// consumers read it), and at the end that all converged, every
+// destination holding the user's one key (or, where a consumer used the old key after
 // the store, that the old key is held active). The dimensions vary by
 // variant: keyrot's clock against AWS's (0, +5m, -5m, +90s), a second
 // consumer of shared's key that switches late, an application that follows

@@ -31,6 +31,9 @@ type createOpts struct {
 	// manual is a rotation a person asked for (RotateNow): the replaced
 	// key's age is not checked, and it may already be gone.
 	manual bool
+	// deliverWait, when positive, bounds the delivery to the destinations
+	// in all (an emergency rotation does not wait on a consumer that is down).
+	deliverWait time.Duration
 }
 
 // createKey creates a new key for the user, stores it, clears the pending
@@ -229,6 +232,11 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 		return failed(a, err)
 	}
 	r.event(ctx, a.AccountID, a.User, newID, history.EventVerified, e.now(), "", "")
+	// Only now, the key verified, does it go to its destinations.
+	o, ok := r.deliverNew(ctx, a, c, tags, newID, o, co.deliverWait)
+	if !ok {
+		return o // crashed: nothing more is written
+	}
 	j.end(ctx, Succeeded, "", newID)
 	return o
 }
@@ -253,6 +261,40 @@ func (r *runner) stageRestoring(ctx context.Context, a plan.Action, store KeySto
 		return v, err
 	}
 	return store.Stage(ctx, name, stage)
+}
+
+// deliverNew delivers a new key, just verified, to every destination of
+// the user, and adds the deliveries to o. A destination that fails does
+// not fail the creation: the old key stays active until every destination
+// holds the new one (deactivate delivers again first). wait, when
+// positive, bounds the whole delivery (an emergency rotation), the
+// destinations worked on at once. It returns false with the outcome to
+// return when the run crashed or the targets could not be read.
+func (r *runner) deliverNew(ctx context.Context, a plan.Action, c IAM, tags userTags, newID string, o Outcome, wait time.Duration) (Outcome, bool) {
+	targets, err := r.destinationsOf(ctx, a, c, tags)
+	if err != nil {
+		o.Detail += "; not delivered: " + redact(err)
+		return o, true
+	}
+	dctx, do := ctx, deliverOpts{mode: writeAll, replacedLastUse: a.Evidence[evReplacedLastUse]}
+	if wait > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+		do.parallel = true
+	}
+	ds, err := r.deliverKey(dctx, a, c, targets, newID, do)
+	o.Deliveries = ds
+	switch {
+	case isCrash(err):
+		f := failed(a, err)
+		return f, false
+	case err != nil:
+		o.Detail += "; not delivered: " + redact(err)
+	default:
+		o.Detail += deliveredSummary(ds)
+	}
+	return o, true
 }
 
 // afterStoreError decides what a failed store means before anything is
@@ -448,6 +490,12 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 	if o := r.rolledBack(a, tags, "deactivated again by keyrot: after a rollback a person decides"); o != nil {
 		return *o
 	}
+	var ds []Delivery
+	if newKey := a.Evidence["new_key"]; newKey != "" {
+		if ds, stop = r.deliverBeforeDeactivate(ctx, a, c, live, tags, newKey); stop != nil {
+			return *stop
+		}
+	}
 	if err := r.step("before-last-used"); err != nil {
 		return failed(a, err)
 	}
@@ -461,11 +509,12 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		stop = r.gateUnused(a, live, k, tags, lu)
 	}
 	if stop != nil {
+		stop.Deliveries = ds
 		return *stop
 	}
 	if r.o.AuditOnly {
 		o := outcomeOf(a, Skipped, "audit-only: would "+describe(a))
-		o.WouldDo = true
+		o.WouldDo, o.Deliveries = true, ds
 		return o
 	}
 	j, err := r.begin(ctx, a, history.KindDeactivateKey, a.KeyID)
@@ -485,7 +534,92 @@ func (r *runner) deactivate(ctx context.Context, a plan.Action, expect []plan.Ke
 		return failed(a, err)
 	}
 	j.end(ctx, Succeeded, "", "")
-	return outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deactivated")
+	o := outcomeOf(a, Succeeded, "key "+inventory.MaskKeyID(a.KeyID)+" deactivated")
+	if len(ds) > 0 {
+		o.Deliveries = ds
+		o.Detail += fmt.Sprintf(" after its replacement was confirmed at every destination (%d)", len(ds))
+	}
+	return o
+}
+
+// deliverBeforeDeactivate is the delivery gate of a rotation's old key:
+// every destination resolved for the user now must hold newKey, read back
+// live. It first proves newKey (the secret's AWSCURRENT, an active key of
+// the user, authenticating: nothing unverified is delivered), then
+// delivers it to each destination that does not hold it (in audit-only
+// runs it only reads them). When newKey cannot be proven it leaves the
+// verdict to gateReplaced. A destination that does not hold newKey blocks
+// the deactivation with its error; the next run delivers again.
+func (r *runner) deliverBeforeDeactivate(ctx context.Context, a plan.Action, c IAM, live []liveKey, tags userTags, newKey string) ([]Delivery, *Outcome) {
+	targets, err := r.destinationsOf(ctx, a, c, tags)
+	if err != nil {
+		o := failed(a, fmt.Errorf("not deactivated: %w", err))
+		return nil, &o
+	}
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	cur, o := r.currentHolds(ctx, a, newKey)
+	if o != nil {
+		if o.Status == Failed {
+			return nil, o
+		}
+		return nil, nil
+	}
+	if o := r.proveNewKey(ctx, a, live, newKey, cur); o != nil {
+		if o.Status == Failed {
+			return nil, o
+		}
+		return nil, nil
+	}
+	do := deliverOpts{mode: writeMissing}
+	if r.o.AuditOnly {
+		do.mode = readOnly
+	} else {
+		if err := r.step("before-last-used"); err != nil {
+			o := failed(a, err)
+			return nil, &o
+		}
+		lu, err := lastUsed(ctx, c, a.KeyID)
+		if err != nil {
+			o := failed(a, fmt.Errorf("not deactivated: %w", err))
+			return nil, &o
+		}
+		do.replacedLastUse = lastUseText(lu)
+	}
+	ds, err := r.deliverKey(ctx, a, c, targets, newKey, do)
+	var nd *errNotDeliverable
+	switch {
+	case isCrash(err):
+		o := failed(a, err)
+		return ds, &o
+	case errors.As(err, &nd):
+		// It changed since it was proven: not deactivated on its account.
+		o := outcomeOf(a, Blocked, "new key "+inventory.MaskKeyID(newKey)+" not proven: "+nd.why)
+		return nil, &o
+	case err != nil:
+		o := failed(a, fmt.Errorf("not deactivated: %w", err))
+		return ds, &o
+	}
+	if bad := undelivered(ds); len(bad) > 0 {
+		o := outcomeOf(a, Blocked, fmt.Sprintf("waiting for delivery: new key %s is not at every destination of %s yet, so %s stays active: %s; keyrot delivers again on its next run",
+			inventory.MaskKeyID(newKey), a.User, inventory.MaskKeyID(a.KeyID), deliveryText(bad)))
+		o.Deliveries = ds
+		return ds, &o
+	}
+	var now []string
+	for _, d := range ds {
+		if d.Written {
+			now = append(now, d.Destination)
+		}
+	}
+	if len(now) > 0 {
+		o := outcomeOf(a, Blocked, fmt.Sprintf("new key %s delivered just now to %s: %s stays active until a later run finds it unused since then, so that their consumers can switch",
+			inventory.MaskKeyID(newKey), strings.Join(now, ", "), inventory.MaskKeyID(a.KeyID)))
+		o.Deliveries = ds
+		return ds, &o
+	}
+	return ds, nil
 }
 
 // changedError says the world changed between an action's gates and its
@@ -561,6 +695,13 @@ func (r *runner) gateReplaced(ctx context.Context, a plan.Action, live []liveKey
 	if early.IsZero() {
 		return block("new key " + mn + " not proven: when it was stored is unknown")
 	}
+	// A destination written after the store: its consumers could switch
+	// only then, so the usage gate counts from that write.
+	lw := r.latestWrite(ctx, a, newKey)
+	since, sinceWhat := early, "its replacement "+mn+" was stored on "+early.UTC().Format(time.RFC3339)
+	if lw.at.After(early) {
+		since, sinceWhat = lw.at, "its replacement "+mn+" was last delivered to a destination on "+lw.at.UTC().Format(time.RFC3339)
+	}
 	if tags.RolledKey == k.ID && !tags.RolledAt.Before(early) {
 		return block(fmt.Sprintf("key was re-activated by rollback on %s, after its replacement %s was stored: keyrot leaves it active, a person decides",
 			tags.RolledAt.UTC().Format(time.RFC3339), mn))
@@ -570,16 +711,35 @@ func (r *runner) gateReplaced(ctx context.Context, a plan.Action, live []liveKey
 		return block(fmt.Sprintf("replaced key %s: deactivation not before %s (at least %s old, and %s after its replacement %s was stored on %s, for its owners to switch)",
 			mk, ymd(due), fmtDays(rules.DeactivateAfter), fmtDays(rules.SwitchWindow), mn, ymd(late)))
 	}
+	// A destination written well after the store (it failed, or was added
+	// since) gets the same window from its write: its consumers could not
+	// switch before.
+	if lw.at.After(late.Add(plan.ClockAllowance)) {
+		if due := lw.at.Add(rules.SwitchWindow); r.tooEarly(due) {
+			return block(fmt.Sprintf("replaced key %s: deactivation not before %s (%s after its replacement %s was last delivered to a destination, on %s, for that destination's consumers to switch)",
+				mk, ymd(due), fmtDays(rules.SwitchWindow), mn, ymd(lw.at)))
+		}
+	}
 	// The usage gate: the old key has not been used since its replacement
 	// was stored. A use reported within IAM's granularity of the store may
 	// be after it. Whatever the new key's use says, another application may
 	// still depend on the old key (two consumers sharing it, one switched).
-	if lu.At != nil && !lu.At.Before(early.Add(-usageMargin)) && !r.sameUseAsAtStore(ctx, a, k.ID, *lu.At) {
-		o := blockedInUse(a, lu, fmt.Sprintf("still in use after its replacement %s was stored on %s", mn, early.UTC().Format(time.RFC3339)))
+	if lu.At != nil && !lu.At.Before(since.Add(-usageMargin)) && !r.sameUseAsBefore(ctx, a, k.ID, *lu.At, since, lw) {
+		o := blockedInUse(a, lu, "still in use after "+sinceWhat)
 		o.Detail += "; keyrot deactivates it only once nothing has used it since the store: move every application that uses it to the new key (its secret), or deactivate it by hand"
 		return &o
 	}
 	return r.proveNewKey(ctx, a, live, newKey, cur)
+}
+
+// sameUseAsBefore reports whether the key's last use at is the one keyrot
+// read just before the moment the usage gate counts from: the latest
+// write to a destination when that is it, else the store.
+func (r *runner) sameUseAsBefore(ctx context.Context, a plan.Action, keyID string, at, since time.Time, lw lastWrite) bool {
+	if !lw.at.IsZero() && since.Equal(lw.at) {
+		return sameUse(lw.replacedLastUse, at)
+	}
+	return r.sameUseAsAtStore(ctx, a, keyID, at)
 }
 
 // sameUseAsAtStore reports whether the key's last use at is the one keyrot

@@ -123,4 +123,23 @@ CREATE TABLE plan_items (
 );
 CREATE INDEX plan_items_run ON plan_items (run_id, id);
 `,
+	// 4: deliveries of new keys to their destinations (deliver.Destination):
+	// each write or confirmation with the key ID the destination holds,
+	// each failure with its (redacted) error; with a write, the last use of
+	// the key it replaces read just before (the usage gate's evidence).
+	`
+CREATE TABLE deliveries (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	account     TEXT NOT NULL,
+	user_name   TEXT NOT NULL,
+	key_id      TEXT NOT NULL,
+	destination TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	error       TEXT NOT NULL DEFAULT '',
+	replaced_last_used TEXT NOT NULL DEFAULT '',
+	at          TEXT NOT NULL,
+	run_id      INTEGER REFERENCES runs (id)
+);
+CREATE INDEX deliveries_user ON deliveries (account, user_name, id);
+`,
 }

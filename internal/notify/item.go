@@ -37,6 +37,11 @@ const (
 	// StateBlockedInUse: the old key is still used, so keyrot did not
 	// deactivate it; Date is when deactivation was due, LastUsed* say where.
 	StateBlockedInUse State = "blocked-in-use"
+	// StateBlockedDelivery: the new key did not reach every destination
+	// of the user (Undelivered says which, and why), so keyrot leaves the
+	// old key active; it delivers again on its next run. Date is when the
+	// old key's deactivation is (or was) due.
+	StateBlockedDelivery State = "blocked-delivery"
 	// StateDeactivated: the old key was deactivated on Date; it can be
 	// reactivated with keyrot rollback until Rollback.
 	StateDeactivated State = "deactivated"
@@ -51,7 +56,7 @@ const (
 
 // States lists the states in the order digests present them: the most
 // urgent first.
-var States = []State{StateBlockedInUse, StateReminder, StateRotated, StateDeactivationDue, StateDeactivated, StateDeleted, StateFinding}
+var States = []State{StateBlockedInUse, StateBlockedDelivery, StateReminder, StateRotated, StateDeactivationDue, StateDeactivated, StateDeleted, StateFinding}
 
 func (s State) rank() int {
 	for i, x := range States {
@@ -93,6 +98,9 @@ type Item struct {
 	Rollback time.Time
 	// FindingTitles are the audit findings (finding).
 	FindingTitles []string
+	// Undelivered are the destinations that do not hold the new key
+	// (blocked-delivery).
+	Undelivered []Undelivered
 	// ReminderOf and DaysLeft are set on reminders: the state whose
 	// deadline approaches and how many days are left.
 	ReminderOf State
@@ -207,4 +215,11 @@ func Reminders(items []Item, now time.Time, days []int) []Item {
 func dateOf(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Undelivered is a destination that does not hold a user's new key: its
+// reference (which holds no secret) and the redacted error.
+type Undelivered struct {
+	Destination string `json:"destination"`
+	Error       string `json:"error"`
 }

@@ -344,7 +344,7 @@ func (n *Notifier) suppressed(it Item, last history.Notice, found bool, now time
 	if now.Sub(last.SentAt) < n.cfg.DedupeWindow {
 		return true
 	}
-	return it.State != StateBlockedInUse && it.State != StateFinding
+	return it.State != StateBlockedInUse && it.State != StateBlockedDelivery && it.State != StateFinding
 }
 
 func wants(audience string, central bool) bool {

@@ -127,6 +127,8 @@ type ItemView struct {
 	Rollback        string
 	RollbackCommand string
 	Findings        []string
+	// Undelivered are the destinations without the new key (blocked-delivery).
+	Undelivered []Undelivered
 	// Owner is the item's recipient (shown in the central digest).
 	Owner string
 	// Central and Contact are the digest's: an owner is told to ask the
@@ -169,7 +171,7 @@ func view(it Item, owner string, auditOnly bool) ItemView {
 		FetchCommand: it.FetchCommand(),
 		LastUsed:     fmtTime(it.LastUsed), LastUsedService: it.LastUsedService, LastUsedRegion: it.LastUsedRegion,
 		Rollback: fmtTime(it.Rollback), RollbackCommand: it.RollbackCommand(),
-		Findings: it.FindingTitles, Owner: owner,
+		Findings: it.FindingTitles, Undelivered: it.Undelivered, Owner: owner,
 	}
 	v.LastUsed = cmp.Or(v.LastUsed, "at an unknown time")
 	v.LastUsedService = cmp.Or(v.LastUsedService, "an unknown service")
@@ -188,10 +190,13 @@ func groupTitle(s State, auditOnly bool) string {
 			return "Would delete"
 		case StateBlockedInUse:
 			return "Would be blocked: old key still in use"
+		case StateBlockedDelivery:
+			return "Would be blocked: new key not at every destination"
 		}
 	}
 	return map[State]string{
 		StateBlockedInUse:    "Action needed now: old key still in use",
+		StateBlockedDelivery: "Action needed: new key not delivered everywhere",
 		StateReminder:        "Reminders",
 		StateRotated:         "New access key stored: switch to it",
 		StateDeactivationDue: "Old key to be deactivated",
@@ -351,6 +356,8 @@ func headline(entries []entry, auditOnly bool) string {
 			return "would rotate access keys for " + who(is(StateRotated))
 		case has(is(StateBlockedInUse)):
 			return "would be blocked: old access key still in use for " + who(is(StateBlockedInUse))
+		case has(is(StateBlockedDelivery)):
+			return "would be blocked: new access key not at every destination for " + who(is(StateBlockedDelivery))
 		case has(is(StateDeactivationDue, StateDeactivated)):
 			return "would deactivate old access keys for " + who(is(StateDeactivationDue, StateDeactivated))
 		case has(is(StateDeleted)):
@@ -361,6 +368,8 @@ func headline(entries []entry, auditOnly bool) string {
 	switch {
 	case has(is(StateBlockedInUse)):
 		return "Action needed now: old access key still in use for " + who(is(StateBlockedInUse))
+	case has(is(StateBlockedDelivery)):
+		return "Action needed: new access key not delivered everywhere for " + who(is(StateBlockedDelivery))
 	case !earliest.IsZero():
 		return fmt.Sprintf("Action needed by %s: switch app keys for %s", fmtDate(earliest), who(is(StateRotated, StateDeactivationDue)))
 	case has(is(StateDeactivated)):

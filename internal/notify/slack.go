@@ -133,6 +133,11 @@ func slackItem(title string, it ItemView) string {
 		if it.FetchCommand != "" && !it.AuditOnly {
 			fmt.Fprintf(&b, " Switch to the new key in `%s`; fetch it with `%s`. %s", e(it.SecretARN), e(it.FetchCommand), slackFetchWarning)
 		}
+	case StateBlockedDelivery:
+		fmt.Fprintf(&b, "New key not at every destination, so the old key stays active (deactivation due %s):", it.Date)
+		for _, u := range it.Undelivered {
+			fmt.Fprintf(&b, "\n• `%s`: %s", e(u.Destination), e(u.Error))
+		}
 	case StateDeactivated:
 		if it.RollbackCommand == "" {
 			fmt.Fprintf(&b, "Deactivated on %s.", it.Date)

@@ -59,27 +59,28 @@ type WebhookPayload struct {
 
 // WebhookItem is one item of a webhook payload.
 type WebhookItem struct {
-	State           State    `json:"state"`
-	ReminderOf      State    `json:"reminder_of,omitempty"`
-	DaysLeft        int      `json:"days_left,omitempty"`
-	AccountID       string   `json:"account_id"`
-	Account         string   `json:"account"`
-	User            string   `json:"user"`
-	UserARN         string   `json:"user_arn,omitempty"`
-	KeyID           string   `json:"key_id,omitempty"`
-	Date            string   `json:"date,omitempty"`
-	Deadline        string   `json:"deadline,omitempty"`
-	SecretName      string   `json:"secret_name,omitempty"`
-	SecretARN       string   `json:"secret_arn,omitempty"`
-	SecretRegion    string   `json:"secret_region,omitempty"`
-	FetchCommand    string   `json:"fetch_command,omitempty"`
-	LastUsed        string   `json:"last_used,omitempty"`
-	LastUsedService string   `json:"last_used_service,omitempty"`
-	LastUsedRegion  string   `json:"last_used_region,omitempty"`
-	RollbackBy      string   `json:"rollback_by,omitempty"`
-	RollbackCommand string   `json:"rollback_command,omitempty"`
-	Findings        []string `json:"findings,omitempty"`
-	Owner           string   `json:"owner"`
+	State           State         `json:"state"`
+	ReminderOf      State         `json:"reminder_of,omitempty"`
+	DaysLeft        int           `json:"days_left,omitempty"`
+	AccountID       string        `json:"account_id"`
+	Account         string        `json:"account"`
+	User            string        `json:"user"`
+	UserARN         string        `json:"user_arn,omitempty"`
+	KeyID           string        `json:"key_id,omitempty"`
+	Date            string        `json:"date,omitempty"`
+	Deadline        string        `json:"deadline,omitempty"`
+	SecretName      string        `json:"secret_name,omitempty"`
+	SecretARN       string        `json:"secret_arn,omitempty"`
+	SecretRegion    string        `json:"secret_region,omitempty"`
+	FetchCommand    string        `json:"fetch_command,omitempty"`
+	LastUsed        string        `json:"last_used,omitempty"`
+	LastUsedService string        `json:"last_used_service,omitempty"`
+	LastUsedRegion  string        `json:"last_used_region,omitempty"`
+	Undelivered     []Undelivered `json:"undelivered,omitempty"`
+	RollbackBy      string        `json:"rollback_by,omitempty"`
+	RollbackCommand string        `json:"rollback_command,omitempty"`
+	Findings        []string      `json:"findings,omitempty"`
+	Owner           string        `json:"owner"`
 }
 
 // WebhookMessage builds the payload for m.
@@ -94,6 +95,9 @@ func WebhookMessage(m *Message) WebhookPayload {
 					AccountID: it.AccountID, Account: it.Account, User: it.User, UserARN: it.UserARN, KeyID: it.KeyID,
 					Date: it.Date, Deadline: it.Deadline, SecretName: it.SecretName, SecretARN: it.SecretARN,
 					SecretRegion: it.SecretRegion, FetchCommand: it.FetchCommand, Findings: it.Findings, Owner: it.Owner,
+				}
+				if it.State == StateBlockedDelivery {
+					wi.Undelivered = it.Undelivered
 				}
 				if it.State == StateBlockedInUse {
 					wi.LastUsed, wi.LastUsedService, wi.LastUsedRegion = it.LastUsed, it.LastUsedService, it.LastUsedRegion

@@ -174,7 +174,7 @@ func (s *Server) finished(kind, outcome string, start time.Time, d time.Duration
 // newApp builds a run's App from the configuration in force.
 func (s *Server) newApp(cfg *config.Config, log *slog.Logger) *app.App {
 	a := &app.App{Policy: cfg.Policy, Notify: cfg.Notify, AWS: s.opts.AWS, History: s.opts.Store, Logger: log,
-		Now: s.opts.Now, Host: s.opts.Host, Version: s.opts.Version, Retention: time.Duration(cfg.History.Retention)}
+		Now: s.opts.Now, Host: s.opts.Host, Version: s.opts.Version, Retention: time.Duration(cfg.History.Retention), Deliver: cfg.Deliver}
 	if s.opts.Configure != nil {
 		s.opts.Configure(a)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/keyrot/keyrot/internal/deliver"
+	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
 // BackupSuffix is appended to the file's name for the previous file.
@@ -135,6 +136,25 @@ func (d *Destination) Current(ctx context.Context) (string, error) {
 		return "", &deliver.Error{Ref: d.ref, Op: "read current key", Err: err}
 	}
 	return creds[d.ref.Name][0], nil
+}
+
+// Credentials returns the profile's access key ID and secret, as the AWS
+// SDK reads them; an empty key when the file or the profile does not
+// exist.
+func (d *Destination) Credentials(ctx context.Context) (deliver.Key, error) {
+	path, err := d.target()
+	if err != nil {
+		return deliver.Key{}, &deliver.Error{Ref: d.ref, Op: "read current key", Err: err}
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return deliver.Key{}, nil
+	}
+	creds, err := load(ctx, path, []string{d.ref.Name})
+	if err != nil {
+		return deliver.Key{}, &deliver.Error{Ref: d.ref, Op: "read current key", Err: err}
+	}
+	c := creds[d.ref.Name]
+	return deliver.Key{AccessKeyID: c[0], SecretAccessKey: secretstore.NewSecret(c[1])}, nil
 }
 
 // Write sets the profile's key. When the profile already holds it, the
