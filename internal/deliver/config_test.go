@@ -80,6 +80,10 @@ func TestDecodeConfigDefects(t *testing.T) {
 		{"no_to.yaml", "3: deliver.destinations[0].to: is required"},
 		{"namespace_not_vault.yaml", "3: deliver.github.namespace: applies to vault only"},
 		{"profile_with_token.yaml", "2: deliver.profile: a profile destination has only a file"},
+		{"ssm_with_token.yaml", "2: deliver.ssm: an ssm destination is reached with keyrot's own AWS credentials"},
+		{"kms_key_not_ssm.yaml", "3: deliver.lambda.kms_key_id: applies to ssm only"},
+		{"bad_kms_key.yaml", `3: deliver.ssm.kms_key_id: must be a KMS key ID, key ARN, alias name or alias ARN`},
+		{"lambda_reserved.yaml", `3: deliver.destinations[0].to[0]: destination "lambda:123456789012/us-east-1/app/AWS_ACCESS_KEY_ID": Lambda reserves AWS_ACCESS_KEY_ID`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
