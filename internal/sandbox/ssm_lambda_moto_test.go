@@ -96,7 +96,9 @@ func scenarioSSM(ctx context.Context, c *slClients) []observation {
 	many, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: []string{"/app/a", "/app/s", "/app/missing"}, WithDecryption: aws.Bool(true)})
 	if err == nil {
 		// The API reference gives no order.
-		sort.Slice(many.Parameters, func(i, j int) bool { return aws.ToString(many.Parameters[i].Name) < aws.ToString(many.Parameters[j].Name) })
+		sort.Slice(many.Parameters, func(i, j int) bool {
+			return aws.ToString(many.Parameters[i].Name) < aws.ToString(many.Parameters[j].Name)
+		})
 	}
 	obs = append(obs, c.call("GetParameters", many, err, "Parameters.#", "Parameters.*.Name", "Parameters.*.Value", "InvalidParameters.#", "InvalidParameters.*"))
 	get("GetParameter(missing)", "/app/missing", false)
