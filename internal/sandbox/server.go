@@ -1,5 +1,6 @@
 // Package sandbox is a local, wire-compatible stand-in for the parts of AWS
-// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2 and SNS. It
+// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2, SNS, SSM
+// Parameter Store and Lambda. It
 // speaks the services' own protocols (Query/XML, JSON 1.1, REST-JSON), checks
 // SigV4 signatures against the credentials it issued, records access-key use
 // the way IAM does, and exposes a control API under /_sandbox/ for scenarios,
