@@ -355,7 +355,7 @@ func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 	seen := map[string]bool{}
 	var out []Target
 	addTarget := func(ref Ref, tok Credential, from string) {
-		if k := ref.String(); !seen[k] {
+		if k := ref.place(); !seen[k] {
 			seen[k] = true
 			out = append(out, c.target(ref, tok, from))
 		}
@@ -400,10 +400,10 @@ func (c *Config) Declared() []Target {
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		for _, ref := range r.refs {
-			if seen[ref.String()] {
+			if seen[ref.place()] {
 				continue
 			}
-			seen[ref.String()] = true
+			seen[ref.place()] = true
 			out = append(out, c.target(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, fmt.Sprintf("destinations[%d]", i)))
 		}
 	}

@@ -71,6 +71,16 @@ type Ref struct {
 	Name string
 }
 
+// place identifies where a reference writes: its canonical form, with a
+// Lambda reference's default variable written out, so that
+// lambda:A/R/F and lambda:A/R/F/KEYROT_ACCESS_KEY_ID are one destination.
+func (r Ref) place() string {
+	if r.Kind == KindLambda && r.Name == "" {
+		r.Name = DefaultLambdaVar
+	}
+	return r.String()
+}
+
 // LambdaSecretVar is the Lambda environment variable that receives the
 // secret access key: LambdaVar with ACCESS_KEY_ID replaced by
 // SECRET_ACCESS_KEY.
