@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/lambdaenv"
@@ -259,5 +260,37 @@ func TestUnreadableEnvironmentNotOverwritten(t *testing.T) {
 	err := dest(t, api, "lambda:111111111111/us-east-1/app").Write(context.Background(), key("AKIAEXAMPLEKEY000001", "s"))
 	if err == nil || !strings.Contains(err.Error(), "KMSDisabledException") || api.updates != 0 {
 		t.Fatalf("write: %v, %d updates", err, api.updates)
+	}
+}
+
+// inProgress answers the first n updates as Lambda does while an earlier
+// update is still being applied: ResourceConflictException, HTTP 409.
+type inProgress struct {
+	lambdaenv.API
+	n, updates int
+}
+
+func (p *inProgress) UpdateFunctionConfiguration(ctx context.Context, in *lambda.UpdateFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.UpdateFunctionConfigurationOutput, error) {
+	p.updates++
+	if p.updates <= p.n {
+		return nil, &smithy.GenericAPIError{Code: "ResourceConflictException", Message: "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:us-east-1:111111111111:function:app-worker"}
+	}
+	return p.API.UpdateFunctionConfiguration(ctx, in, opts...)
+}
+
+// TestUpdateInProgressRetried: an update refused because another is in
+// progress is retried after a pause; the sandbox completes updates at once,
+// so the refusal is injected in front of it.
+func TestUpdateInProgressRetried(t *testing.T) {
+	env, admin := start(t, "app-worker")
+	api := &inProgress{API: deliverer(env), n: 2}
+	d := dest(t, api, "lambda:111111111111/us-east-1/app-worker")
+	var pauses []int
+	d.Backoff = func(n int) time.Duration { pauses = append(pauses, n); return 0 }
+	if err := d.Write(context.Background(), key("AKIAEXAMPLEKEY000001", "secret-one")); err != nil {
+		t.Fatal(err)
+	}
+	if vars, _ := environment(t, admin, "app-worker"); vars["KEYROT_ACCESS_KEY_ID"] != "AKIAEXAMPLEKEY000001" || api.updates != 3 || len(pauses) != 2 {
+		t.Errorf("after two refusals: %d updates, pauses %v, variables %v", api.updates, pauses, keys(vars))
 	}
 }
