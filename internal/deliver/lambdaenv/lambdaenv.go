@@ -84,7 +84,7 @@ func (d *Destination) config(ctx context.Context, op string) (map[string]string,
 	vars := map[string]string{}
 	if out.Environment != nil {
 		if e := out.Environment.Error; e != nil {
-			return nil, nil, &deliver.Error{Ref: d.ref, Op: op, Err: fmt.Errorf("Lambda cannot read the function's environment (%s); keyrot does not write it, which would lose its other variables", aws.ToString(e.ErrorCode))}
+			return nil, nil, &deliver.Error{Ref: d.ref, Op: op, Err: fmt.Errorf("the function's environment cannot be decrypted (%s); keyrot does not write it, which would lose its other variables", aws.ToString(e.ErrorCode))}
 		}
 		for k, v := range out.Environment.Variables {
 			vars[k] = v
