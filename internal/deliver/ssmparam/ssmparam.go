@@ -160,7 +160,10 @@ func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
 		var ae smithy.APIError
 		retry := errors.As(err, &ae) && (ae.ErrorCode() == "ParameterAlreadyExists" || ae.ErrorCode() == "TooManyUpdates")
 		if !retry {
-			return d.fail("write", err)
+			// A refusal's message is repeated only when it cannot quote
+			// the value sent.
+			withhold := ae == nil || !safeMessage[ae.ErrorCode()]
+			return &deliver.Error{Ref: d.ref, Op: "write", Err: deliver.AWSError(err, withhold)}
 		}
 		if attempt >= MaxAttempts {
 			return &deliver.Error{Ref: d.ref, Op: "write", Err: fmt.Errorf("%w: the parameter changed under each of %d writes (%s)", deliver.ErrConflict, MaxAttempts, ae.ErrorCode())}
@@ -169,4 +172,12 @@ func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
 			return &deliver.Error{Ref: d.ref, Op: "write", Err: err}
 		}
 	}
+}
+
+// safeMessage lists the PutParameter error codes whose messages quote
+// nothing of the value.
+var safeMessage = map[string]bool{
+	"AccessDeniedException": true, "InvalidKeyId": true, "ParameterLimitExceeded": true, "ParameterMaxVersionLimitExceeded": true,
+	"HierarchyLevelLimitExceededException": true, "HierarchyTypeMismatchException": true, "ThrottlingException": true,
+	"InternalServerError": true,
 }

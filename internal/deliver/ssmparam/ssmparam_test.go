@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/ssmparam"
@@ -206,5 +207,28 @@ func TestForeignParameterLeftAlone(t *testing.T) {
 	}
 	if n := version(t, env, "/keyrot/db-url"); n != 1 {
 		t.Errorf("the foreign parameter changed: version %d", n)
+	}
+}
+
+// echoing refuses every PutParameter with a message that quotes the value,
+// as a validation error may.
+type echoing struct{ ssmparam.API }
+
+func (e echoing) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "value " + aws.ToString(in.Value) + " refused"}
+}
+
+// TestRefusalMessageWithheld: the message of a refused write that could
+// quote the value is not repeated; the code is.
+func TestRefusalMessageWithheld(t *testing.T) {
+	env := start(t)
+	r, _ := deliver.ParseRef("ssm:111111111111/eu-west-1/keyrot/app")
+	d, err := ssmparam.New(r, echoing{client(env, false)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Write(context.Background(), key("AKIAEXAMPLEKEY000001", "do-not-print-me"))
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") || strings.Contains(err.Error(), "do-not-print-me") {
+		t.Fatalf("write: %v", err)
 	}
 }
