@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -415,6 +416,51 @@ func lambdaTarget(r *request, t *authzTarget) {
 	if f := lambdaFunctions(r.acct, r.region)[name]; f != nil {
 		for _, k := range sortedKeys(f.Tags) {
 			t.set("aws:ResourceTag/"+k, f.Tags[k])
+		}
+	}
+}
+
+// lambdaFunctions builds an account's Lambda functions from the scenario:
+// each names one of the account's roles, its variables checked as
+// UpdateFunctionConfiguration checks them.
+func (b *builder) lambdaFunctions(path string, a *Account, specs []ScenarioLambdaFunction) {
+	for i, spec := range specs {
+		fp := path + "[" + strconv.Itoa(i) + "]"
+		region := spec.Region
+		if region == "" {
+			region = "us-east-1"
+		} else if !regionRe.MatchString(region) {
+			b.problem(fp+".region", "invalid region %q", region)
+			continue
+		}
+		if !lambdaNameRE.MatchString(spec.Name) {
+			b.problem(fp+".name", "invalid function name %q (1 to 64 letters, digits, - and _)", spec.Name)
+			continue
+		}
+		fns := lambdaFunctions(a, region)
+		if fns[spec.Name] != nil {
+			b.problem(fp+".name", "duplicate function %q in %s", spec.Name, region)
+			continue
+		}
+		role := a.Roles[spec.Role]
+		if role == nil {
+			b.problem(fp+".role", "the execution role %q is not a role of the account (declare it under roles)", spec.Role)
+			continue
+		}
+		if err := lambdaCheckEnvironment(spec.Environment); err != nil {
+			b.problem(fp+".environment", "%s", strings.TrimPrefix(err.Error(), apiCode(err)+": "))
+			continue
+		}
+		runtime := spec.Runtime
+		if runtime == "" {
+			runtime = "provided.al2023"
+		}
+		sum := sha256.Sum256(nil)
+		h := b.ids.from("0123456789abcdef", 32)
+		fns[spec.Name] = &LambdaFunction{
+			Name: spec.Name, ARN: lambdaARN(region, a.ID, spec.Name), Runtime: runtime, Role: role.ARN, Handler: "bootstrap",
+			Timeout: 3, MemorySize: 128, Environment: spec.Environment, RevisionID: h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32],
+			LastModified: b.now, CodeSha256: base64.StdEncoding.EncodeToString(sum[:]),
 		}
 	}
 }

@@ -339,3 +339,53 @@ func TestLambdaAuthorization(t *testing.T) {
 	_, err = lambda.NewFromConfig(asKey(env, "outsider")).UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("app-api")})
 	wantAPIError(t, err, "AccessDeniedException", 403)
 }
+
+// TestLambdaScenarioFunctions: a scenario declares functions with their
+// execution role and variables; a function whose role is not in the
+// account, or with a variable Lambda reserves, is a problem with its path.
+func TestLambdaScenarioFunctions(t *testing.T) {
+	sc, err := sandbox.ParseScenario("fn.yaml", []byte(`
+organization:
+  management:
+    id: "111111111111"
+    name: mgmt
+    roles:
+      - name: app-runtime
+        trust: '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+    lambda_functions:
+      - name: app-worker
+        region: eu-west-1
+        role: app-runtime
+        environment: {LOG_LEVEL: info}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := sandboxtest.Start(t, "")
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	cfg := env.Admin()
+	cfg.Region = "eu-west-1"
+	out, err := lambda.NewFromConfig(cfg).GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("app-worker")})
+	mustNoErr(t, err)
+	if aws.ToString(out.Role) != "arn:aws:iam::111111111111:role/app-runtime" || out.Environment.Variables["LOG_LEVEL"] != "info" || len(aws.ToString(out.RevisionId)) != 36 {
+		t.Fatalf("scenario function: %+v", out)
+	}
+
+	bad, err := sandbox.ParseScenario("bad.yaml", []byte(`
+organization:
+  management:
+    name: mgmt
+    lambda_functions:
+      - {name: app-a, role: missing}
+      - {name: app-b, role: missing}
+`))
+	if err == nil {
+		err = sandboxtest.Start(t, "").Server.ApplyScenario(bad)
+	}
+	if err == nil || !strings.Contains(err.Error(), "organization.management.lambda_functions[0].role: the execution role \"missing\" is not a role of the account") ||
+		!strings.Contains(err.Error(), "lambda_functions[1].role") {
+		t.Fatalf("bad scenario: %v", err)
+	}
+}
