@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/spf13/cobra"
 
+	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/config"
+	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/policy"
 )
@@ -124,8 +126,9 @@ func newConfigSchemaCmd(g *globalOptions) *cobra.Command {
 }
 
 // checkDestinations checks every destination the deliver rules name,
-// printing one line per destination; Secrets Manager is reached (for
-// token_secret) only when a destination needs it.
+// printing one line per destination; AWS is reached (Secrets Manager for
+// token_secret, the destination account's role for ssm and lambda) only
+// when a destination needs it.
 func checkDestinations(ctx context.Context, g *globalOptions, c *config.Config) error {
 	targets := c.Deliver.Declared()
 	if len(targets) == 0 {
@@ -135,14 +138,17 @@ func checkDestinations(ctx context.Context, g *globalOptions, c *config.Config) 
 	home, _ := os.UserHomeDir()
 	env := backends.Env{Getenv: os.Getenv, Home: home}
 	for _, t := range targets {
-		if t.Provider.TokenSecret != "" {
-			cfg, err := loadAWS(ctx, g)
-			if err != nil {
-				return err
-			}
-			env.Secrets = backends.SecretsManager{API: secretsmanager.NewFromConfig(cfg)}
-			break
+		if t.Provider.TokenSecret == "" && !deliver.IsAWS(t.Ref.Kind) {
+			continue
 		}
+		cfg, err := loadAWS(ctx, g)
+		if err != nil {
+			return err
+		}
+		env.Secrets = backends.SecretsManager{API: secretsmanager.NewFromConfig(cfg)}
+		org := c.Policy.Organization
+		env.AWS = awsaccess.New(cfg, awsaccess.Role{Name: org.RoleName, ExternalID: org.ExternalID})
+		break
 	}
 	res, err := backends.CheckAll(ctx, targets, env)
 	for _, r := range res {

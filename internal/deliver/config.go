@@ -30,6 +30,10 @@ type Config struct {
 	Vault   Provider
 	GitLab  Provider
 	Profile Provider
+	// SSM and Lambda are reached with keyrot's own AWS access (the role it
+	// assumes in the destination's account); they take no token.
+	SSM    Provider
+	Lambda Provider
 	// Rules declare destinations for the users they match.
 	Rules []Rule
 }
@@ -37,13 +41,16 @@ type Config struct {
 // Provider is how keyrot reaches one kind of destination. URL is the API
 // (GitHub Enterprise's /api/v3/ URL, Vault's address, GitLab's URL; empty
 // for the public service); Token is where the token comes from; File is
-// the shared credentials file (profile destinations).
+// the shared credentials file (profile destinations); KMSKeyID is the KMS
+// key SSM parameters are encrypted with (key ID, key ARN, alias name or
+// alias ARN; "" for the account's aws/ssm key).
 type Provider struct {
 	URL         string `yaml:"url"`
 	Namespace   string `yaml:"namespace"`
 	File        string `yaml:"file"`
 	TokenEnv    string `yaml:"token_env"`
 	TokenSecret string `yaml:"token_secret"`
+	KMSKeyID    string `yaml:"kms_key_id"`
 }
 
 // Token returns where the provider's token comes from.
@@ -150,6 +157,8 @@ type section struct {
 	Vault        Provider `yaml:"vault"`
 	GitLab       Provider `yaml:"gitlab"`
 	Profile      Provider `yaml:"profile"`
+	SSM          Provider `yaml:"ssm"`
+	Lambda       Provider `yaml:"lambda"`
 	Destinations []Rule   `yaml:"destinations"`
 }
 
@@ -170,6 +179,8 @@ var (
 	secretARNRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$`)
 	accountRE   = regexp.MustCompile(`^\d{12}$`)
 	tagKeyRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	// kmsKeyIDRE is the pattern of Parameter Store's KeyId.
+	kmsKeyIDRE = regexp.MustCompile(`^[a-zA-Z0-9:/_-]{1,256}$`)
 )
 
 // DecodeConfig decodes n, the deliver section of keyrot.yaml (nil for the
@@ -199,7 +210,7 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 			p.TokenEnv = ""
 		}
 	}
-	c := &Config{UserTag: def.UserTag, GitHub: s.GitHub, Vault: s.Vault, GitLab: s.GitLab, Profile: s.Profile}
+	c := &Config{UserTag: def.UserTag, GitHub: s.GitHub, Vault: s.Vault, GitLab: s.GitLab, Profile: s.Profile, SSM: s.SSM, Lambda: s.Lambda}
 	if s.UserTag != nil {
 		c.UserTag = *s.UserTag
 		if c.UserTag != "" && !tagKeyRE.MatchString(c.UserTag) {
@@ -220,7 +231,7 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 	for _, pv := range []struct {
 		name string
 		p    *Provider
-	}{{KindGitHub, &c.GitHub}, {KindVault, &c.Vault}, {KindGitLab, &c.GitLab}, {KindProfile, &c.Profile}} {
+	}{{KindGitHub, &c.GitHub}, {KindVault, &c.Vault}, {KindGitLab, &c.GitLab}, {KindProfile, &c.Profile}, {KindSSM, &c.SSM}, {KindLambda, &c.Lambda}} {
 		at := key(pv.name)
 		cred(at, pv.p.Token())
 		if pv.p.URL != "" {
@@ -236,6 +247,15 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 		}
 		if pv.name == KindProfile && (pv.p.URL != "" || pv.p.Token() != (Credential{})) {
 			add(at, at, "a profile destination has only a file")
+		}
+		if pv.p.KMSKeyID != "" && pv.name != KindSSM {
+			add(yamlconf.Join(at, "kms_key_id"), yamlconf.Join(at, "kms_key_id"), "applies to ssm only")
+		}
+		if pv.p.KMSKeyID != "" && !kmsKeyIDRE.MatchString(pv.p.KMSKeyID) {
+			add(yamlconf.Join(at, "kms_key_id"), yamlconf.Join(at, "kms_key_id"), "must be a KMS key ID, key ARN, alias name or alias ARN such as alias/keyrot (got %q)", pv.p.KMSKeyID)
+		}
+		if IsAWS(pv.name) && (pv.p.URL != "" || pv.p.Token() != (Credential{})) {
+			add(at, at, "an %s destination is reached with keyrot's own AWS credentials (the role it assumes in the destination's account) and takes no url or token", pv.name)
 		}
 	}
 	for i := range s.Destinations {
@@ -285,6 +305,10 @@ func (c *Config) provider(kind string) Provider {
 		return c.GitLab
 	case KindProfile:
 		return c.Profile
+	case KindSSM:
+		return c.SSM
+	case KindLambda:
+		return c.Lambda
 	}
 	return Provider{}
 }
@@ -293,7 +317,7 @@ func (c *Config) provider(kind string) Provider {
 // replacing the provider's token.
 func (c *Config) target(ref Ref, tok Credential, from string) Target {
 	p := c.provider(ref.Kind)
-	if tok != (Credential{}) {
+	if tok != (Credential{}) && !IsAWS(ref.Kind) {
 		p.TokenEnv, p.TokenSecret = tok.Env, tok.Secret
 	}
 	return Target{Ref: ref, Provider: p, From: from}
@@ -331,7 +355,7 @@ func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 	seen := map[string]bool{}
 	var out []Target
 	addTarget := func(ref Ref, tok Credential, from string) {
-		if k := ref.String(); !seen[k] {
+		if k := ref.place(); !seen[k] {
 			seen[k] = true
 			out = append(out, c.target(ref, tok, from))
 		}
@@ -376,10 +400,10 @@ func (c *Config) Declared() []Target {
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		for _, ref := range r.refs {
-			if seen[ref.String()] {
+			if seen[ref.place()] {
 				continue
 			}
-			seen[ref.String()] = true
+			seen[ref.place()] = true
 			out = append(out, c.target(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, fmt.Sprintf("destinations[%d]", i)))
 		}
 	}

@@ -80,6 +80,10 @@ func TestDecodeConfigDefects(t *testing.T) {
 		{"no_to.yaml", "3: deliver.destinations[0].to: is required"},
 		{"namespace_not_vault.yaml", "3: deliver.github.namespace: applies to vault only"},
 		{"profile_with_token.yaml", "2: deliver.profile: a profile destination has only a file"},
+		{"ssm_with_token.yaml", "2: deliver.ssm: an ssm destination is reached with keyrot's own AWS credentials"},
+		{"kms_key_not_ssm.yaml", "3: deliver.lambda.kms_key_id: applies to ssm only"},
+		{"bad_kms_key.yaml", `3: deliver.ssm.kms_key_id: must be a KMS key ID, key ARN, alias name or alias ARN`},
+		{"lambda_reserved.yaml", `3: deliver.destinations[0].to[0]: destination "lambda:123456789012/us-east-1/app/AWS_ACCESS_KEY_ID": Lambda reserves AWS_ACCESS_KEY_ID`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -224,5 +228,33 @@ func TestDeclared(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Declared (-want +got):\n%s", diff)
+	}
+}
+
+// TestResolveAWSDestinations: ssm and lambda destinations carry their
+// provider's settings (the SSM KMS key) and never a rule's token.
+func TestResolveAWSDestinations(t *testing.T) {
+	conf := "deliver:\n  ssm:\n    kms_key_id: alias/keyrot-params\n  destinations:\n" +
+		"    - to: [ssm:123456789012/eu-west-1/keyrot/ci, lambda:123456789012/eu-west-1/app, lambda:123456789012/eu-west-1/app/KEYROT_ACCESS_KEY_ID]\n" +
+		"      users: [app-bot]\n      token_env: CI_TOKEN\n"
+	c, probs := decode(t, []byte(conf), "aws.yaml")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	got, errs := c.Resolve("123456789012", inventory.User{Name: "app-bot"})
+	// The two lambda references name the same variables: one destination.
+	if len(errs) > 0 || len(got) != 2 {
+		t.Fatalf("%d targets, %v", len(got), errs)
+	}
+	for _, tg := range got {
+		if tg.Provider.Token() != (deliver.Credential{}) {
+			t.Errorf("%s got the rule's token %s", tg.Ref, tg.Provider.Token())
+		}
+		if want := map[string]string{deliver.KindSSM: "alias/keyrot-params"}[tg.Ref.Kind]; tg.Provider.KMSKeyID != want {
+			t.Errorf("%s: kms key %q, want %q", tg.Ref, tg.Provider.KMSKeyID, want)
+		}
+	}
+	if got[0].Ref.LambdaVar() != "KEYROT_ACCESS_KEY_ID" || got[0].Ref.LambdaSecretVar() != "KEYROT_SECRET_ACCESS_KEY" {
+		t.Errorf("default Lambda variables: %s %s", got[1].Ref.LambdaVar(), got[1].Ref.LambdaSecretVar())
 	}
 }

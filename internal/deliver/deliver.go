@@ -1,7 +1,9 @@
 // Package deliver pushes a newly created access key to the places that use
-// it: GitHub Actions secrets, HashiCorp Vault KV v2, GitLab CI/CD variables
-// and a shared credentials file profile. Each backend is its own package
-// (deliver/github, deliver/vault, deliver/gitlab, deliver/profile); this
+// it: GitHub Actions secrets, HashiCorp Vault KV v2, GitLab CI/CD variables,
+// a shared credentials file profile, SSM Parameter Store parameters and
+// Lambda environment variables. Each backend is its own package
+// (deliver/github, deliver/vault, deliver/gitlab, deliver/profile,
+// deliver/ssmparam, deliver/lambdaenv); this
 // package holds what they share and what the rotation lifecycle needs: the
 // Destination interface, destination references ("github:org/repo/NAME"),
 // the deliver section of keyrot.yaml and Resolve, which matches an IAM user

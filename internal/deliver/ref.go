@@ -12,10 +12,22 @@ const (
 	KindVault   = "vault"
 	KindGitLab  = "gitlab"
 	KindProfile = "profile"
+	KindSSM     = "ssm"
+	KindLambda  = "lambda"
 )
 
 // Kinds lists the kinds ParseRef accepts, in the order documented.
-var Kinds = []string{KindGitHub, KindVault, KindGitLab, KindProfile}
+var Kinds = []string{KindGitHub, KindVault, KindGitLab, KindProfile, KindSSM, KindLambda}
+
+// IsAWS reports whether kind is reached with keyrot's own AWS access (the
+// role it assumes in the destination's account) rather than a token.
+func IsAWS(kind string) bool { return kind == KindSSM || kind == KindLambda }
+
+// DefaultLambdaVar is the environment variable a Lambda destination writes
+// the access key ID to when its reference names none; the secret goes to
+// KEYROT_SECRET_ACCESS_KEY. Lambda reserves AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY (they hold the function's own role credentials).
+const DefaultLambdaVar = "KEYROT_" + IDSuffix
 
 // IDSuffix ends every GitHub and GitLab name in a reference: the name is
 // where the access key ID goes, and the secret access key goes to the same
@@ -35,6 +47,9 @@ const (
 //	vault:MOUNT/PATH                                KV v2 secret PATH under MOUNT
 //	gitlab:GROUP[/SUBGROUP...]/PROJECT/NAME         project CI/CD variables
 //	profile:NAME                                    shared credentials file profile
+//	ssm:ACCOUNT/REGION/NAME                         SSM parameter NAME
+//	ssm:ACCOUNT/REGION/PATH/.../NAME                SSM parameter /PATH/.../NAME
+//	lambda:ACCOUNT/REGION/FUNCTION[/NAME]           a Lambda function's environment variables
 type Ref struct {
 	Kind string
 	// Owner, Repo and Environment place a GitHub secret: Repo is empty
@@ -44,9 +59,42 @@ type Ref struct {
 	Mount, Path string
 	// Project is a GitLab project's full path (group/project).
 	Project string
-	// Name is the GitHub or GitLab name of the access key ID, or the
-	// profile's name.
+	// Account and Region place an AWS destination (ssm, lambda).
+	Account, Region string
+	// Parameter is an SSM parameter's name: "/a/b" for a hierarchy.
+	Parameter string
+	// Function is a Lambda function's name.
+	Function string
+	// Name is the GitHub or GitLab name of the access key ID, the
+	// profile's name, or the Lambda environment variable of the access key
+	// ID ("" for DefaultLambdaVar).
 	Name string
+}
+
+// place identifies where a reference writes: its canonical form, with a
+// Lambda reference's default variable written out, so that
+// lambda:A/R/F and lambda:A/R/F/KEYROT_ACCESS_KEY_ID are one destination.
+func (r Ref) place() string {
+	if r.Kind == KindLambda && r.Name == "" {
+		r.Name = DefaultLambdaVar
+	}
+	return r.String()
+}
+
+// LambdaSecretVar is the Lambda environment variable that receives the
+// secret access key: LambdaVar with ACCESS_KEY_ID replaced by
+// SECRET_ACCESS_KEY.
+func (r Ref) LambdaSecretVar() string {
+	return strings.TrimSuffix(r.LambdaVar(), IDSuffix) + SecretSuffix
+}
+
+// LambdaVar is the Lambda environment variable that receives the access
+// key ID: Name, or DefaultLambdaVar.
+func (r Ref) LambdaVar() string {
+	if r.Name == "" {
+		return DefaultLambdaVar
+	}
+	return r.Name
 }
 
 // SecretName is the name that receives the secret access key: Name with
@@ -73,6 +121,14 @@ func (r Ref) String() string {
 		return "gitlab:" + r.Project + "/" + r.Name
 	case KindProfile:
 		return "profile:" + r.Name
+	case KindSSM:
+		return "ssm:" + r.Account + "/" + r.Region + "/" + strings.TrimPrefix(r.Parameter, "/")
+	case KindLambda:
+		s := "lambda:" + r.Account + "/" + r.Region + "/" + r.Function
+		if r.Name != "" {
+			s += "/" + r.Name
+		}
+		return s
 	}
 	return r.Kind + ":?"
 }
@@ -87,7 +143,26 @@ var (
 	segmentRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
 	gitlabNameRE  = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}$`)
 	profileNameRE = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,64}$`)
+	awsAccountRE  = regexp.MustCompile(`^\d{12}$`)
+	awsRegionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	// SSM parameter name parts, Lambda function names and Lambda
+	// environment variable names, as the services' API references give them.
+	ssmPartRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	lambdaFuncRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	lambdaEnvVarRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]+$`)
 )
+
+// LambdaReserved are the environment variable names Lambda sets itself and
+// refuses in a function's configuration (Lambda Developer Guide, "Defined
+// runtime environment variables").
+var LambdaReserved = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
+	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
+	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
+	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
 
 // ParseRef parses a destination reference such as
 // "github:org/repo/AWS_ACCESS_KEY_ID". Its errors quote the input: a
@@ -174,6 +249,21 @@ func ParseRef(s string) (Ref, error) {
 			return fail("want profile:NAME with a profile name of letters, digits and . _ @ + -")
 		}
 		return Ref{Kind: kind, Name: parts[0]}, nil
+	case KindSSM, KindLambda:
+		if len(parts) < 3 {
+			return fail("want %s:ACCOUNT/REGION/...", kind)
+		}
+		r := Ref{Kind: kind, Account: parts[0], Region: parts[1]}
+		if !awsAccountRE.MatchString(r.Account) {
+			return fail("account %q is not a 12-digit account ID", r.Account)
+		}
+		if !awsRegionRE.MatchString(r.Region) {
+			return fail("region %q is not an AWS region such as us-east-1", r.Region)
+		}
+		if kind == KindSSM {
+			return parseSSM(r, parts[2:], fail)
+		}
+		return parseLambda(r, parts[2:], fail)
 	}
 	return fail("unknown kind %q; use %s", kind, strings.Join(Kinds, ", "))
 }
@@ -185,4 +275,57 @@ func idName(name string) error {
 		return fmt.Errorf("name %q must end in %s (the secret access key goes to the same name ending in %s)", name, IDSuffix, SecretSuffix)
 	}
 	return nil
+}
+
+// parseSSM completes an ssm reference from the parts after the region:
+// one part is a top-level parameter name, several a hierarchy
+// (/a/b/c), as Parameter Store names them.
+func parseSSM(r Ref, parts []string, fail func(string, ...any) (Ref, error)) (Ref, error) {
+	if len(parts) > 15 {
+		return fail("a parameter hierarchy has at most 15 levels")
+	}
+	for _, p := range parts {
+		if !ssmPartRE.MatchString(p) {
+			return fail("parameter name part %q: use letters, digits, '.', '_' and '-'", p)
+		}
+	}
+	if low := strings.ToLower(parts[0]); strings.HasPrefix(low, "aws") || strings.HasPrefix(low, "ssm") {
+		return fail("parameter names may not begin with aws or ssm")
+	}
+	r.Parameter = parts[0]
+	if len(parts) > 1 {
+		r.Parameter = "/" + strings.Join(parts, "/")
+	}
+	if len(r.Parameter) > 1011 {
+		return fail("the parameter name is longer than 1011 characters")
+	}
+	return r, nil
+}
+
+// parseLambda completes a lambda reference: FUNCTION and an optional
+// variable name that must end in ACCESS_KEY_ID; neither variable of the
+// pair may be one Lambda reserves.
+func parseLambda(r Ref, parts []string, fail func(string, ...any) (Ref, error)) (Ref, error) {
+	if len(parts) > 2 {
+		return fail("want lambda:ACCOUNT/REGION/FUNCTION or lambda:ACCOUNT/REGION/FUNCTION/NAME")
+	}
+	r.Function = parts[0]
+	if !lambdaFuncRE.MatchString(r.Function) {
+		return fail("function %q: Lambda function names are up to 64 letters, digits, '-' and '_'", r.Function)
+	}
+	if len(parts) == 2 {
+		r.Name = parts[1]
+		if !lambdaEnvVarRE.MatchString(r.Name) {
+			return fail("name %q: Lambda environment variable names are letters, digits and underscores, starting with a letter", r.Name)
+		}
+		if err := idName(r.Name); err != nil {
+			return fail("%v", err)
+		}
+		for _, v := range []string{r.Name, r.SecretName()} {
+			if LambdaReserved[v] {
+				return fail("Lambda reserves %s for the function's own credentials; use another name such as %s (the default)", v, DefaultLambdaVar)
+			}
+		}
+	}
+	return r, nil
 }

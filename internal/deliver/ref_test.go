@@ -21,6 +21,10 @@ func TestParseRef(t *testing.T) {
 		{"vault:secret/ci/deploy", deliver.Ref{Kind: "vault", Mount: "secret", Path: "ci/deploy"}, ""},
 		{"gitlab:acme/platform/deploy/AWS_ACCESS_KEY_ID", deliver.Ref{Kind: "gitlab", Project: "acme/platform/deploy", Name: "AWS_ACCESS_KEY_ID"}, "AWS_SECRET_ACCESS_KEY"},
 		{"profile:work", deliver.Ref{Kind: "profile", Name: "work"}, ""},
+		{"ssm:123456789012/eu-west-1/keyrot/ci/deploy", deliver.Ref{Kind: "ssm", Account: "123456789012", Region: "eu-west-1", Parameter: "/keyrot/ci/deploy"}, ""},
+		{"ssm:123456789012/us-east-1/deploy-key", deliver.Ref{Kind: "ssm", Account: "123456789012", Region: "us-east-1", Parameter: "deploy-key"}, ""},
+		{"lambda:123456789012/us-east-1/app-worker", deliver.Ref{Kind: "lambda", Account: "123456789012", Region: "us-east-1", Function: "app-worker"}, ""},
+		{"lambda:123456789012/us-gov-west-1/app_worker/APP_ACCESS_KEY_ID", deliver.Ref{Kind: "lambda", Account: "123456789012", Region: "us-gov-west-1", Function: "app_worker", Name: "APP_ACCESS_KEY_ID"}, "APP_SECRET_ACCESS_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -60,6 +64,17 @@ func TestParseRefRejects(t *testing.T) {
 		{"profile:", "nothing after profile:"},
 		{"profile:a b", "want profile:NAME"},
 		{"profile:a/b", "want profile:NAME"},
+		{"ssm:123456789012/us-east-1", "want ssm:ACCOUNT/REGION/..."},
+		{"ssm:12345/us-east-1/x", "12-digit account ID"},
+		{"ssm:123456789012/useast1/x", "not an AWS region"},
+		{"ssm:123456789012/us-east-1/a b", "parameter name part"},
+		{"ssm:123456789012/us-east-1/aws/x", "may not begin with aws or ssm"},
+		{"ssm:123456789012/us-east-1/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", "at most 15 levels"},
+		{"lambda:123456789012/us-east-1/fn/AWS_ACCESS_KEY_ID", "Lambda reserves AWS_ACCESS_KEY_ID"},
+		{"lambda:123456789012/us-east-1/fn/KEY_ID", "must end in ACCESS_KEY_ID"},
+		{"lambda:123456789012/us-east-1/fn.v2", "Lambda function names"},
+		{"lambda:123456789012/us-east-1/fn/_ACCESS_KEY_ID", "Lambda environment variable names"},
+		{"lambda:123456789012/us-east-1/fn/X_ACCESS_KEY_ID/more", "want lambda:ACCOUNT/REGION/FUNCTION"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -76,7 +91,8 @@ func TestParseRefRejects(t *testing.T) {
 // documented.
 func FuzzParseRef(f *testing.F) {
 	for _, s := range []string{"github:acme/app/AWS_ACCESS_KEY_ID", "github:acme/AWS_ACCESS_KEY_ID",
-		"github:acme/app/environments/prod/AWS_ACCESS_KEY_ID", "vault:secret/a/b", "gitlab:g/s/p/X_ACCESS_KEY_ID", "profile:default", "github:", ":", ""} {
+		"github:acme/app/environments/prod/AWS_ACCESS_KEY_ID", "vault:secret/a/b", "gitlab:g/s/p/X_ACCESS_KEY_ID", "profile:default", "github:", ":", "",
+		"ssm:123456789012/us-east-1/keyrot/ci/deploy", "ssm:123456789012/eu-west-1/key", "lambda:123456789012/us-east-1/fn", "lambda:123456789012/us-east-1/fn/APP_ACCESS_KEY_ID"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -96,6 +112,12 @@ func FuzzParseRef(f *testing.F) {
 		}
 		if (r.Kind == deliver.KindGitHub || r.Kind == deliver.KindGitLab) && (!strings.HasSuffix(r.Name, deliver.IDSuffix) || r.SecretName() == r.Name) {
 			t.Fatalf("%q: name %q and secret name %q are not a pair", s, r.Name, r.SecretName())
+		}
+		if r.Kind == deliver.KindLambda && (deliver.LambdaReserved[r.LambdaVar()] || deliver.LambdaReserved[r.LambdaSecretVar()] || r.LambdaVar() == r.LambdaSecretVar()) {
+			t.Fatalf("%q: variables %s and %s are reserved by Lambda or not a pair", s, r.LambdaVar(), r.LambdaSecretVar())
+		}
+		if r.Kind == deliver.KindSSM && strings.Contains(r.Parameter, "/") && !strings.HasPrefix(r.Parameter, "/") {
+			t.Fatalf("%q: hierarchical parameter %q does not begin with /", s, r.Parameter)
 		}
 	})
 }

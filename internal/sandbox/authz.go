@@ -286,7 +286,7 @@ func deniedError(r *request, t authzTarget, msg string) error {
 		// SNS names the action with its upper-case prefix.
 		msg = strings.ReplaceAll(msg, "perform: sns:", "perform: SNS:")
 		return errf(403, "AuthorizationError", "%s", strings.ReplaceAll(msg, "allows the sns:", "allows the SNS:"))
-	case "ses":
+	case "ses", "lambda":
 		return errf(403, "AccessDeniedException", "%s", msg)
 	}
 	return errf(400, "AccessDeniedException", "%s", msg)
@@ -308,6 +308,10 @@ func targetFor(r *request) authzTarget {
 		snsTarget(r, &t)
 	case "ses":
 		sesTarget(r, &t)
+	case "ssm":
+		ssmTarget(r, &t)
+	case "lambda":
+		lambdaTarget(r, &t)
 	case "kms":
 		// KMS is decided at each key the call touches, with the key's
 		// policy as its resource policy (authorizeKMS in kms.go).

@@ -216,4 +216,35 @@ func testAWSCLI(t *testing.T, cli string) {
 		len(list(got["VersionStages"])) != 1 || str(list(got["VersionStages"])[0]) != "AWSCURRENT" {
 		t.Errorf("get-secret-value: %v", got)
 	}
+
+	// Parameter Store: a SecureString under aws/ssm, read back decrypted.
+	put := admin("ssm", "put-parameter", "--name", "/keyrot/ci-deploy", "--type", "SecureString", "--value", `{"AccessKeyId":"AKIAEXAMPLE"}`)
+	if v, _ := put["Version"].(float64); v != 1 || str(put["Tier"]) != "Standard" {
+		t.Errorf("put-parameter: %v", put)
+	}
+	param := obj(admin("ssm", "get-parameter", "--name", "/keyrot/ci-deploy", "--with-decryption")["Parameter"])
+	if str(param["Value"]) != `{"AccessKeyId":"AKIAEXAMPLE"}` || str(param["ARN"]) != "arn:aws:ssm:us-east-1:210987654321:parameter/keyrot/ci-deploy" {
+		t.Errorf("get-parameter: %v", param)
+	}
+
+	// Lambda: a function's environment, updated guarded by its RevisionId.
+	if err := env.Server.AddRole("210987654321", "app-runtime", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	zip := filepath.Join(dir, "fn.zip")
+	if err := os.WriteFile(zip, []byte("PK\x05\x06"+strings.Repeat("\x00", 18)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fn := admin("lambda", "create-function", "--function-name", "app-worker", "--runtime", "python3.12", "--handler", "app.handler",
+		"--role", "arn:aws:iam::210987654321:role/app-runtime", "--zip-file", "fileb://"+zip)
+	if str(fn["FunctionArn"]) != "arn:aws:lambda:us-east-1:210987654321:function:app-worker" || str(fn["RevisionId"]) == "" {
+		t.Fatalf("create-function: %v", fn)
+	}
+	up := admin("lambda", "update-function-configuration", "--function-name", "app-worker", "--revision-id", str(fn["RevisionId"]),
+		"--environment", `{"Variables":{"KEYROT_ACCESS_KEY_ID":"AKIAEXAMPLE"}}`)
+	conf := admin("lambda", "get-function-configuration", "--function-name", "app-worker")
+	if str(obj(obj(conf["Environment"])["Variables"])["KEYROT_ACCESS_KEY_ID"]) != "AKIAEXAMPLE" || str(conf["RevisionId"]) != str(up["RevisionId"]) ||
+		str(up["RevisionId"]) == str(fn["RevisionId"]) {
+		t.Errorf("get-function-configuration after update: %v", conf)
+	}
 }

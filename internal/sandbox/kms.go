@@ -135,7 +135,7 @@ func kmsManagedPolicy(account, region, service string) string {
   "Version" : "2012-10-17",
   "Id" : "auto-` + service + `-2",
   "Statement" : [ {
-    "Sid" : "Allow access through AWS Secrets Manager for all principals in the account that are authorized to use AWS Secrets Manager",
+    "Sid" : "Allow access through AWS ` + kmsServiceTitle(service) + ` for all principals in the account that are authorized to use AWS ` + kmsServiceTitle(service) + `",
     "Effect" : "Allow",
     "Principal" : {
       "AWS" : "*"
@@ -219,8 +219,11 @@ func kmsManagedKey(now time.Time, a *Account, region, service string) *KMSKey {
 }
 
 func kmsServiceTitle(service string) string {
-	if service == "secretsmanager" {
+	switch service {
+	case "secretsmanager":
 		return "Secrets Manager"
+	case "ssm":
+		return "Systems Manager"
 	}
 	return service
 }

@@ -92,6 +92,21 @@ type ScenarioAccount struct {
 	// SESIdentities are the account's verified SES identities: email
 	// addresses, or domains whose every address may send.
 	SESIdentities []string `yaml:"ses_identities,omitempty" json:"ses_identities,omitempty"`
+	// LambdaFunctions are Lambda functions of the account (lambda.go).
+	LambdaFunctions []ScenarioLambdaFunction `yaml:"lambda_functions,omitempty" json:"lambda_functions,omitempty"`
+}
+
+// ScenarioLambdaFunction is a Lambda function: its configuration, nothing
+// that runs.
+type ScenarioLambdaFunction struct {
+	Name string `yaml:"name" json:"name"`
+	// Region is us-east-1 by default.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// Role names the execution role, one of the account's roles.
+	Role string `yaml:"role" json:"role"`
+	// Runtime is provided.al2023 by default.
+	Runtime     string            `yaml:"runtime,omitempty" json:"runtime,omitempty"`
+	Environment map[string]string `yaml:"environment,omitempty" json:"environment,omitempty"`
 }
 
 // ScenarioKMSKey is a customer managed, symmetric KMS key.

@@ -373,6 +373,7 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 		}
 	}
 	b.roles(path+".roles", spec.Roles, a)
+	b.lambdaFunctions(path+".lambda_functions", a, spec.LambdaFunctions)
 	b.st.Accounts[id] = a
 }
 

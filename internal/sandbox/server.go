@@ -1,5 +1,6 @@
 // Package sandbox is a local, wire-compatible stand-in for the parts of AWS
-// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2 and SNS. It
+// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2, SNS, SSM
+// Parameter Store and Lambda. It
 // speaks the services' own protocols (Query/XML, JSON 1.1, REST-JSON), checks
 // SigV4 signatures against the credentials it issued, records access-key use
 // the way IAM does, and exposes a control API under /_sandbox/ for scenarios,
@@ -122,6 +123,10 @@ type request struct {
 	requestID string
 	// authorized is set once the request passed authorization.
 	authorized bool
+	// pathParams are a REST route's {Name} path segments; status, when
+	// set, replaces a REST operation's 200 (Lambda's CreateFunction: 201).
+	pathParams map[string]string
+	status     int
 }
 
 // handler serves one operation. It returns a value to encode (for Query
@@ -173,7 +178,8 @@ func New(opts Options) *Server {
 		"secretsmanager": secretsActions(),
 		"kms":            kmsActions(),
 	}
-	s.ses = sesRoutes()
+	s.routes["ssm"] = ssmActions()
+	s.ses = append(sesRoutes(), lambdaRoutes()...)
 	return s
 }
 
@@ -265,11 +271,15 @@ func protoFor(r *http.Request, service string) protocol {
 		return protoJSON
 	case "ses", "email":
 		return protoREST
+	case "ssm":
+		return protoJSON
+	case "lambda":
+		return protoREST
 	}
 	if r.Header.Get("X-Amz-Target") != "" {
 		return protoJSON
 	}
-	if strings.HasPrefix(r.URL.Path, "/v2/") {
+	if strings.HasPrefix(r.URL.Path, "/v2/") || strings.HasPrefix(r.URL.Path, lambdaAPIPrefix) {
 		return protoREST
 	}
 	return protoQuery
@@ -279,6 +289,7 @@ var jsonTargetPrefix = map[string]string{
 	"organizations":  "AWSOrganizationsV20161128.",
 	"secretsmanager": "secretsmanager.",
 	"kms":            "TrentService.",
+	"ssm":            "AmazonSSM.",
 }
 
 var queryNamespace = map[string]string{
@@ -302,9 +313,10 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 
 	// Work out the action before authenticating, so errors name it.
 	var (
-		action string
-		form   url.Values
-		h      handler
+		action     string
+		form       url.Values
+		h          handler
+		pathParams map[string]string
 	)
 	switch proto {
 	case protoQuery:
@@ -335,8 +347,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 		}
 	case protoREST:
 		for _, rt := range s.ses {
-			if rt.Method == r.Method && rt.Path == r.URL.Path {
-				action, h = rt.Action, rt.H
+			if ps, ok := rt.match(r.Method, r.URL.Path); ok {
+				action, h, pathParams = rt.Action, rt.H, ps
 			}
 		}
 	}
@@ -393,6 +405,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 	req := &request{
 		http: r, st: s.st, srv: s, now: s.clock.Now(), service: service, action: action,
 		region: auth.Region, caller: caller, acct: acct, form: form, body: body, requestID: reqID,
+		pathParams: pathParams,
 	}
 	var (
 		out any
@@ -414,7 +427,29 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 		writeError(w, proto, reqID, ae)
 		return
 	}
+	if req.status != 0 && proto == protoREST {
+		writeRESTStatus(w, reqID, req.status, out)
+		return
+	}
 	writeResult(w, proto, service, action, reqID, out)
+}
+
+// writeRESTStatus writes a REST-JSON result with a status other than 200
+// (201 Created; 204 No Content has no body).
+func writeRESTStatus(w http.ResponseWriter, reqID string, status int, out any) {
+	w.Header().Set("X-Amzn-Requestid", reqID)
+	if status == http.StatusNoContent || out == nil {
+		w.WriteHeader(status)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		writeError(w, protoREST, reqID, errf(500, "InternalFailure", "encode response: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // authenticate finds the credentials a request was signed with, checks the

@@ -58,6 +58,11 @@ type Account struct {
 	SESIdentities []string `json:"ses_identities,omitempty"`
 	// Policies are the account's customer-managed IAM policies by ARN.
 	Policies map[string]*ManagedPolicy `json:"policies,omitempty"`
+	// SSMParameters are Parameter Store parameters by region, then by
+	// name (ssm.go); LambdaFunctions are Lambda functions by region, then
+	// by name (lambda.go). Made on first use.
+	SSMParameters   map[string]map[string]*SSMParameter   `json:"ssm_parameters,omitempty"`
+	LambdaFunctions map[string]map[string]*LambdaFunction `json:"lambda_functions,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
 }

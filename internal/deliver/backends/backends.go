@@ -13,12 +13,28 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/github"
 	"github.com/keyrot/keyrot/internal/deliver/gitlab"
+	"github.com/keyrot/keyrot/internal/deliver/lambdaenv"
 	"github.com/keyrot/keyrot/internal/deliver/profile"
+	"github.com/keyrot/keyrot/internal/deliver/ssmparam"
 	"github.com/keyrot/keyrot/internal/deliver/vault"
 )
+
+// AccountConfigs gives the AWS configuration that acts in an account:
+// keyrot's own in its account, the assumed member role elsewhere
+// (awsaccess.Accounts). ssm and lambda destinations are reached this way.
+type AccountConfigs interface {
+	Config(ctx context.Context, account string) (aws.Config, error)
+}
+
+var _ AccountConfigs = (*awsaccess.Accounts)(nil)
 
 // Env is what opening a destination may use besides its Target.
 type Env struct {
@@ -30,6 +46,9 @@ type Env struct {
 	HTTPClient *http.Client
 	// Home is the user's home directory, for the default credentials file.
 	Home string
+	// AWS reaches the accounts of ssm and lambda destinations; nil when
+	// none is configured.
+	AWS AccountConfigs
 }
 
 // Open returns the destination t names, with its token read.
@@ -48,6 +67,8 @@ func Open(ctx context.Context, t deliver.Target, env Env) (deliver.Destination, 
 			file = filepath.Join(env.Home, file[2:])
 		}
 		return profile.New(t.Ref, file)
+	case deliver.KindSSM, deliver.KindLambda:
+		return openAWS(ctx, t, env)
 	case deliver.KindGitHub, deliver.KindVault, deliver.KindGitLab:
 	default:
 		return nil, fmt.Errorf("destination %s: unknown kind", t.Ref)
@@ -92,4 +113,21 @@ func CheckAll(ctx context.Context, targets []deliver.Target, env Env) ([]Result,
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// openAWS opens an ssm or lambda destination with a client acting in the
+// destination's account and region.
+func openAWS(ctx context.Context, t deliver.Target, env Env) (deliver.Destination, error) {
+	if env.AWS == nil {
+		return nil, &deliver.Error{Ref: t.Ref, Op: "open", Err: errors.New("no AWS access configured")}
+	}
+	cfg, err := env.AWS.Config(ctx, t.Ref.Account)
+	if err != nil {
+		return nil, &deliver.Error{Ref: t.Ref, Op: "open", Err: deliver.AWSError(err, false)}
+	}
+	cfg.Region = t.Ref.Region
+	if t.Ref.Kind == deliver.KindSSM {
+		return ssmparam.New(t.Ref, ssm.NewFromConfig(cfg), t.Provider.KMSKeyID)
+	}
+	return lambdaenv.New(t.Ref, lambda.NewFromConfig(cfg))
 }

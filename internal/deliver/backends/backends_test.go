@@ -9,12 +9,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/deliver/profile"
 	"github.com/keyrot/keyrot/internal/deliver/vault"
+	"github.com/keyrot/keyrot/internal/sandbox"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
+	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
 func target(t *testing.T, ref string, p deliver.Provider) deliver.Target {
@@ -104,5 +112,58 @@ func TestOpenWithTokenSecret(t *testing.T) {
 	_, err := backends.Open(ctx, target(t, "gitlab:acme/app/AWS_ACCESS_KEY_ID", deliver.Provider{TokenSecret: arn + "x"}), env)
 	if err == nil || !strings.Contains(err.Error(), arn+"x") {
 		t.Errorf("missing secret: %v", err)
+	}
+}
+
+// TestOpenAWSThroughMemberRole opens ssm and lambda destinations of a
+// member account the way keyrot reaches it (awsaccess: the organization's
+// role assumed there) against the sandbox, and delivers a key to both.
+func TestOpenAWSThroughMemberRole(t *testing.T) {
+	ctx := context.Background()
+	env := sandboxtest.Start(t, "")
+	sc, err := sandbox.ParseScenario("member.yaml", []byte("organization:\n  management:\n    id: \"111111111111\"\n    name: mgmt\naccounts:\n  - id: \"222222222222\"\n    name: workloads\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	access := awsaccess.New(env.Admin(), awsaccess.Role{})
+	member, err := access.Config(ctx, "222222222222")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Server.AddRole("222222222222", "app-runtime", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	member.Region = "eu-west-1"
+	_, err = lambda.NewFromConfig(member).CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("app-worker"), Role: aws.String("arn:aws:iam::222222222222:role/app-runtime"),
+		Runtime: lambdatypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Code: &lambdatypes.FunctionCode{ZipFile: []byte("PK\x05\x06" + strings.Repeat("\x00", 18))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := deliver.Key{AccessKeyID: "AKIAEXAMPLEKEY000001", SecretAccessKey: secretstore.NewSecret("s3cret"), UserName: "app", AccountID: "222222222222"}
+	for _, ref := range []string{"ssm:222222222222/eu-west-1/keyrot/app", "lambda:222222222222/eu-west-1/app-worker"} {
+		d, err := backends.Open(ctx, target(t, ref, deliver.Provider{}), backends.Env{AWS: access})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Write(ctx, k); err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		if id, err := d.Current(ctx); err != nil || id != k.AccessKeyID {
+			t.Errorf("%s: Current = %q, %v", ref, id, err)
+		}
+	}
+	// The parameter is in the member account, not the caller's.
+	if _, err := ssm.NewFromConfig(func() aws.Config { c := env.Admin(); c.Region = "eu-west-1"; return c }()).GetParameter(ctx,
+		&ssm.GetParameterInput{Name: aws.String("/keyrot/app")}); err == nil {
+		t.Error("the parameter was written in the management account")
+	}
+	if _, err := backends.Open(ctx, target(t, "ssm:222222222222/eu-west-1/keyrot/app", deliver.Provider{}), backends.Env{}); err == nil || !strings.Contains(err.Error(), "no AWS access") {
+		t.Errorf("open without AWS access: %v", err)
 	}
 }
