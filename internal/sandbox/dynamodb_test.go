@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/keyrot/keyrot/internal/mototest"
+	"github.com/keyrot/keyrot/internal/sandbox"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
 
@@ -483,5 +484,89 @@ func TestDynamoDBMotoDifferential(t *testing.T) {
 		case m == sb && known:
 			t.Errorf("%s: listed as a moto mistake but moto now agrees: %+v", st.name, m)
 		}
+	}
+}
+
+// dynamoAuthzScenario declares a table and a user allowed some DynamoDB
+// actions on it only.
+const dynamoAuthzScenario = `
+organization:
+  management:
+    id: "111111111111"
+    name: mgmt
+    dynamodb_tables:
+      - {name: keyrot-history, partition_key: pk, sort_key: sk}
+      - {name: other, partition_key: "id:N"}
+    users:
+      - name: app
+        policies:
+          inline:
+            history: |
+              {"Version": "2012-10-17",
+               "Statement": [{"Effect": "Allow",
+                              "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"],
+                              "Resource": "arn:aws:dynamodb:us-east-1:111111111111:table/keyrot-history"}]}
+        keys: [{id: AKIADYNAMOAPPAAAAAAA, secret: "dynamoapp0dynamoapp0dynamoapp0dynamoapp0", age: 1d}]
+`
+
+// TestDynamoDBAuthorization: every DynamoDB call is decided as
+// dynamodb:<Action> on the table's ARN, each element of a transaction as
+// its own action; scenario tables exist from the start.
+func TestDynamoDBAuthorization(t *testing.T) {
+	env := sandboxtest.Start(t, "")
+	sc, err := sandbox.ParseScenario("dynamo.yaml", []byte(dynamoAuthzScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := dynamodb.NewFromConfig(env.Config("AKIADYNAMOAPPAAAAAAA", "dynamoapp0dynamoapp0dynamoapp0dynamoapp0", ""))
+	const table = "keyrot-history"
+	if _, err := c.PutItem(ctx, put(table, kv{"pk": s("a"), "sk": s("b")}, "", nil, nil)); err != nil {
+		t.Fatalf("allowed PutItem: %v", err)
+	}
+	if got, err := get(ctx, c, table, "a", "b"); err != nil || got != "{pk=S:a sk=S:b}" {
+		t.Fatalf("allowed GetItem: %s, %v", got, err)
+	}
+	denied := func(what string, err error, action, resource string) {
+		t.Helper()
+		want := "User: arn:aws:iam::111111111111:user/app is not authorized to perform: " + action + " on resource: " + resource +
+			" because no identity-based policy allows the " + action + " action"
+		if errCode(err) != "AccessDeniedException" || errMessage(err) != want {
+			t.Errorf("%s: %v\nwant AccessDeniedException: %s", what, err, want)
+		}
+	}
+	arn := "arn:aws:dynamodb:us-east-1:111111111111:table/"
+	_, err = c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: kv{"pk": s("a"), "sk": s("b")}})
+	denied("DeleteItem", err, "dynamodb:DeleteItem", arn+table)
+	_, err = c.PutItem(ctx, put("other", kv{"id": n("1")}, "", nil, nil))
+	denied("PutItem on another table", err, "dynamodb:PutItem", arn+"other")
+	_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+		{Put: &ddbtypes.Put{TableName: aws.String(table), Item: kv{"pk": s("t"), "sk": s("1")}}},
+		{Update: &ddbtypes.Update{TableName: aws.String(table), Key: kv{"pk": s("a"), "sk": s("b")}, UpdateExpression: aws.String("SET x = :x"),
+			ExpressionAttributeValues: kv{":x": n("1")}}},
+	}})
+	denied("a transaction with an update", err, "dynamodb:UpdateItem", arn+table)
+	if got, _ := get(ctx, c, table, "t", "1"); got != "-" {
+		t.Errorf("the denied transaction wrote %s", got)
+	}
+	_, err = c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+		{Put: &ddbtypes.Put{TableName: aws.String(table), Item: kv{"pk": s("t"), "sk": s("1")}}},
+		{ConditionCheck: &ddbtypes.ConditionCheck{TableName: aws.String(table), Key: kv{"pk": s("a"), "sk": s("b")}, ConditionExpression: aws.String("attribute_exists(pk)")}},
+	}})
+	if err != nil {
+		t.Errorf("allowed transaction: %v", err)
+	}
+	admin := dynamodb.NewFromConfig(env.Admin())
+	out, err := admin.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("other")})
+	if err != nil || len(out.Table.AttributeDefinitions) != 1 || out.Table.AttributeDefinitions[0].AttributeType != ddbtypes.ScalarAttributeTypeN ||
+		out.Table.BillingModeSummary.BillingMode != ddbtypes.BillingModePayPerRequest {
+		t.Errorf("scenario table: %+v, %v", out, err)
+	}
+	if _, err := sandbox.ParseScenario("bad.yaml", []byte("organization:\n  management:\n    dynamodb_tables: [{name: x, partition_key: \"pk:Q\"}]\n")); err == nil ||
+		!strings.Contains(err.Error(), "dynamodb_tables[0].name: invalid table name") || !strings.Contains(err.Error(), `dynamodb_tables[0]`) {
+		t.Errorf("bad scenario table: %v", err)
 	}
 }
