@@ -1,9 +1,9 @@
 // Package sandbox is a local, wire-compatible stand-in for the parts of AWS
-// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2 and SNS. It
-// speaks the services' own protocols (Query/XML, JSON 1.1, REST-JSON), checks
-// SigV4 signatures against the credentials it issued, records access-key use
-// the way IAM does, and exposes a control API under /_sandbox/ for scenarios,
-// the clock, fault injection and inspection.
+// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2, SNS and
+// DynamoDB. It speaks the services' own protocols (Query/XML, JSON 1.0 and
+// 1.1, REST-JSON), checks SigV4 signatures against the credentials it
+// issued, records access-key use the way IAM does, and exposes a control API
+// under /_sandbox/ for scenarios, the clock, fault injection and inspection.
 //
 // The package deliberately imports no AWS SDK code: it implements the wire
 // formats from AWS's documentation so that tests using the SDK check the SDK
