@@ -43,11 +43,15 @@ func TestDetect(t *testing.T) {
 			d.EventID, d.What, d.KeyID, d.By = "e1", CreateAccessKey, "AKIAALICENEWKEY00001", "arn:aws:sts::222222222222:assumed-role/AdminRole/keyrot"
 		})},
 		{"create-key-denied.json", nil},
-		{"create-own-key.json", with(func(d *Detection) { d.EventID, d.What, d.KeyID, d.User = "e1", CreateAccessKey, "AKIABOBNEWKEY0000001", "bob" })},
+		{"create-own-key.json", with(func(d *Detection) {
+			d.EventID, d.What, d.KeyID, d.User = "e1", CreateAccessKey, "AKIABOBNEWKEY0000001", "bob"
+		})},
 		{"reactivate-key.json", with(func(d *Detection) { d.EventID, d.What, d.KeyID = "e1", UpdateAccessKey, "AKIAALICEOLDKEY00001" })},
 		{"deactivate-key.json", nil},
 		{"create-login-profile.json", with(func(d *Detection) { d.EventID, d.What = "e1", CreateLoginProfile })},
-		{"deactivate-mfa.json", with(func(d *Detection) { d.EventID, d.What, d.MFASerial = "e1", DeactivateMFADevice, "arn:aws:iam::222222222222:mfa/alice" })},
+		{"deactivate-mfa.json", with(func(d *Detection) {
+			d.EventID, d.What, d.MFASerial = "e1", DeactivateMFADevice, "arn:aws:iam::222222222222:mfa/alice"
+		})},
 		{"list-users.json", nil},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
