@@ -16,7 +16,6 @@ import (
 
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/history/dynamostore"
-	"github.com/keyrot/keyrot/internal/mototest"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
 
@@ -110,14 +109,6 @@ func TestLeaseRaceSandbox(t *testing.T) {
 	admin := dynamodb.NewFromConfig(env.Admin())
 	table := createTable(t, admin)
 	leaseRace(t, func() *dynamodb.Client { return dynamodb.NewFromConfig(env.Admin()) }, table)
-}
-
-// TestLeaseRaceMoto runs the same race on moto's DynamoDB.
-func TestLeaseRaceMoto(t *testing.T) {
-	url := mototest.Start(t)
-	admin := dynamodb.NewFromConfig(mototest.Config(url))
-	table := createTable(t, admin)
-	leaseRace(t, func() *dynamodb.Client { return dynamodb.NewFromConfig(mototest.Config(url)) }, table)
 }
 
 // BenchmarkLeaseCycle measures one acquire-renew-release cycle against the

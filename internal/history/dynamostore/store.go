@@ -288,3 +288,31 @@ func copyItem(it item) item {
 	}
 	return c
 }
+
+// TableCreator is the part of the DynamoDB client CreateTable uses.
+type TableCreator interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+}
+
+// CreateTable creates a table with the key schema the store needs (string
+// pk and sk, on-demand billing), for tests and local setups. A deployment
+// creates it from its template, which also turns on the TTL attribute
+// expires_at and point-in-time recovery.
+func CreateTable(ctx context.Context, c TableCreator, name string) error {
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
+		},
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create history table %s: %w", name, err)
+	}
+	return nil
+}

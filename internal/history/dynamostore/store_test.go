@@ -6,9 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/history/dynamostore"
@@ -21,25 +19,12 @@ var _ app.Store = (*dynamostore.Store)(nil)
 
 var tableSeq atomic.Int64
 
-// CreateTable makes a table with the layout the store needs: string pk
-// and sk, on demand.
+// createTable makes a fresh table for one test.
 func createTable(t testing.TB, c *dynamodb.Client) string {
 	t.Helper()
 	name := fmt.Sprintf("keyrot-history-%d", tableSeq.Add(1))
-	_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
-		},
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
-		},
-	})
-	if err != nil {
-		t.Fatalf("create table %s: %v", name, err)
+	if err := dynamostore.CreateTable(context.Background(), c, name); err != nil {
+		t.Fatal(err)
 	}
 	return name
 }
@@ -52,17 +37,23 @@ func TestContractSandbox(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, nil)
 }
 
-// TestContractMoto runs the same contract on moto's DynamoDB.
-func TestContractMoto(t *testing.T) {
+// TestMoto runs the contract and the lease race on moto's DynamoDB (one
+// moto for both: it takes seconds to start).
+func TestMoto(t *testing.T) {
 	url := mototest.Start(t)
 	c := dynamodb.NewFromConfig(mototest.Config(url))
-	storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, map[string]string{
-		// moto's transact_write_items copies every table it touches
-		// before it starts and puts the copy back when a condition fails,
-		// without a lock: a transaction that fails while another commits
-		// undoes the other's writes. DynamoDB's TransactWriteItems is
-		// serializable with other transactions (Developer Guide,
-		// "Isolation levels for DynamoDB transactions").
-		"journal: of two concurrent EndActions exactly one succeeds": "moto's TransactWriteItems is not isolated from concurrent transactions",
+	t.Run("contract", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, map[string]string{
+			// moto's transact_write_items copies every table it touches
+			// before it starts and puts the copy back when a condition
+			// fails, without a lock: a transaction that fails while
+			// another commits undoes the other's writes. DynamoDB's
+			// TransactWriteItems is serializable with other transactions
+			// (Developer Guide, "Isolation levels for DynamoDB transactions").
+			"journal: of two concurrent EndActions exactly one succeeds": "moto's TransactWriteItems is not isolated from concurrent transactions",
+		})
+	})
+	t.Run("lease race", func(t *testing.T) {
+		leaseRace(t, func() *dynamodb.Client { return dynamodb.NewFromConfig(mototest.Config(url)) }, createTable(t, c))
 	})
 }
