@@ -336,6 +336,12 @@ var ddbSteps = []ddbStep{
 	{name: "query pages of two", call: func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		return queryAll(ctx, c, query(table, "pk = :p", kv{":p": s("p")}, true, 4))
 	}, want: "[{pk=S:p sk=S:a#1},{pk=S:p sk=S:a#2},{pk=S:p sk=S:a#3},{pk=S:p sk=S:b#1}]+more [{pk=S:p sk=S:b#2},{pk=S:p sk=S:c}]"},
+	// The API reference (Query, Limit): having processed Limit items,
+	// DynamoDB "stops the operation and returns the matching values up to
+	// that point, and a key in LastEvaluatedKey", even if none is left.
+	{name: "query with a limit equal to the matches", call: func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		return queryAll(ctx, c, query(table, "pk = :p AND begins_with(sk, :a)", kv{":p": s("p"), ":a": s("a#")}, true, 3))
+	}, want: "[{pk=S:p sk=S:a#1},{pk=S:p sk=S:a#2},{pk=S:p sk=S:a#3}]+more []"},
 	{name: "query backwards, limit 1", call: func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		out, err := c.Query(ctx, query(table, "pk = :p AND begins_with(sk, :b)", kv{":p": s("p"), ":b": s("b#")}, false, 1))
 		if err != nil {
