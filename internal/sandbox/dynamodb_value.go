@@ -4,10 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // DynamoDB attribute values (the AttributeValue shape of botocore's
@@ -519,16 +517,3 @@ func ddbTypeName(t string) string {
 	}
 	return t
 }
-
-// sortedSet returns the set's members in a stable order.
-func sortedSet(ss []string, numeric bool) []string {
-	out := append([]string(nil), ss...)
-	if numeric {
-		sort.Slice(out, func(i, j int) bool { return mustDecimal(out[i]).cmp(mustDecimal(out[j])) < 0 })
-	} else {
-		sort.Strings(out)
-	}
-	return out
-}
-
-func validUTF8(s string) bool { return utf8.ValidString(s) }
