@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/history/dynamostore"
 	"github.com/keyrot/keyrot/internal/history/storetest"
 	"github.com/keyrot/keyrot/internal/mototest"
@@ -56,4 +61,47 @@ func TestMoto(t *testing.T) {
 	t.Run("lease race", func(t *testing.T) {
 		leaseRace(t, func() *dynamodb.Client { return dynamodb.NewFromConfig(mototest.Config(url)) }, createTable(t, c))
 	})
+}
+
+// TestRetentionTTL: with a retention, a finished audit run carries
+// expires_at (its start plus the retention, epoch seconds) for DynamoDB's
+// TTL; other runs, as the SQLite store's Prune keeps them, carry none.
+func TestRetentionTTL(t *testing.T) {
+	env := sandboxtest.Start(t, "")
+	c := dynamodb.NewFromConfig(env.Admin())
+	table := createTable(t, c)
+	s := dynamostore.New(c, table)
+	s.Retention = 400 * 24 * time.Hour
+	ctx := context.Background()
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	audit, err := s.StartRun(ctx, history.Run{Command: "audit", Mode: history.ModeAuditOnly, Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply, err := s.StartRun(ctx, history.Run{Command: "apply", Mode: history.ModeEnforce, Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{audit, apply} {
+		if err := s.FinishRun(ctx, id, history.RunSucceeded, "", started.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expires := func(id int64) string {
+		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "runs"}, "sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d", id)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := out.Item["expires_at"].(*types.AttributeValueMemberN); ok {
+			return v.Value
+		}
+		return ""
+	}
+	if got, want := expires(audit), fmt.Sprint(started.Add(400*24*time.Hour).Unix()); got != want {
+		t.Errorf("audit run expires_at %q, want %q", got, want)
+	}
+	if got := expires(apply); got != "" {
+		t.Errorf("apply run expires_at %q, want none", got)
+	}
 }
