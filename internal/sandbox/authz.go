@@ -312,6 +312,8 @@ func targetFor(r *request) authzTarget {
 		ssmTarget(r, &t)
 	case "lambda":
 		lambdaTarget(r, &t)
+	case "dynamodb":
+		dynamoTarget(r, &t)
 	case "kms":
 		// KMS is decided at each key the call touches, with the key's
 		// policy as its resource policy (authorizeKMS in kms.go).
