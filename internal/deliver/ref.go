@@ -12,10 +12,11 @@ const (
 	KindVault   = "vault"
 	KindGitLab  = "gitlab"
 	KindProfile = "profile"
+	KindKube    = "kubernetes"
 )
 
 // Kinds lists the kinds ParseRef accepts, in the order documented.
-var Kinds = []string{KindGitHub, KindVault, KindGitLab, KindProfile}
+var Kinds = []string{KindGitHub, KindVault, KindGitLab, KindProfile, KindKube}
 
 // IDSuffix ends every GitHub and GitLab name in a reference: the name is
 // where the access key ID goes, and the secret access key goes to the same
@@ -35,6 +36,12 @@ const (
 //	vault:MOUNT/PATH                                KV v2 secret PATH under MOUNT
 //	gitlab:GROUP[/SUBGROUP...]/PROJECT/NAME         project CI/CD variables
 //	profile:NAME                                    shared credentials file profile
+//	kubernetes:CONTEXT/NAMESPACE/SECRET[/NAME]      Kubernetes Secret keys
+//
+// A Kubernetes reference's CONTEXT is a kubeconfig context, or InCluster
+// for the pod's own service account; NAME, when given, is the data key of
+// the access key ID (default DefaultKubeIDKey), the secret access key
+// going to the key named as for GitHub (SecretName).
 type Ref struct {
 	Kind string
 	// Owner, Repo and Environment place a GitHub secret: Repo is empty
@@ -44,9 +51,31 @@ type Ref struct {
 	Mount, Path string
 	// Project is a GitLab project's full path (group/project).
 	Project string
-	// Name is the GitHub or GitLab name of the access key ID, or the
-	// profile's name.
+	// Context, Namespace and Secret place a Kubernetes Secret: Context
+	// is a kubeconfig context or InCluster.
+	Context, Namespace, Secret string
+	// Name is the GitHub or GitLab name of the access key ID, the
+	// profile's name, or the Kubernetes data key of the access key ID
+	// ("" for DefaultKubeIDKey).
 	Name string
+}
+
+// InCluster is the context of a Kubernetes reference that means the
+// cluster keyrot runs in, reached with the pod's service account.
+const InCluster = "in-cluster"
+
+// DefaultKubeIDKey is the data key of the access key ID in a Kubernetes
+// Secret whose reference names none; the secret access key goes to
+// AWS_SECRET_ACCESS_KEY.
+const DefaultKubeIDKey = "AWS_ACCESS_KEY_ID"
+
+// KubeKeys returns the data keys of a Kubernetes reference: the access
+// key ID's and the secret access key's.
+func (r Ref) KubeKeys() (id, secret string) {
+	if r.Name == "" {
+		return DefaultKubeIDKey, "AWS_" + SecretSuffix
+	}
+	return r.Name, r.SecretName()
 }
 
 // SecretName is the name that receives the secret access key: Name with
@@ -73,6 +102,12 @@ func (r Ref) String() string {
 		return "gitlab:" + r.Project + "/" + r.Name
 	case KindProfile:
 		return "profile:" + r.Name
+	case KindKube:
+		s := "kubernetes:" + r.Context + "/" + r.Namespace + "/" + r.Secret
+		if r.Name != "" {
+			s += "/" + r.Name
+		}
+		return s
 	}
 	return r.Kind + ":?"
 }
@@ -87,6 +122,14 @@ var (
 	segmentRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
 	gitlabNameRE  = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}$`)
 	profileNameRE = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,64}$`)
+	// Kubernetes: a context name without '/' (kubectl config
+	// rename-context gives one to an EKS context named by its ARN), a
+	// namespace (DNS-1123 label), a Secret name (DNS-1123 subdomain) and a
+	// data key (letters, digits, '-', '_', '.').
+	kubeContextRE   = regexp.MustCompile(`^[A-Za-z0-9._@:+-]{1,253}$`)
+	kubeNamespaceRE = regexp.MustCompile(`^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
+	kubeSecretRE    = regexp.MustCompile(`^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$`)
+	kubeKeyRE       = regexp.MustCompile(`^[-._A-Za-z0-9]{1,253}$`)
 )
 
 // ParseRef parses a destination reference such as
@@ -174,6 +217,33 @@ func ParseRef(s string) (Ref, error) {
 			return fail("want profile:NAME with a profile name of letters, digits and . _ @ + -")
 		}
 		return Ref{Kind: kind, Name: parts[0]}, nil
+	case KindKube:
+		if len(parts) != 3 && len(parts) != 4 {
+			return fail("want kubernetes:CONTEXT/NAMESPACE/SECRET or kubernetes:CONTEXT/NAMESPACE/SECRET/NAME")
+		}
+		if strings.HasPrefix(rest, "arn:") {
+			return fail("a context named by its EKS cluster ARN holds a '/': give it a short name (kubectl config rename-context ARN NAME) and use that")
+		}
+		r := Ref{Kind: kind, Context: parts[0], Namespace: parts[1], Secret: parts[2]}
+		if !kubeContextRE.MatchString(r.Context) {
+			return fail("context %q: use a kubeconfig context name of letters, digits and . _ @ : + - (or %s)", r.Context, InCluster)
+		}
+		if !kubeNamespaceRE.MatchString(r.Namespace) {
+			return fail("namespace %q is not a Kubernetes namespace name (lower-case letters, digits and '-', at most 63)", r.Namespace)
+		}
+		if len(r.Secret) > 253 || !kubeSecretRE.MatchString(r.Secret) {
+			return fail("secret %q is not a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 253)", r.Secret)
+		}
+		if len(parts) == 4 {
+			r.Name = parts[3]
+			if !kubeKeyRE.MatchString(r.Name) || len(r.SecretName()) > 253 {
+				return fail("name %q is not a Kubernetes Secret data key (letters, digits, '-', '_' and '.')", r.Name)
+			}
+			if err := idName(r.Name); err != nil {
+				return fail("%v", err)
+			}
+		}
+		return r, nil
 	}
 	return fail("unknown kind %q; use %s", kind, strings.Join(Kinds, ", "))
 }

@@ -21,6 +21,9 @@ func TestParseRef(t *testing.T) {
 		{"vault:secret/ci/deploy", deliver.Ref{Kind: "vault", Mount: "secret", Path: "ci/deploy"}, ""},
 		{"gitlab:acme/platform/deploy/AWS_ACCESS_KEY_ID", deliver.Ref{Kind: "gitlab", Project: "acme/platform/deploy", Name: "AWS_ACCESS_KEY_ID"}, "AWS_SECRET_ACCESS_KEY"},
 		{"profile:work", deliver.Ref{Kind: "profile", Name: "work"}, ""},
+		{"kubernetes:prod/ci/aws-deploy", deliver.Ref{Kind: "kubernetes", Context: "prod", Namespace: "ci", Secret: "aws-deploy"}, ""},
+		{"kubernetes:in-cluster/team-a/app.aws/APP_ACCESS_KEY_ID", deliver.Ref{Kind: "kubernetes", Context: "in-cluster", Namespace: "team-a", Secret: "app.aws", Name: "APP_ACCESS_KEY_ID"}, "APP_SECRET_ACCESS_KEY"},
+		{"kubernetes:kind-kind/default/s/aws.access-ACCESS_KEY_ID", deliver.Ref{Kind: "kubernetes", Context: "kind-kind", Namespace: "default", Secret: "s", Name: "aws.access-ACCESS_KEY_ID"}, "aws.access-SECRET_ACCESS_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -36,6 +39,16 @@ func TestParseRef(t *testing.T) {
 			}
 			if tt.secretName != "" && got.SecretName() != tt.secretName {
 				t.Errorf("SecretName() = %q, want %q", got.SecretName(), tt.secretName)
+			}
+			if got.Kind == deliver.KindKube {
+				id, secret := got.KubeKeys()
+				wantID, wantSecret := "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
+				if tt.secretName != "" {
+					wantID, wantSecret = got.Name, tt.secretName
+				}
+				if id != wantID || secret != wantSecret {
+					t.Errorf("KubeKeys() = %q, %q, want %q, %q", id, secret, wantID, wantSecret)
+				}
 			}
 		})
 	}
@@ -60,6 +73,16 @@ func TestParseRefRejects(t *testing.T) {
 		{"profile:", "nothing after profile:"},
 		{"profile:a b", "want profile:NAME"},
 		{"profile:a/b", "want profile:NAME"},
+		{"kubernetes:prod/ci", "want kubernetes:CONTEXT/NAMESPACE/SECRET"},
+		{"kubernetes:prod/ci/s/AWS_ACCESS_KEY_ID/x", "want kubernetes:CONTEXT/NAMESPACE/SECRET"},
+		{"kubernetes:arn:aws:eks:us-east-1:123456789012:cluster/prod/ci/s", "kubectl config rename-context"},
+		{"kubernetes:pr od/ci/s", "context"},
+		{"kubernetes:prod/CI/s", "namespace"},
+		{"kubernetes:prod/-ci/s", "namespace"},
+		{"kubernetes:prod/ci/Secret", "secret \"Secret\""},
+		{"kubernetes:prod/ci/s..x", "secret"},
+		{"kubernetes:prod/ci/s/TOKEN", "must end in ACCESS_KEY_ID"},
+		{"kubernetes:prod/ci/s/A:ACCESS_KEY_ID", "data key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -76,7 +99,8 @@ func TestParseRefRejects(t *testing.T) {
 // documented.
 func FuzzParseRef(f *testing.F) {
 	for _, s := range []string{"github:acme/app/AWS_ACCESS_KEY_ID", "github:acme/AWS_ACCESS_KEY_ID",
-		"github:acme/app/environments/prod/AWS_ACCESS_KEY_ID", "vault:secret/a/b", "gitlab:g/s/p/X_ACCESS_KEY_ID", "profile:default", "github:", ":", ""} {
+		"github:acme/app/environments/prod/AWS_ACCESS_KEY_ID", "vault:secret/a/b", "gitlab:g/s/p/X_ACCESS_KEY_ID", "profile:default", "github:", ":", "",
+		"kubernetes:prod/ci/aws", "kubernetes:in-cluster/a/b.c/X_ACCESS_KEY_ID"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -96,6 +120,12 @@ func FuzzParseRef(f *testing.F) {
 		}
 		if (r.Kind == deliver.KindGitHub || r.Kind == deliver.KindGitLab) && (!strings.HasSuffix(r.Name, deliver.IDSuffix) || r.SecretName() == r.Name) {
 			t.Fatalf("%q: name %q and secret name %q are not a pair", s, r.Name, r.SecretName())
+		}
+		if r.Kind == deliver.KindKube {
+			id, secret := r.KubeKeys()
+			if id == secret || !strings.HasSuffix(id, deliver.IDSuffix) || !strings.HasSuffix(secret, deliver.SecretSuffix) {
+				t.Fatalf("%q: data keys %q and %q are not a pair", s, id, secret)
+			}
 		}
 	})
 }
