@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/kube"
@@ -395,35 +396,59 @@ func testRolloutRestart(t *testing.T, c cluster) {
 	}
 }
 
-// TestKubeRBAC binds a user to a Role limited by resourceNames to one
-// Secret and one Deployment, as docs/delivery.md shows: that destination
-// checks and writes; another Secret in the same namespace is Forbidden,
-// which Check reports as ErrUnauthorized from a SelfSubjectAccessReview
-// and Write from the API's 403.
+// docsRBAC returns the Role and RoleBinding docs/delivery.md shows, moved
+// to namespace ns.
+func docsRBAC(t *testing.T, ns string) (*rbacv1.Role, *rbacv1.RoleBinding) {
+	t.Helper()
+	doc, err := os.ReadFile("../../../docs/delivery.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range strings.Split(string(doc), "```yaml\n")[1:] {
+		block = block[:strings.Index(block, "```")]
+		if !strings.Contains(block, "kind: Role\n") {
+			continue
+		}
+		parts := strings.Split(block, "\n---\n")
+		if len(parts) != 2 {
+			t.Fatalf("the Role block of docs/delivery.md has %d documents, want a Role and a RoleBinding", len(parts))
+		}
+		var role rbacv1.Role
+		var binding rbacv1.RoleBinding
+		if err := sigsyaml.UnmarshalStrict([]byte(parts[0]), &role); err != nil {
+			t.Fatalf("docs/delivery.md Role: %v", err)
+		}
+		if err := sigsyaml.UnmarshalStrict([]byte(parts[1]), &binding); err != nil {
+			t.Fatalf("docs/delivery.md RoleBinding: %v", err)
+		}
+		role.Namespace, binding.Namespace = ns, ns
+		return &role, &binding
+	}
+	t.Fatal("docs/delivery.md shows no Role")
+	return nil, nil
+}
+
+// TestKubeRBAC creates the Role and RoleBinding docs/delivery.md shows
+// (limited by resourceNames to Secret aws-deploy and Deployments api and
+// worker, bound to ServiceAccount keyrot/keyrot) and acts as that service
+// account: that destination checks, writes and restarts; another Secret
+// in the same namespace is Forbidden, which Check reports as
+// ErrUnauthorized from a SelfSubjectAccessReview and Write from the API's
+// 403.
 func TestKubeRBAC(t *testing.T) {
 	c := realCluster(t)
 	c.createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-deploy"}})
 	c.createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-other"}, Data: map[string][]byte{"AWS_ACCESS_KEY_ID": []byte("AKIAKEEP")}})
 	c.createDeployment(t, "api")
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "keyrot-deliver"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"aws-deploy"}, Verbs: []string{"get", "update"}},
-			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{"api"}, Verbs: []string{"get", "patch"}},
-		},
-	}
+	role, binding := docsRBAC(t, c.ns)
 	if _, err := c.admin.RbacV1().Roles(c.ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "keyrot-deliver"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "keyrot-deliver"},
-		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: "keyrot"}},
 	}
 	if _, err := c.admin.RbacV1().RoleBindings(c.ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	user := c.user(t, "keyrot")
+	// The API server names a service account's requests so.
+	user := c.user(t, "system:serviceaccount:keyrot:keyrot")
 	opts := kube.Options{RestartDeployments: []string{"api"}}
 
 	ok := newDest(t, ref(t, c, "aws-deploy"), user, opts)
