@@ -75,7 +75,8 @@ type Destination struct {
 var _ deliver.Destination = (*Destination)(nil)
 
 // New returns the destination ref (a kubernetes reference) in the cluster
-// cfg reaches; RESTConfig makes cfg from the reference's context.
+// cfg reaches; RESTConfig makes cfg from the reference's context. It
+// speaks JSON unless cfg says otherwise.
 func New(ref deliver.Ref, cfg *rest.Config, opts Options) (*Destination, error) {
 	if ref.Kind != deliver.KindKube {
 		return nil, fmt.Errorf("kubernetes destination: %s is not a kubernetes reference", ref)
@@ -86,6 +87,12 @@ func New(ref deliver.Ref, cfg *rest.Config, opts Options) (*Destination, error) 
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.ContentType == "" {
+		// JSON, which every API server speaks, rather than client-go's
+		// protobuf default for built-in types: the same requests then go
+		// to internal/kubetest/standin, which speaks JSON only.
+		cfg.ContentType = "application/json"
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/kube"
 	"github.com/keyrot/keyrot/internal/kubetest"
+	"github.com/keyrot/keyrot/internal/kubetest/standin"
 	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
@@ -59,6 +60,20 @@ func realCluster(t *testing.T) cluster {
 			return cfg
 		},
 	}
+}
+
+// standinCluster is the local stand-in of internal/kubetest/standin,
+// which needs no flag: the same tests run against it, so that it is
+// checked against the real API server and CI runs them without one.
+func standinCluster(t *testing.T) cluster {
+	srv := standin.New()
+	t.Cleanup(srv.Close)
+	cfg := &rest.Config{Host: srv.URL, QPS: 100, Burst: 200, ContentConfig: rest.ContentConfig{ContentType: "application/json"}}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cluster{cfg: cfg, admin: cs, ns: "test"}
 }
 
 var ctx = context.Background()
@@ -120,7 +135,8 @@ func current(t *testing.T, d *kube.Destination) string {
 	return id
 }
 
-func TestKubeWriteReadBack(t *testing.T) { testWriteReadBack(t, realCluster(t)) }
+func TestKubeWriteReadBack(t *testing.T)    { testWriteReadBack(t, realCluster(t)) }
+func TestStandinWriteReadBack(t *testing.T) { testWriteReadBack(t, standinCluster(t)) }
 
 // testWriteReadBack: a Secret created with stringData (which the API
 // server stores as data) is written, read back, kept apart from its other
@@ -179,7 +195,8 @@ func testWriteReadBack(t *testing.T, c cluster) {
 	}
 }
 
-func TestKubeMissingSecret(t *testing.T) { testMissingSecret(t, realCluster(t)) }
+func TestKubeMissingSecret(t *testing.T)    { testMissingSecret(t, realCluster(t)) }
+func TestStandinMissingSecret(t *testing.T) { testMissingSecret(t, standinCluster(t)) }
 
 // testMissingSecret: by default a missing Secret fails Check and Write
 // with ErrNotFound and is not created; with CreateSecret, Write creates
@@ -241,7 +258,8 @@ func (c *conflictTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func TestKubeConflictRetried(t *testing.T) { testConflictRetried(t, realCluster(t)) }
+func TestKubeConflictRetried(t *testing.T)    { testConflictRetried(t, realCluster(t)) }
+func TestStandinConflictRetried(t *testing.T) { testConflictRetried(t, standinCluster(t)) }
 
 // testConflictRetried: another writer updates the Secret between keyrot's
 // get and update, twice; the API server answers 409 Conflict to the
@@ -325,7 +343,8 @@ func (c cluster) getDeployment(t *testing.T, name string) *appsv1.Deployment {
 	return d
 }
 
-func TestKubeRolloutRestart(t *testing.T) { testRolloutRestart(t, realCluster(t)) }
+func TestKubeRolloutRestart(t *testing.T)    { testRolloutRestart(t, realCluster(t)) }
+func TestStandinRolloutRestart(t *testing.T) { testRolloutRestart(t, standinCluster(t)) }
 
 // testRolloutRestart: after a write that changes the key, the named
 // Deployment's pod template gets kubectl's restartedAt annotation (a new
@@ -482,8 +501,10 @@ func TestKubeRBAC(t *testing.T) {
 	}
 }
 
-func TestKubeCheckImmutable(t *testing.T) {
-	c := realCluster(t)
+func TestKubeCheckImmutable(t *testing.T)    { testCheckImmutable(t, realCluster(t)) }
+func TestStandinCheckImmutable(t *testing.T) { testCheckImmutable(t, standinCluster(t)) }
+
+func testCheckImmutable(t *testing.T, c cluster) {
 	yes := true
 	c.createSecret(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "frozen"}, Immutable: &yes})
 	d := newDest(t, ref(t, c, "frozen"), c.cfg, kube.Options{})
@@ -492,5 +513,18 @@ func TestKubeCheckImmutable(t *testing.T) {
 	}
 	if err := d.Write(ctx, key("AKIAX", "x-secret")); err == nil {
 		t.Error("Write to an immutable secret succeeded")
+	}
+}
+
+// TestStandinCheckDenied: a permission the stand-in's access review
+// denies is reported by Check as ErrUnauthorized, naming it.
+func TestStandinCheckDenied(t *testing.T) {
+	srv := standin.New()
+	defer srv.Close()
+	srv.Allow = func(a standin.Attributes) bool { return !(a.Verb == "patch" && a.Resource == "deployments") }
+	c := cluster{cfg: &rest.Config{Host: srv.URL}, ns: "test"}
+	d := newDest(t, ref(t, c, "aws"), c.cfg, kube.Options{RestartDeployments: []string{"api"}})
+	if err := d.Check(ctx); !errors.Is(err, deliver.ErrUnauthorized) || !strings.Contains(err.Error(), "may not patch deployments.apps/api in namespace test") {
+		t.Errorf("Check: %v", err)
 	}
 }
