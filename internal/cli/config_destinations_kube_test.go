@@ -10,8 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/keyrot/keyrot/internal/kubetest"
+	"github.com/keyrot/keyrot/internal/kubetest/standin"
 )
 
 // writeKubeConfig writes a keyrot.yaml declaring the kubernetes
@@ -88,5 +91,43 @@ func TestConfigValidateCheckKube(t *testing.T) {
 	if !strings.Contains(stderr, "kubernetes:test/"+ns+"/aws-missing (destinations[0]): check kubernetes:test/"+ns+"/aws-missing: not found: secret aws-missing does not exist") ||
 		!strings.Contains(stderr, "2 of 3 destination(s) failed") {
 		t.Errorf("stderr %q should say aws-missing is not found", stderr)
+	}
+}
+
+// TestConfigValidateCheckKubeStandin checks kubernetes destinations through
+// a kubeconfig that points at the local stand-in (no flag needed): the
+// Secret that exists passes, a missing one is not found, and a Deployment
+// the stand-in's access review refuses to patch is unauthorized.
+func TestConfigValidateCheckKubeStandin(t *testing.T) {
+	srv := standin.New()
+	defer srv.Close()
+	srv.Allow = func(a standin.Attributes) bool { return a.Resource != "deployments" }
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL, ContentConfig: rest.ContentConfig{ContentType: "application/json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets("ci").Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "config")
+	conf := "apiVersion: v1\nkind: Config\nclusters:\n- name: standin\n  cluster: {server: '" + srv.URL + "'}\nusers:\n- name: u\n  user: {}\n" +
+		"contexts:\n- name: local\n  context: {cluster: standin, user: u}\n"
+	if err := os.WriteFile(kc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", kc)
+	path := filepath.Join(t.TempDir(), "keyrot.yaml")
+	cfg := "version: 1\ndeliver:\n  destinations:\n" +
+		"    - to: [kubernetes:local/ci/aws, kubernetes:local/ci/absent]\n      users: [alice]\n" +
+		"    - to: [kubernetes:local/ci/aws/APP_ACCESS_KEY_ID]\n      users: [bob]\n      kubernetes:\n        restart_deployments: [api]\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "config", "validate", "-f", path, "--check-destinations")
+	if code != ExitError || !strings.Contains(stdout, "kubernetes:local/ci/aws: ok") ||
+		!strings.Contains(stderr, "kubernetes:local/ci/absent (destinations[0]): check kubernetes:local/ci/absent: not found: secret absent does not exist in namespace ci") ||
+		!strings.Contains(stderr, "kubernetes:local/ci/aws/APP_ACCESS_KEY_ID (destinations[1]): check kubernetes:local/ci/aws/APP_ACCESS_KEY_ID: unauthorized: the credentials may not get deployments.apps/api, patch deployments.apps/api") ||
+		!strings.Contains(stderr, "2 of 3 destination(s) failed") {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 }
