@@ -110,9 +110,7 @@ func TestConfigValidateCheckKubeStandin(t *testing.T) {
 		t.Fatal(err)
 	}
 	kc := filepath.Join(t.TempDir(), "config")
-	conf := "apiVersion: v1\nkind: Config\nclusters:\n- name: standin\n  cluster: {server: '" + srv.URL + "'}\nusers:\n- name: u\n  user: {}\n" +
-		"contexts:\n- name: local\n  context: {cluster: standin, user: u}\n"
-	if err := os.WriteFile(kc, []byte(conf), 0o600); err != nil {
+	if err := srv.WriteKubeconfig(kc, "local"); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KUBECONFIG", kc)

@@ -26,6 +26,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -64,6 +65,21 @@ func New() *Server {
 
 // Close stops the server.
 func (s *Server) Close() { s.http.Close() }
+
+// WriteKubeconfig writes a kubeconfig file at path whose context name
+// reaches the stand-in (no credentials: it has no authentication), so
+// that a kubernetes:NAME/NAMESPACE/SECRET destination opened with
+// KUBECONFIG=path writes to it.
+func (s *Server) WriteKubeconfig(path, name string) error {
+	q := strconv.Quote
+	conf := "apiVersion: v1\nkind: Config\nclusters:\n- name: " + q(name) + "\n  cluster:\n    server: " + q(s.URL) +
+		"\nusers:\n- name: " + q(name) + "\n  user: {}\ncontexts:\n- name: " + q(name) + "\n  context:\n    cluster: " + q(name) +
+		"\n    user: " + q(name) + "\ncurrent-context: " + q(name) + "\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
+}
 
 // kinds the stand-in serves, by the path's group/version and resource.
 var kinds = map[string]struct{ apiVersion, kind string }{
