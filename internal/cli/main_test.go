@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/keyrot/keyrot/internal/kubetest"
 )
 
 // testdataAbs is this package's testdata directory, fixed before tests chdir.
@@ -33,8 +35,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Setenv("KEYROT_STATE_DIR", dir)
 		code := m.Run()
+		kubetest.Stop()
 		os.RemoveAll(dir)
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	kubetest.Stop()
+	os.Exit(code)
 }

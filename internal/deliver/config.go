@@ -119,6 +119,8 @@ type Rule struct {
 	PathPrefix  string   `yaml:"path_prefix"`
 	TokenEnv    string   `yaml:"token_env"`
 	TokenSecret string   `yaml:"token_secret"`
+	// Kubernetes applies to the rule's kubernetes destinations.
+	Kubernetes KubeOptions `yaml:"kubernetes"`
 
 	refs []Ref
 	line int
@@ -139,12 +141,29 @@ func unknownSecretKey(key string) string {
 	return ""
 }
 
+// KubeOptions are a rule's settings for its Kubernetes Secret
+// destinations. Credentials are never among them: a Kubernetes
+// destination authenticates with the kubeconfig context its reference
+// names (KUBECONFIG, else ~/.kube/config) or the pod's service account.
+type KubeOptions struct {
+	// CreateSecret creates the Secret when it does not exist; by default
+	// it must exist, so that RBAC can name it.
+	CreateSecret bool `yaml:"create_secret"`
+	// RestartDeployments are Deployments in the Secret's namespace
+	// restarted (as kubectl rollout restart does) once the Secret holds a
+	// new key.
+	RestartDeployments []string `yaml:"restart_deployments"`
+}
+
 // Target is one destination resolved for a user: where, and with which
 // provider settings and token. Open (in the composition root) turns it
 // into a Destination.
 type Target struct {
 	Ref      Ref
 	Provider Provider
+	// Kube holds the settings of a Kubernetes destination, from the rule
+	// that declared it (none for a user tag).
+	Kube KubeOptions
 	// From says where the destination was declared: "rule at line 12" or
 	// "tag keyrot:deliver".
 	From string
@@ -290,9 +309,41 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 			add(yamlconf.Join(at, "path_prefix"), yamlconf.Join(at, "path_prefix"), "must start with / like IAM paths (got %q)", r.PathPrefix)
 		}
 		cred(at, Credential{Env: r.TokenEnv, Secret: r.TokenSecret})
+		kubeOptions(ck, at, r)
 		c.Rules = append(c.Rules, r)
 	}
 	return c, ck.All()
+}
+
+// deploymentNameRE is a Deployment's name (a DNS-1123 subdomain).
+var deploymentNameRE = regexp.MustCompile(`^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$`)
+
+// kubeOptions checks a rule's kubernetes settings: they need a kubernetes
+// destination, and name Deployments.
+func kubeOptions(ck *yamlconf.Checker, at string, r Rule) {
+	o := r.Kubernetes
+	if !o.CreateSecret && len(o.RestartDeployments) == 0 {
+		return
+	}
+	kat := yamlconf.Join(at, "kubernetes")
+	hasKube := false
+	for _, ref := range r.refs {
+		hasKube = hasKube || ref.Kind == KindKube
+	}
+	if !hasKube {
+		ck.Addf(kat, kat, "applies to kubernetes destinations, and the rule has none")
+	}
+	seen := map[string]bool{}
+	for j, d := range o.RestartDeployments {
+		p := yamlconf.Index(yamlconf.Join(kat, "restart_deployments"), j)
+		switch {
+		case len(d) > 253 || !deploymentNameRE.MatchString(d):
+			ck.Addf(p, p, "is not a Deployment name (lower-case letters, digits, '-' and '.'; got %q)", d)
+		case seen[d]:
+			ck.Addf(p, p, "names Deployment %q twice", d)
+		}
+		seen[d] = true
+	}
 }
 
 func (c *Config) provider(kind string) Provider {
@@ -314,13 +365,18 @@ func (c *Config) provider(kind string) Provider {
 }
 
 // target is ref with its kind's provider settings, tok (when set)
-// replacing the provider's token.
-func (c *Config) target(ref Ref, tok Credential, from string) Target {
+// replacing the provider's token, and the declaring rule's Kubernetes
+// settings (nil for a user tag).
+func (c *Config) target(ref Ref, tok Credential, from string, r *Rule) Target {
 	p := c.provider(ref.Kind)
 	if tok != (Credential{}) && !IsAWS(ref.Kind) {
 		p.TokenEnv, p.TokenSecret = tok.Env, tok.Secret
 	}
-	return Target{Ref: ref, Provider: p, From: from}
+	t := Target{Ref: ref, Provider: p, From: from}
+	if r != nil && ref.Kind == KindKube {
+		t.Kube = r.Kubernetes
+	}
+	return t
 }
 
 func (r *Rule) matches(account string, u inventory.User) bool {
@@ -354,10 +410,10 @@ func contains(list []string, s string) bool {
 func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 	seen := map[string]bool{}
 	var out []Target
-	addTarget := func(ref Ref, tok Credential, from string) {
+	addTarget := func(ref Ref, tok Credential, from string, r *Rule) {
 		if k := ref.place(); !seen[k] {
 			seen[k] = true
-			out = append(out, c.target(ref, tok, from))
+			out = append(out, c.target(ref, tok, from, r))
 		}
 	}
 	for i := range c.Rules {
@@ -370,7 +426,7 @@ func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 			from = fmt.Sprintf("destinations[%d] at line %d", i, r.line)
 		}
 		for _, ref := range r.refs {
-			addTarget(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, from)
+			addTarget(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, from, r)
 		}
 	}
 	var errs []error
@@ -382,7 +438,7 @@ func (c *Config) Resolve(account string, u inventory.User) ([]Target, []error) {
 					errs = append(errs, fmt.Errorf("user %s tag %s: %w", u.Name, c.UserTag, err))
 					continue
 				}
-				addTarget(ref, Credential{}, "tag "+c.UserTag)
+				addTarget(ref, Credential{}, "tag "+c.UserTag, nil)
 			}
 		}
 	}
@@ -404,7 +460,7 @@ func (c *Config) Declared() []Target {
 				continue
 			}
 			seen[ref.place()] = true
-			out = append(out, c.target(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, fmt.Sprintf("destinations[%d]", i)))
+			out = append(out, c.target(ref, Credential{Env: r.TokenEnv, Secret: r.TokenSecret}, fmt.Sprintf("destinations[%d]", i), r))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref.String() < out[j].Ref.String() })

@@ -84,6 +84,9 @@ func TestDecodeConfigDefects(t *testing.T) {
 		{"kms_key_not_ssm.yaml", "3: deliver.lambda.kms_key_id: applies to ssm only"},
 		{"bad_kms_key.yaml", `3: deliver.ssm.kms_key_id: must be a KMS key ID, key ARN, alias name or alias ARN`},
 		{"lambda_reserved.yaml", `3: deliver.destinations[0].to[0]: destination "lambda:123456789012/us-east-1/app/AWS_ACCESS_KEY_ID": Lambda reserves AWS_ACCESS_KEY_ID`},
+		{"kube_options_without_kube.yaml", "5: deliver.destinations[0].kubernetes: applies to kubernetes destinations, and the rule has none"},
+		{"kube_bad_deployment.yaml", `6: deliver.destinations[0].kubernetes.restart_deployments[1]: is not a Deployment name`},
+		{"kube_unknown_option.yaml", "6: deliver.destinations[0].kubernetes.kubeconfig: unknown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -185,7 +188,7 @@ func (f fakeSecrets) SecretString(_ context.Context, arn string) (secretstore.Se
 // FuzzDecodeConfig decodes arbitrary deliver sections: no panic, and a
 // section with no problems resolves every rule's references again.
 func FuzzDecodeConfig(f *testing.F) {
-	for _, name := range []string{"good.yaml", "bad_ref.yaml", "token_in_file.yaml", "unknown_key.yaml"} {
+	for _, name := range []string{"good.yaml", "bad_ref.yaml", "token_in_file.yaml", "unknown_key.yaml", "kube.yaml", "kube_bad_deployment.yaml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", "config", name))
 		if err != nil {
 			f.Fatal(err)
@@ -256,5 +259,48 @@ func TestResolveAWSDestinations(t *testing.T) {
 	}
 	if got[0].Ref.LambdaVar() != "KEYROT_ACCESS_KEY_ID" || got[0].Ref.LambdaSecretVar() != "KEYROT_SECRET_ACCESS_KEY" {
 		t.Errorf("default Lambda variables: %s %s", got[1].Ref.LambdaVar(), got[1].Ref.LambdaSecretVar())
+	}
+}
+
+// TestResolveKubeOptions: a Kubernetes destination carries the settings
+// of the rule that declared it; one named in a user tag has none (the
+// Secret must exist, nothing is restarted).
+func TestResolveKubeOptions(t *testing.T) {
+	data, err := os.ReadFile("testdata/config/kube.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, probs := decode(t, data, "kube.yaml")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	got, errs := c.Resolve("123456789012", inventory.User{Name: "deploy-bot", Path: "/batch/",
+		Tags: map[string]string{c.UserTag: "kubernetes:prod/ci/other"}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	type target struct {
+		Ref  string
+		Kube deliver.KubeOptions
+	}
+	var gt []target
+	for _, g := range got {
+		gt = append(gt, target{g.Ref.String(), g.Kube})
+	}
+	want := []target{
+		{"kubernetes:in-cluster/batch/aws", deliver.KubeOptions{}},
+		{"kubernetes:prod/ci/aws-deploy", deliver.KubeOptions{CreateSecret: true, RestartDeployments: []string{"api", "worker.v2"}}},
+		{"kubernetes:prod/ci/other", deliver.KubeOptions{}},
+		{"vault:secret/ci/deploy", deliver.KubeOptions{}},
+	}
+	if diff := cmp.Diff(want, gt); diff != "" {
+		t.Errorf("Resolve (-want +got):\n%s", diff)
+	}
+	var declared []target
+	for _, d := range c.Declared() {
+		declared = append(declared, target{d.Ref.String(), d.Kube})
+	}
+	if diff := cmp.Diff([]target{want[0], want[1], want[3]}, declared); diff != "" {
+		t.Errorf("Declared (-want +got):\n%s", diff)
 	}
 }

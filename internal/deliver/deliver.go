@@ -1,9 +1,9 @@
 // Package deliver pushes a newly created access key to the places that use
 // it: GitHub Actions secrets, HashiCorp Vault KV v2, GitLab CI/CD variables,
-// a shared credentials file profile, SSM Parameter Store parameters and
-// Lambda environment variables. Each backend is its own package
-// (deliver/github, deliver/vault, deliver/gitlab, deliver/profile,
-// deliver/ssmparam, deliver/lambdaenv); this
+// a shared credentials file profile, SSM Parameter Store parameters, Lambda
+// environment variables and Kubernetes Secrets. Each backend is its own
+// package (deliver/github, deliver/vault, deliver/gitlab, deliver/profile,
+// deliver/ssmparam, deliver/lambdaenv, deliver/kube); this
 // package holds what they share and what the rotation lifecycle needs: the
 // Destination interface, destination references ("github:org/repo/NAME"),
 // the deliver section of keyrot.yaml and Resolve, which matches an IAM user
@@ -53,7 +53,8 @@ var (
 	// permission to write.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrConflict: another writer changed the destination in between
-	// (Vault check-and-set) more times than Write retries.
+	// (Vault check-and-set, a Kubernetes resourceVersion) more times than
+	// Write retries.
 	ErrConflict = errors.New("concurrent change")
 )
 

@@ -14,10 +14,11 @@ const (
 	KindProfile = "profile"
 	KindSSM     = "ssm"
 	KindLambda  = "lambda"
+	KindKube    = "kubernetes"
 )
 
 // Kinds lists the kinds ParseRef accepts, in the order documented.
-var Kinds = []string{KindGitHub, KindVault, KindGitLab, KindProfile, KindSSM, KindLambda}
+var Kinds = []string{KindGitHub, KindVault, KindGitLab, KindProfile, KindSSM, KindLambda, KindKube}
 
 // IsAWS reports whether kind is reached with keyrot's own AWS access (the
 // role it assumes in the destination's account) rather than a token.
@@ -50,6 +51,12 @@ const (
 //	ssm:ACCOUNT/REGION/NAME                         SSM parameter NAME
 //	ssm:ACCOUNT/REGION/PATH/.../NAME                SSM parameter /PATH/.../NAME
 //	lambda:ACCOUNT/REGION/FUNCTION[/NAME]           a Lambda function's environment variables
+//	kubernetes:CONTEXT/NAMESPACE/SECRET[/NAME]      Kubernetes Secret keys
+//
+// A Kubernetes reference's CONTEXT is a kubeconfig context, or InCluster
+// for the pod's own service account; NAME, when given, is the data key of
+// the access key ID (default DefaultKubeIDKey), the secret access key
+// going to the key named as for GitHub (SecretName).
 type Ref struct {
 	Kind string
 	// Owner, Repo and Environment place a GitHub secret: Repo is empty
@@ -65,9 +72,13 @@ type Ref struct {
 	Parameter string
 	// Function is a Lambda function's name.
 	Function string
+	// Context, Namespace and Secret place a Kubernetes Secret: Context
+	// is a kubeconfig context or InCluster.
+	Context, Namespace, Secret string
 	// Name is the GitHub or GitLab name of the access key ID, the
-	// profile's name, or the Lambda environment variable of the access key
-	// ID ("" for DefaultLambdaVar).
+	// profile's name, the Lambda environment variable of the access key
+	// ID ("" for DefaultLambdaVar), or the Kubernetes data key of the
+	// access key ID ("" for DefaultKubeIDKey).
 	Name string
 }
 
@@ -95,6 +106,24 @@ func (r Ref) LambdaVar() string {
 		return DefaultLambdaVar
 	}
 	return r.Name
+}
+
+// InCluster is the context of a Kubernetes reference that means the
+// cluster keyrot runs in, reached with the pod's service account.
+const InCluster = "in-cluster"
+
+// DefaultKubeIDKey is the data key of the access key ID in a Kubernetes
+// Secret whose reference names none; the secret access key goes to
+// AWS_SECRET_ACCESS_KEY.
+const DefaultKubeIDKey = "AWS_ACCESS_KEY_ID"
+
+// KubeKeys returns the data keys of a Kubernetes reference: the access
+// key ID's and the secret access key's.
+func (r Ref) KubeKeys() (id, secret string) {
+	if r.Name == "" {
+		return DefaultKubeIDKey, "AWS_" + SecretSuffix
+	}
+	return r.Name, r.SecretName()
 }
 
 // SecretName is the name that receives the secret access key: Name with
@@ -129,6 +158,12 @@ func (r Ref) String() string {
 			s += "/" + r.Name
 		}
 		return s
+	case KindKube:
+		s := "kubernetes:" + r.Context + "/" + r.Namespace + "/" + r.Secret
+		if r.Name != "" {
+			s += "/" + r.Name
+		}
+		return s
 	}
 	return r.Kind + ":?"
 }
@@ -150,6 +185,14 @@ var (
 	ssmPartRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	lambdaFuncRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	lambdaEnvVarRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]+$`)
+	// Kubernetes: a context name without '/' (kubectl config
+	// rename-context gives one to an EKS context named by its ARN), a
+	// namespace (DNS-1123 label), a Secret name (DNS-1123 subdomain) and a
+	// data key (letters, digits, '-', '_', '.').
+	kubeContextRE   = regexp.MustCompile(`^[A-Za-z0-9._@:+-]{1,253}$`)
+	kubeNamespaceRE = regexp.MustCompile(`^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
+	kubeSecretRE    = regexp.MustCompile(`^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$`)
+	kubeKeyRE       = regexp.MustCompile(`^[-._A-Za-z0-9]{1,253}$`)
 )
 
 // LambdaReserved are the environment variable names Lambda sets itself and
@@ -264,6 +307,33 @@ func ParseRef(s string) (Ref, error) {
 			return parseSSM(r, parts[2:], fail)
 		}
 		return parseLambda(r, parts[2:], fail)
+	case KindKube:
+		if len(parts) != 3 && len(parts) != 4 {
+			return fail("want kubernetes:CONTEXT/NAMESPACE/SECRET or kubernetes:CONTEXT/NAMESPACE/SECRET/NAME")
+		}
+		if strings.HasPrefix(rest, "arn:") {
+			return fail("a context named by its EKS cluster ARN holds a '/': give it a short name (kubectl config rename-context ARN NAME) and use that")
+		}
+		r := Ref{Kind: kind, Context: parts[0], Namespace: parts[1], Secret: parts[2]}
+		if !kubeContextRE.MatchString(r.Context) {
+			return fail("context %q: use a kubeconfig context name of letters, digits and . _ @ : + - (or %s)", r.Context, InCluster)
+		}
+		if !kubeNamespaceRE.MatchString(r.Namespace) {
+			return fail("namespace %q is not a Kubernetes namespace name (lower-case letters, digits and '-', at most 63)", r.Namespace)
+		}
+		if len(r.Secret) > 253 || !kubeSecretRE.MatchString(r.Secret) {
+			return fail("secret %q is not a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 253)", r.Secret)
+		}
+		if len(parts) == 4 {
+			r.Name = parts[3]
+			if !kubeKeyRE.MatchString(r.Name) || len(r.SecretName()) > 253 {
+				return fail("name %q is not a Kubernetes Secret data key (letters, digits, '-', '_' and '.')", r.Name)
+			}
+			if err := idName(r.Name); err != nil {
+				return fail("%v", err)
+			}
+		}
+		return r, nil
 	}
 	return fail("unknown kind %q; use %s", kind, strings.Join(Kinds, ", "))
 }

@@ -25,6 +25,9 @@ func TestParseRef(t *testing.T) {
 		{"ssm:123456789012/us-east-1/deploy-key", deliver.Ref{Kind: "ssm", Account: "123456789012", Region: "us-east-1", Parameter: "deploy-key"}, ""},
 		{"lambda:123456789012/us-east-1/app-worker", deliver.Ref{Kind: "lambda", Account: "123456789012", Region: "us-east-1", Function: "app-worker"}, ""},
 		{"lambda:123456789012/us-gov-west-1/app_worker/APP_ACCESS_KEY_ID", deliver.Ref{Kind: "lambda", Account: "123456789012", Region: "us-gov-west-1", Function: "app_worker", Name: "APP_ACCESS_KEY_ID"}, "APP_SECRET_ACCESS_KEY"},
+		{"kubernetes:prod/ci/aws-deploy", deliver.Ref{Kind: "kubernetes", Context: "prod", Namespace: "ci", Secret: "aws-deploy"}, ""},
+		{"kubernetes:in-cluster/team-a/app.aws/APP_ACCESS_KEY_ID", deliver.Ref{Kind: "kubernetes", Context: "in-cluster", Namespace: "team-a", Secret: "app.aws", Name: "APP_ACCESS_KEY_ID"}, "APP_SECRET_ACCESS_KEY"},
+		{"kubernetes:kind-kind/default/s/aws.access-ACCESS_KEY_ID", deliver.Ref{Kind: "kubernetes", Context: "kind-kind", Namespace: "default", Secret: "s", Name: "aws.access-ACCESS_KEY_ID"}, "aws.access-SECRET_ACCESS_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -40,6 +43,16 @@ func TestParseRef(t *testing.T) {
 			}
 			if tt.secretName != "" && got.SecretName() != tt.secretName {
 				t.Errorf("SecretName() = %q, want %q", got.SecretName(), tt.secretName)
+			}
+			if got.Kind == deliver.KindKube {
+				id, secret := got.KubeKeys()
+				wantID, wantSecret := "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
+				if tt.secretName != "" {
+					wantID, wantSecret = got.Name, tt.secretName
+				}
+				if id != wantID || secret != wantSecret {
+					t.Errorf("KubeKeys() = %q, %q, want %q, %q", id, secret, wantID, wantSecret)
+				}
 			}
 		})
 	}
@@ -75,6 +88,16 @@ func TestParseRefRejects(t *testing.T) {
 		{"lambda:123456789012/us-east-1/fn.v2", "Lambda function names"},
 		{"lambda:123456789012/us-east-1/fn/_ACCESS_KEY_ID", "Lambda environment variable names"},
 		{"lambda:123456789012/us-east-1/fn/X_ACCESS_KEY_ID/more", "want lambda:ACCOUNT/REGION/FUNCTION"},
+		{"kubernetes:prod/ci", "want kubernetes:CONTEXT/NAMESPACE/SECRET"},
+		{"kubernetes:prod/ci/s/AWS_ACCESS_KEY_ID/x", "want kubernetes:CONTEXT/NAMESPACE/SECRET"},
+		{"kubernetes:arn:aws:eks:us-east-1:123456789012:cluster/prod/ci/s", "kubectl config rename-context"},
+		{"kubernetes:pr od/ci/s", "context"},
+		{"kubernetes:prod/CI/s", "namespace"},
+		{"kubernetes:prod/-ci/s", "namespace"},
+		{"kubernetes:prod/ci/Secret", "secret \"Secret\""},
+		{"kubernetes:prod/ci/s..x", "secret"},
+		{"kubernetes:prod/ci/s/TOKEN", "must end in ACCESS_KEY_ID"},
+		{"kubernetes:prod/ci/s/A:ACCESS_KEY_ID", "data key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -92,7 +115,8 @@ func TestParseRefRejects(t *testing.T) {
 func FuzzParseRef(f *testing.F) {
 	for _, s := range []string{"github:acme/app/AWS_ACCESS_KEY_ID", "github:acme/AWS_ACCESS_KEY_ID",
 		"github:acme/app/environments/prod/AWS_ACCESS_KEY_ID", "vault:secret/a/b", "gitlab:g/s/p/X_ACCESS_KEY_ID", "profile:default", "github:", ":", "",
-		"ssm:123456789012/us-east-1/keyrot/ci/deploy", "ssm:123456789012/eu-west-1/key", "lambda:123456789012/us-east-1/fn", "lambda:123456789012/us-east-1/fn/APP_ACCESS_KEY_ID"} {
+		"ssm:123456789012/us-east-1/keyrot/ci/deploy", "ssm:123456789012/eu-west-1/key", "lambda:123456789012/us-east-1/fn", "lambda:123456789012/us-east-1/fn/APP_ACCESS_KEY_ID",
+		"kubernetes:prod/ci/aws", "kubernetes:in-cluster/a/b.c/X_ACCESS_KEY_ID"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -118,6 +142,12 @@ func FuzzParseRef(f *testing.F) {
 		}
 		if r.Kind == deliver.KindSSM && strings.Contains(r.Parameter, "/") && !strings.HasPrefix(r.Parameter, "/") {
 			t.Fatalf("%q: hierarchical parameter %q does not begin with /", s, r.Parameter)
+		}
+		if r.Kind == deliver.KindKube {
+			id, secret := r.KubeKeys()
+			if id == secret || !strings.HasSuffix(id, deliver.IDSuffix) || !strings.HasSuffix(secret, deliver.SecretSuffix) {
+				t.Fatalf("%q: data keys %q and %q are not a pair", s, id, secret)
+			}
 		}
 	})
 }

@@ -28,6 +28,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // EnvFlag is the environment variable that enables the tests using a real
@@ -426,4 +428,22 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// WriteKubeconfig writes a kubeconfig file at path whose context name
+// reaches the server as user in groups (UserConfig), and returns path.
+func (s *Server) WriteKubeconfig(path, name, user string, groups ...string) (string, error) {
+	cfg, err := s.UserConfig(user, groups...)
+	if err != nil {
+		return "", err
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	kc.CurrentContext = name
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return "", fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return path, nil
 }

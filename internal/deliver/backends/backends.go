@@ -21,6 +21,7 @@ import (
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/github"
 	"github.com/keyrot/keyrot/internal/deliver/gitlab"
+	"github.com/keyrot/keyrot/internal/deliver/kube"
 	"github.com/keyrot/keyrot/internal/deliver/lambdaenv"
 	"github.com/keyrot/keyrot/internal/deliver/profile"
 	"github.com/keyrot/keyrot/internal/deliver/ssmparam"
@@ -42,9 +43,11 @@ type Env struct {
 	Getenv func(string) string
 	// Secrets reads token_secret references; nil when none is configured.
 	Secrets deliver.SecretSource
-	// HTTPClient is used for every provider API; nil for the default.
+	// HTTPClient is used for every provider API but Kubernetes' (whose
+	// transport the kubeconfig sets); nil for the default.
 	HTTPClient *http.Client
-	// Home is the user's home directory, for the default credentials file.
+	// Home is the user's home directory, for the default credentials file
+	// and kubeconfig (~/.kube/config).
 	Home string
 	// AWS reaches the accounts of ssm and lambda destinations; nil when
 	// none is configured.
@@ -69,6 +72,12 @@ func Open(ctx context.Context, t deliver.Target, env Env) (deliver.Destination, 
 		return profile.New(t.Ref, file)
 	case deliver.KindSSM, deliver.KindLambda:
 		return openAWS(ctx, t, env)
+	case deliver.KindKube:
+		cfg, err := kube.RESTConfig(t.Ref, getenv, env.Home)
+		if err != nil {
+			return nil, err
+		}
+		return kube.New(t.Ref, cfg, kube.Options{CreateSecret: t.Kube.CreateSecret, RestartDeployments: t.Kube.RestartDeployments})
 	case deliver.KindGitHub, deliver.KindVault, deliver.KindGitLab:
 	default:
 		return nil, fmt.Errorf("destination %s: unknown kind", t.Ref)

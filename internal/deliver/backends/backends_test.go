@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/deliver"
 	"github.com/keyrot/keyrot/internal/deliver/backends"
+	"github.com/keyrot/keyrot/internal/deliver/kube"
 	"github.com/keyrot/keyrot/internal/deliver/profile"
 	"github.com/keyrot/keyrot/internal/deliver/vault"
 	"github.com/keyrot/keyrot/internal/sandbox"
@@ -165,5 +167,26 @@ func TestOpenAWSThroughMemberRole(t *testing.T) {
 	}
 	if _, err := backends.Open(ctx, target(t, "ssm:222222222222/eu-west-1/keyrot/app", deliver.Provider{}), backends.Env{}); err == nil || !strings.Contains(err.Error(), "no AWS access") {
 		t.Errorf("open without AWS access: %v", err)
+	}
+}
+
+// TestOpenKube reads the reference's kubeconfig context from the files
+// KUBECONFIG names (through Env.Getenv), and reports a context it does not
+// have as unauthorized.
+func TestOpenKube(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "config")
+	conf := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: prod\n  context: {cluster: c, user: u}\n"
+	if err := os.WriteFile(kc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := backends.Env{Getenv: func(k string) string { return map[string]string{"KUBECONFIG": kc}[k] }}
+	d, err := backends.Open(context.Background(), deliver.Target{Ref: target(t, "kubernetes:prod/ci/aws", deliver.Provider{}).Ref,
+		Kube: deliver.KubeOptions{RestartDeployments: []string{"api"}}}, env)
+	if _, ok := d.(*kube.Destination); err != nil || !ok {
+		t.Errorf("kubernetes destination: %T, %v", d, err)
+	}
+	_, err = backends.Open(context.Background(), target(t, "kubernetes:staging/ci/aws", deliver.Provider{}), env)
+	if !errors.Is(err, deliver.ErrUnauthorized) || !strings.Contains(err.Error(), `context "staging"`) {
+		t.Errorf("missing context: %v", err)
 	}
 }

@@ -37,6 +37,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The API token is mounted only when keyrot delivers keys to Secrets of this
+cluster (or when asked).
+*/}}
+{{- define "keyrot.automountToken" -}}
+{{- or .Values.serviceAccount.automountServiceAccountToken (gt (len .Values.kubernetesDelivery.secrets) 0) }}
+{{- end }}
+
 {{- define "keyrot.configMapName" -}}
 {{- default (include "keyrot.fullname" .) .Values.existingConfigMap }}
 {{- end }}
@@ -64,7 +72,7 @@ environment variables, and the restricted security context.
 {{- define "keyrot.podSpec" -}}
 {{- $ := .root -}}
 serviceAccountName: {{ include "keyrot.serviceAccountName" $ }}
-automountServiceAccountToken: {{ $.Values.serviceAccount.automountServiceAccountToken }}
+automountServiceAccountToken: {{ include "keyrot.automountToken" $ }}
 {{- with $.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
