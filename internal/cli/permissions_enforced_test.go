@@ -34,6 +34,8 @@ type permRun struct {
 	flags []string
 	steps []permStep
 	log   []sandbox.AuthzDecision
+	// secretARNs are the ARNs of every secret at the end of the run.
+	secretARNs map[string]bool
 }
 
 type permStep struct {
@@ -169,7 +171,30 @@ notify:
 	step("apply day 20", apply...)
 	step("rotate --now --compromised", "rotate", "--now", "--compromised", "--account", "345678901234", "--user", "search-indexer", "--yes")
 	run.log = env.Server.StopAuthzLog()
+	run.secretARNs = secretARNs(t, env)
 	return run
+}
+
+// secretARNs returns the ARNs of the sandbox's secrets.
+func secretARNs(t *testing.T, env *sandboxtest.Env) map[string]bool {
+	t.Helper()
+	b, err := env.Server.DumpState(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st sandbox.State
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, a := range st.Accounts {
+		for _, byName := range a.Secrets {
+			for _, sec := range byName {
+				out[sec.ARN] = true
+			}
+		}
+	}
+	return out
 }
 
 // denied returns the denied decisions of the run's log.
@@ -192,10 +217,17 @@ func (r *permRun) transcript() string {
 }
 
 // expectedDenial reports whether a denial is one the demo organization
-// causes whatever keyrot's permissions: the SCP that forbids new access
-// keys in the Sandbox OU, and the account without a member role.
-func expectedDenial(d sandbox.AuthzDecision) bool {
+// causes whatever keyrot's permissions (the SCP that forbids new access
+// keys in the Sandbox OU, and the account without a member role), or that
+// the documents mean: reads of secrets that do not exist.
+func (r *permRun) expectedDenial(d sandbox.AuthzDecision) bool {
 	switch {
+	case d.Action == "secretsmanager:GetSecretValue" && d.Decision == "ImplicitDeny" && !r.secretARNs[d.Resource]:
+		// keyrot reads a user's secret before creating it; the member
+		// role reads only secrets tagged as keyrot's, and a secret that
+		// does not exist has no tags: AWS denies the read (keyrot then
+		// tells a missing secret apart with DescribeSecret).
+		return true
 	case d.Action == "iam:CreateAccessKey" && d.PolicyType == "scp" && d.Policy == "sandbox-no-long-term-keys":
 		return true
 	case d.Action == "sts:AssumeRole" && strings.HasPrefix(d.Resource, "arn:aws:iam::901234567801:"):
@@ -228,7 +260,7 @@ func TestLifecycleUnderKeyrotPermissions(t *testing.T) {
 		}
 	}
 	for _, d := range run.denied() {
-		if !expectedDenial(d) {
+		if !run.expectedDenial(d) {
 			t.Errorf("denied: %s on %s for %s (%s %s %s)", d.Action, d.Resource, d.Principal, d.PolicyType, d.Policy, d.Statement)
 		}
 	}
