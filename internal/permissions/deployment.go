@@ -341,3 +341,20 @@ func EventForwarding(d Deployment) Document {
 	return doc(Statement{Sid: "ForwardIAMEvents", Effect: "Allow", Action: []string{"events:PutEvents"},
 		Resource: []string{d.EventBusARN}})
 }
+
+// EventBus is the ARN of the central account's default event bus, which
+// the member accounts forward IAM events to.
+func (d Deployment) EventBus() string {
+	d = d.withDefaults()
+	return cmp.Or(d.EventBusARN, d.arn("events", "event-bus/default"))
+}
+
+// CentralBusPolicy is the central event bus's policy: the organization's
+// accounts put events on it (the IAM events their forwarding rules send).
+func CentralBusPolicy(d Deployment) Document {
+	d = d.withDefaults()
+	return doc(Statement{Sid: "OrganizationPutsIAMEvents", Effect: "Allow",
+		Principal: map[string][]string{"AWS": {"*"}},
+		Action:    []string{"events:PutEvents"}, Resource: []string{d.EventBus()},
+		Condition: map[string]map[string][]string{"StringEquals": {"aws:PrincipalOrgID": {d.OrgID}}}})
+}
