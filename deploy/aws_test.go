@@ -362,3 +362,46 @@ func TestTerraformLint(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformPolicyVariables: terraform validate is not available
+// here, so this checks what it would of the policies: every policy
+// template is read by its module's main.tf, and every ${variable} a
+// template uses is one of the module's local.policy_vars (templatefile
+// fails on a missing one).
+func TestTerraformPolicyVariables(t *testing.T) {
+	root := repoRoot(t)
+	varRE := regexp.MustCompile(`\$\{([a-z_]+)\}`)
+	for _, mod := range []string{"deploy/terraform", "deploy/terraform/member"} {
+		mainTF, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(mod), "main.tf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block := regexp.MustCompile(`(?s)policy_vars = \{(.*?)\n  \}`).FindSubmatch(mainTF)
+		if block == nil {
+			t.Fatalf("%s/main.tf has no policy_vars", mod)
+		}
+		given := map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^\s+([a-z_]+)\s+=`).FindAllSubmatch(block[1], -1) {
+			given[string(m[1])] = true
+		}
+		files, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(mod), "policies", "*.json.tftpl"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no policy templates: %v", mod, err)
+		}
+		for _, f := range files {
+			base := filepath.Base(f)
+			if !bytes.Contains(mainTF, []byte("policies/"+base)) {
+				t.Errorf("%s/main.tf does not read policies/%s", mod, base)
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range varRE.FindAllSubmatch(b, -1) {
+				if !given[string(m[1])] {
+					t.Errorf("%s/policies/%s uses ${%s}, which %s/main.tf's policy_vars does not give", mod, base, m[1], mod)
+				}
+			}
+		}
+	}
+}
