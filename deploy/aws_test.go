@@ -339,7 +339,7 @@ func lintTool(t *testing.T, name, env, requireEnv, how string) string {
 // TestCloudFormationLint runs cfn-lint on every CloudFormation template.
 func TestCloudFormationLint(t *testing.T) {
 	t.Parallel() // cfn-lint takes tens of seconds to start and check
-	bin := lintTool(t, "cfn-lint", "KEYROT_CFN_LINT", "KEYROT_REQUIRE_CFN_LINT", ".ci/run installs it from deploy/requirements-lint.txt")
+	bin := lintTool(t, "cfn-lint", "KEYROT_CFN_LINT", "KEYROT_REQUIRE_CFN_LINT", "it is on the machine image (pip); .ci/run finds it")
 	files, err := filepath.Glob(filepath.Join(repoRoot(t), "deploy", "cloudformation", "*.yaml"))
 	if err != nil || len(files) != 3 {
 		t.Fatalf("templates: %v %v", files, err)
