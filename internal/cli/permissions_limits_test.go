@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -206,4 +207,88 @@ func rootKeyID(t *testing.T, state []byte, account string) string {
 	}
 	k := a.Root.Keys[0]
 	return k.ID + " " + k.Status
+}
+
+// TestCentralKeyPolicy: the central KMS key's policy (rotation.store:
+// central) lets the worker encrypt secrets through Secrets Manager and a
+// principal of the organization decrypt one it is allowed to read, and
+// nothing else: not the worker calling KMS directly, not another role of
+// the central account that may use Secrets Manager, not a principal of the
+// organization calling KMS directly.
+func TestCentralKeyPolicy(t *testing.T) {
+	ctx := context.Background()
+	const member, keyID = "345678901234", "1234abcd-12ab-34cd-56ef-1234567890ab"
+	keyARN := "arn:aws:kms:us-east-1:" + demoMgmt + ":key/" + keyID
+	ids := deployedIdentities()
+	d := permissions.Deployment{Region: "us-east-1", AccountID: demoMgmt, OrgID: "o-brightl00p1"}
+	sc, err := sandbox.LoadScenario("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherAdmin := func(name string) sandbox.ScenarioRole {
+		return sandbox.ScenarioRole{Name: name,
+			Trust:    sandbox.Doc(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + demoMgmt + `:root"},"Action":"sts:AssumeRole"}]}`),
+			Policies: sandbox.ScenarioPolicies{Inline: map[string]sandbox.PolicyDocument{"secrets": sandbox.Doc(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"}]}`)}}}
+	}
+	mg := &sc.Organization.Management
+	mg.Roles = append(mg.Roles, sandbox.ScenarioRole{Name: ids.runnerRole, Policies: sandbox.ScenarioPolicies{Inline: sandboxDocs(ids.runnerPolicies)}},
+		otherAdmin("central-app"))
+	mg.KMSKeys = append(mg.KMSKeys, sandbox.ScenarioKMSKey{ID: keyID, Alias: "alias/keyrot-secrets", Policy: permissions.CentralKeyPolicy(d).JSON()})
+	for i := range sc.Accounts {
+		if sc.Accounts[i].ID == member {
+			// Across accounts KMS needs the caller's own policy to allow
+			// the key too, as AWS documents.
+			r := otherAdmin("app-reader")
+			r.Policies.Inline["central-key"] = sandbox.Doc(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"` + keyARN + `"}]}`)
+			sc.Accounts[i].Roles = append(sc.Accounts[i].Roles, r)
+		}
+	}
+	env := sandboxtest.Start(t, "")
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	admin := env.Admin()
+	assume := func(arn string) aws.Config {
+		t.Helper()
+		out, err := sts.NewFromConfig(admin).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("test")})
+		if err != nil {
+			t.Fatalf("assume %s: %v", arn, err)
+		}
+		cfg := admin.Copy()
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
+			aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+		return cfg
+	}
+	worker := assume("arn:aws:iam::" + demoMgmt + ":role/" + ids.runnerRole)
+	centralApp := assume("arn:aws:iam::" + demoMgmt + ":role/central-app")
+	reader := assume("arn:aws:iam::" + member + ":role/app-reader")
+	readerARN := "arn:aws:iam::" + member + ":role/app-reader"
+
+	// The worker stores a key in the central account, encrypted with the central key.
+	name := "keyrot/" + member + "/app"
+	created, err := secretsmanager.NewFromConfig(worker).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), KmsKeyId: aws.String(keyARN), SecretString: aws.String(`{"AccessKeyId":"AKIAEXAMPLE"}`),
+		Tags: []smtypes.Tag{{Key: aws.String(permissions.SecretTag), Value: aws.String(member)}}})
+	if err != nil {
+		t.Fatalf("the worker could not store a secret with the central key: %v", err)
+	}
+	policy, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"AWS": readerARN}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}}})
+	if _, err := secretsmanager.NewFromConfig(worker).PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{
+		SecretId: created.ARN, ResourcePolicy: aws.String(string(policy))}); err != nil {
+		t.Fatal(err)
+	}
+	// The owner in the member account reads it through Secrets Manager.
+	if _, err := secretsmanager.NewFromConfig(reader).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: created.ARN}); err != nil {
+		t.Errorf("the organization's reader could not read the secret: %v", err)
+	}
+	// Nobody uses the key outside Secrets Manager.
+	for who, cfg := range map[string]aws.Config{"worker": worker, "reader": reader} {
+		_, err := kms.NewFromConfig(cfg).Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(keyARN), Plaintext: []byte("x")})
+		wantDenied(t, who+" encrypting directly", err)
+	}
+	// Another role of the central account that may use Secrets Manager may not use the key.
+	_, err = secretsmanager.NewFromConfig(centralApp).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("keyrot/" + member + "/other"), KmsKeyId: aws.String(keyARN), SecretString: aws.String("x")})
+	wantDenied(t, "another central role storing a secret with the central key", err)
 }
