@@ -122,10 +122,12 @@ func (d Deployment) common(handler string, table ...string) []Statement {
 	}
 }
 
-// tableReadWrite are the item calls of the DynamoDB history store:
-// records, leases by conditional writes, notices, queries by run.
+// tableReadWrite are the item calls of the DynamoDB history store
+// (internal/history/dynamostore): records, leases by conditional writes,
+// notices, queries by run. Its TransactWriteItems calls are authorized
+// per element, as AWS does: their Put and Update elements need PutItem
+// and UpdateItem.
 var tableReadWrite = []string{
-	"dynamodb:BatchWriteItem",
 	"dynamodb:DeleteItem",
 	"dynamodb:GetItem",
 	"dynamodb:PutItem",
