@@ -405,3 +405,56 @@ func TestTerraformPolicyVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestCentralTemplateContract: the central stack is what the Lambda
+// binary and the DynamoDB store expect: one table keyed pk/sk with TTL on
+// expires_at, point-in-time recovery and on-demand billing; every
+// function provided.al2023, bootstrap, arm64 by default, with its handler
+// and the environment the binary reads; the schedule in a time zone; the
+// audit-only switch in KEYROT_MODE.
+func TestCentralTemplateContract(t *testing.T) {
+	tmpl := cfnTemplate(t, "central.yaml")
+	rs := resources(t, tmpl)
+	table := props(rs["Table"])
+	want := map[string]string{
+		"BillingMode":                      `"PAY_PER_REQUEST"`,
+		"KeySchema":                        `[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]`,
+		"AttributeDefinitions":             `[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}]`,
+		"TimeToLiveSpecification":          `{"AttributeName":"expires_at","Enabled":true}`,
+		"PointInTimeRecoverySpecification": `{"PointInTimeRecoveryEnabled":true}`,
+	}
+	for k, w := range want {
+		b, _ := json.Marshal(table[k])
+		if string(b) != w {
+			t.Errorf("table %s = %s, want %s", k, b, w)
+		}
+	}
+	if d := tmpl["Parameters"].(map[string]any)["Architecture"].(map[string]any)["Default"]; d != "arm64" {
+		t.Errorf("default architecture %v", d)
+	}
+	for _, h := range permissions.Handlers {
+		fn := props(rs[strings.ToUpper(h[:1])+h[1:]+"Function"])
+		if fn["Runtime"] != "provided.al2023" || fn["Handler"] != "bootstrap" {
+			t.Errorf("%s: runtime %v handler %v", h, fn["Runtime"], fn["Handler"])
+		}
+		env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env["KEYROT_HANDLER"] != h {
+			t.Errorf("%s: KEYROT_HANDLER %v", h, env["KEYROT_HANDLER"])
+		}
+		for _, k := range []string{"KEYROT_CONFIG_PARAMETER", "KEYROT_TABLE", "KEYROT_MODE", "KEYROT_MEMBER_ROLE", "KEYROT_EXTERNAL_ID_PARAMETER"} {
+			if env[k] == nil {
+				t.Errorf("%s: no %s", h, k)
+			}
+		}
+		for _, rotate := range []bool{true, false} {
+			mode, _ := resolve(env["KEYROT_MODE"], rotate)
+			if want := map[bool]string{true: "rotate", false: "audit"}[rotate]; mode != want {
+				t.Errorf("%s: KEYROT_MODE %v when rotate is %v", h, mode, rotate)
+			}
+		}
+	}
+	sched := props(rs["Schedule"])
+	if tz, _ := sched["ScheduleExpressionTimezone"].(map[string]any); tz["Ref"] != "ScheduleTimezone" {
+		t.Errorf("schedule time zone %v", sched["ScheduleExpressionTimezone"])
+	}
+}
