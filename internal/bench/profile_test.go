@@ -22,7 +22,8 @@ import (
 // writes a heap profile taken while the audit's result is still held:
 // what keyrot keeps alive at the end of an audit. It runs only when
 // KEYROT_BENCH_PROFILE names the profile file; KEYROT_BENCH_ACCOUNTS and
-// KEYROT_BENCH_USERS size the organization (default 1000 x 100):
+// KEYROT_BENCH_USERS size the organization (default 1000 x 100) and
+// KEYROT_BENCH_DUE sets the share of users due (default 0.05):
 //
 //	KEYROT_BENCH_PROFILE=/tmp/audit.heap go test -run TestProfileAudit -timeout 30m ./internal/bench/
 //	go tool pprof -sample_index=inuse_space -top /tmp/audit.heap
@@ -38,6 +39,9 @@ func TestProfileAudit(t *testing.T) {
 	}
 	if n, err := strconv.Atoi(os.Getenv("KEYROT_BENCH_USERS")); err == nil {
 		w.UsersPerAccount = n
+	}
+	if f, err := strconv.ParseFloat(os.Getenv("KEYROT_BENCH_DUE"), 64); err == nil {
+		w.DueShare = f
 	}
 	e, err := Start(context.Background(), w)
 	if err != nil {

@@ -44,7 +44,9 @@ type globalOptions struct {
 	Clock string
 	// Timeout is the run's overall deadline (commands that talk to AWS).
 	Timeout time.Duration
-	streams Streams
+	// MemoryLimit is --memory-limit: a size, "off", or "" for the default.
+	MemoryLimit string
+	streams     Streams
 }
 
 // logger returns a stderr logger at the chosen level, in the chosen format.
@@ -143,6 +145,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
 	addAWSConnFlags(cmd, g)
 	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
+	cmd.Flags().StringVar(&g.MemoryLimit, "memory-limit", "", "soft limit on keyrot's memory, such as 512MiB or 2GiB, or off (default 224MiB unless GOMEMLIMIT is set)")
 }
 
 // addAWSConnFlags adds the flags that say how to reach AWS: --profile,
@@ -165,6 +168,9 @@ func (g *globalOptions) withDeadline(ctx context.Context) (context.Context, cont
 	}
 	if g.AWS.AttemptTimeout <= 0 {
 		return nil, nil, usageErrorf("--call-timeout must be positive (got %s)", g.AWS.AttemptTimeout)
+	}
+	if err := g.setMemoryLimit(); err != nil {
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, g.Timeout, fmt.Errorf("the run reached its deadline (--timeout %s): %w", g.Timeout, context.DeadlineExceeded))
 	return ctx, cancel, nil

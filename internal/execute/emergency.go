@@ -42,7 +42,7 @@ type secretView struct {
 
 // readSecretView reads the stages of the user's secret that matter to an
 // emergency rotation.
-func (r *runner) readSecretView(ctx context.Context, store KeyStore, name string, compromised bool) (secretView, error) {
+func (r *runner) readSecretView(ctx context.Context, a plan.Action, store KeyStore, name string, compromised bool) (secretView, error) {
 	sv := secretView{readable: map[string]bool{}}
 	stages := []string{"AWSCURRENT"}
 	if compromised {
@@ -52,7 +52,7 @@ func (r *runner) readSecretView(ctx context.Context, store KeyStore, name string
 		if err := r.step("before-read-secret"); err != nil {
 			return sv, err
 		}
-		v, err := store.Stage(ctx, name, stage)
+		v, err := r.stageRestoring(ctx, a, store, name, stage)
 		switch {
 		case errors.Is(err, secretstore.ErrNoVersion):
 			continue
@@ -182,7 +182,7 @@ func (r *runner) rotateNow(ctx context.Context, a plan.Action, req RotateNowRequ
 	if err != nil {
 		return failed(a, err)
 	}
-	sv, err := r.readSecretView(ctx, store, name, compromised)
+	sv, err := r.readSecretView(ctx, a, store, name, compromised)
 	if err != nil {
 		return failed(a, err)
 	}

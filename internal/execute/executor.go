@@ -69,6 +69,8 @@ type KeyStore interface {
 	// Stage reads the version with a staging label (AWSCURRENT,
 	// AWSPENDING); secretstore.ErrNoVersion if there is none.
 	Stage(ctx context.Context, secretID, stage string) (secretstore.Version, error)
+	// Restore cancels a secret's scheduled deletion.
+	Restore(ctx context.Context, secretID string) error
 	// Retag rewrites the key ID and stored-at tags of a secret.
 	Retag(ctx context.Context, secretID string, d secretstore.NameData, keyID string, storedAt time.Time) error
 	// Grant lets the user read its secret (the end of a compromised rotation).

@@ -96,7 +96,7 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	// The world the store will be checked against: the secret's current
 	// version now (none is fine), and the replaced key's last use just
 	// before the creation (journaled: the usage gate's evidence).
-	before, err := store.Stage(ctx, secretName, "AWSCURRENT")
+	before, err := r.stageRestoring(ctx, a, store, secretName, "AWSCURRENT")
 	if err != nil && !errors.Is(err, secretstore.ErrNoVersion) {
 		return failed(a, fmt.Errorf("no key created for %s: %w", a.User, err))
 	}
@@ -231,6 +231,28 @@ func (r *runner) createKey(ctx context.Context, a plan.Action, co createOpts) Ou
 	r.event(ctx, a.AccountID, a.User, newID, history.EventVerified, e.now(), "", "")
 	j.end(ctx, Succeeded, "", newID)
 	return o
+}
+
+// stageRestoring reads a stage of the user's secret before keyrot writes
+// to it. AWS refuses to read a secret scheduled for deletion (someone
+// deleted keyrot's secret by hand); the store would restore it anyway when
+// it writes the new key, so it is restored first, and the rotation is
+// checked against the secret's real current version. A dry run restores
+// nothing and sees no version.
+func (r *runner) stageRestoring(ctx context.Context, a plan.Action, store KeyStore, name, stage string) (secretstore.Version, error) {
+	v, err := store.Stage(ctx, name, stage)
+	if !errors.Is(err, secretstore.ErrMarkedForDeletion) {
+		return v, err
+	}
+	if r.o.DryRun || r.o.AuditOnly {
+		// Changes nothing: the real run restores the secret first.
+		return v, fmt.Errorf("%w: %w (a run restores it)", secretstore.ErrNoVersion, err)
+	}
+	r.e.log().Warn("restore secret scheduled for deletion", "account", a.AccountID, "user", a.User, "secret", name)
+	if err := store.Restore(ctx, name); err != nil {
+		return v, err
+	}
+	return store.Stage(ctx, name, stage)
 }
 
 // afterStoreError decides what a failed store means before anything is

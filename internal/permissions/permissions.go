@@ -224,7 +224,6 @@ func MemberRotation(o Options) Document {
 			"secretsmanager:DescribeSecret",
 		}, Resource: []string{o.secrets()}},
 		Statement{Sid: "KeyrotSecrets", Effect: "Allow", Action: []string{
-			"secretsmanager:DeleteResourcePolicy",
 			"secretsmanager:GetSecretValue",
 			"secretsmanager:PutResourcePolicy",
 			"secretsmanager:PutSecretValue",

@@ -7,10 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyrot/keyrot/internal/sandbox/iampolicy"
 )
 
 // KMS (JSON 1.1, target prefix "TrentService."): symmetric keys with their
@@ -322,9 +326,17 @@ func kmsNotPendingDeletion(k *KMSKey) error {
 // the caller's behalf ("secretsmanager.us-east-1.amazonaws.com", the
 // kms:ViaService condition key) or "" for a direct call. A key's policy is
 // its resource policy: KMS needs it to allow, itself or by delegating to the
-// account's IAM policies (iampolicy follows that rule for key ARNs). Grants
-// are not consulted. Called with s.mu held.
+// account's IAM policies (iampolicy follows that rule for key ARNs). The
+// key's grants are consulted as KMS documents ("Grants in AWS KMS"): a
+// grant to the caller (or to the role of its session) for the operation
+// allows it when no policy denies it. Called with s.mu held.
 func (s *Server) authorizeKMS(r *request, key *KMSKey, action, viaService string) error {
+	return s.authorizeKMSContext(r, key, action, viaService, nil)
+}
+
+// authorizeKMSContext is authorizeKMS for a cryptographic operation with
+// its encryption context, which a grant's constraints are checked against.
+func (s *Server) authorizeKMSContext(r *request, key *KMSKey, action, viaService string, encCtx map[string]string) error {
 	if s.permissive && !s.authz.on {
 		return nil
 	}
@@ -338,8 +350,40 @@ func (s *Server) authorizeKMS(r *request, key *KMSKey, action, viaService string
 		t.resourceAccount = smKeyAccount(key)
 		t.policy = key.Policy
 		t.policyKind = kindResource
+		op := strings.TrimPrefix(action, "kms:")
+		t.grant = func(c iampolicy.Caller) string { return key.grantFor(c, op, encCtx) }
 	}
 	return s.decideLocked(r, t)
+}
+
+// grantFor returns the ID of a grant of k that lets caller perform op
+// (a grant operation such as "Decrypt") with the encryption context
+// encCtx, or "". A grant names its grantee by ARN; one naming a role
+// covers the role's sessions. Its constraints must hold: every pair of
+// EncryptionContextSubset in encCtx, or encCtx equal to
+// EncryptionContextEquals.
+func (k *KMSKey) grantFor(c iampolicy.Caller, op string, encCtx map[string]string) string {
+	for _, g := range k.Grants {
+		if g.GranteePrincipal != c.ARN && (c.RoleARN == "" || g.GranteePrincipal != c.RoleARN) {
+			continue
+		}
+		if !slices.Contains(g.Operations, op) {
+			continue
+		}
+		if g.ContextEquals != nil && !maps.Equal(g.ContextEquals, encCtx) {
+			continue
+		}
+		subset := true
+		for key, v := range g.ContextSubset {
+			if got, ok := encCtx[key]; !ok || got != v {
+				subset = false
+			}
+		}
+		if subset {
+			return g.ID
+		}
+	}
+	return ""
 }
 
 // --- key metadata ---
@@ -1151,7 +1195,7 @@ type kmsEncryptOutput struct {
 
 // kmsUseKey finds a key for a cryptographic operation, checks its state
 // and asks the authorization hook.
-func kmsUseKey(r *request, id, action string) (*KMSKey, error) {
+func kmsUseKey(r *request, id, action string, encCtx map[string]string) (*KMSKey, error) {
 	k, _, err := kmsFind(r, id, true)
 	if err != nil {
 		return nil, err
@@ -1162,7 +1206,7 @@ func kmsUseKey(r *request, id, action string) (*KMSKey, error) {
 	// The decision point for a direct cryptographic call: the key policy
 	// and grants, with kms:ViaService empty (an AWS managed key's policy
 	// allows its use only through its service).
-	if err := r.srv.authorizeKMS(r, k, action, ""); err != nil {
+	if err := r.srv.authorizeKMSContext(r, k, action, "", encCtx); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -1186,7 +1230,7 @@ func kmsEncrypt(r *request) (any, error) {
 	if err := kmsCheckAlgorithm(in.EncryptionAlgorithm); err != nil {
 		return nil, err
 	}
-	k, err := kmsUseKey(r, in.KeyId, "kms:Encrypt")
+	k, err := kmsUseKey(r, in.KeyId, "kms:Encrypt", in.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
@@ -1208,7 +1252,7 @@ func kmsDecrypt(r *request) (any, error) {
 	if !ok {
 		return nil, kmsErr("InvalidCiphertextException", "")
 	}
-	k, err := kmsUseKey(r, arn, "kms:Decrypt")
+	k, err := kmsUseKey(r, arn, "kms:Decrypt", in.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
@@ -1251,7 +1295,7 @@ func kmsGenerateDataKey(r *request) (any, error) {
 	default:
 		return nil, kmsErr("ValidationException", "Please specify either number of bytes or key spec.")
 	}
-	k, err := kmsUseKey(r, in.KeyId, "kms:GenerateDataKey")
+	k, err := kmsUseKey(r, in.KeyId, "kms:GenerateDataKey", in.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}

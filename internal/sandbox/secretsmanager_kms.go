@@ -52,7 +52,7 @@ func smEncryptionKey(r *request, sec *Secret) (*KMSKey, error) {
 		}
 		key = k
 	}
-	if err := smUseKey(r, key, "kms:GenerateDataKey"); err != nil {
+	if err := smUseKey(r, key, "kms:GenerateDataKey", map[string]string{"SecretARN": sec.ARN}); err != nil {
 		return nil, smKMSError(err, smErr("EncryptionFailure", smEncryptionFailure))
 	}
 	return key, nil
@@ -76,7 +76,7 @@ func smDecryptionKey(r *request, sec *Secret, v *SecretVersion) error {
 		}
 		key = k
 	}
-	if err := smUseKey(r, key, "kms:Decrypt"); err != nil {
+	if err := smUseKey(r, key, "kms:Decrypt", map[string]string{"SecretARN": sec.ARN, "SecretVersionId": v.ID}); err != nil {
 		return smKMSError(err, smErr("DecryptionFailure", smDecryptionFailure))
 	}
 	return nil
@@ -84,15 +84,17 @@ func smDecryptionKey(r *request, sec *Secret, v *SecretVersion) error {
 
 // smUseKey is Secrets Manager's call to KMS on the caller's behalf: the
 // key's state, the AWS managed key's refusal of other accounts, and the
-// authorization hook with kms:ViaService set.
-func smUseKey(r *request, key *KMSKey, action string) error {
+// authorization hook with kms:ViaService set and Secrets Manager's
+// encryption context (the secret's ARN, and the version's ID on reads),
+// which a grant's constraints can name.
+func smUseKey(r *request, key *KMSKey, action string, encCtx map[string]string) error {
 	if err := kmsUsable(key); err != nil {
 		return err
 	}
 	if key.Manager == "AWS" && r.caller.AccountID != smKeyAccount(key) {
 		return errAccessToKMS
 	}
-	if err := r.srv.authorizeKMS(r, key, action, smViaService(r)); err != nil {
+	if err := r.srv.authorizeKMSContext(r, key, action, smViaService(r), encCtx); err != nil {
 		return errAccessToKMS
 	}
 	return nil

@@ -27,7 +27,6 @@ type API interface {
 	ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
 	TagResource(ctx context.Context, in *secretsmanager.TagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.TagResourceOutput, error)
 	PutResourcePolicy(ctx context.Context, in *secretsmanager.PutResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutResourcePolicyOutput, error)
-	DeleteResourcePolicy(ctx context.Context, in *secretsmanager.DeleteResourcePolicyInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteResourcePolicyOutput, error)
 	RestoreSecret(ctx context.Context, in *secretsmanager.RestoreSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.RestoreSecretOutput, error)
 	UntagResource(ctx context.Context, in *secretsmanager.UntagResourceInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UntagResourceOutput, error)
 }
@@ -330,10 +329,9 @@ func Policy(userARN string, readers []string, includeUser bool) (string, bool) {
 func (s *Store) setPolicy(ctx context.Context, secretID, userARN string, includeUser bool) error {
 	doc, ok := Policy(userARN, s.cfg.Readers, includeUser)
 	if !ok {
-		if _, err := s.api.DeleteResourcePolicy(ctx, &secretsmanager.DeleteResourcePolicyInput{SecretId: aws.String(secretID)}); err != nil {
-			return fmt.Errorf("delete resource policy of %s: %w", secretID, err)
-		}
-		return nil
+		// Every store names its user, so the policy always has a
+		// statement; refuse rather than leave an earlier policy in force.
+		return fmt.Errorf("put resource policy on %s: no user ARN and no readers to name", secretID)
 	}
 	if _, err := s.api.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{
 		SecretId: aws.String(secretID), ResourcePolicy: aws.String(doc), BlockPublicPolicy: aws.Bool(true),
@@ -416,6 +414,10 @@ type Version struct {
 // ErrNoVersion means the secret, or the staging label, does not exist.
 var ErrNoVersion = errors.New("no such secret version")
 
+// ErrMarkedForDeletion means the secret is scheduled for deletion: AWS
+// refuses to read its versions until it is restored (Restore).
+var ErrMarkedForDeletion = errors.New("the secret is scheduled for deletion")
+
 // Stage reads the version of a secret that has the staging label stage
 // (AWSCURRENT, AWSPENDING, ...). It returns ErrNoVersion when the secret or
 // the label does not exist.
@@ -436,6 +438,9 @@ func (s *Store) Stage(ctx context.Context, secretID, stage string) (Version, err
 		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, ErrNoVersion)
 	}
 	if err != nil {
+		if s.markedForDeletion(ctx, secretID, err) {
+			return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, ErrMarkedForDeletion)
+		}
 		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, err)
 	}
 	v, err := ParseValue(aws.ToString(out.SecretString))
@@ -444,6 +449,28 @@ func (s *Store) Stage(ctx context.Context, secretID, stage string) (Version, err
 	}
 	return Version{Value: v, ARN: aws.ToString(out.ARN), Name: aws.ToString(out.Name), VersionID: aws.ToString(out.VersionId),
 		Created: aws.ToTime(out.CreatedDate)}, nil
+}
+
+// markedForDeletion reports whether err, a failed read of secretID, is
+// AWS's refusal to read a secret scheduled for deletion: an
+// InvalidRequestException whose cause DescribeSecret confirms (the
+// exception's message is not part of the API).
+func (s *Store) markedForDeletion(ctx context.Context, secretID string, err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidRequestException" {
+		return false
+	}
+	desc, derr := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretID)})
+	return derr == nil && desc.DeletedDate != nil
+}
+
+// Restore cancels the scheduled deletion of a secret (RestoreSecret), so
+// that its versions can be read and written again.
+func (s *Store) Restore(ctx context.Context, secretID string) error {
+	if _, err := s.api.RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: aws.String(secretID)}); err != nil {
+		return fmt.Errorf("restore secret %s: %w", secretID, err)
+	}
+	return nil
 }
 
 // Listed is one keyrot secret as ListSecrets shows it (from its tags; no value is read).
