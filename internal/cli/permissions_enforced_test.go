@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyrot/keyrot/internal/permissions"
 	"github.com/keyrot/keyrot/internal/sandbox"
@@ -36,6 +37,8 @@ type permRun struct {
 	flags []string
 	steps []permStep
 	log   []sandbox.AuthzDecision
+	// secretARNs are the ARNs of every secret at the end of the run.
+	secretARNs map[string]bool
 }
 
 type permStep struct {
@@ -55,33 +58,95 @@ func permDocuments(drop string) (mgmt, audit, rotation, trust permissions.Docume
 	return
 }
 
-// runPermissionsLifecycle loads the demo organization with keyrot's
-// identities and runs audit --fresh, plan, apply on three days ten days
-// apart, a rollback, rotate --now --compromised and the notifications
-// (SES and SNS) that come with them, recording every authorization
-// decision.
+// permIdentities are keyrot's identities in a lifecycle run: the member
+// role's policies and trust, and who runs keyrot.
+type permIdentities struct {
+	memberPolicies map[string]permissions.Document
+	memberTrust    permissions.Document
+	// runnerPolicies are the runner's identity policies: a management
+	// user's, or, when runnerRole is set, that role's (a role of the
+	// management account, assumed afresh before each step).
+	runnerPolicies map[string]permissions.Document
+	runnerRole     string
+	// externalID is organization.external_id.
+	externalID string
+	// drop is the action left out of the documents, if any.
+	drop string
+}
+
+// cliIdentities are those of keyrot run as a CLI by a management user:
+// the documents of internal/permissions, without the action drop when it
+// is not empty.
+func cliIdentities(drop string) permIdentities {
+	mgmtDoc, auditDoc, rotDoc, trustDoc := permDocuments(drop)
+	return permIdentities{
+		memberPolicies: map[string]permissions.Document{"keyrot-audit": auditDoc, "keyrot-rotation": rotDoc},
+		memberTrust:    trustDoc,
+		runnerPolicies: map[string]permissions.Document{"keyrot-management": mgmtDoc, "keyrot-audit": auditDoc, "keyrot-rotation": rotDoc},
+		drop:           drop,
+	}
+}
+
+// deployedIdentities are those of the AWS deployment the templates in
+// deploy/ create, with the management account as the central account:
+// the member role of the StackSet (its policies and its trust of the
+// central roles, with an external ID), and a runner that holds the
+// coordinator's, the worker's and the reporter's policies, which the CLI
+// needs together since it does the three handlers' work in one process.
+func deployedIdentities() permIdentities {
+	d := permissions.Deployment{Region: "us-east-1", AccountID: demoMgmt, OrgID: "o-brightl00p1",
+		ExternalID: "keyrot-demo-external-id", TableARN: "arn:aws:dynamodb:us-east-1:" + demoMgmt + ":table/keyrot"}
+	return permIdentities{
+		memberPolicies: permissions.MemberPolicies(d),
+		memberTrust:    permissions.MemberTrustCentral(d),
+		runnerPolicies: map[string]permissions.Document{
+			"coordinator": permissions.Coordinator(d), "worker": permissions.Worker(d), "reporter": permissions.Reporter(d),
+		},
+		runnerRole: d.RoleName(permissions.HandlerWorker),
+		externalID: d.ExternalID,
+	}
+}
+
+func sandboxDocs(docs map[string]permissions.Document) map[string]sandbox.PolicyDocument {
+	out := map[string]sandbox.PolicyDocument{}
+	for name, d := range docs {
+		out[name] = sandbox.Doc(d.JSON())
+	}
+	return out
+}
+
+// runPermissionsLifecycle runs the lifecycle as the CLI's identities,
+// without the action drop when it is not empty.
 func runPermissionsLifecycle(t *testing.T, drop string) *permRun {
 	t.Helper()
+	return runLifecycleAs(t, cliIdentities(drop))
+}
+
+// runLifecycleAs loads the demo organization with keyrot's identities and
+// runs audit --fresh, plan, apply on three days ten days apart, a
+// rollback, rotate --now --compromised and the notifications (SES and
+// SNS) that come with them, recording every authorization decision.
+func runLifecycleAs(t *testing.T, ids permIdentities) *permRun {
+	t.Helper()
 	ctx := context.Background()
-	mgmtDoc, auditDoc, rotDoc, trustDoc := permDocuments(drop)
 	sc, err := sandbox.LoadScenario("demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Organization.RolePolicies = &sandbox.ScenarioPolicies{Inline: map[string]sandbox.PolicyDocument{
-		"keyrot-audit": sandbox.Doc(auditDoc.JSON()), "keyrot-rotation": sandbox.Doc(rotDoc.JSON()),
-	}}
-	sc.Organization.RoleTrust = sandbox.Doc(trustDoc.JSON())
-	sc.Organization.Management.Users = append(sc.Organization.Management.Users, sandbox.ScenarioUser{
-		Name: "keyrot", Path: "/service/", Created: "20d",
-		Tags: map[string]string{"keyrot:exempt": "keyrot's own identity"},
-		Policies: sandbox.ScenarioPolicies{Inline: map[string]sandbox.PolicyDocument{
-			"keyrot-management": sandbox.Doc(mgmtDoc.JSON()),
-			"keyrot-audit":      sandbox.Doc(auditDoc.JSON()),
-			"keyrot-rotation":   sandbox.Doc(rotDoc.JSON()),
-		}},
-		Keys: []sandbox.ScenarioKey{{Age: "10d", LastUsed: "1h"}},
-	})
+	sc.Organization.RolePolicies = &sandbox.ScenarioPolicies{Inline: sandboxDocs(ids.memberPolicies)}
+	sc.Organization.RoleTrust = sandbox.Doc(ids.memberTrust.JSON())
+	if ids.runnerRole != "" {
+		sc.Organization.Management.Roles = append(sc.Organization.Management.Roles, sandbox.ScenarioRole{
+			Name: ids.runnerRole, Policies: sandbox.ScenarioPolicies{Inline: sandboxDocs(ids.runnerPolicies)},
+		})
+	} else {
+		sc.Organization.Management.Users = append(sc.Organization.Management.Users, sandbox.ScenarioUser{
+			Name: "keyrot", Path: "/service/", Created: "20d",
+			Tags:     map[string]string{"keyrot:exempt": "keyrot's own identity"},
+			Policies: sandbox.ScenarioPolicies{Inline: sandboxDocs(ids.runnerPolicies)},
+			Keys:     []sandbox.ScenarioKey{{Age: "10d", LastUsed: "1h"}},
+		})
+	}
 	// A person of the payments account who may delete secrets by hand.
 	for i := range sc.Accounts {
 		if sc.Accounts[i].ID == paymentsAccount {
@@ -119,13 +184,30 @@ func runPermissionsLifecycle(t *testing.T, drop string) *permRun {
 			ouSecurity = id
 		}
 	}
-	runner, err := env.Server.ActiveKey(demoMgmt, "keyrot")
-	if err != nil {
-		t.Fatal(err)
+	// signIn gives keyrot the runner's credentials: the user's key, or a
+	// new session of the runner's role (the sandbox clock moves days
+	// between steps, past any session's expiry).
+	signIn := func() {
+		if ids.runnerRole == "" {
+			runner, err := env.Server.ActiveKey(demoMgmt, "keyrot")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("AWS_ACCESS_KEY_ID", runner.AccessKeyID)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", runner.SecretAccessKey)
+			t.Setenv("AWS_SESSION_TOKEN", "")
+			return
+		}
+		out, err := sts.NewFromConfig(admin).AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam::" + demoMgmt + ":role/" + ids.runnerRole), RoleSessionName: aws.String("keyrot-lifecycle")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_ACCESS_KEY_ID", aws.ToString(out.Credentials.AccessKeyId))
+		t.Setenv("AWS_SECRET_ACCESS_KEY", aws.ToString(out.Credentials.SecretAccessKey))
+		t.Setenv("AWS_SESSION_TOKEN", aws.ToString(out.Credentials.SessionToken))
 	}
-	t.Setenv("AWS_ACCESS_KEY_ID", runner.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", runner.SecretAccessKey)
-	t.Setenv("AWS_SESSION_TOKEN", "")
+	signIn()
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ENDPOINT_URL", env.URL)
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
@@ -133,7 +215,11 @@ func runPermissionsLifecycle(t *testing.T, drop string) *permRun {
 	t.Setenv("AWS_PROFILE", "")
 	t.Chdir(t.TempDir())
 	policyFile := filepath.Join(t.TempDir(), "keyrot.yaml")
-	policyText := fmt.Sprintf(`version: 1
+	org := ""
+	if ids.externalID != "" {
+		org = "organization:\n  external_id: " + ids.externalID + "\n"
+	}
+	policyText := org + fmt.Sprintf(`version: 1
 exemptions:
   - match: {ou: %s}
     reason: the security team rotates its own accounts' keys
@@ -159,6 +245,12 @@ notify:
 	fast := []string{"--progress", "none", "--report-wait", "5ms"}
 	env.Server.StartAuthzLog()
 	step := func(name string, args ...string) {
+		if ids.runnerRole != "" {
+			// The test's own AssumeRole is not recorded: it is not keyrot's.
+			run.log = append(run.log, env.Server.StopAuthzLog()...)
+			signIn()
+			env.Server.StartAuthzLog()
+		}
 		code, out, errOut := runCLI(t, append(args, run.flags...)...)
 		run.steps = append(run.steps, permStep{name: name, code: code, output: out + errOut})
 	}
@@ -182,13 +274,36 @@ notify:
 	step("apply day 20", apply...)
 	// Someone deletes a keyrot secret by hand; the next rotation of its
 	// user restores it (secretsmanager:RestoreSecret).
-	if !scheduleSecretDeletion(t, env, "sftp-partner-acme") && drop == "" {
+	if !scheduleSecretDeletion(t, env, "sftp-partner-acme") && ids.drop == "" {
 		t.Fatalf("no keyrot secret of sftp-partner-acme in %s after its rotation", paymentsAccount)
 	}
 	step("rotate --now (secret scheduled for deletion)", "rotate", "--now", "--account", paymentsAccount, "--user", "sftp-partner-acme", "--yes")
 	step("rotate --now --compromised", "rotate", "--now", "--compromised", "--account", paymentsAccount, "--user", "search-indexer", "--yes")
-	run.log = env.Server.StopAuthzLog()
+	run.log = append(run.log, env.Server.StopAuthzLog()...)
+	run.secretARNs = secretARNs(t, env)
 	return run
+}
+
+// secretARNs returns the ARNs of the sandbox's secrets.
+func secretARNs(t *testing.T, env *sandboxtest.Env) map[string]bool {
+	t.Helper()
+	b, err := env.Server.DumpState(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st sandbox.State
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, a := range st.Accounts {
+		for _, byName := range a.Secrets {
+			for _, sec := range byName {
+				out[sec.ARN] = true
+			}
+		}
+	}
+	return out
 }
 
 // paymentsAccount is the demo organization's member account the lifecycle
@@ -253,10 +368,17 @@ func (r *permRun) transcript() string {
 }
 
 // expectedDenial reports whether a denial is one the demo organization
-// causes whatever keyrot's permissions: the SCP that forbids new access
-// keys in the Sandbox OU, and the account without a member role.
-func expectedDenial(d sandbox.AuthzDecision) bool {
+// causes whatever keyrot's permissions (the SCP that forbids new access
+// keys in the Sandbox OU, and the account without a member role), or that
+// the documents mean: reads of secrets that do not exist.
+func (r *permRun) expectedDenial(d sandbox.AuthzDecision) bool {
 	switch {
+	case d.Action == "secretsmanager:GetSecretValue" && d.Decision == "ImplicitDeny" && !r.secretARNs[d.Resource]:
+		// keyrot reads a user's secret before creating it; the member
+		// role reads only secrets tagged as keyrot's, and a secret that
+		// does not exist has no tags: AWS denies the read (keyrot then
+		// tells a missing secret apart with DescribeSecret).
+		return true
 	case d.Action == "iam:CreateAccessKey" && d.PolicyType == "scp" && d.Policy == "sandbox-no-long-term-keys":
 		return true
 	case d.Action == "sts:AssumeRole" && strings.HasPrefix(d.Resource, "arn:aws:iam::901234567801:"):
@@ -289,7 +411,7 @@ func TestLifecycleUnderKeyrotPermissions(t *testing.T) {
 		}
 	}
 	for _, d := range run.denied() {
-		if !expectedDenial(d) {
+		if !run.expectedDenial(d) {
 			t.Errorf("denied: %s on %s for %s (%s %s %s)", d.Action, d.Resource, d.Principal, d.PolicyType, d.Policy, d.Statement)
 		}
 	}
@@ -312,6 +434,51 @@ func TestLifecycleUnderKeyrotPermissions(t *testing.T) {
 	apply := run.steps[3].output
 	if !strings.Contains(apply, "with an explicit deny in a service control policy") || !strings.Contains(apply, "AWS denied the new key") {
 		t.Errorf("apply day 0 does not report the SCP's denial:\n%s", lastLines(apply, 40))
+	}
+	if t.Failed() {
+		t.Log(run.transcript())
+	}
+}
+
+// TestLifecycleUnderDeployedPermissions: the same lifecycle passes under
+// the policies of the AWS deployment (deploy/): the member role of the
+// StackSet, trusting only the central worker and events roles with an
+// external ID, and the central handlers' execution role policies. Nothing
+// is denied but what the organization forbids.
+func TestLifecycleUnderDeployedPermissions(t *testing.T) {
+	run := runLifecycleAs(t, deployedIdentities())
+	for _, s := range run.steps {
+		ok := s.code == ExitOK
+		switch {
+		case strings.HasPrefix(s.name, "audit"), s.name == "plan":
+			ok = s.code == ExitPartial
+		case strings.HasPrefix(s.name, "apply"):
+			ok = s.code == ExitBlocked || s.code == ExitPartial
+		}
+		if !ok {
+			t.Errorf("%s: exit %d", s.name, s.code)
+		}
+	}
+	allowed := 0
+	for _, d := range run.log {
+		if d.Decision == "Allow" {
+			allowed++
+			continue
+		}
+		if !run.expectedDenial(d) {
+			t.Errorf("denied: %s on %s for %s (%s %s %s)", d.Action, d.Resource, d.Principal, d.PolicyType, d.Policy, d.Statement)
+		}
+	}
+	// keyrot acted in member accounts through the member role, trusted
+	// for the worker's role only.
+	assumed := false
+	for _, d := range run.log {
+		if d.Action == "sts:AssumeRole" && d.Decision == "Allow" && strings.Contains(d.Principal, ":assumed-role/keyrot-worker/") {
+			assumed = true
+		}
+	}
+	if !assumed || allowed == 0 {
+		t.Errorf("the worker role assumed no member role (%d calls allowed)", allowed)
 	}
 	if t.Failed() {
 		t.Log(run.transcript())

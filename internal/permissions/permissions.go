@@ -85,6 +85,8 @@ func (d Document) Without(action string) Document {
 // Options name what the documents are scoped to. Empty fields take the
 // defaults keyrot itself uses.
 type Options struct {
+	// Partition is the AWS partition of the ARNs; "aws" when empty.
+	Partition string
 	// ManagementAccountID is the account keyrot runs in; "*" when empty
 	// (the trust policy then needs it).
 	ManagementAccountID string
@@ -113,6 +115,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	o.Partition = cmp.Or(o.Partition, "aws")
 	o.ManagementAccountID = cmp.Or(o.ManagementAccountID, "*")
 	o.RoleName = cmp.Or(o.RoleName, "OrganizationAccountAccessRole")
 	o.SecretPrefix = cmp.Or(o.SecretPrefix, "keyrot/")
@@ -122,13 +125,15 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// The resources keyrot's actions are on.
-const (
-	anyUser = "arn:aws:iam::*:user/*"
-)
+// SecretTag is the tag keyrot writes on every secret it creates, in the
+// CreateSecret call itself (secretstore.TagAccount).
+const SecretTag = "keyrot:account"
+
+// anyUser is every IAM user of every account.
+func (o Options) anyUser() string { return "arn:" + o.Partition + ":iam::*:user/*" }
 
 func (o Options) secrets() string {
-	return "arn:aws:secretsmanager:*:*:secret:" + strings.TrimSuffix(o.SecretPrefix, "*") + "*"
+	return "arn:" + o.Partition + ":secretsmanager:*:*:secret:" + strings.TrimSuffix(o.SecretPrefix, "*") + "*"
 }
 
 func doc(stmts ...Statement) Document { return Document{Version: "2012-10-17", Statement: stmts} }
@@ -150,7 +155,7 @@ func Management(o Options) Document {
 			"organizations:ListTagsForResource",
 		}, Resource: []string{"*"}},
 		Statement{Sid: "AssumeMemberRole", Effect: "Allow", Action: []string{"sts:AssumeRole"},
-			Resource: []string{"arn:aws:iam::*:role/" + o.RoleName}},
+			Resource: []string{"arn:" + o.Partition + ":iam::*:role/" + o.RoleName}},
 		Statement{Sid: "NotifyByEmail", Effect: "Allow", Action: []string{"ses:SendEmail"}, Resource: []string{o.SESIdentityARN}},
 		Statement{Sid: "NotifyBySNS", Effect: "Allow", Action: []string{"sns:Publish"}, Resource: []string{o.SNSTopicARN}},
 	)
@@ -174,7 +179,7 @@ func MemberAudit(o Options) Document {
 			"iam:ListMFADevices",
 			"iam:ListUserTags",
 			"iam:ListUsers",
-		}, Resource: []string{anyUser}},
+		}, Resource: []string{o.anyUser()}},
 		Statement{Sid: "ReadRotationState", Effect: "Allow", Action: []string{"secretsmanager:ListSecrets"}, Resource: []string{"*"}},
 	)
 }
@@ -190,30 +195,49 @@ func MemberRotation(o Options) Document {
 			"iam:DeleteAccessKey",
 			"iam:GetUser",
 			"iam:UpdateAccessKey",
-		}, Resource: []string{anyUser}},
+		}, Resource: []string{o.anyUser()}},
 		Statement{Sid: "KeyrotTags", Effect: "Allow", Action: []string{
 			"iam:TagUser",
 			"iam:UntagUser",
-		}, Resource: []string{anyUser}, Condition: map[string]map[string][]string{
+		}, Resource: []string{o.anyUser()}, Condition: map[string]map[string][]string{
 			"ForAllValues:StringLike": {"aws:TagKeys": {"keyrot:*"}},
 		}},
 		Statement{Sid: "NotExemptUsers", Effect: "Deny", Action: []string{
 			"iam:CreateAccessKey",
 			"iam:DeleteAccessKey",
 			"iam:UpdateAccessKey",
-		}, Resource: []string{anyUser}, Condition: map[string]map[string][]string{
+		}, Resource: []string{o.anyUser()}, Condition: map[string]map[string][]string{
 			"Null": {"iam:ResourceTag/" + o.ExemptTag: {"false"}},
 		}},
-		Statement{Sid: "KeyrotSecrets", Effect: "Allow", Action: []string{
+		// A secret keyrot creates carries SecretTag from its creation on:
+		// the role creates no secret without it and reads or changes no
+		// secret that lacks it, so it cannot read a secret it did not
+		// write, even under keyrot's prefix. DescribeSecret is not
+		// conditioned: it tells keyrot whether its secret exists (a
+		// missing secret has no tags, and AWS would answer AccessDenied).
+		Statement{Sid: "KeyrotSecretsCreate", Effect: "Allow", Action: []string{
 			"secretsmanager:CreateSecret",
+		}, Resource: []string{o.secrets()}, Condition: map[string]map[string][]string{
+			"Null": {"aws:RequestTag/" + SecretTag: {"false"}},
+		}},
+		Statement{Sid: "KeyrotSecretsDescribe", Effect: "Allow", Action: []string{
 			"secretsmanager:DescribeSecret",
+		}, Resource: []string{o.secrets()}},
+		Statement{Sid: "KeyrotSecrets", Effect: "Allow", Action: []string{
 			"secretsmanager:GetSecretValue",
 			"secretsmanager:PutResourcePolicy",
 			"secretsmanager:PutSecretValue",
 			"secretsmanager:RestoreSecret",
+		}, Resource: []string{o.secrets()}, Condition: map[string]map[string][]string{
+			"Null": {"secretsmanager:ResourceTag/" + SecretTag: {"false"}},
+		}},
+		Statement{Sid: "KeyrotSecretTags", Effect: "Allow", Action: []string{
 			"secretsmanager:TagResource",
 			"secretsmanager:UntagResource",
-		}, Resource: []string{o.secrets()}},
+		}, Resource: []string{o.secrets()}, Condition: map[string]map[string][]string{
+			"Null":                    {"secretsmanager:ResourceTag/" + SecretTag: {"false"}},
+			"ForAllValues:StringLike": {"aws:TagKeys": {"keyrot:*"}},
+		}},
 	)
 	if o.KMSKeyARN != "" {
 		d.Statement = append(d.Statement, Statement{Sid: "KeyrotSecretsKey", Effect: "Allow", Action: []string{
@@ -232,7 +256,7 @@ func MemberTrust(o Options) Document {
 	o = o.withDefaults()
 	s := Statement{
 		Sid: "KeyrotManagement", Effect: "Allow",
-		Principal: map[string][]string{"AWS": {"arn:aws:iam::" + o.ManagementAccountID + ":root"}},
+		Principal: map[string][]string{"AWS": {"arn:" + o.Partition + ":iam::" + o.ManagementAccountID + ":root"}},
 		Action:    []string{"sts:AssumeRole"},
 	}
 	cond := map[string]map[string][]string{}

@@ -569,7 +569,9 @@ func smTarget(r *request, t *authzTarget) {
 	t.resourceAccount = owner.ID
 	t.policy = smEffectivePolicy(r.st, sec)
 	t.policyKind = kindResource
-	t.resourceTags(sec.Tags, "aws")
+	// Secrets Manager documents both aws:ResourceTag/<key> and
+	// secretsmanager:ResourceTag/<key> for a secret's tags.
+	t.resourceTags(sec.Tags, "aws", "secretsmanager")
 	t.set("secretsmanager:Name", sec.Name)
 	t.set("secretsmanager:SecretId", sec.ARN)
 }

@@ -423,6 +423,17 @@ var ErrMarkedForDeletion = errors.New("the secret is scheduled for deletion")
 // the label does not exist.
 func (s *Store) Stage(ctx context.Context, secretID, stage string) (Version, error) {
 	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionStage: aws.String(stage)})
+	if isAccessDenied(err) {
+		// A policy that lets keyrot read only the secrets it tagged
+		// (internal/permissions) is denied for a secret that does not
+		// exist, which has no tags: AWS answers AccessDenied, not
+		// ResourceNotFound. DescribeSecret, which is not conditioned on
+		// tags, tells the two apart; the denial stands for a secret that
+		// exists.
+		if _, derr := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretID)}); IsNotFound(derr) {
+			err = derr
+		}
+	}
 	if IsNotFound(err) {
 		return Version{}, fmt.Errorf("read %s of %s: %w", stage, secretID, ErrNoVersion)
 	}
@@ -526,6 +537,12 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// isAccessDenied reports whether err is Secrets Manager's AccessDeniedException.
+func isAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException"
 }
 
 // IsNotFound reports whether err is Secrets Manager's ResourceNotFoundException.
