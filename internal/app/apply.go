@@ -375,7 +375,7 @@ func (r *App) executor(scope Scope, runID int64) *execute.Executor {
 	}
 	return &execute.Executor{Clients: r.clients(scope), History: h, RunID: runID, Owner: r.owner(runID),
 		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules(), Concurrency: conc,
-		Destinations: r.destinations(), Deliveries: r.deliveryLog()}
+		Destinations: r.destinations(scope), Deliveries: r.deliveryLog()}
 }
 
 // rules are the periods the executor re-checks every action against: the

@@ -40,8 +40,9 @@ func (d destinations) For(ctx context.Context, account string, u inventory.User)
 // destinations returns the executor's destinations: nil when the deliver
 // section declares none (no rule and no user tag). Tokens come from the
 // environment (DeliverEnv, else the process's) or from Secrets Manager
-// in keyrot's own account.
-func (r *App) destinations() execute.Destinations {
+// in keyrot's own account; ssm and lambda destinations are reached through
+// the scope's access layer, as the rotation reaches their account.
+func (r *App) destinations(scope Scope) execute.Destinations {
 	c := r.Deliver
 	if c == nil || (len(c.Rules) == 0 && c.UserTag == "") {
 		return nil
@@ -54,6 +55,9 @@ func (r *App) destinations() execute.Destinations {
 	}
 	if env.Secrets == nil {
 		env.Secrets = backends.SecretsManager{API: secretsmanager.NewFromConfig(r.AWS)}
+	}
+	if env.AWS == nil {
+		env.AWS = r.access(scope)
 	}
 	return destinations{cfg: c, env: env}
 }

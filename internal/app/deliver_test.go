@@ -12,6 +12,7 @@ import (
 	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/deliver/profile"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/policy"
 )
 
 // TestDestinationsFor: the executor's destinations are the deliver
@@ -20,7 +21,7 @@ import (
 // error that blocks its delivery; a tag reference that does not parse is a
 // destination with its error, not silently dropped.
 func TestDestinationsFor(t *testing.T) {
-	if (&App{}).destinations() != nil {
+	if (&App{}).destinations(Scope{}) != nil {
 		t.Error("no deliver section: want no destinations")
 	}
 	file := filepath.Join(t.TempDir(), "credentials")
@@ -39,8 +40,8 @@ destinations:
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	a := &App{Deliver: cfg, DeliverEnv: &backends.Env{Getenv: func(string) string { return "" }}}
-	ds := a.destinations()
+	a := &App{Policy: policy.Default(), Deliver: cfg, DeliverEnv: &backends.Env{Getenv: func(string) string { return "" }}}
+	ds := a.destinations(Scope{})
 	if ds == nil {
 		t.Fatal("no destinations")
 	}

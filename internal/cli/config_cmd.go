@@ -125,6 +125,29 @@ func newConfigSchemaCmd(g *globalOptions) *cobra.Command {
 	}
 }
 
+// destinationEnv is what opening targets outside a run uses: tokens from
+// the environment, and AWS (Secrets Manager for token_secret, the
+// destination account's role for ssm and lambda) loaded only when a target
+// needs it.
+func destinationEnv(ctx context.Context, g *globalOptions, c *config.Config, targets []deliver.Target) (backends.Env, error) {
+	home, _ := os.UserHomeDir()
+	env := backends.Env{Getenv: os.Getenv, Home: home}
+	for _, t := range targets {
+		if t.Provider.TokenSecret == "" && !deliver.IsAWS(t.Ref.Kind) {
+			continue
+		}
+		cfg, err := loadAWS(ctx, g)
+		if err != nil {
+			return env, err
+		}
+		env.Secrets = backends.SecretsManager{API: secretsmanager.NewFromConfig(cfg)}
+		org := c.Policy.Organization
+		env.AWS = awsaccess.New(cfg, awsaccess.Role{Name: org.RoleName, ExternalID: org.ExternalID})
+		break
+	}
+	return env, nil
+}
+
 // checkDestinations checks every destination the deliver rules name,
 // printing one line per destination; AWS is reached (Secrets Manager for
 // token_secret, the destination account's role for ssm and lambda) only
@@ -135,20 +158,9 @@ func checkDestinations(ctx context.Context, g *globalOptions, c *config.Config) 
 		fmt.Fprintln(g.streams.Out, "no delivery destinations declared")
 		return nil
 	}
-	home, _ := os.UserHomeDir()
-	env := backends.Env{Getenv: os.Getenv, Home: home}
-	for _, t := range targets {
-		if t.Provider.TokenSecret == "" && !deliver.IsAWS(t.Ref.Kind) {
-			continue
-		}
-		cfg, err := loadAWS(ctx, g)
-		if err != nil {
-			return err
-		}
-		env.Secrets = backends.SecretsManager{API: secretsmanager.NewFromConfig(cfg)}
-		org := c.Policy.Organization
-		env.AWS = awsaccess.New(cfg, awsaccess.Role{Name: org.RoleName, ExternalID: org.ExternalID})
-		break
+	env, err := destinationEnv(ctx, g, c, targets)
+	if err != nil {
+		return err
 	}
 	res, err := backends.CheckAll(ctx, targets, env)
 	for _, r := range res {

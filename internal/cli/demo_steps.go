@@ -13,6 +13,7 @@ import (
 	"github.com/keyrot/keyrot/internal/config"
 	"github.com/keyrot/keyrot/internal/deliver/backends"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/kubetest/standin"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -41,8 +42,18 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	defer os.RemoveAll(state)
 	srv.SetReportBuildTime(200 * time.Millisecond)
 	policyFile := state + "/keyrot.yaml"
-	credsFile := filepath.Join(state, "credentials")
-	if err := os.WriteFile(policyFile, append(append([]byte(nil), demoPolicy...), fmt.Sprintf(demoDeliver, credsFile)...), 0o600); err != nil {
+	// The CI cluster: a local stand-in of the Kubernetes API, reached
+	// through a kubeconfig as a real cluster would be.
+	cluster := standin.New()
+	defer cluster.Close()
+	kubeconfig := filepath.Join(state, "kubeconfig")
+	if err := cluster.WriteKubeconfig(kubeconfig, "demo-cluster"); err != nil {
+		return err
+	}
+	if err := os.Setenv("KUBECONFIG", kubeconfig); err != nil {
+		return fmt.Errorf("set KUBECONFIG: %w", err)
+	}
+	if err := os.WriteFile(policyFile, append(append([]byte(nil), demoPolicy...), demoDeliver...), 0o600); err != nil {
 		return fmt.Errorf("demo policy: %w", err)
 	}
 
@@ -63,7 +74,7 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	step("Audit: every finding, per account (exit 5: one account cannot be assumed)", "audit", "-o", "table")
 	step("Plan: what apply would change, and why", "plan", "--state-dir", state)
 	step("Apply: new keys created, stored in Secrets Manager and verified, then delivered to their destinations; unused keys deactivated", append([]string{"apply"}, rot...)...)
-	showDestinations(ctx, out, policyFile)
+	showDestinations(ctx, g, out, policyFile)
 	srv.Clock().Advance(10 * 24 * time.Hour)
 	step("10 days later: no application used the replaced keys since, and every destination holds the new key, so they are deactivated", append([]string{"apply"}, rot...)...)
 	srv.Clock().Advance(10 * 24 * time.Hour)
@@ -76,41 +87,46 @@ func runDemoSteps(ctx context.Context, g *globalOptions, srv *sandbox.Server, en
 	return ctx.Err()
 }
 
-// demoDeliver is the demo's deliver section (%s is the credentials file):
-// ci-deploy's key goes to two destinations, and its old key is
-// deactivated only once both hold the new one. Both are profiles of a
-// shared credentials file, which need no server; other kinds are other
-// references in to: (and their provider's settings).
+// demoDeliver is the demo's deliver section: ci-deploy's key goes to two
+// destinations, a Kubernetes Secret (of a local stand-in of the Kubernetes
+// API, kubetest/standin, named by the kubeconfig the demo writes) and an
+// SSM parameter of its account (the sandbox's Parameter Store), and its
+// old key is deactivated only once both hold the new one.
 const demoDeliver = `
-# Where new keys go once verified (docs/delivery.md): ci-deploy's key, to
-# the CI runner's and the deploy host's credentials.
+# Where new keys go once verified (docs/delivery.md): ci-deploy's key, to the
+# CI cluster's Secret and to Parameter Store.
 deliver:
-  profile:
-    file: %s
   destinations:
-    - to: [profile:ci-deploy-runner, profile:ci-deploy-host]
+    - to: [kubernetes:demo-cluster/ci/aws-deploy, ssm:345678901234/us-east-1/keyrot/ci-deploy]
       accounts: ["345678901234"]
       users: [ci-deploy]
+      kubernetes:
+        create_secret: true
 `
 
 // showDestinations prints, for each destination the demo's deliver
 // section declares, the access key ID it holds now (masked), read from
 // the destination itself.
-func showDestinations(ctx context.Context, out io.Writer, policyFile string) {
+func showDestinations(ctx context.Context, g *globalOptions, out io.Writer, policyFile string) {
 	fmt.Fprintf(out, "\n== Destinations: what each one declared in keyrot.yaml holds now, read back from it\n")
 	c, err := config.Load(policyFile)
 	if err != nil {
 		fmt.Fprintf(out, "  cannot load %s: %v\n", policyFile, err)
 		return
 	}
-	home, _ := os.UserHomeDir()
-	for _, t := range c.Deliver.Declared() {
+	targets := c.Deliver.Declared()
+	env, err := destinationEnv(ctx, g, c, targets)
+	if err != nil {
+		fmt.Fprintf(out, "  cannot reach AWS: %v\n", err)
+		return
+	}
+	for _, t := range targets {
 		held := "cannot be read"
-		if d, err := backends.Open(ctx, t, backends.Env{Getenv: os.Getenv, Home: home}); err == nil {
+		if d, err := backends.Open(ctx, t, env); err == nil {
 			if id, err := d.Current(ctx); err == nil {
 				held = "key " + inventory.MaskKeyID(id)
 			}
 		}
-		fmt.Fprintf(out, "  %-40s %s\n", t.Ref, held)
+		fmt.Fprintf(out, "  %-46s %s\n", t.Ref, held)
 	}
 }
