@@ -20,11 +20,14 @@ import (
 // as AWS does (rotation is asynchronous), and then the version is created
 // AWSPENDING; with outcome "succeed" AWSCURRENT moves to it (AWSPREVIOUS to
 // the old one) and LastRotatedDate is set; with outcome "fail" it stays
-// AWSPENDING and nothing else changes, which is how a failed rotation
-// shows in the API ("If the rotation fails, the AWSPENDING staging label
-// remains on the version", Troubleshoot rotation, Secrets Manager user
-// guide); the next RotateSecret then answers InvalidRequestException "A
-// previous rotation isn't complete".
+// AWSPENDING and nothing else changes. That is how a failed rotation shows
+// in the API, as the RotateSecret API reference says: "If the AWSPENDING
+// staging label is present but not attached to the same version as
+// AWSCURRENT, then any later invocation of RotateSecret assumes that a
+// previous rotation request is still in progress and returns an error.
+// When rotation is unsuccessful, the AWSPENDING staging label might be
+// attached to an empty secret version." (The next RotateSecret answers
+// InvalidRequestException "A previous rotation isn't complete".)
 
 type smRotationRules struct {
 	AutomaticallyAfterDays *int64 `json:"AutomaticallyAfterDays,omitempty"`
