@@ -126,6 +126,7 @@ func (e *evaluator) account(a *inventory.Account) {
 	for i := range a.Users {
 		e.user(a, &a.Users[i])
 	}
+	e.accountKinds(a)
 }
 
 func (e *evaluator) root(a *inventory.Account) {

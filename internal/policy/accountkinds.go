@@ -12,7 +12,7 @@ import (
 // ServerCertificates is the policy for IAM server certificates.
 type ServerCertificates struct {
 	// ExpiryWarning flags a certificate expiring within this; an expired
-	// one is always flagged (CIS 1.19 v3 / 1.18 v5 asks to remove them).
+	// one is always flagged (CIS 1.19 v3.0.0 asks to remove them).
 	ExpiryWarning Duration `yaml:"expiry_warning"`
 	// Exclude are certificate names (path.Match globs) not judged.
 	Exclude []string `yaml:"exclude"`
