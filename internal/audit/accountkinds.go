@@ -164,7 +164,8 @@ func secretRotationDue(p *policy.Policy, s inventory.Secret) (time.Time, string,
 
 func (e *evaluator) secret(a *inventory.Account, s inventory.Secret) {
 	sp := e.p.Secrets
-	if s.DeletedDate != nil || policy.Excluded(sp.Exclude, s.Name) {
+	// keyrot's own stores are judged as the access keys they hold.
+	if s.DeletedDate != nil || s.KeyrotStore || policy.Excluded(sp.Exclude, s.Name) {
 		return
 	}
 	res := a.ID + "/" + s.Region + "/" + s.ARN
@@ -273,8 +274,8 @@ func accountKindCredentials(l *credentialLister, a *inventory.Account) []Credent
 		out = append(out, cr)
 	}
 	for _, s := range a.Secrets {
-		if s.DeletedDate != nil {
-			continue
+		if s.DeletedDate != nil || s.KeyrotStore {
+			continue // keyrot's own stores are listed as the access keys they hold
 		}
 		status := "RotationDisabled"
 		switch {

@@ -42,6 +42,9 @@ func TestPermissionsDocumented(t *testing.T) {
 		{"sts", reflect.TypeFor[awsaccess.STSAPI]()},
 		{"iam", reflect.TypeFor[execute.IAM]()},
 		{"secretsmanager", reflect.TypeFor[secretstore.API]()},
+		{"iam", reflect.TypeFor[collect.ServerCertAPI]()},
+		{"acm", reflect.TypeFor[collect.ACMAPI]()},
+		{"secretsmanager", reflect.TypeFor[collect.SecretsAPI]()},
 	} {
 		for i := range api.typ.NumMethod() {
 			calls[api.service+":"+api.typ.Method(i).Name] = true

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
 // The account's other long-term credentials: IAM server certificates, ACM
@@ -223,6 +224,7 @@ func listSecrets(ctx context.Context, c SecretsAPI, region string) ([]inventory.
 				}
 				s.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
+			_, s.KeyrotStore = s.Tags[secretstore.TagUser]
 			s.PendingVersion = pendingNotCurrent(e.SecretVersionsToStages)
 			out = append(out, s)
 		}

@@ -58,6 +58,9 @@ type Secret struct {
 	// PendingVersion is true when a version holds AWSPENDING without
 	// AWSCURRENT: a rotation started and did not finish.
 	PendingVersion bool `json:"pending_version,omitempty"`
+	// KeyrotStore is true for a secret keyrot wrote to hold an IAM user's
+	// access key (tagged keyrot:user): its lifecycle is the key's.
+	KeyrotStore bool `json:"keyrot_store,omitempty"`
 	// DeletedDate is set when the secret is scheduled for deletion.
 	DeletedDate *time.Time `json:"deleted_date,omitempty"`
 }

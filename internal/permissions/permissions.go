@@ -176,6 +176,10 @@ func MemberAudit(o Options) Document {
 			"iam:ListUsers",
 		}, Resource: []string{anyUser}},
 		Statement{Sid: "ReadRotationState", Effect: "Allow", Action: []string{"secretsmanager:ListSecrets"}, Resource: []string{"*"}},
+		Statement{Sid: "ReadOtherCredentials", Effect: "Allow", Action: []string{
+			"acm:ListCertificates",
+			"iam:ListServerCertificates",
+		}, Resource: []string{"*"}},
 	)
 }
 
