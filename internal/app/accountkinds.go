@@ -1,8 +1,17 @@
 package app
 
 import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/awsaccess"
 	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
 )
 
@@ -26,4 +35,26 @@ func kindsOptions(p *policy.Policy, acc *awsaccess.Accounts, region string) *col
 		CertificateRegions: regions(p.Certificates.Regions),
 		SecretRegions:      regions(p.Secrets.Regions),
 	}
+}
+
+// secretDue is the planner's view of the policy's secret rotation
+// schedules (audit.SecretRotationDue).
+func secretDue(p *policy.Policy) plan.SecretDue {
+	return func(_ *inventory.Account, s *inventory.Secret) (time.Time, string, bool) {
+		return audit.SecretRotationDue(p, *s)
+	}
+}
+
+// SecretRotation returns a Secrets Manager client acting in account and
+// region, for rotate-secret actions.
+func (c *Clients) SecretRotation(ctx context.Context, account, region string) (execute.SecretRotationAPI, error) {
+	cfg, err := c.config(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	return secretsmanager.NewFromConfig(cfg), nil
 }

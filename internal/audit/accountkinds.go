@@ -147,6 +147,21 @@ func (e *evaluator) secretExempt(fs []Finding, s inventory.Secret) {
 	}
 }
 
+// SecretRotationDue returns when the secret falls due for rotation under
+// p and the setting that says so; ok is false when p does not judge the
+// secret (excluded, scheduled for deletion, keyrot's own store) or the
+// secret carries the exempt tag. The planner starts overdue rotations with it.
+func SecretRotationDue(p *policy.Policy, s inventory.Secret) (due time.Time, schedule string, ok bool) {
+	if s.DeletedDate != nil || s.KeyrotStore || policy.Excluded(p.Secrets.Exclude, s.Name) {
+		return time.Time{}, "", false
+	}
+	if _, exempt := s.Tags[p.ExemptTag]; p.ExemptTag != "" && exempt {
+		return time.Time{}, "", false
+	}
+	due, schedule, _ = secretRotationDue(p, s)
+	return due, schedule, true
+}
+
 // secretRotationDue returns when the secret is next due for rotation
 // under the policy, the schedule that sets it, and the policy's period.
 func secretRotationDue(p *policy.Policy, s inventory.Secret) (time.Time, string, policy.Duration) {

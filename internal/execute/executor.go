@@ -126,6 +126,9 @@ type Executor struct {
 	// ActionTimeout bounds one action's steps, which run to the end even
 	// when the run is cancelled; DefaultActionTimeout if zero.
 	ActionTimeout time.Duration
+	// SecretRotation returns the Secrets Manager clients rotate-secret
+	// actions use (secrets.go); nil blocks those actions.
+	SecretRotation SecretRotationClients
 	// Rules are the lifecycle periods every action is re-checked against,
 	// whatever the plan says: RulesFor over the policy's default lifecycle
 	// and its per-user overrides. The zero value means RulesFor(), the
@@ -429,10 +432,14 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 	var users []string
 	byUser := map[string][]int{}
 	for i, a := range actions {
-		if _, ok := byUser[a.User]; !ok {
-			users = append(users, a.User)
+		who := a.User
+		if a.Resource != "" {
+			who = "resource:" + a.Resource // each account resource is worked on alone
 		}
-		byUser[a.User] = append(byUser[a.User], i)
+		if _, ok := byUser[who]; !ok {
+			users = append(users, who)
+		}
+		byUser[who] = append(byUser[who], i)
 	}
 	done := make([]bool, len(actions))
 	// work runs one user's actions in plan order. expect tracks the user's
@@ -529,6 +536,8 @@ func describe(a plan.Action) string {
 		return "delete inactive key " + k + " of " + a.User
 	case plan.DeleteOrphan:
 		return "delete orphan key " + k + " of " + a.User
+	case plan.RotateSecret:
+		return "start the rotation of secret " + a.Evidence["secret"] + " in " + a.Region
 	}
 	return string(a.Kind) + " " + k + " of " + a.User
 }
@@ -545,6 +554,8 @@ func (r *runner) do(ctx context.Context, a plan.Action, expect []plan.KeyState) 
 		o = r.deleteKey(ctx, a, expect)
 	case plan.DeleteOrphan:
 		o = r.deleteOrphan(ctx, a, expect)
+	case plan.RotateSecret:
+		o = r.rotateSecret(ctx, a)
 	default:
 		o = outcomeOf(a, Blocked, fmt.Sprintf("unknown action kind %q: keyrot carries out create-key, deactivate-key, delete-key and delete-orphan only", a.Kind))
 	}

@@ -219,6 +219,15 @@ func MemberRotation(o Options) Document {
 			"secretsmanager:TagResource",
 			"secretsmanager:UntagResource",
 		}, Resource: []string{o.secrets()}},
+		// Overdue secrets whose rotation is configured: keyrot apply starts
+		// their rotation (RotateSecret needs lambda:InvokeFunction on the
+		// rotation function too, as its API reference says).
+		Statement{Sid: "RotateOverdueSecrets", Effect: "Allow", Action: []string{
+			"secretsmanager:DescribeSecret",
+			"secretsmanager:RotateSecret",
+		}, Resource: []string{"arn:aws:secretsmanager:*:*:secret:*"}},
+		Statement{Sid: "InvokeRotationFunctions", Effect: "Allow", Action: []string{"lambda:InvokeFunction"},
+			Resource: []string{"arn:aws:lambda:*:*:function:*"}},
 	)
 	if o.KMSKeyARN != "" {
 		d.Statement = append(d.Statement, Statement{Sid: "KeyrotSecretsKey", Effect: "Allow", Action: []string{
