@@ -39,7 +39,7 @@ func secretActions(a *inventory.Account, due SecretDue, now time.Time) (actions,
 		act := Action{
 			ID: string(RotateSecret) + "/" + a.ID + "/" + s.ARN, Kind: RotateSecret, AccountID: a.ID, AccountName: a.Name,
 			Resource: s.ARN, Region: s.Region, Due: when, Expect: []KeyState{},
-			Reason: fmt.Sprintf("secret %s was due for rotation on %s (%s)", s.Name, when.UTC().Format("2006-01-02"), schedule),
+			Reason:   fmt.Sprintf("secret %s was due for rotation on %s (%s)", s.Name, when.UTC().Format("2006-01-02"), schedule),
 			Evidence: Evidence{"secret": s.Name, "region": s.Region, "schedule": schedule, "rotation_days": fmt.Sprint(s.RotationDays)},
 		}
 		if s.LastRotatedDate != nil {
