@@ -373,9 +373,10 @@ func (r *App) executor(scope Scope, runID int64) *execute.Executor {
 	if conc <= 0 {
 		conc = collect.DefaultConcurrency
 	}
-	return &execute.Executor{Clients: r.clients(scope), History: h, RunID: runID, Owner: r.owner(runID),
+	clients := r.clients(scope)
+	return &execute.Executor{Clients: clients, History: h, RunID: runID, Owner: r.owner(runID),
 		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules(), Concurrency: conc,
-		Destinations: r.destinations(scope), Deliveries: r.deliveryLog()}
+		Destinations: r.destinations(scope), Deliveries: r.deliveryLog(), SecretRotation: clients.SecretRotation}
 }
 
 // rules are the periods the executor re-checks every action against: the

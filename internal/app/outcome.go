@@ -117,7 +117,11 @@ func runError(rp *RotationPlan, out *execute.Result) *RunError {
 			if denied[b.AccountID+"/"+b.User] {
 				continue // said as a denied call: granting it is what to do
 			}
-			e.Blocked = append(e.Blocked, fmt.Sprintf("%s/%s%s: %s", b.AccountID, b.User, keyText(b.KeyID), b.Reason))
+			what := b.User + keyText(b.KeyID)
+			if b.Resource != "" {
+				what = b.Resource // an account resource, such as a secret
+			}
+			e.Blocked = append(e.Blocked, fmt.Sprintf("%s/%s: %s", b.AccountID, what, b.Reason))
 		}
 	}
 	if out == nil {

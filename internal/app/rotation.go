@@ -116,7 +116,8 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 	limits := r.limits(maxChanges)
 	built := plan.Build(plan.Input{
 		Snapshot: snap, Lifecycle: Lifecycle(p, p.AccessKeys), Limits: limits, Rotations: rots,
-		Exempt: func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
+		Exempt:    func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
+		SecretDue: secretDue(p),
 	}, now)
 	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
 }

@@ -199,9 +199,21 @@ func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
 		if n := ops["iam:GetAccountAuthorizationDetails"]; n != 1 {
 			t.Errorf("account %s: %d GetAccountAuthorizationDetails pages, want 1", a.ID, n)
 		}
-		// Rotation records are read once, while the account is collected.
-		if n, want := ops["secretsmanager:ListSecrets"], min(len(withKeyIDs[a.ID]), 1); n != want {
+		// Rotation records are read once, while the account is collected,
+		// and the secrets inventory is one more list in keyrot's region.
+		if n, want := ops["secretsmanager:ListSecrets"], min(len(withKeyIDs[a.ID]), 1)+1; n != want {
 			t.Errorf("account %s: %d ListSecrets pages, want %d", a.ID, n, want)
+		}
+		// One list call per other kind: server certificates, ACM certificates.
+		for _, op := range []string{"iam:ListServerCertificates", "acm:ListCertificates"} {
+			if ops[op] != 1 {
+				t.Errorf("account %s: %d %s calls, want 1", a.ID, ops[op], op)
+			}
+		}
+		for _, op := range []string{"acm:DescribeCertificate", "secretsmanager:DescribeSecret"} {
+			if ops[op] != 0 {
+				t.Errorf("account %s: %d %s calls, want none (the list calls carry every fact)", a.ID, ops[op], op)
+			}
 		}
 		// Users with two keys or an inactive key are resolved too (the
 		// planner acts on them); never more than the users holding keys.

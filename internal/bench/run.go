@@ -249,8 +249,10 @@ func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
 // role, one GenerateCredentialReport and one GetCredentialReport, one
 // authorization-details page per 1,000 users when any user has a finding
 // (tags and groups decide exemptions), one ListSecrets page when a key
-// finding could be a rotation in progress, and one ListAccessKeys per user
-// whose findings name a key. Its lower bound in time runs the accounts'
+// finding could be a rotation in progress, one ListAccessKeys per user
+// whose findings name a key, and the other credentials' lists: one
+// ListServerCertificates, one ListCertificates and one ListSecrets page (in
+// keyrot's one region). Its lower bound in time runs the accounts'
 // calls in sequence, Concurrency accounts at once, at the workload's
 // latency, and no faster than the rate limit allows in any account.
 func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
@@ -288,8 +290,11 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 			secrets = 1 // ListSecrets
 		}
 		n += secrets + len(users[a.ID])
+		// The other credentials: IAM server certificates, ACM, Secrets Manager.
+		const kindLists, kindIAM = 3, 1
+		n += kindLists
 		// AssumeRole is STS's: IAM's rate limit does not count it.
-		iamCalls := n - secrets
+		iamCalls := n - secrets - (kindLists - kindIAM)
 		if a.ID != mgmt {
 			iamCalls--
 		}
@@ -388,7 +393,7 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 
 // applyBound is the least time an apply's calls take: in each account the
 // collection's floor in sequence (its role, the credential report's two
-// calls, and for an account with changes one authorization-details page,
+// calls, the other credentials' three lists, and for an account with changes one authorization-details page,
 // one ListSecrets page and one ListAccessKeys per changed user), then the
 // account's other calls, which change keys, spread evenly over as many
 // chains as users are changed at once (execute.DefaultUserConcurrency, at
@@ -401,7 +406,7 @@ func (e *Env) applyBound(m Measure, changed map[string]map[string]bool) time.Dur
 	org := 1 + (w.Accounts+19)/20
 	var lanes []laneWork
 	for acct, calls := range m.ByAccount {
-		collect := 2
+		collect := 2 + 3 // the report's two calls; the other credentials' three lists
 		if acct != mgmt {
 			collect++
 		}

@@ -133,6 +133,10 @@ type Options struct {
 	// report and live key facts, without tags.
 	TagsGroupsFor func(a *inventory.Account, u *inventory.User) bool
 
+	// Kinds, when set, also collects the account's IAM server
+	// certificates, ACM certificates and secrets (accountkinds.go).
+	Kinds *Kinds
+
 	// ReportPoll bounds waiting for a credential report; zero fields take defaults.
 	ReportPoll Poll
 

@@ -138,6 +138,9 @@ type Executor struct {
 	// DeliverTimeout bounds one destination's write and read back;
 	// DefaultDeliverTimeout if zero.
 	DeliverTimeout time.Duration
+	// SecretRotation returns the Secrets Manager clients rotate-secret
+	// actions use (secrets.go); nil blocks those actions.
+	SecretRotation SecretRotationClients
 	// Rules are the lifecycle periods every action is re-checked against,
 	// whatever the plan says: RulesFor over the policy's default lifecycle
 	// and its per-user overrides. The zero value means RulesFor(), the
@@ -444,10 +447,14 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 	var users []string
 	byUser := map[string][]int{}
 	for i, a := range actions {
-		if _, ok := byUser[a.User]; !ok {
-			users = append(users, a.User)
+		who := a.User
+		if a.Resource != "" {
+			who = "resource:" + a.Resource // each account resource is worked on alone
 		}
-		byUser[a.User] = append(byUser[a.User], i)
+		if _, ok := byUser[who]; !ok {
+			users = append(users, who)
+		}
+		byUser[who] = append(byUser[who], i)
 	}
 	done := make([]bool, len(actions))
 	// work runs one user's actions in plan order. expect tracks the user's
@@ -544,6 +551,8 @@ func describe(a plan.Action) string {
 		return "delete inactive key " + k + " of " + a.User
 	case plan.DeleteOrphan:
 		return "delete orphan key " + k + " of " + a.User
+	case plan.RotateSecret:
+		return "start the rotation of secret " + a.Evidence["secret"] + " in " + a.Region
 	}
 	return string(a.Kind) + " " + k + " of " + a.User
 }
@@ -560,6 +569,8 @@ func (r *runner) do(ctx context.Context, a plan.Action, expect []plan.KeyState) 
 		o = r.deleteKey(ctx, a, expect)
 	case plan.DeleteOrphan:
 		o = r.deleteOrphan(ctx, a, expect)
+	case plan.RotateSecret:
+		o = r.rotateSecret(ctx, a)
 	default:
 		o = outcomeOf(a, Blocked, fmt.Sprintf("unknown action kind %q: keyrot carries out create-key, deactivate-key, delete-key and delete-orphan only", a.Kind))
 	}

@@ -181,6 +181,10 @@ func MemberAudit(o Options) Document {
 			"iam:ListUsers",
 		}, Resource: []string{o.anyUser()}},
 		Statement{Sid: "ReadRotationState", Effect: "Allow", Action: []string{"secretsmanager:ListSecrets"}, Resource: []string{"*"}},
+		Statement{Sid: "ReadOtherCredentials", Effect: "Allow", Action: []string{
+			"acm:ListCertificates",
+			"iam:ListServerCertificates",
+		}, Resource: []string{"*"}},
 	)
 }
 
@@ -238,6 +242,15 @@ func MemberRotation(o Options) Document {
 			"Null":                    {"secretsmanager:ResourceTag/" + SecretTag: {"false"}},
 			"ForAllValues:StringLike": {"aws:TagKeys": {"keyrot:*"}},
 		}},
+		// Overdue secrets whose rotation is configured: keyrot apply starts
+		// their rotation (RotateSecret needs lambda:InvokeFunction on the
+		// rotation function too, as its API reference says).
+		Statement{Sid: "RotateOverdueSecrets", Effect: "Allow", Action: []string{
+			"secretsmanager:DescribeSecret",
+			"secretsmanager:RotateSecret",
+		}, Resource: []string{"arn:aws:secretsmanager:*:*:secret:*"}},
+		Statement{Sid: "InvokeRotationFunctions", Effect: "Allow", Action: []string{"lambda:InvokeFunction"},
+			Resource: []string{"arn:aws:lambda:*:*:function:*"}},
 	)
 	if o.KMSKeyARN != "" {
 		d.Statement = append(d.Statement, Statement{Sid: "KeyrotSecretsKey", Effect: "Allow", Action: []string{

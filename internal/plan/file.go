@@ -190,10 +190,10 @@ func Narrow(saved, current *Plan, now time.Time, maxAge time.Duration, unavailab
 	}
 
 	type ref struct {
-		kind                 Kind
-		account, user, keyID string
+		kind                           Kind
+		account, user, keyID, resource string
 	}
-	refOf := func(a Action) ref { return ref{a.Kind, a.AccountID, a.User, a.KeyID} }
+	refOf := func(a Action) ref { return ref{a.Kind, a.AccountID, a.User, a.KeyID, a.Resource} }
 	due := map[ref]Action{}
 	for _, a := range current.Actions {
 		due[refOf(a)] = a
@@ -238,7 +238,7 @@ func Narrow(saved, current *Plan, now time.Time, maxAge time.Duration, unavailab
 // kind, account, user and key (zero if there is none), or "" if it is.
 func mismatch(s Action, acct string, inScope map[string]bool, why func(string) string, now Action, dup bool, current *Plan) string {
 	switch {
-	case s.Kind != CreateKey && s.Kind != DeactivateKey && s.Kind != DeleteKey && s.Kind != DeleteOrphan:
+	case s.Kind != CreateKey && s.Kind != DeactivateKey && s.Kind != DeleteKey && s.Kind != DeleteOrphan && s.Kind != RotateSecret:
 		return fmt.Sprintf("%q is not an action keyrot carries out", s.Kind)
 	case !inScope[acct]:
 		return why(acct)
@@ -247,7 +247,7 @@ func mismatch(s Action, acct string, inScope map[string]bool, why func(string) s
 	}
 	if now.ID == "" {
 		for _, b := range current.Blocked {
-			if b.AccountID == s.AccountID && b.User == s.User && (b.KeyID == s.KeyID || b.KeyID == "") {
+			if b.AccountID == s.AccountID && b.User == s.User && b.Resource == s.Resource && (b.KeyID == s.KeyID || b.KeyID == "") {
 				return "keyrot blocks it now: " + b.Reason
 			}
 		}

@@ -155,6 +155,9 @@ type Input struct {
 	Rotations map[UserRef]Rotation
 	// Exempt says whether a user is exempt; nil means nobody is.
 	Exempt func(a *inventory.Account, u *inventory.User) Exemption
+	// SecretDue, when set, plans a rotate-secret action for each overdue
+	// secret whose rotation is configured (secrets.go); nil plans none.
+	SecretDue SecretDue
 }
 
 // Gate is a live check the executor makes just before acting.
@@ -193,6 +196,10 @@ type Action struct {
 	Evidence Evidence `json:"evidence,omitempty"`
 	// Deferred explains why a due action was held back (guardrails).
 	Deferred string `json:"deferred,omitempty"`
+	// Resource and Region name the account resource an action is about
+	// (a secret's ARN for rotate-secret); empty for users' keys.
+	Resource string `json:"resource,omitempty"`
+	Region   string `json:"region,omitempty"`
 }
 
 // Upcoming is a deadline ahead, for reports and reminders.
@@ -342,6 +349,9 @@ func Build(in Input, now time.Time) *Plan {
 			p.Blocked = append(p.Blocked, ub.blocked...)
 			p.Upcoming = append(p.Upcoming, ub.upcoming...)
 		}
+		secrets, blocked := secretActions(a, in.SecretDue, now)
+		due = append(due, secrets...)
+		p.Blocked = append(p.Blocked, blocked...)
 	}
 	p.Actions, p.Deferred = ApplyLimits(due, in.Limits)
 	sort.SliceStable(p.Blocked, func(i, j int) bool { return p.Blocked[i].ID < p.Blocked[j].ID })
@@ -363,7 +373,7 @@ func ApplyLimits(actions []Action, l Limits) (kept, deferred []Action) {
 	perAcct := map[string]int{}
 	for i := 0; i < len(actions); {
 		j := i
-		for j < len(actions) && actions[j].AccountID == actions[i].AccountID && actions[j].User == actions[i].User {
+		for j < len(actions) && actions[j].AccountID == actions[i].AccountID && actions[j].User == actions[i].User && actions[j].Resource == actions[i].Resource {
 			j++
 		}
 		group := actions[i:j]

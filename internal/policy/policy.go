@@ -36,6 +36,11 @@ type Policy struct {
 	ExemptTag  string      `yaml:"exempt_tag"`
 	Exemptions []Exemption `yaml:"exemptions"`
 	Rotation   Rotation    `yaml:"rotation"`
+	// ServerCertificates, Certificates and Secrets are the policy of the
+	// account's other long-term credentials (accountkinds.go).
+	ServerCertificates ServerCertificates `yaml:"server_certificates"`
+	Certificates       Certificates       `yaml:"certificates"`
+	Secrets            Secrets            `yaml:"secrets"`
 	// Notify is the notify section as written; this package neither
 	// decodes nor checks it (internal/config does, into a notify.Config).
 	Notify yaml.Node `yaml:"notify"`
@@ -258,7 +263,7 @@ const day = 24 * time.Hour
 // Default returns the policy used for everything keyrot.yaml leaves out:
 // the CIS AWS Foundations Benchmark thresholds and AWS guidance.
 func Default() *Policy {
-	return &Policy{
+	p := &Policy{
 		Version: 1,
 		Organization: Organization{
 			RoleName:    "OrganizationAccountAccessRole",
@@ -285,6 +290,8 @@ func Default() *Policy {
 		},
 		source: DefaultFile,
 	}
+	defaultAccountKinds(p)
+	return p
 }
 
 // Load reads and parses the file at path; problems name the file as path.

@@ -163,6 +163,10 @@ func (a ASFF) findings(r *Report) []asffFinding {
 			af.Resources = append(af.Resources, resource("AwsIamAccessKey", f.KeyID))
 		}
 		switch {
+		case findingResource(f) != "":
+			r := resource(asffResourceType(f.Rule), findingResource(f))
+			r.Region = cmpOr(f.Extra["region"], region)
+			af.Resources = append(af.Resources, r)
 		case f.User == RootUser:
 			af.Resources = append(af.Resources, resource("AwsAccount", "AWS::::Account:"+f.AccountID))
 		case f.User != "":
@@ -180,10 +184,24 @@ func (a ASFF) findings(r *Report) []asffFinding {
 	return out
 }
 
+// asffResourceType is the ASFF resource type of a finding about an account's resource.
+func asffResourceType(rule string) string {
+	switch {
+	case strings.HasPrefix(rule, "secret-"):
+		return "AwsSecretsManagerSecret"
+	case strings.HasPrefix(rule, "certificate-"):
+		return "AwsCertificateManagerCertificate"
+	}
+	return "Other"
+}
+
 func asffDescription(f audit.Finding) string {
 	d := cmpOr(f.Title, f.Rule)
 	if f.User != "" {
 		d += ": user " + f.User
+	}
+	if arn := findingResource(f); arn != "" {
+		d += ": " + arn
 	}
 	d += " in account " + accountLabel(f.AccountID, f.AccountName)
 	if f.KeyID != "" {

@@ -330,3 +330,8 @@ func rfc3339(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
+
+// findingResource is the ARN of the account resource a finding is about (an
+// ACM certificate, a secret, an IAM server certificate); empty for
+// findings about users, keys and accounts.
+func findingResource(f audit.Finding) string { return f.Extra["resource"] }

@@ -265,7 +265,15 @@ func (r *Report) sarifLog() sarifLog {
 		if msg == "" {
 			msg = f.Rule
 		}
-		msg += ": user " + user + " in account " + accountLabel(f.AccountID, f.AccountName)
+		uri := sarifArtifactURI(f.AccountID, f.User, f.Rule)
+		if arn := findingResource(f); arn != "" {
+			// A finding about an account's resource (a certificate, a secret).
+			user = arn
+			uri = "aws/" + url.PathEscape(f.AccountID) + "/resource/" + url.PathEscape(arn)
+			msg += ": " + arn + " in account " + accountLabel(f.AccountID, f.AccountName)
+		} else {
+			msg += ": user " + user + " in account " + accountLabel(f.AccountID, f.AccountName)
+		}
 		if f.KeyID != "" {
 			msg += ", access key " + maskedKey(f.KeyID)
 		}
@@ -278,7 +286,7 @@ func (r *Report) sarifLog() sarifLog {
 			Message: sarifMessage{Text: human(msg)},
 			Locations: []sarifLocation{{
 				PhysicalLocation: &sarifPhysicalLocation{
-					ArtifactLocation: sarifArtifactLocation{URI: sarifArtifactURI(f.AccountID, f.User, f.Rule)},
+					ArtifactLocation: sarifArtifactLocation{URI: uri},
 					Region:           sarifRegion{StartLine: 1},
 				},
 				LogicalLocations: []sarifLogicalLocation{{

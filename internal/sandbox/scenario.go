@@ -94,6 +94,12 @@ type ScenarioAccount struct {
 	// SESIdentities are the account's verified SES identities: email
 	// addresses, or domains whose every address may send.
 	SESIdentities []string `yaml:"ses_identities,omitempty" json:"ses_identities,omitempty"`
+	// ServerCertificates, Certificates and Secrets are the account's IAM
+	// server certificates, ACM certificates and Secrets Manager secrets
+	// (scenario_accountkinds.go).
+	ServerCertificates []ScenarioServerCertificate `yaml:"server_certificates,omitempty" json:"server_certificates,omitempty"`
+	Certificates       []ScenarioCertificate       `yaml:"certificates,omitempty" json:"certificates,omitempty"`
+	Secrets            []ScenarioSecret            `yaml:"secrets,omitempty" json:"secrets,omitempty"`
 	// LambdaFunctions are Lambda functions of the account (lambda.go).
 	LambdaFunctions []ScenarioLambdaFunction `yaml:"lambda_functions,omitempty" json:"lambda_functions,omitempty"`
 }

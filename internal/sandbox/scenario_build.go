@@ -321,6 +321,7 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 	b.kmsKeys(path+".kms_keys", a, spec.KMSKeys)
 	b.dynamoTables(path+".dynamodb_tables", a, spec.DynamoDBTables)
 	b.sesIdentities(path+".ses_identities", a, spec.SESIdentities)
+	b.accountKinds(path, a, spec)
 
 	rp := path + ".root"
 	if d, ok := b.age(rp+".password_last_used", spec.Root.PasswordLastUsed); ok {

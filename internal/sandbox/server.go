@@ -178,6 +178,7 @@ func New(opts Options) *Server {
 		"secretsmanager": secretsActions(),
 		"kms":            kmsActions(),
 		"dynamodb":       dynamoActions(),
+		"acm":            acmActions(),
 	}
 	s.routes["ssm"] = ssmActions()
 	s.ses = append(sesRoutes(), lambdaRoutes()...)
@@ -268,7 +269,7 @@ func protoFor(r *http.Request, service string) protocol {
 	switch service {
 	case "iam", "sts", "sns":
 		return protoQuery
-	case "organizations", "secretsmanager", "kms", "dynamodb":
+	case "organizations", "secretsmanager", "kms", "dynamodb", "acm":
 		return protoJSON
 	case "ses", "email":
 		return protoREST
@@ -292,6 +293,7 @@ var jsonTargetPrefix = map[string]string{
 	"kms":            "TrentService.",
 	"ssm":            "AmazonSSM.",
 	"dynamodb":       "DynamoDB_20120810.",
+	"acm":            "CertificateManager.",
 }
 
 var queryNamespace = map[string]string{
