@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,4 +194,34 @@ func TestSecretsRotationFields(t *testing.T) {
 	if !d.NextRotationDate.After(now.Add(89 * 24 * time.Hour)) {
 		t.Errorf("next rotation %v", d.NextRotationDate)
 	}
+}
+
+// TestRotateSecretNeedsInvokeFunction: RotateSecret needs, besides
+// secretsmanager:RotateSecret, lambda:InvokeFunction on the secret's
+// rotation function ("Required permissions" in the RotateSecret API
+// reference); without it the call is denied and nothing starts.
+func TestRotateSecretNeedsInvokeFunction(t *testing.T) {
+	env := sandboxtest.Start(t, accountKindsScenario)
+	ctx := context.Background()
+	iamc := iam.NewFromConfig(env.Admin())
+	mk := func(name, doc string) *secretsmanager.Client {
+		_, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)})
+		mustNoErr(t, err)
+		_, err = iamc.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String("rotate"), PolicyDocument: aws.String(doc)})
+		mustNoErr(t, err)
+		k, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+		mustNoErr(t, err)
+		return secretsmanager.NewFromConfig(env.Config(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), ""))
+	}
+	smOnly := mk("rotator-sm-only", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:RotateSecret","Resource":"*"}]}`)
+	both := mk("rotator", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:RotateSecret","Resource":"*"},
+		{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:*"}]}`)
+	// prod/stripe-key has a rotation function whose simulated rotation succeeds.
+	_, err := smOnly.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("prod/stripe-key")})
+	ae := wantAPIError(t, err, "AccessDeniedException", 400)
+	if !strings.Contains(ae.ErrorMessage(), "lambda:InvokeFunction") {
+		t.Errorf("denial does not name lambda:InvokeFunction: %s", ae.ErrorMessage())
+	}
+	_, err = both.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("prod/stripe-key")})
+	mustNoErr(t, err)
 }
