@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"crypto/ecdsa"
 	crand "crypto/rand"
 	"errors"
 	"fmt"
@@ -97,6 +98,8 @@ type builder struct {
 	ouIDs  map[string]string // OU path -> ID
 	emails map[string]string // lower-case email -> path
 	names  map[string]string // account name -> path
+	// certKey signs generated signing certificates (scenario_kinds.go).
+	certKey *ecdsa.PrivateKey
 }
 
 func (b *builder) problem(path, format string, args ...any) {
@@ -320,6 +323,7 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 
 	b.kmsKeys(path+".kms_keys", a, spec.KMSKeys)
 	b.sesIdentities(path+".ses_identities", a, spec.SESIdentities)
+	a.PasswordPolicy = b.passwordPolicy(path+".password_policy", spec.PasswordPolicy)
 
 	rp := path + ".root"
 	if d, ok := b.age(rp+".password_last_used", spec.Root.PasswordLastUsed); ok {
@@ -408,6 +412,7 @@ func (b *builder) user(path, accountID string, a *Account, spec ScenarioUser) (*
 		pwUsed, pwUsedOK = b.age(path+".console.password_last_used", c.PasswordLastUsed)
 	}
 	keys, oldestKey := b.keys(path+".keys", spec.Keys, created, 0)
+	oldestKey = max(oldestKey, b.userKinds(path, accountID, u, spec))
 	if explicit {
 		if consoleAge > created {
 			b.problem(path+".console.created", "the password (%s old) is older than its user (created %s ago)", fmtAge(consoleAge), fmtAge(created))
