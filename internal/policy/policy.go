@@ -31,6 +31,11 @@ type Policy struct {
 	AccessKeys   AccessKeys   `yaml:"access_keys"`
 	Console      Console      `yaml:"console"`
 	Root         Root         `yaml:"root"`
+	// The other per-user credential kinds and passwords (iamkinds.go).
+	ServiceCredentials  ServiceCredentials  `yaml:"service_credentials"`
+	SigningCertificates SigningCertificates `yaml:"signing_certificates"`
+	SSHKeys             SSHKeys             `yaml:"ssh_keys"`
+	Passwords           Passwords           `yaml:"passwords"`
 	// ExemptTag names an IAM user tag that exempts the user from every rule;
 	// the tag's value is the reason. Empty disables tag exemptions.
 	ExemptTag  string      `yaml:"exempt_tag"`
@@ -258,7 +263,7 @@ const day = 24 * time.Hour
 // Default returns the policy used for everything keyrot.yaml leaves out:
 // the CIS AWS Foundations Benchmark thresholds and AWS guidance.
 func Default() *Policy {
-	return &Policy{
+	p := &Policy{
 		Version: 1,
 		Organization: Organization{
 			RoleName:    "OrganizationAccountAccessRole",
@@ -285,6 +290,8 @@ func Default() *Policy {
 		},
 		source: DefaultFile,
 	}
+	defaultIAMKinds(p)
+	return p
 }
 
 // Load reads and parses the file at path; problems name the file as path.

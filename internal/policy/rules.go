@@ -18,11 +18,11 @@ const (
 
 // KnownRules lists every rule ID in a fixed order.
 func KnownRules() []string {
-	return []string{
+	return append([]string{
 		RuleAccessKeyAge, RuleAccessKeyUnused, RuleAccessKeyMultipleActive, RuleAccessKeySetupUnused,
 		RuleAccessKeyInactiveLinger, RuleRootAccessKey, RuleRootNoMFA, RuleConsoleNoMFA, RuleConsoleUnused,
 		RuleExemptionExpired, RuleKeyLastUsedUnknown, RuleAccountNotAudited,
-	}
+	}, iamKindRules()...)
 }
 
 // IsKnownRule reports whether id is a rule ID.

@@ -229,7 +229,7 @@ func TestSchemaRejects(t *testing.T) {
 		"bad_mode.yaml":               `$.rotation.mode: yolo not in [enforce audit-only]`,
 		"exemption_no_reason.yaml":    `$.exemptions[0]: missing required "reason"`,
 		"bad_duration.yaml":           `$.access_keys.rotate_after: "ninety" does not match ` + loadSchema(t)["$defs"].(map[string]any)["duration"].(map[string]any)["pattern"].(string),
-		"exemption_unknown_rule.yaml": `$.exemptions[0].rules[1]: key-too-old not in [access-key-age access-key-unused access-key-multiple-active access-key-setup-unused access-key-inactive-lingering root-access-key root-no-mfa console-no-mfa console-unused exemption-expired key-last-used-unknown account-not-audited]`,
+		"exemption_unknown_rule.yaml": `$.exemptions[0].rules[1]: key-too-old not in [access-key-age access-key-unused access-key-multiple-active access-key-setup-unused access-key-inactive-lingering root-access-key root-no-mfa console-no-mfa console-unused exemption-expired key-last-used-unknown account-not-audited service-credential-age service-credential-inactive-lingering bedrock-api-key-no-expiry bedrock-api-key-lifetime signing-certificate-age signing-certificate-inactive-lingering ssh-key-age ssh-key-inactive-lingering password-age password-policy-missing password-policy-weak]`,
 	}
 	for name, want := range tests {
 		data, err := os.ReadFile(filepath.Join("testdata/bad", name))
