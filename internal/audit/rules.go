@@ -139,7 +139,7 @@ func Threshold(p *policy.Policy, id string) string {
 	case policy.RuleConsoleUnused:
 		return "unused for " + p.Console.UnusedAfter.String()
 	}
-	return ""
+	return iamKindThreshold(p, id)
 }
 
 func onOff(on bool) string {
