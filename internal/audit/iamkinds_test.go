@@ -73,7 +73,7 @@ func TestIAMKindRules(t *testing.T) {
 			want:   []string{"password-age/111111111111/u medium"}},
 		{name: "password age: keyrot's maximum only where the account has none", user: inventory.User{Name: "u", Password: &inventory.Password{Enabled: true, LastChanged: ptr(daysAgo(100)), LastUsed: ptr(daysAgo(1))}, MFAActive: true},
 			policy: strong, change: func(p *policy.Policy) { p.Passwords.MaxAge = policy.Duration(90 * 24 * time.Hour) },
-			want:   []string{"password-age/111111111111/u medium"}},
+			want: []string{"password-age/111111111111/u medium"}},
 		{name: "no password policy", user: inventory.User{Name: "u"}, policy: &inventory.PasswordPolicy{},
 			want: []string{"password-policy-missing/111111111111 medium"}},
 		{name: "policy not read: nothing judged", user: inventory.User{Name: "u"}},
