@@ -121,6 +121,8 @@ func runPermissionsLifecycle(t *testing.T, drop string) *permRun {
 	t.Chdir(t.TempDir())
 	policyFile := filepath.Join(t.TempDir(), "keyrot.yaml")
 	policyText := fmt.Sprintf(`version: 1
+ssh_keys:
+  collect: true
 exemptions:
   - match: {ou: %s}
     reason: the security team rotates its own accounts' keys
