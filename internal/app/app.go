@@ -112,7 +112,9 @@ func (r *App) now() time.Time {
 func (r *App) collectOptions(scope Scope) collect.Options {
 	p := r.Policy
 	org := p.Organization
-	o := collect.AccessOptions(r.access(scope))
+	acc := r.access(scope)
+	o := collect.AccessOptions(acc)
+	o.Kinds = kindsOptions(p, acc, r.AWS.Region)
 	o.SingleAccount = scope.SingleAccount
 	o.Accounts = firstList(scope.Accounts, org.Accounts)
 	o.OUs = firstList(scope.OUs, org.OUs)

@@ -128,6 +128,7 @@ func (e *evaluator) account(a *inventory.Account) {
 		e.userKinds(a, &a.Users[i])
 	}
 	e.passwordPolicy(a)
+	e.accountKinds(a)
 }
 
 func (e *evaluator) root(a *inventory.Account) {
@@ -165,19 +166,30 @@ func (e *evaluator) root(a *inventory.Account) {
 // keysPolicy returns the user's access key thresholds and the override
 // exemption that set them, if any.
 func (e *evaluator) keysPolicy(a *inventory.Account, u *inventory.User) (policy.AccessKeys, string) {
-	for i, ex := range e.p.Exemptions {
+	return keysPolicy(e.p, a, u, e.now, func(i int) {
+		if len(u.Keys) > 0 {
+			e.noteExpired(i, a.ID)
+		}
+	})
+}
+
+// keysPolicy returns the user's access key thresholds at now and the
+// override exemption that set them, if any; expired is called with the
+// index of each expired override that would have matched (it may be nil).
+func keysPolicy(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time, expired func(int)) (policy.AccessKeys, string) {
+	for i, ex := range p.Exemptions {
 		if !ex.IsOverride() || !matches(ex.Match, a, u) {
 			continue
 		}
-		if ex.Expired(e.now) {
-			if len(u.Keys) > 0 {
-				e.noteExpired(i, a.ID)
+		if ex.Expired(now) {
+			if expired != nil {
+				expired(i)
 			}
 			continue
 		}
-		return e.p.EffectiveAccessKeys(ex.AccessKeys), fmt.Sprintf("exemptions[%d] (%s): %s", i, ex.Match, ex.Reason)
+		return p.EffectiveAccessKeys(ex.AccessKeys), fmt.Sprintf("exemptions[%d] (%s): %s", i, ex.Match, ex.Reason)
 	}
-	return e.p.AccessKeys, ""
+	return p.AccessKeys, ""
 }
 
 func (e *evaluator) noteExpired(i int, account string) {

@@ -123,3 +123,33 @@ func TestWeakPasswordPolicyControls(t *testing.T) {
 		t.Errorf("not exempt: %+v", res.Findings[0])
 	}
 }
+
+// TestIAMKindRows: the inventory lists each kind with its next due date.
+func TestIAMKindRows(t *testing.T) {
+	u := inventory.User{Name: "u", CreateDate: daysAgo(400),
+		ServiceCredentials: []inventory.ServiceCredential{
+			cred("ACCA1", inventory.ServiceCodeCommit, 30, inventory.KeyActive),
+			cred("ACCA2", inventory.ServiceBedrock, 5, inventory.KeyActive),
+			cred("ACCA3", inventory.ServiceKeyspaces, 50, inventory.KeyInactive),
+		},
+		SigningCertificates: []inventory.SigningCertificate{{Slot: 1, Status: inventory.KeyActive, UploadDate: daysAgo(10)}},
+		SSHPublicKeys:       []inventory.SSHPublicKey{{ID: "APKA1", Status: inventory.KeyActive, UploadDate: daysAgo(20)}},
+	}
+	var got []string
+	for _, c := range Credentials(policy.Default(), snapshot(u), now) {
+		if c.Owner != "u" {
+			continue
+		}
+		got = append(got, c.Kind+" "+c.ID+" "+c.LastUse+" "+c.DueAction+" "+c.NextDue.Format("2006-01-02"))
+	}
+	want := []string{
+		"bedrock-api-key ACCA2 not-tracked replace 2026-05-27",
+		"service-specific-credential ACCA1 not-tracked rotate 2026-07-31",
+		"service-specific-credential ACCA3 not-tracked delete 2026-07-31",
+		"signing-certificate cert1 not-tracked rotate 2026-08-20",
+		"ssh-public-key APKA1 not-tracked rotate 2026-08-10",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}

@@ -26,6 +26,13 @@ var (
 	ctlRootKey  = Controls{CISv3: []string{"1.4"}, CISv5: []string{"1.3"}, SecurityHub: []string{"IAM.4"}}
 	ctlRootMFA  = Controls{CISv3: []string{"1.5"}, CISv5: []string{"1.4"}, SecurityHub: []string{"IAM.9"}}
 	ctlConsMFA  = Controls{CISv3: []string{"1.10"}, CISv5: []string{"1.9"}, SecurityHub: []string{"IAM.5"}}
+
+	ctlServerCertExpired = Controls{CISv3: []string{"1.19"}}
+	ctlACM1              = Controls{SecurityHub: []string{"ACM.1"}}
+	ctlSM1               = Controls{SecurityHub: []string{"SecretsManager.1"}}
+	ctlSM2               = Controls{SecurityHub: []string{"SecretsManager.2"}}
+	ctlSM3               = Controls{SecurityHub: []string{"SecretsManager.3"}}
+	ctlSM4               = Controls{SecurityHub: []string{"SecretsManager.4"}}
 )
 
 // iam8Days is the fixed threshold of Security Hub IAM.8 (unused 90 days).
@@ -44,6 +51,18 @@ var rules = []RuleInfo{
 	{policy.RuleExemptionExpired, "Exemption has expired", SeverityMedium, Controls{}},
 	{policy.RuleKeyLastUsedUnknown, "Access key last use could not be read", SeverityLow, Controls{}},
 	{policy.RuleAccountNotAudited, "Account could not be audited", SeverityHigh, Controls{}},
+
+	// The account's other long-term credentials (accountkinds.go).
+	{policy.RuleServerCertExpired, "IAM server certificate has expired", SeverityHigh, ctlServerCertExpired},
+	{policy.RuleServerCertExpiring, "IAM server certificate expires soon", SeverityMedium, Controls{}},
+	{policy.RuleCertExpired, "ACM certificate has expired", SeverityHigh, ctlACM1},
+	{policy.RuleCertExpiring, "ACM certificate expires soon", SeverityMedium, ctlACM1},
+	{policy.RuleCertImported, "Imported ACM certificate is never renewed by ACM", SeverityLow, Controls{}},
+	{policy.RuleCertUnused, "ACM certificate is not in use", SeverityLow, Controls{}},
+	{policy.RuleSecretRotationDisabled, "Secret has no automatic rotation", SeverityMedium, ctlSM1},
+	{policy.RuleSecretRotationOverdue, "Secret rotation is overdue", SeverityMedium, ctlSM4},
+	{policy.RuleSecretRotationFailed, "Secret's last rotation did not finish", SeverityHigh, ctlSM2},
+	{policy.RuleSecretUnused, "Secret not accessed recently", SeverityMedium, ctlSM3},
 }
 
 // RuleDoc is a rule's generic text: what it checks, why, what to do about a
@@ -110,6 +129,48 @@ var ruleDocs = map[string]RuleDoc{
 		"An account of the organization could not be audited (its role could not be assumed, or a call was denied): nothing is known about its credentials.",
 		"Check that the member role exists in the account and trusts the management account, then run the audit again.",
 		[]string{"organization.role_name"}, ""},
+
+	// The account's other long-term credentials (accountkinds.go).
+	policy.RuleServerCertExpired: {
+		"An SSL/TLS certificate stored in IAM has expired. Expired certificates can be deployed by mistake to a load balancer or CloudFront; CIS asks to remove them.",
+		"Move anything that uses the certificate to a current one (ACM is preferred), then delete it: aws iam delete-server-certificate --server-certificate-name <name>.",
+		[]string{"server_certificates.exclude"}, ""},
+	policy.RuleServerCertExpiring: {
+		"An SSL/TLS certificate stored in IAM expires within the warning period. IAM never renews certificates.",
+		"Obtain a new certificate, upload it (or move to ACM, which renews), and switch its users before the old one expires.",
+		[]string{"server_certificates.expiry_warning", "server_certificates.exclude"}, ""},
+	policy.RuleCertExpired: {
+		"An ACM certificate has expired. Anything still using it fails TLS; an unused expired certificate is clutter that can be attached by mistake.",
+		"Replace the certificate where it is used, then delete it: aws acm delete-certificate --certificate-arn <arn>.",
+		[]string{"certificates.exclude"}, ""},
+	policy.RuleCertExpiring: {
+		"An ACM certificate expires within the warning period (Security Hub ACM.1). ACM renews eligible Amazon-issued certificates by itself; an imported one, or one whose renewal cannot be validated, expires.",
+		"For an imported certificate, import a renewed one (aws acm import-certificate --certificate-arn <arn> ...); for an Amazon-issued one, check its renewal status and its domain validation records.",
+		[]string{"certificates.expiry_warning", "certificates.exclude"}, ""},
+	policy.RuleCertImported: {
+		"An ACM certificate was imported: ACM never renews imported certificates, so someone must re-import it before it expires.",
+		"Replace it with an ACM-issued certificate where possible, or make sure its renewal is owned and scheduled.",
+		[]string{"certificates.flag_imported", "certificates.exclude"}, ""},
+	policy.RuleCertUnused: {
+		"An issued ACM certificate is used by no AWS resource. ACM does not renew certificates that are not in use, and unused certificates are clutter.",
+		"Delete it if nothing needs it: aws acm delete-certificate --certificate-arn <arn>.",
+		[]string{"certificates.flag_unused", "certificates.exclude"}, ""},
+	policy.RuleSecretRotationDisabled: {
+		"A Secrets Manager secret has no automatic rotation (Security Hub SecretsManager.1). A secret that never changes stays useful to whoever copied it.",
+		"Configure rotation with a rotation function: aws secretsmanager rotate-secret --secret-id <name> --rotation-lambda-arn <arn> --rotation-rules AutomaticallyAfterDays=<days>.",
+		[]string{"secrets.require_rotation", "secrets.exclude"}, ""},
+	policy.RuleSecretRotationOverdue: {
+		"A secret was not rotated within its schedule (Security Hub SecretsManager.4): its next rotation date has passed, or its last rotation is older than the policy's period for its kind.",
+		"Start a rotation (keyrot apply does where rotation is configured: RotateSecret), and check why the schedule was missed.",
+		[]string{"secrets.rotate_every", "secrets.schedules", "secrets.exclude"}, ""},
+	policy.RuleSecretRotationFailed: {
+		"A secret has an AWSPENDING version that is not AWSCURRENT: its last rotation started and did not finish (Security Hub SecretsManager.2), and Secrets Manager refuses to start another until it is resolved.",
+		"Read the rotation function's logs, fix the cause, then finish or undo the rotation (aws secretsmanager update-secret-version-stage) and rotate again.",
+		[]string{"secrets.exclude"}, ""},
+	policy.RuleSecretUnused: {
+		"A secret has not been read for longer than allowed (Security Hub SecretsManager.3). Unused secrets are access nobody needs.",
+		"Delete it if nothing needs it: aws secretsmanager delete-secret --secret-id <name> (with a recovery window).",
+		[]string{"secrets.unused_after", "secrets.exclude"}, ""},
 }
 
 // Doc returns the generic text of rule id.
@@ -138,6 +199,20 @@ func Threshold(p *policy.Policy, id string) string {
 		return onOff(p.Console.RequireMFA)
 	case policy.RuleConsoleUnused:
 		return "unused for " + p.Console.UnusedAfter.String()
+	case policy.RuleServerCertExpiring:
+		return "expires within " + p.ServerCertificates.ExpiryWarning.String()
+	case policy.RuleCertExpiring:
+		return "expires within " + p.Certificates.ExpiryWarning.String()
+	case policy.RuleCertImported:
+		return onOff(p.Certificates.FlagImported)
+	case policy.RuleCertUnused:
+		return onOff(p.Certificates.FlagUnused)
+	case policy.RuleSecretRotationDisabled:
+		return onOff(p.Secrets.RequireRotation)
+	case policy.RuleSecretRotationOverdue:
+		return "rotate every " + p.Secrets.RotateEvery.String() + " unless a schedule matches"
+	case policy.RuleSecretUnused:
+		return "unused for " + p.Secrets.UnusedAfter.String()
 	}
 	return iamKindThreshold(p, id)
 }

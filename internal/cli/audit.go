@@ -23,6 +23,8 @@ type auditOptions struct {
 	Output   string
 	OutFile  string
 	FailOn   string
+	// Inventory lists every long-term credential instead of the findings.
+	Inventory bool
 }
 
 func newAuditCmd(g *globalOptions) *cobra.Command {
@@ -41,7 +43,8 @@ authentication or permission denied, 1 other errors, and an audit that audited n
 (a gate that checks nothing must not pass).`,
 		Example: `  keyrot audit                              # table on a terminal, JSON otherwise
   keyrot audit -o html --out-file audit.html
-  keyrot audit --fail-on high -o sarif > keyrot.sarif   # gate a CI job`,
+  keyrot audit --fail-on high -o sarif > keyrot.sarif   # gate a CI job
+  keyrot audit --inventory -o csv > credentials.csv     # every long-term credential, its age and next due date`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAudit(cmd, g, o) },
 	}
@@ -51,6 +54,7 @@ authentication or permission denied, 1 other errors, and an audit that audited n
 	f.StringVarP(&o.Output, "output", "o", "", "table, json, csv, markdown, html, sarif or asff (default: table on a terminal, json otherwise)")
 	f.StringVar(&o.OutFile, "out-file", "", "write the report to this file instead of stdout")
 	f.StringVar(&o.StateDir, "state-dir", "", "directory of the history database, where the audit is recorded (default: KEYROT_STATE_DIR, else $XDG_STATE_HOME/keyrot)")
+	f.BoolVar(&o.Inventory, "inventory", false, "list every long-term credential (owner, age, last use, expiry, next due date) instead of the findings; -o table, json or csv")
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 3 when a non-exempt finding is at or above this severity (info, low, medium, high, critical)")
 	return cmd
 }
@@ -63,7 +67,14 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 			format = "table"
 		}
 	}
-	rend, err := report.ForFormat(format, report.Options{NoColor: !g.colorFor(g.streams.Out) || (o.OutFile != "" && g.Color != "always"), Region: g.AWS.Region})
+	var rend report.Renderer
+	var invRend report.InventoryRenderer
+	var err error
+	if o.Inventory {
+		invRend, err = report.InventoryForFormat(format)
+	} else {
+		rend, err = report.ForFormat(format, report.Options{NoColor: !g.colorFor(g.streams.Out) || (o.OutFile != "" && g.Color != "always"), Region: g.AWS.Region})
+	}
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
@@ -94,10 +105,25 @@ func runAudit(cmd *cobra.Command, g *globalOptions, o *auditOptions) error {
 	}
 	scopeNotices(g, &o.scopeOptions, res.Snapshot)
 	rep := &report.Report{Result: res.Result, ToolVersion: Version, StartedAt: res.Started, FinishedAt: res.Finished}
+	if o.Inventory {
+		creds := audit.Credentials(a.Policy, res.Snapshot, res.GeneratedAt)
+		rend = inventoryRenderer{invRend, creds}
+	}
 	if err := writeReport(g.streams.Out, o.OutFile, rend, rep); err != nil {
 		return err
 	}
 	return auditExit(res.Result, failOn)
+}
+
+// inventoryRenderer renders the inventory of creds as a report.Renderer,
+// so writeReport writes it like any report.
+type inventoryRenderer struct {
+	r     report.InventoryRenderer
+	creds []audit.Credential
+}
+
+func (i inventoryRenderer) Render(w io.Writer, rep *report.Report) error {
+	return i.r.RenderInventory(w, rep, i.creds)
 }
 
 // openAuditHistory opens the history an audit is recorded in. An audit is

@@ -177,6 +177,7 @@ func (r *accountRun) run(ctx context.Context) error {
 	}
 	sort.Slice(kept, func(i, j int) bool { return kept[i].Name < kept[j].Name })
 	r.acct.Users = kept
+	r.accountKinds(ctx)
 	return ctx.Err()
 }
 

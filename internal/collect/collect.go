@@ -142,6 +142,9 @@ type Options struct {
 	// SSHKeys lists each user's SSH public keys: one call per user, as no
 	// account-wide listing has them (iamkinds.go).
 	SSHKeys bool
+	// Kinds, when set, also collects the account's IAM server
+	// certificates, ACM certificates and secrets (accountkinds.go).
+	Kinds *Kinds
 
 	// ReportPoll bounds waiting for a credential report; zero fields take defaults.
 	ReportPoll Poll

@@ -48,6 +48,13 @@ type Account struct {
 	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"`
 	// Errors are per-item problems met while collecting (a failed last-used lookup, ...).
 	Errors []CollectError `json:"errors,omitempty"`
+	// ServerCertificates, Certificates (ACM, every collected region) and
+	// Secrets (Secrets Manager, every collected region) are the account's
+	// other long-term credentials (accountkinds.go); Kinds says which were read.
+	ServerCertificates []ServerCertificate `json:"server_certificates,omitempty"`
+	Certificates       []Certificate       `json:"certificates,omitempty"`
+	Secrets            []Secret            `json:"secrets,omitempty"`
+	Kinds              KindsCollected      `json:"kinds,omitempty"`
 }
 
 // CollectError is a problem with one item that did not stop the account's audit.

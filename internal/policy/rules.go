@@ -14,6 +14,18 @@ const (
 	RuleExemptionExpired        = "exemption-expired"
 	RuleKeyLastUsedUnknown      = "key-last-used-unknown"
 	RuleAccountNotAudited       = "account-not-audited"
+
+	// The account's other long-term credentials (accountkinds.go).
+	RuleServerCertExpired      = "server-certificate-expired"
+	RuleServerCertExpiring     = "server-certificate-expiring"
+	RuleCertExpired            = "certificate-expired"
+	RuleCertExpiring           = "certificate-expiring"
+	RuleCertImported           = "certificate-imported"
+	RuleCertUnused             = "certificate-unused"
+	RuleSecretRotationDisabled = "secret-rotation-disabled"
+	RuleSecretRotationOverdue  = "secret-rotation-overdue"
+	RuleSecretRotationFailed   = "secret-rotation-failed"
+	RuleSecretUnused           = "secret-unused"
 )
 
 // KnownRules lists every rule ID in a fixed order.
@@ -22,6 +34,8 @@ func KnownRules() []string {
 		RuleAccessKeyAge, RuleAccessKeyUnused, RuleAccessKeyMultipleActive, RuleAccessKeySetupUnused,
 		RuleAccessKeyInactiveLinger, RuleRootAccessKey, RuleRootNoMFA, RuleConsoleNoMFA, RuleConsoleUnused,
 		RuleExemptionExpired, RuleKeyLastUsedUnknown, RuleAccountNotAudited,
+		RuleServerCertExpired, RuleServerCertExpiring, RuleCertExpired, RuleCertExpiring, RuleCertImported, RuleCertUnused,
+		RuleSecretRotationDisabled, RuleSecretRotationOverdue, RuleSecretRotationFailed, RuleSecretUnused,
 	}, iamKindRules()...)
 }
 

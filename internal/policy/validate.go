@@ -88,6 +88,7 @@ func (p *Policy) Validate() error {
 	}
 	v.rotation()
 	v.iamKinds()
+	v.accountKinds()
 	if len(v.probs) == 0 {
 		return nil
 	}

@@ -49,6 +49,9 @@ func iamActions() map[string]handler {
 	for name, h := range iamPolicyActions() {
 		m[name] = h
 	}
+	for name, h := range iamServerCertActions() {
+		m[name] = h
+	}
 	return m
 }
 

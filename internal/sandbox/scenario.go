@@ -94,6 +94,12 @@ type ScenarioAccount struct {
 	SESIdentities []string `yaml:"ses_identities,omitempty" json:"ses_identities,omitempty"`
 	// PasswordPolicy is the account's password policy; none when absent.
 	PasswordPolicy *ScenarioPasswordPolicy `yaml:"password_policy,omitempty" json:"password_policy,omitempty"`
+	// ServerCertificates, Certificates and Secrets are the account's IAM
+	// server certificates, ACM certificates and Secrets Manager secrets
+	// (scenario_accountkinds.go).
+	ServerCertificates []ScenarioServerCertificate `yaml:"server_certificates,omitempty" json:"server_certificates,omitempty"`
+	Certificates       []ScenarioCertificate       `yaml:"certificates,omitempty" json:"certificates,omitempty"`
+	Secrets            []ScenarioSecret            `yaml:"secrets,omitempty" json:"secrets,omitempty"`
 }
 
 // ScenarioKMSKey is a customer managed, symmetric KMS key.

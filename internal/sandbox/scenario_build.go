@@ -324,6 +324,7 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 	b.kmsKeys(path+".kms_keys", a, spec.KMSKeys)
 	b.sesIdentities(path+".ses_identities", a, spec.SESIdentities)
 	a.PasswordPolicy = b.passwordPolicy(path+".password_policy", spec.PasswordPolicy)
+	b.accountKinds(path, a, spec)
 
 	rp := path + ".root"
 	if d, ok := b.age(rp+".password_last_used", spec.Root.PasswordLastUsed); ok {

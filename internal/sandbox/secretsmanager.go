@@ -467,6 +467,8 @@ type smDescription struct {
 	KmsKeyId           string              `json:"KmsKeyId,omitempty"`
 	RotationEnabled    bool                `json:"RotationEnabled,omitempty"`
 	RotationLambdaARN  string              `json:"RotationLambdaARN,omitempty"`
+	RotationRules      *smRotationRules    `json:"RotationRules,omitempty"`
+	NextRotationDate   *epoch              `json:"NextRotationDate,omitempty"`
 	LastRotatedDate    *epoch              `json:"LastRotatedDate,omitempty"`
 	LastChangedDate    *epoch              `json:"LastChangedDate,omitempty"`
 	LastAccessedDate   *epoch              `json:"LastAccessedDate,omitempty"`
@@ -503,6 +505,7 @@ func smDescribe(sec *Secret) smDescription {
 		LastRotatedDate: smEpochPtr(sec.LastRotatedDate), LastChangedDate: smEpochPtr(&changed),
 		LastAccessedDate: smEpochPtr(sec.LastAccessedDate), DeletedDate: smEpochPtr(sec.DeletedDate),
 		Tags: smTagsOut(sec.Tags), VersionIdsToStages: stages, CreatedDate: epoch(sec.CreatedDate),
+		RotationRules: smRulesOut(sec), NextRotationDate: smEpochPtr(smNextRotation(sec)),
 	}
 }
 
@@ -1033,6 +1036,7 @@ type smRotateInput struct {
 	SecretId           string
 	ClientRequestToken string
 	RotationLambdaARN  string
+	RotationRules      *smRotationRules
 	RotateImmediately  *bool
 }
 
@@ -1056,11 +1060,17 @@ func smRotateSecret(r *request) (any, error) {
 		return nil, smErr("InvalidRequestException", "No Lambda rotation function ARN is associated with this secret.")
 	}
 	h := r.srv.smRotationHandler(lambda)
+	if h == nil && sec.SimulatedRotation != "" && lambda == sec.RotationLambdaARN {
+		h = r.srv.simulatedRotation(sec.SimulatedRotation)
+	}
 	if h == nil {
 		return nil, smErr("AccessDeniedException", "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.")
 	}
 	if p := smHolder(sec, smPending); p != nil && p != smHolder(sec, smCurrent) {
 		return nil, smErr("InvalidRequestException", "A previous rotation isn't complete. That rotation will be reattempted.")
+	}
+	if err := smSetRules(sec, in.RotationRules); err != nil {
+		return nil, err
 	}
 	sec.RotationEnabled = true
 	sec.RotationLambdaARN = lambda

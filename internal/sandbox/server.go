@@ -172,6 +172,7 @@ func New(opts Options) *Server {
 		"organizations":  orgActions(),
 		"secretsmanager": secretsActions(),
 		"kms":            kmsActions(),
+		"acm":            acmActions(),
 	}
 	s.ses = sesRoutes()
 	return s
@@ -261,7 +262,7 @@ func protoFor(r *http.Request, service string) protocol {
 	switch service {
 	case "iam", "sts", "sns":
 		return protoQuery
-	case "organizations", "secretsmanager", "kms":
+	case "organizations", "secretsmanager", "kms", "acm":
 		return protoJSON
 	case "ses", "email":
 		return protoREST
@@ -279,6 +280,7 @@ var jsonTargetPrefix = map[string]string{
 	"organizations":  "AWSOrganizationsV20161128.",
 	"secretsmanager": "secretsmanager.",
 	"kms":            "TrentService.",
+	"acm":            "CertificateManager.",
 }
 
 var queryNamespace = map[string]string{

@@ -62,6 +62,10 @@ type Account struct {
 	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
+	// ServerCertificates are the IAM server certificates, by name;
+	// Certificates the ACM certificates by region, then by ARN.
+	ServerCertificates map[string]*ServerCertificate      `json:"server_certificates,omitempty"`
+	Certificates       map[string]map[string]*Certificate `json:"certificates,omitempty"`
 }
 
 // Role is an IAM role that can be assumed.
@@ -184,6 +188,13 @@ type Secret struct {
 	RotationEnabled   bool                      `json:"rotation_enabled"`
 	RotationLambdaARN string                    `json:"rotation_lambda_arn,omitempty"`
 	LastRotatedDate   *time.Time                `json:"last_rotated_date,omitempty"`
+	// RotationDays is the rotation rules' AutomaticallyAfterDays (0: none).
+	RotationDays int `json:"rotation_days,omitempty"`
+	// SimulatedRotation, set by the scenario, is what RotateSecret does when
+	// no rotation handler is registered for the secret's function:
+	// "succeed" rotates the value, "fail" leaves the new version AWSPENDING
+	// as a rotation function failing at setSecret does.
+	SimulatedRotation string `json:"simulated_rotation,omitempty"`
 }
 
 // SecretVersion is one version of a secret's value.

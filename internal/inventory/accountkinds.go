@@ -1,0 +1,76 @@
+package inventory
+
+import "time"
+
+// The account's and regions' long-term credentials besides its users':
+// IAM server certificates, ACM certificates, Secrets Manager secrets.
+// They live on Account (ServerCertificates, Certificates, Secrets).
+
+// ServerCertificate is an IAM server certificate (ListServerCertificates).
+type ServerCertificate struct {
+	Name       string    `json:"name"`
+	ID         string    `json:"id,omitempty"`
+	ARN        string    `json:"arn,omitempty"`
+	Path       string    `json:"path,omitempty"`
+	UploadDate time.Time `json:"upload_date"`
+	Expiration time.Time `json:"expiration"`
+}
+
+// Certificate is an ACM certificate as ListCertificates summarizes it.
+type Certificate struct {
+	ARN        string `json:"arn"`
+	Region     string `json:"region"`
+	DomainName string `json:"domain_name"`
+	// Type is AMAZON_ISSUED, IMPORTED or PRIVATE.
+	Type string `json:"type"`
+	// Status is ISSUED, EXPIRED, PENDING_VALIDATION, ...
+	Status       string `json:"status"`
+	KeyAlgorithm string `json:"key_algorithm,omitempty"`
+	InUse        bool   `json:"in_use"`
+	// RenewalEligibility is ELIGIBLE or INELIGIBLE.
+	RenewalEligibility string    `json:"renewal_eligibility,omitempty"`
+	CreatedAt          time.Time `json:"created_at"`
+	NotAfter           time.Time `json:"not_after"`
+}
+
+// Imported reports whether the certificate was imported (ACM never renews those).
+func (c Certificate) Imported() bool { return c.Type == "IMPORTED" }
+
+// Secret is a Secrets Manager secret as ListSecrets describes it. It holds
+// no secret value.
+type Secret struct {
+	ARN    string            `json:"arn"`
+	Name   string            `json:"name"`
+	Region string            `json:"region"`
+	Tags   map[string]string `json:"tags,omitempty"`
+	// OwningService is set for secrets another AWS service manages (RDS, ...).
+	OwningService    string     `json:"owning_service,omitempty"`
+	CreatedDate      time.Time  `json:"created_date"`
+	LastChangedDate  *time.Time `json:"last_changed_date,omitempty"`
+	LastAccessedDate *time.Time `json:"last_accessed_date,omitempty"`
+	RotationEnabled  bool       `json:"rotation_enabled"`
+	// RotationLambdaARN is the rotation function; empty when none was ever set.
+	RotationLambdaARN string `json:"rotation_lambda_arn,omitempty"`
+	// RotationDays is RotationRules.AutomaticallyAfterDays (0: none or a schedule expression).
+	RotationDays     int        `json:"rotation_days,omitempty"`
+	LastRotatedDate  *time.Time `json:"last_rotated_date,omitempty"`
+	NextRotationDate *time.Time `json:"next_rotation_date,omitempty"`
+	// PendingVersion is true when a version holds AWSPENDING without
+	// AWSCURRENT: a rotation started and did not finish.
+	PendingVersion bool `json:"pending_version,omitempty"`
+	// DeletedDate is set when the secret is scheduled for deletion.
+	DeletedDate *time.Time `json:"deleted_date,omitempty"`
+}
+
+// RotationConfigured reports whether the secret has a rotation function
+// (RotateSecret can start a rotation).
+func (s Secret) RotationConfigured() bool { return s.RotationLambdaARN != "" || s.OwningService != "" }
+
+// KindsCollected records which account kinds were read, so a missing list
+// is told apart from an empty one.
+type KindsCollected struct {
+	ServerCertificates bool     `json:"server_certificates,omitempty"`
+	Certificates       bool     `json:"certificates,omitempty"`
+	Secrets            bool     `json:"secrets,omitempty"`
+	Regions            []string `json:"regions,omitempty"`
+}
