@@ -399,3 +399,41 @@ organization:
 		}
 	}
 }
+
+// TestAuthzIAMKinds: the new operations are authorized like every IAM
+// action: the caller's policies decide, on the user (or the account's
+// users with AllUsers, or "*" for the password policy); a user manages its
+// own credentials only with a policy that allows it.
+func TestAuthzIAMKinds(t *testing.T) {
+	env := authzEnv(t)
+	ctx := context.Background()
+	reader, nobody := iam.NewFromConfig(as(env, "reader")), iam.NewFromConfig(as(env, "nobody"))
+	admin := iam.NewFromConfig(env.Admin())
+
+	// IAMReadOnlyAccess allows iam:List* and iam:Get*.
+	if _, err := reader.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{AllUsers: aws.Bool(true), ServiceName: aws.String("bedrock.amazonaws.com")}); err != nil {
+		t.Errorf("reader: ListServiceSpecificCredentials: %v", err)
+	}
+	_, err := reader.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	wantAPIError(t, err, "NoSuchEntity", 404) // allowed, and there is none
+	_, err = reader.CreateServiceSpecificCredential(ctx, &iam.CreateServiceSpecificCredentialInput{UserName: aws.String("reader"), ServiceName: aws.String("codecommit.amazonaws.com")})
+	wantMessage(t, err, "AccessDenied", 403, "User: arn:aws:iam::111111111111:user/reader is not authorized to perform: iam:CreateServiceSpecificCredential on resource: arn:aws:iam::111111111111:user/reader because no identity-based policy allows the iam:CreateServiceSpecificCredential action")
+	_, err = nobody.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{AllUsers: aws.Bool(true)})
+	wantMessage(t, err, "AccessDenied", 403, "User: arn:aws:iam::111111111111:user/nobody is not authorized to perform: iam:ListServiceSpecificCredentials on resource: arn:aws:iam::111111111111:user/* because no identity-based policy allows the iam:ListServiceSpecificCredentials action")
+	_, err = nobody.UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{MinimumPasswordLength: aws.Int32(14)})
+	wantAPIError(t, err, "AccessDenied", 403)
+
+	// Allowed on its own user only, nobody lists and uploads its own SSH keys.
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListSSHPublicKeys","iam:UploadSSHPublicKey"],"Resource":"arn:aws:iam::111111111111:user/${aws:username}"}]}`
+	if _, err := admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("nobody"), PolicyName: aws.String("own-ssh"), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nobody.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: aws.String("nobody"), SSHPublicKeyBody: aws.String(testSSHKey(t))}); err != nil {
+		t.Errorf("own SSH key: %v", err)
+	}
+	if _, err := nobody.ListSSHPublicKeys(ctx, &iam.ListSSHPublicKeysInput{}); err != nil {
+		t.Errorf("own SSH keys, UserName omitted: %v", err)
+	}
+	_, err = nobody.ListSSHPublicKeys(ctx, &iam.ListSSHPublicKeysInput{UserName: aws.String("reader")})
+	wantAPIError(t, err, "AccessDenied", 403)
+}
