@@ -240,4 +240,3 @@ func pendingNotCurrent(stages map[string][]string) bool {
 	}
 	return false
 }
-
