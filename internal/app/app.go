@@ -159,6 +159,9 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 		}
 		return needsKeyIDs(p, a, u, r.now())
 	}
+	// The other per-user credential kinds and the password policy: four
+	// calls per account; SSH keys one per user, only when asked for.
+	o.IAMKinds, o.SSHKeys = true, p.SSHKeys.Collect
 	o.NeedTagsGroups = true
 	o.TagsGroupsFor = func(a *inventory.Account, u *inventory.User) bool {
 		return needsDetail(p, a, u, r.now())
@@ -218,7 +221,7 @@ func hasFinding(p *policy.Policy, a *inventory.Account, u *inventory.User, now t
 
 // findings returns u's findings, judged alone and without tags.
 func findings(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) []audit.Finding {
-	one := &inventory.Snapshot{Accounts: []inventory.Account{{ID: a.ID, Name: a.Name, OUPath: a.OUPath, Tags: a.Tags, Status: inventory.AccountAudited, Users: []inventory.User{*u}}}}
+	one := &inventory.Snapshot{Accounts: []inventory.Account{{ID: a.ID, Name: a.Name, OUPath: a.OUPath, Tags: a.Tags, Status: inventory.AccountAudited, PasswordPolicy: a.PasswordPolicy, Users: []inventory.User{*u}}}}
 	var out []audit.Finding
 	for _, f := range audit.Evaluate(p, one, now).Findings {
 		if f.User == u.Name {

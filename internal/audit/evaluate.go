@@ -125,7 +125,9 @@ func (e *evaluator) account(a *inventory.Account) {
 	}
 	for i := range a.Users {
 		e.user(a, &a.Users[i])
+		e.userKinds(a, &a.Users[i])
 	}
+	e.passwordPolicy(a)
 	e.accountKinds(a)
 }
 

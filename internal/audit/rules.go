@@ -214,7 +214,7 @@ func Threshold(p *policy.Policy, id string) string {
 	case policy.RuleSecretUnused:
 		return "unused for " + p.Secrets.UnusedAfter.String()
 	}
-	return ""
+	return iamKindThreshold(p, id)
 }
 
 func onOff(on bool) string {

@@ -244,9 +244,15 @@ func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
 	return m, nil
 }
 
+// iamKindCalls are the calls of each account's other IAM credential kinds
+// and password policy: ListServiceSpecificCredentials for each of three
+// services and GetAccountPasswordPolicy (collect/iamkinds.go).
+const iamKindCalls = 4
+
 // auditFloor is the fewest calls that establish an audit's facts: the
 // caller's identity and the organization's account pages; per account its
-// role, one GenerateCredentialReport and one GetCredentialReport, one
+// role, one GenerateCredentialReport and one GetCredentialReport, the
+// iamKindCalls, one
 // authorization-details page per 1,000 users when any user has a finding
 // (tags and groups decide exemptions), one ListSecrets page when a key
 // finding could be a rotation in progress, one ListAccessKeys per user
@@ -261,7 +267,9 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 	withFinding := map[string]bool{}
 	keyFinding := map[string]bool{}
 	for _, f := range res.Findings {
-		withFinding[f.AccountID] = true
+		if f.User != "" { // an account's own finding (its password policy) needs no user's tags
+			withFinding[f.AccountID] = true
+		}
 		if f.KeyID != "" {
 			if users[f.AccountID] == nil {
 				users[f.AccountID] = map[string]bool{}
@@ -278,7 +286,7 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 		if a.Status != "audited" {
 			continue
 		}
-		n := 2
+		n := 2 + iamKindCalls
 		if a.ID != mgmt {
 			n++ // AssumeRole
 		}
@@ -393,7 +401,7 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 
 // applyBound is the least time an apply's calls take: in each account the
 // collection's floor in sequence (its role, the credential report's two
-// calls, the other credentials' three lists, and for an account with changes one authorization-details page,
+// calls, the other credentials' three lists, the iamKindCalls, and for an account with changes one authorization-details page,
 // one ListSecrets page and one ListAccessKeys per changed user), then the
 // account's other calls, which change keys, spread evenly over as many
 // chains as users are changed at once (execute.DefaultUserConcurrency, at
@@ -406,7 +414,7 @@ func (e *Env) applyBound(m Measure, changed map[string]map[string]bool) time.Dur
 	org := 1 + (w.Accounts+19)/20
 	var lanes []laneWork
 	for acct, calls := range m.ByAccount {
-		collect := 2 + 3 // the report's two calls; the other credentials' three lists
+		collect := 2 + 3 + iamKindCalls // the report's two calls; the other credentials' three lists; the IAM kinds'
 		if acct != mgmt {
 			collect++
 		}

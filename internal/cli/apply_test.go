@@ -216,6 +216,7 @@ organization:
     email: aws@lifecycle.example
     ses_identities: [lifecycle.example]
     root: {mfa: true}
+    password_policy: {minimum_length: 14, reuse_prevention: 24, require_symbols: true, require_numbers: true, require_uppercase: true, require_lowercase: true}
     users:
       - name: app
         path: /service/

@@ -60,8 +60,8 @@ func TestAuditInventory(t *testing.T) {
 	for _, c := range inv.Credentials {
 		kinds[c.Kind]++
 		perAccount[c.AccountID]++
+		keys[c.ID] = true // a finding's key_id names a credential of any kind
 		if c.Kind == "access-key" || c.Kind == "root-access-key" {
-			keys[c.ID] = true
 			if c.Created == "" || c.AgeDays == nil || c.NextDue == "" || c.DueAction == "" {
 				t.Errorf("%s %s %s: no created, age or next due: %+v", c.AccountID, c.Owner, c.ID, c)
 			}
@@ -75,7 +75,7 @@ func TestAuditInventory(t *testing.T) {
 			t.Errorf("key %s of %s/%s has a finding and is not in the inventory", f.KeyID, f.AccountID, f.User)
 		}
 	}
-	for _, k := range []string{"access-key", "console-password", "root-password"} {
+	for _, k := range []string{"access-key", "console-password", "root-password", "service-specific-credential", "bedrock-api-key", "signing-certificate"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s in the demo inventory: %v", k, kinds)
 		}

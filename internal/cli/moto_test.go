@@ -61,6 +61,7 @@ func TestAuditAgainstMoto(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
+		" password-policy-missing medium", // the account has no password policy
 		"alice console-no-mfa high",
 		"bob access-key-multiple-active medium",
 		"bob access-key-setup-unused low",

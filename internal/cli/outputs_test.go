@@ -108,7 +108,7 @@ func TestRulesCommand(t *testing.T) {
 		t.Errorf("explain: exit %d\n%s", code, out)
 	}
 	code, _, stderr = runCLI(t, "rules", "explain", "key-age")
-	if code != ExitUsage || !strings.Contains(stderr, `did you mean access-key-age?`) {
+	if code != ExitUsage || !strings.Contains(stderr, `did you mean access-key-age`) {
 		t.Errorf("unknown rule: exit %d, %s", code, stderr)
 	}
 	if code, _, stderr = runCLI(t, "rules", "explain"); code != ExitUsage || !strings.Contains(stderr, "takes one rule ID") {

@@ -220,6 +220,8 @@ func runLifecycleAs(t *testing.T, ids permIdentities) *permRun {
 		org = "organization:\n  external_id: " + ids.externalID + "\n"
 	}
 	policyText := org + fmt.Sprintf(`version: 1
+ssh_keys:
+  collect: true
 exemptions:
   - match: {ou: %s}
     reason: the security team rotates its own accounts' keys

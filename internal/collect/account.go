@@ -159,6 +159,7 @@ func (r *accountRun) run(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	r.iamKinds(ctx, users)
 	var wantTags []*inventory.User
 	for i := range users {
 		u := &users[i]
@@ -253,6 +254,7 @@ func userFromRow(row credreport.Row) inventory.User {
 		}
 	}
 	u.Keys = keysFromRow(row)
+	u.SigningCertificates = certsFromRow(row)
 	return u
 }
 
@@ -452,7 +454,7 @@ func (r *accountRun) wantTagsGroups(u *inventory.User) bool {
 	if f := r.c.opts.TagsGroupsFor; f != nil {
 		return f(r.acct, u)
 	}
-	return len(u.Keys) > 0 || u.Password != nil
+	return len(u.Keys) > 0 || u.Password != nil || u.HasOtherCredentials()
 }
 
 // bulkTagsMin is how many users must need tags and groups before one

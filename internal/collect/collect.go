@@ -133,6 +133,15 @@ type Options struct {
 	// report and live key facts, without tags.
 	TagsGroupsFor func(a *inventory.Account, u *inventory.User) bool
 
+	// IAMKinds collects the users' service-specific credentials and signing
+	// certificate IDs and the account's password policy: four calls per
+	// account, plus one per user whose report shows a signing certificate
+	// (iamkinds.go). Signing certificates' status and age come from the
+	// credential report whether or not it is set.
+	IAMKinds bool
+	// SSHKeys lists each user's SSH public keys: one call per user, as no
+	// account-wide listing has them (iamkinds.go).
+	SSHKeys bool
 	// Kinds, when set, also collects the account's IAM server
 	// certificates, ACM certificates and secrets (accountkinds.go).
 	Kinds *Kinds

@@ -44,6 +44,8 @@ type Account struct {
 	ReportGeneratedAt time.Time `json:"report_generated_at,omitempty"`
 	Root              *Root     `json:"root,omitempty"`
 	Users             []User    `json:"users"`
+	// PasswordPolicy is the account's password policy; nil when not read.
+	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"`
 	// Errors are per-item problems met while collecting (a failed last-used lookup, ...).
 	Errors []CollectError `json:"errors,omitempty"`
 	// ServerCertificates, Certificates (ACM, every collected region) and
@@ -81,6 +83,11 @@ type User struct {
 	Password   *Password         `json:"password,omitempty"`
 	MFAActive  bool              `json:"mfa_active"`
 	Keys       []AccessKey       `json:"keys,omitempty"`
+	// ServiceCredentials, SigningCertificates and SSHPublicKeys are the
+	// user's other long-term credentials (iamkinds.go); nil when not collected.
+	ServiceCredentials  []ServiceCredential  `json:"service_credentials,omitempty"`
+	SigningCertificates []SigningCertificate `json:"signing_certificates,omitempty"`
+	SSHPublicKeys       []SSHPublicKey       `json:"ssh_public_keys,omitempty"`
 }
 
 // Password is a console password (login profile).

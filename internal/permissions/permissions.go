@@ -169,6 +169,7 @@ func MemberAudit(o Options) Document {
 		Statement{Sid: "CredentialReport", Effect: "Allow", Action: []string{
 			"iam:GenerateCredentialReport",
 			"iam:GetAccountAuthorizationDetails",
+			"iam:GetAccountPasswordPolicy",
 			"iam:GetCredentialReport",
 		}, Resource: []string{"*"}},
 		Statement{Sid: "ReadUsers", Effect: "Allow", Action: []string{
@@ -177,6 +178,9 @@ func MemberAudit(o Options) Document {
 			"iam:ListAccessKeys",
 			"iam:ListGroupsForUser",
 			"iam:ListMFADevices",
+			"iam:ListSSHPublicKeys",
+			"iam:ListServiceSpecificCredentials",
+			"iam:ListSigningCertificates",
 			"iam:ListUserTags",
 			"iam:ListUsers",
 		}, Resource: []string{o.anyUser()}},

@@ -31,6 +31,11 @@ type Policy struct {
 	AccessKeys   AccessKeys   `yaml:"access_keys"`
 	Console      Console      `yaml:"console"`
 	Root         Root         `yaml:"root"`
+	// The other per-user credential kinds and passwords (iamkinds.go).
+	ServiceCredentials  ServiceCredentials  `yaml:"service_credentials"`
+	SigningCertificates SigningCertificates `yaml:"signing_certificates"`
+	SSHKeys             SSHKeys             `yaml:"ssh_keys"`
+	Passwords           Passwords           `yaml:"passwords"`
 	// ExemptTag names an IAM user tag that exempts the user from every rule;
 	// the tag's value is the reason. Empty disables tag exemptions.
 	ExemptTag  string      `yaml:"exempt_tag"`
@@ -290,6 +295,7 @@ func Default() *Policy {
 		},
 		source: DefaultFile,
 	}
+	defaultIAMKinds(p)
 	defaultAccountKinds(p)
 	return p
 }

@@ -30,13 +30,13 @@ const (
 
 // KnownRules lists every rule ID in a fixed order.
 func KnownRules() []string {
-	return []string{
+	return append([]string{
 		RuleAccessKeyAge, RuleAccessKeyUnused, RuleAccessKeyMultipleActive, RuleAccessKeySetupUnused,
 		RuleAccessKeyInactiveLinger, RuleRootAccessKey, RuleRootNoMFA, RuleConsoleNoMFA, RuleConsoleUnused,
 		RuleExemptionExpired, RuleKeyLastUsedUnknown, RuleAccountNotAudited,
 		RuleServerCertExpired, RuleServerCertExpiring, RuleCertExpired, RuleCertExpiring, RuleCertImported, RuleCertUnused,
 		RuleSecretRotationDisabled, RuleSecretRotationOverdue, RuleSecretRotationFailed, RuleSecretUnused,
-	}
+	}, iamKindRules()...)
 }
 
 // IsKnownRule reports whether id is a rule ID.

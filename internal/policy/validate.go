@@ -87,6 +87,7 @@ func (p *Policy) Validate() error {
 		v.exemption(fmt.Sprintf("exemptions[%d]", i), e)
 	}
 	v.rotation()
+	v.iamKinds()
 	v.accountKinds()
 	if len(v.probs) == 0 {
 		return nil

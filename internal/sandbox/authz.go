@@ -360,7 +360,8 @@ func iamTarget(r *request, t *authzTarget) {
 		t.resource = "arn:aws:iam::" + acct + ":role/"
 	case "ListPolicies":
 		t.resource = "arn:aws:iam::" + acct + ":policy/"
-	case "GenerateCredentialReport", "GetCredentialReport", "GetAccountSummary", "GetAccountAuthorizationDetails":
+	case "GenerateCredentialReport", "GetCredentialReport", "GetAccountSummary", "GetAccountAuthorizationDetails",
+		"GetAccountPasswordPolicy", "UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy":
 		t.resource = "*"
 	case "GetAccessKeyLastUsed":
 		if u, _ := r.acct.findKey(r.param("AccessKeyId")); u != nil {
@@ -399,6 +400,13 @@ func iamTarget(r *request, t *authzTarget) {
 		t.resource = "arn:aws:iam::" + acct + ":policy" + path + r.param("PolicyName")
 	case "GetPolicy", "GetPolicyVersion", "DeletePolicy", "ListPolicyVersions", "CreatePolicyVersion", "DeletePolicyVersion", "SetDefaultPolicyVersion", "ListEntitiesForPolicy":
 		t.resource = r.param("PolicyArn")
+	case "ListServiceSpecificCredentials":
+		if r.param("AllUsers") == "true" {
+			// Every user's credentials: the account's users.
+			t.resource = "arn:aws:iam::" + acct + ":user/*"
+		} else {
+			iamUserResource(r, t, r.param("UserName"))
+		}
 	default:
 		// Every other IAM operation the sandbox serves acts on a user.
 		iamUserResource(r, t, r.param("UserName"))

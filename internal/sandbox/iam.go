@@ -43,6 +43,9 @@ func iamActions() map[string]handler {
 		"GetAccountSummary":              iamGetAccountSummary,
 		"GetAccountAuthorizationDetails": iamGetAccountAuthorizationDetails,
 	}
+	for name, h := range iamKindActions() {
+		m[name] = h
+	}
 	for name, h := range iamPolicyActions() {
 		m[name] = h
 	}

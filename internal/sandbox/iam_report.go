@@ -90,9 +90,10 @@ func buildCredentialReport(a *Account) []byte {
 		}
 		if u.Login != nil {
 			row[5] = reportTime(u.Login.CreateDate)
+			row[6] = passwordNextRotation(a, u.Login.CreateDate)
 		}
 		slots := keySlots(u.Keys)
-		row = append(append(append(row, keyColumns(slots[0])...), keyColumns(slots[1])...), certs...)
+		row = append(append(append(row, keyColumns(slots[0])...), keyColumns(slots[1])...), certColumns(u.SigningCerts)...)
 		_ = w.Write(row)
 	}
 	w.Flush()

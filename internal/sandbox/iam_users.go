@@ -113,6 +113,12 @@ func iamDeleteUser(r *request) (any, error) {
 		return nil, errf(409, "DeleteConflict", "Cannot delete entity, must delete login profile first.")
 	case len(u.MFADevices) > 0:
 		return nil, errf(409, "DeleteConflict", "Cannot delete entity, must delete MFA device first.")
+	case len(u.SigningCerts) > 0:
+		return nil, errf(409, "DeleteConflict", "Cannot delete entity, must delete signing certificates first.")
+	case len(u.SSHKeys) > 0:
+		return nil, errf(409, "DeleteConflict", "Cannot delete entity, must delete SSH public keys first.")
+	case len(u.ServiceCredentials) > 0:
+		return nil, errf(409, "DeleteConflict", "Cannot delete entity, must delete service specific credentials first.")
 	case len(u.Groups) > 0:
 		return nil, errf(409, "DeleteConflict", "Cannot delete entity, must remove users from group first.")
 	}

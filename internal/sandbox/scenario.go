@@ -94,6 +94,8 @@ type ScenarioAccount struct {
 	// SESIdentities are the account's verified SES identities: email
 	// addresses, or domains whose every address may send.
 	SESIdentities []string `yaml:"ses_identities,omitempty" json:"ses_identities,omitempty"`
+	// PasswordPolicy is the account's password policy; none when absent.
+	PasswordPolicy *ScenarioPasswordPolicy `yaml:"password_policy,omitempty" json:"password_policy,omitempty"`
 	// ServerCertificates, Certificates and Secrets are the account's IAM
 	// server certificates, ACM certificates and Secrets Manager secrets
 	// (scenario_accountkinds.go).
@@ -234,6 +236,11 @@ type ScenarioUser struct {
 	// MFA gives the user a virtual MFA device.
 	MFA  bool          `yaml:"mfa,omitempty" json:"mfa,omitempty"`
 	Keys []ScenarioKey `yaml:"keys,omitempty" json:"keys,omitempty"`
+	// ServiceCredentials, SigningCertificates and SSHKeys are the user's
+	// other long-term credentials (scenario_kinds.go).
+	ServiceCredentials  []ScenarioServiceCredential  `yaml:"service_credentials,omitempty" json:"service_credentials,omitempty"`
+	SigningCertificates []ScenarioSigningCertificate `yaml:"signing_certificates,omitempty" json:"signing_certificates,omitempty"`
+	SSHKeys             []ScenarioSSHKey             `yaml:"ssh_keys,omitempty" json:"ssh_keys,omitempty"`
 }
 
 // ScenarioConsole is a console password (login profile).

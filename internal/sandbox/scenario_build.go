@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"crypto/ecdsa"
 	crand "crypto/rand"
 	"errors"
 	"fmt"
@@ -97,6 +98,8 @@ type builder struct {
 	ouIDs  map[string]string // OU path -> ID
 	emails map[string]string // lower-case email -> path
 	names  map[string]string // account name -> path
+	// certKey signs generated signing certificates (scenario_kinds.go).
+	certKey *ecdsa.PrivateKey
 }
 
 func (b *builder) problem(path, format string, args ...any) {
@@ -321,6 +324,7 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 	b.kmsKeys(path+".kms_keys", a, spec.KMSKeys)
 	b.dynamoTables(path+".dynamodb_tables", a, spec.DynamoDBTables)
 	b.sesIdentities(path+".ses_identities", a, spec.SESIdentities)
+	a.PasswordPolicy = b.passwordPolicy(path+".password_policy", spec.PasswordPolicy)
 	b.accountKinds(path, a, spec)
 
 	rp := path + ".root"
@@ -411,6 +415,7 @@ func (b *builder) user(path, accountID string, a *Account, spec ScenarioUser) (*
 		pwUsed, pwUsedOK = b.age(path+".console.password_last_used", c.PasswordLastUsed)
 	}
 	keys, oldestKey := b.keys(path+".keys", spec.Keys, created, 0)
+	oldestKey = max(oldestKey, b.userKinds(path, accountID, u, spec))
 	if explicit {
 		if consoleAge > created {
 			b.problem(path+".console.created", "the password (%s old) is older than its user (created %s ago)", fmtAge(consoleAge), fmtAge(created))

@@ -66,6 +66,8 @@ type Account struct {
 	// by name (lambda.go). Made on first use.
 	SSMParameters   map[string]map[string]*SSMParameter   `json:"ssm_parameters,omitempty"`
 	LambdaFunctions map[string]map[string]*LambdaFunction `json:"lambda_functions,omitempty"`
+	// PasswordPolicy is the account's password policy; nil for none.
+	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"`
 	// Created is when the account's IAM world began (root user creation).
 	Created time.Time `json:"created"`
 	// ServerCertificates are the IAM server certificates, by name;
@@ -112,6 +114,11 @@ type User struct {
 	PasswordLastUsed *time.Time    `json:"password_last_used,omitempty"`
 	MFADevices       []*MFADevice  `json:"mfa_devices,omitempty"`
 	Keys             []*AccessKey  `json:"keys,omitempty"`
+	// ServiceCredentials, SigningCerts and SSHKeys are the user's other
+	// long-term credentials (iam_kinds.go).
+	ServiceCredentials []*ServiceCredential  `json:"service_credentials,omitempty"`
+	SigningCerts       []*SigningCertificate `json:"signing_certificates,omitempty"`
+	SSHKeys            []*SSHPublicKey       `json:"ssh_public_keys,omitempty"`
 	// Admin is set for users the scenario declares admin; they have
 	// AdministratorAccess attached.
 	Admin bool `json:"admin,omitempty"`
