@@ -333,3 +333,25 @@ func TestEmergencyDeliveryBoundedWait(t *testing.T) {
 		t.Errorf("deliveries: %+v", o.Deliveries)
 	}
 }
+
+// TestEmergencyDeliveryBoundedOpen: the bounded wait of an emergency
+// rotation covers opening the destinations too (their tokens are read
+// from a secret store, their accounts' roles assumed): when that hangs,
+// the compromised key is cut off anyway once the wait is over.
+func TestEmergencyDeliveryBoundedOpen(t *testing.T) {
+	w, d := deliveryWorld(t, twoDests)
+	old := w.held["app1"]
+	d.mu.Lock()
+	d.openHang = true
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	o, err := w.executor(w.hist, "e").RotateNow(ctx, w.acct, "app1",
+		RotateNowRequest{Compromised: true, DeliverWait: 300 * time.Millisecond}, Options{})
+	if err != nil || o.Status != Succeeded {
+		t.Fatalf("rotate --now --compromised with destinations that cannot be opened: %v %+v", err, o)
+	}
+	if k := findKey(w.keys("app1"), old.ID); k == nil || k.Status != inventory.KeyInactive {
+		t.Errorf("compromised key not cut off: %+v", k)
+	}
+}
