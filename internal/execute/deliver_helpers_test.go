@@ -30,6 +30,9 @@ type testDests struct {
 	mu  sync.Mutex
 	cfg *deliver.Config
 	mem map[string]*memDest
+	// openHang makes opening a destination wait for its context, as a
+	// token read from a store that does not answer.
+	openHang bool
 }
 
 func newTestDests(t testing.TB, src string) *testDests {
@@ -54,9 +57,13 @@ func (d *testDests) configure(src string) {
 	d.mu.Unlock()
 }
 
-func (d *testDests) For(_ context.Context, account string, u inventory.User) []Target {
+func (d *testDests) For(ctx context.Context, account string, u inventory.User) []Target {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.openHang {
+		<-ctx.Done()
+		return []Target{{Ref: "vault:secret/hung", Err: ctx.Err()}}
+	}
 	ts, errs := d.cfg.Resolve(account, u)
 	var out []Target
 	for _, t := range ts {

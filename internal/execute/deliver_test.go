@@ -333,3 +333,51 @@ func TestEmergencyDeliveryBoundedWait(t *testing.T) {
 		t.Errorf("deliveries: %+v", o.Deliveries)
 	}
 }
+
+// TestEmergencyDeliveryBoundedOpen: the bounded wait of an emergency
+// rotation covers opening the destinations too (their tokens are read
+// from a secret store, their accounts' roles assumed): when that hangs,
+// the compromised key is cut off anyway once the wait is over.
+func TestEmergencyDeliveryBoundedOpen(t *testing.T) {
+	w, d := deliveryWorld(t, twoDests)
+	old := w.held["app1"]
+	d.mu.Lock()
+	d.openHang = true
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	o, err := w.executor(w.hist, "e").RotateNow(ctx, w.acct, "app1",
+		RotateNowRequest{Compromised: true, DeliverWait: 300 * time.Millisecond}, Options{})
+	if err != nil || o.Status != Succeeded {
+		t.Fatalf("rotate --now --compromised with destinations that cannot be opened: %v %+v", err, o)
+	}
+	if k := findKey(w.keys("app1"), old.ID); k == nil || k.Status != inventory.KeyInactive {
+		t.Errorf("compromised key not cut off: %+v", k)
+	}
+}
+
+// TestEmergencyRerunDeliversWhereTheWaitGaveUp: a destination given up by
+// an emergency rotation's bounded wait gets the new key when the same
+// request is run again once it answers, as the outcome tells the operator.
+func TestEmergencyRerunDeliversWhereTheWaitGaveUp(t *testing.T) {
+	w, d := deliveryWorld(t, twoDests)
+	old := w.held["app1"]
+	vault := d.vault("vault:secret/app1")
+	vault.set(nil, true)
+	req := RotateNowRequest{Compromised: true, KeyID: old.ID, DeliverWait: 300 * time.Millisecond}
+	o, err := w.executor(w.hist, "e").RotateNow(context.Background(), w.acct, "app1", req, Options{})
+	if err != nil || o.Status != Succeeded {
+		t.Fatalf("rotate --now --compromised: %v %+v", err, o)
+	}
+	vault.set(nil, false)
+	again, err := w.executor(w.hist, "e").RotateNow(context.Background(), w.acct, "app1", req, Options{})
+	if err != nil || again.Status != Succeeded {
+		t.Fatalf("rotate --now --compromised again: %v %+v", err, again)
+	}
+	if h, _ := d.held("vault:secret/app1"); h.ID != o.NewKeyID {
+		t.Errorf("after the rerun vault holds %s, want the new key %s (%s)", h.ID, o.NewKeyID, again.Detail)
+	}
+	if again.NewKeyID != o.NewKeyID {
+		t.Errorf("the rerun made another key %s (first run: %s)", again.NewKeyID, o.NewKeyID)
+	}
+}

@@ -340,7 +340,7 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 			resume = &live[0] // the named key was deleted to make room
 		}
 	}
-	if o, ok := r.emergencyFinished(ctx, a, req, store, live, sv); ok {
+	if o, ok := r.emergencyFinished(ctx, a, req, c, store, live, tags, sv); ok {
 		return o
 	}
 	var target *liveKey
@@ -552,7 +552,7 @@ func (r *runner) rotateNowCompromised(ctx context.Context, a plan.Action, req Ro
 		res.Detail += "; key(s) " + masked(tainted) + " deactivated too: their secret was readable with the compromised key"
 	}
 	if bad := undelivered(res.Deliveries); len(bad) > 0 {
-		res.Detail += fmt.Sprintf("; cut off without waiting longer for %d destination(s) not updated, which still hold the old key: %s; deliver the new key there (keyrot rotate --now again, or by hand)",
+		res.Detail += fmt.Sprintf("; cut off without waiting longer for %d destination(s) not updated, which still hold the old key: %s; deliver the new key there (the same keyrot rotate --now --compromised again, or by hand)",
 			len(bad), deliveryText(bad))
 	} else if len(res.Deliveries) > 0 {
 		res.Detail += fmt.Sprintf("; delivered to every destination (%d) first", len(res.Deliveries))
@@ -573,10 +573,12 @@ func (req RotateNowRequest) deliverWait() time.Duration {
 // secret's AWSCURRENT is the granted new key of an emergency rotation, the
 // user's newest key and active, and every other active key of the user is
 // neither the one the request names nor readable from the secret. It
-// verifies the key and grants the user again (both idempotent). Without
+// verifies the key and grants the user again (both idempotent), then
+// delivers the key to the user's destinations as they are configured now
+// (the ones its bounded wait gave up on). Without
 // --key the request is taken for a rerun too: to replace that new key as
 // compromised, name it.
-func (r *runner) emergencyFinished(ctx context.Context, a plan.Action, req RotateNowRequest, store KeyStore, live []liveKey, sv secretView) (Outcome, bool) {
+func (r *runner) emergencyFinished(ctx context.Context, a plan.Action, req RotateNowRequest, c IAM, store KeyStore, live []liveKey, tags userTags, sv secretView) (Outcome, bool) {
 	if !sv.emergencyDone || req.KeyID == sv.cur.Value.AccessKeyID {
 		return Outcome{}, false
 	}
@@ -616,5 +618,9 @@ func (r *runner) emergencyFinished(ctx context.Context, a plan.Action, req Rotat
 		return failed(a, fmt.Errorf("granting %s read access to its new secret: %w", a.User, err)), true
 	}
 	o.Detail = "the emergency rotation was already finished: new key " + inventory.MaskKeyID(k.ID) + " stored and verified, the compromised key off, secret readable by the user"
+	// The destinations its bounded wait gave up on get the key now (a
+	// destination that holds it already is not written again).
+	// On a crash deliverNew's outcome is the failure.
+	o, _ = r.deliverNew(ctx, a, c, tags, k.ID, o, req.deliverWait())
 	return o, true
 }

@@ -271,17 +271,19 @@ func (r *runner) stageRestoring(ctx context.Context, a plan.Action, store KeySto
 // destinations worked on at once. It returns false with the outcome to
 // return when the run crashed or the targets could not be read.
 func (r *runner) deliverNew(ctx context.Context, a plan.Action, c IAM, tags userTags, newID string, o Outcome, wait time.Duration) (Outcome, bool) {
-	targets, err := r.destinationsOf(ctx, a, c, tags)
-	if err != nil {
-		o.Detail += "; not delivered: " + redact(err)
-		return o, true
-	}
 	dctx, do := ctx, deliverOpts{mode: writeAll, replacedLastUse: a.Evidence[evReplacedLastUse]}
 	if wait > 0 {
+		// The bound covers opening the destinations too (tokens read from
+		// a store, roles assumed): none of it may hold the key's cut-off.
 		var cancel context.CancelFunc
 		dctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 		do.parallel = true
+	}
+	targets, err := r.destinationsOf(dctx, a, c, tags)
+	if err != nil {
+		o.Detail += "; not delivered: " + redact(err)
+		return o, true
 	}
 	ds, err := r.deliverKey(dctx, a, c, targets, newID, do)
 	o.Deliveries = ds

@@ -160,6 +160,11 @@ var ErrCrashed = errors.New("run stopped by crash injection")
 // long-term key (a role session, the root user).
 var ErrNotUser = errors.New("the profile's key is not an IAM user's access key")
 
+// ErrBusy is returned when another rotate --self of the same credentials
+// file is running: two runs at once would each take the other's new key
+// for an interrupted run's orphan.
+var ErrBusy = errors.New("another rotate --self of this credentials file is running")
+
 // ErrNoRoom is returned when the user has another key that no earlier run
 // of rotate --self made: IAM allows two, and keyrot does not choose which
 // to remove.
@@ -210,6 +215,10 @@ type state struct {
 
 // StateFile is the state file of a credentials file.
 func StateFile(credentials string) string { return credentials + ".keyrot-self.json" }
+
+// LockFile is the file a run of rotate --self locks for its whole length,
+// beside the credentials file.
+func LockFile(credentials string) string { return credentials + ".keyrot-self.lock" }
 
 func loadStates(path string) (map[string]state, error) {
 	b, err := os.ReadFile(path)
@@ -370,6 +379,11 @@ func (r *Rotator) Run(ctx context.Context, req Request) (*Result, error) {
 	if req.File == "" || req.Profile == "" {
 		return nil, errors.New("rotate --self needs a credentials file and a profile")
 	}
+	unlock, err := lock(LockFile(req.File))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ref := deliver.Ref{Kind: deliver.KindProfile, Name: req.Profile}
 	dest, err := profile.New(ref, req.File)
 	if err != nil {
