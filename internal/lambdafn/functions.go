@@ -34,6 +34,17 @@ type Functions struct {
 	// MinAccountTime is the least time worth starting an account with.
 	MinAccountTime time.Duration
 	Logger         *slog.Logger
+	// clock is the time the worker measures its deadline against; time.Now
+	// when nil (tests set it).
+	clock func() time.Time
+}
+
+// left returns the time until deadline.
+func (f *Functions) left(deadline time.Time) time.Duration {
+	if f.clock != nil {
+		return deadline.Sub(f.clock())
+	}
+	return time.Until(deadline)
 }
 
 func (f *Functions) log() *slog.Logger {
@@ -132,9 +143,14 @@ func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, err
 		admitted[ref] = true
 	}
 	deadline, hasDeadline := ctx.Deadline()
-	for st.Next < len(st.Batch.Accounts) {
-		if hasDeadline && time.Until(deadline) < f.Margin+f.MinAccountTime {
-			f.log().Info("stopping before the deadline", "batch", st.Batch.Index, "next", st.Batch.Accounts[st.Next].ID, "left", time.Until(deadline).Round(time.Second).String())
+	for started := 0; st.Next < len(st.Batch.Accounts); started++ {
+		if left := f.left(deadline); hasDeadline && left < f.Margin+f.MinAccountTime {
+			if started == 0 {
+				// Invoked again, it would stop again: the state machine would loop for ever.
+				return nil, fmt.Errorf("%w: %s left, an account needs %s (the longest action, the writes that close its run, and %s for the account); give the worker function a longer timeout",
+					ErrTimeoutTooShort, left.Round(time.Second), f.Margin+f.MinAccountTime, f.MinAccountTime)
+			}
+			f.log().Info("stopping before the deadline", "batch", st.Batch.Index, "next", st.Batch.Accounts[st.Next].ID, "left", left.Round(time.Second).String())
 			return &st, nil
 		}
 		acct := st.Batch.Accounts[st.Next]
@@ -163,6 +179,9 @@ func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, err
 	st.Done = true
 	return &st, nil
 }
+
+// ErrTimeoutTooShort: the worker's time limit leaves no time to work on an account.
+var ErrTimeoutTooShort = errors.New("the worker's time limit is too short")
 
 // accountRun is one account's apply.
 type accountRun struct {

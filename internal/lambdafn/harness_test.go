@@ -355,12 +355,17 @@ var lifecycleDays = []int{90, 100, 110}
 // compareLifecycle runs the lifecycle on two identical organizations, one
 // with the CLI and one with the functions through inv, and compares the
 // end state and the notices day by day.
-func compareLifecycle(t *testing.T, withCLI, withLambda *org, inv invoker) {
+// coldStart, if set, is called at the start of each day (a new Lambda
+// execution environment reads the sandbox clock anew).
+func compareLifecycle(t *testing.T, withCLI, withLambda *org, inv invoker, coldStart func()) {
 	t.Helper()
 	cliSent, lambdaSent := 0, 0
 	for _, d := range lifecycleDays {
 		withCLI.advanceTo(d)
 		withLambda.advanceTo(d)
+		if coldStart != nil {
+			coldStart()
+		}
 		cliApply(t, withCLI)
 		sum := execution(t, inv, fmt.Sprintf("day-%d", d), lambdafn.RunOptions{BatchSize: 2}, false)
 		if sum.Status != "succeeded" || sum.Accounts != 3 {
@@ -372,6 +377,7 @@ func compareLifecycle(t *testing.T, withCLI, withLambda *org, inv invoker) {
 		if strings.Join(cliMail, "\n---\n") != strings.Join(lambdaMail, "\n---\n") {
 			t.Errorf("day %d: notices differ\nCLI:\n%s\n\nLambda:\n%s", d, strings.Join(cliMail, "\n---\n"), strings.Join(lambdaMail, "\n---\n"))
 		}
+		t.Logf("day %d: %s", d, sum.Summary)
 		if len(lambdaMail) == 0 {
 			t.Errorf("day %d: no notice sent", d)
 		}

@@ -13,5 +13,5 @@ import (
 func TestFanOutMatchesCLI(t *testing.T) {
 	withCLI := startOrg(t, fanScenario, fanPolicy)
 	withLambda := startOrg(t, fanScenario, fanPolicy)
-	compareLifecycle(t, withCLI, withLambda, inProcess(withLambda))
+	compareLifecycle(t, withCLI, withLambda, inProcess(withLambda), nil)
 }
