@@ -258,13 +258,24 @@ func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, err
 	deferred := 0
 	for i, raw := range in.Results {
 		var st WorkerState
-		if err := json.Unmarshal(raw, &st); err != nil || !st.Done {
-			var se StateError
-			_ = json.Unmarshal(raw, &se)
+		if err := json.Unmarshal(raw, &st); err != nil || string(raw) == "null" {
 			s.BatchesFailed++
-			s.Problems = append(s.Problems, fmt.Sprintf("batch %d did not finish: %s %s", i, se.Error, truncate(se.Cause, 300)))
+			s.Problems = append(s.Problems, fmt.Sprintf("batch %d did not finish and left no state", i))
 			continue
 		}
+		if !st.Done {
+			s.BatchesFailed++
+			why := "no error recorded"
+			if st.Error != nil {
+				why = st.Error.Error + ": " + truncate(st.Error.Cause, 300)
+			}
+			left := ""
+			if st.Next < len(st.Batch.Accounts) {
+				left = fmt.Sprintf("; accounts from %s on were not done", st.Batch.Accounts[st.Next].ID)
+			}
+			s.Problems = append(s.Problems, fmt.Sprintf("batch %d did not finish (%s)%s", st.Batch.Index, why, left))
+		}
+		// What a failed batch did before failing is told too.
 		held = append(held, st.Held...)
 		for _, r := range st.Results {
 			s.Accounts++

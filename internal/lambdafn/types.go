@@ -129,6 +129,9 @@ type WorkerState struct {
 	Results []AccountResult `json:"results,omitempty"`
 	// Held are the notices owed, sent by the reporter.
 	Held []app.HeldNotices `json:"held,omitempty"`
+	// Error is set by the state machine when the worker failed for good:
+	// the batch ends with the state it had before that invocation.
+	Error *StateError `json:"error,omitempty"`
 }
 
 // AccountResult is what the run did in one account.
