@@ -130,13 +130,7 @@ func validateAction(a Action) error {
 // EndAction records the outcome of a started action. Ending an action twice
 // fails with ErrAlreadyFinished.
 func (s *Store) EndAction(ctx context.Context, actionID int64, o Outcome) error {
-	if err := oneOf("status", o.Status, ActionSucceeded, ActionFailed, ActionSkipped, ActionBlocked); err != nil {
-		return fmt.Errorf("end action %d: %w", actionID, err)
-	}
-	if err := checkNoSecret("error", o.Error); err != nil {
-		return fmt.Errorf("end action %d: %w", actionID, err)
-	}
-	if err := checkNoSecret("key id", o.KeyID); err != nil {
+	if err := ValidateOutcome(o); err != nil {
 		return fmt.Errorf("end action %d: %w", actionID, err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)

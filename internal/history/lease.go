@@ -110,8 +110,8 @@ func (s *Store) RenewLease(ctx context.Context, scope, owner string, ttl time.Du
 // holds is a no-op, so it is safe to defer; releasing one held by another
 // owner fails with ErrLeaseNotHeld and leaves it in place.
 func (s *Store) ReleaseLease(ctx context.Context, scope, owner string) error {
-	if scope == "" || owner == "" {
-		return fmt.Errorf("release lease: empty scope or owner: %w", ErrInvalid)
+	if err := ValidateRelease(scope, owner); err != nil {
+		return fmt.Errorf("release lease: %w", err)
 	}
 	err := s.leaseTx(ctx, scope, func(tx *sql.Tx, cur *Lease) error {
 		if cur == nil {

@@ -29,21 +29,8 @@ type Notice struct {
 
 // RecordNotice records a sent notice and returns its ID.
 func (s *Store) RecordNotice(ctx context.Context, n Notice) (int64, error) {
-	for _, f := range []struct{ name, v string }{{"recipient", n.Recipient}, {"kind", n.Kind}} {
-		if err := requireText(f.name, f.v); err != nil {
-			return 0, fmt.Errorf("record notice: %w", err)
-		}
-	}
-	if err := requireID("account", n.Account); err != nil {
+	if err := ValidateNotice(n); err != nil {
 		return 0, fmt.Errorf("record notice: %w", err)
-	}
-	if err := requireID("user", n.User); err != nil {
-		return 0, fmt.Errorf("record notice: %w", err)
-	}
-	for _, f := range []struct{ name, v string }{{"key id", n.KeyID}, {"channel", n.Channel}} {
-		if err := checkNoSecret(f.name, f.v); err != nil {
-			return 0, fmt.Errorf("record notice: %w", err)
-		}
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO notices
 		(recipient, account, user_name, key_id, kind, due_date, sent_at, channel)

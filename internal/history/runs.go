@@ -64,16 +64,8 @@ type Run struct {
 // Heartbeat defaults to the current wall-clock time (liveness is judged by
 // real time, whatever clock the run judges keys by).
 func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
-	if err := requireText("command", r.Command); err != nil {
+	if err := ValidateRunStart(r); err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
-	}
-	if err := oneOf("mode", r.Mode, ModeEnforce, ModeAuditOnly, ModeDryRun); err != nil {
-		return 0, fmt.Errorf("start run: %w", err)
-	}
-	for _, f := range []struct{ name, v string }{{"host", r.Host}, {"version", r.Version}} {
-		if err := checkNoSecret(f.name, f.v); err != nil {
-			return 0, fmt.Errorf("start run: %w", err)
-		}
 	}
 	res, err := s.db.ExecContext(ctx,
 		`INSERT INTO runs (command, mode, host, version, started_at, status, pid, proc_start, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -92,10 +84,7 @@ func (s *Store) StartRun(ctx context.Context, r Run) (int64, error) {
 // RunFailed or RunInterrupted. finished defaults to the current time if
 // zero. Finishing a run that is not running fails with ErrAlreadyFinished.
 func (s *Store) FinishRun(ctx context.Context, id int64, status, summary string, finished time.Time) error {
-	if err := oneOf("status", status, RunSucceeded, RunFailed, RunInterrupted); err != nil {
-		return fmt.Errorf("finish run %d: %w", id, err)
-	}
-	if err := checkNoSecret("summary", summary); err != nil {
+	if err := ValidateFinish(status, summary); err != nil {
 		return fmt.Errorf("finish run %d: %w", id, err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -294,6 +294,8 @@ func targetFor(r *request) authzTarget {
 		snsTarget(r, &t)
 	case "ses":
 		sesTarget(r, &t)
+	case "dynamodb":
+		dynamoTarget(r, &t)
 	case "kms":
 		// KMS is decided at each key the call touches, with the key's
 		// policy as its resource policy (authorizeKMS in kms.go).

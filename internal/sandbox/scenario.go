@@ -89,6 +89,8 @@ type ScenarioAccount struct {
 	Roles []ScenarioRole `yaml:"roles,omitempty" json:"roles,omitempty"`
 	// KMSKeys are customer managed KMS keys of the account.
 	KMSKeys []ScenarioKMSKey `yaml:"kms_keys,omitempty" json:"kms_keys,omitempty"`
+	// DynamoDBTables are empty DynamoDB tables of the account.
+	DynamoDBTables []ScenarioDynamoTable `yaml:"dynamodb_tables,omitempty" json:"dynamodb_tables,omitempty"`
 	// SESIdentities are the account's verified SES identities: email
 	// addresses, or domains whose every address may send.
 	SESIdentities []string `yaml:"ses_identities,omitempty" json:"ses_identities,omitempty"`
@@ -110,6 +112,17 @@ type ScenarioKMSKey struct {
 	// Policy is the key policy document (JSON); KMS's default key policy,
 	// which lets the account's IAM policies decide, when empty.
 	Policy string `yaml:"policy,omitempty" json:"policy,omitempty"`
+}
+
+// ScenarioDynamoTable is an empty, on-demand DynamoDB table.
+type ScenarioDynamoTable struct {
+	Name string `yaml:"name" json:"name"`
+	// Region is us-east-1 by default.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// PartitionKey and SortKey are "name" or "name:TYPE" (TYPE is S, N or
+	// B; S by default). SortKey may be empty.
+	PartitionKey string `yaml:"partition_key" json:"partition_key"`
+	SortKey      string `yaml:"sort_key,omitempty" json:"sort_key,omitempty"`
 }
 
 // RoleSpec says which member role an account has. In YAML it is a boolean

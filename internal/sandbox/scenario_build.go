@@ -319,6 +319,7 @@ func (b *builder) account(path string, spec ScenarioAccount) {
 	}
 
 	b.kmsKeys(path+".kms_keys", a, spec.KMSKeys)
+	b.dynamoTables(path+".dynamodb_tables", a, spec.DynamoDBTables)
 	b.sesIdentities(path+".ses_identities", a, spec.SESIdentities)
 
 	rp := path + ".root"

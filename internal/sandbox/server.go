@@ -1,9 +1,9 @@
 // Package sandbox is a local, wire-compatible stand-in for the parts of AWS
-// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2 and SNS. It
-// speaks the services' own protocols (Query/XML, JSON 1.1, REST-JSON), checks
-// SigV4 signatures against the credentials it issued, records access-key use
-// the way IAM does, and exposes a control API under /_sandbox/ for scenarios,
-// the clock, fault injection and inspection.
+// keyrot uses: IAM, STS, Organizations, Secrets Manager, KMS, SES v2, SNS and
+// DynamoDB. It speaks the services' own protocols (Query/XML, JSON 1.0 and
+// 1.1, REST-JSON), checks SigV4 signatures against the credentials it
+// issued, records access-key use the way IAM does, and exposes a control API
+// under /_sandbox/ for scenarios, the clock, fault injection and inspection.
 //
 // The package deliberately imports no AWS SDK code: it implements the wire
 // formats from AWS's documentation so that tests using the SDK check the SDK
@@ -172,6 +172,7 @@ func New(opts Options) *Server {
 		"organizations":  orgActions(),
 		"secretsmanager": secretsActions(),
 		"kms":            kmsActions(),
+		"dynamodb":       dynamoActions(),
 	}
 	s.ses = sesRoutes()
 	return s
@@ -261,7 +262,7 @@ func protoFor(r *http.Request, service string) protocol {
 	switch service {
 	case "iam", "sts", "sns":
 		return protoQuery
-	case "organizations", "secretsmanager", "kms":
+	case "organizations", "secretsmanager", "kms", "dynamodb":
 		return protoJSON
 	case "ses", "email":
 		return protoREST
@@ -279,6 +280,7 @@ var jsonTargetPrefix = map[string]string{
 	"organizations":  "AWSOrganizationsV20161128.",
 	"secretsmanager": "secretsmanager.",
 	"kms":            "TrentService.",
+	"dynamodb":       "DynamoDB_20120810.",
 }
 
 var queryNamespace = map[string]string{
@@ -558,6 +560,9 @@ type apiError struct {
 	// Fields are the error shape's other members, sent by JSON services
 	// (Organizations' InvalidInputException has a Reason).
 	Fields map[string]string
+	// Detail are members that are not strings (DynamoDB's
+	// CancellationReasons, a failed condition's Item).
+	Detail map[string]any
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -627,9 +632,12 @@ func writeResult(w http.ResponseWriter, proto protocol, service, action, reqID s
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(b.Bytes())
 	default:
-		if proto == protoJSON {
+		switch {
+		case service == "dynamodb":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		case proto == protoJSON:
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		} else {
+		default:
 			w.Header().Set("Content-Type", "application/json")
 		}
 		if out == nil {
@@ -665,15 +673,24 @@ func writeError(w http.ResponseWriter, proto protocol, reqID string, e *apiError
 		_ = xml.EscapeText(&msg, []byte(e.Message))
 		fmt.Fprintf(w, "<ErrorResponse xmlns=\"%s\">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n", errorNamespace(w), kind, e.Code, msg.String(), reqID)
 	default:
-		if proto == protoJSON {
+		typ := e.Code
+		switch sw, _ := w.(serviceWriter); {
+		case sw.service == "dynamodb":
+			// DynamoDB names its errors with their namespace.
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			typ = ddbErrorPrefix + e.Code
+		case proto == protoJSON:
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		} else {
+		default:
 			w.Header().Set("Content-Type", "application/json")
 		}
 		w.Header().Set("X-Amzn-Errortype", e.Code)
 		w.WriteHeader(e.Status)
-		body := map[string]string{"__type": e.Code, "message": e.Message}
+		body := map[string]any{"__type": typ, "message": e.Message}
 		for k, v := range e.Fields {
+			body[k] = v
+		}
+		for k, v := range e.Detail {
 			body[k] = v
 		}
 		b, _ := json.Marshal(body)

@@ -53,6 +53,9 @@ type Account struct {
 	// alias name (alias/...). Made on first use (kms.go).
 	KMSKeys    map[string]map[string]*KMSKey   `json:"kms_keys,omitempty"`
 	KMSAliases map[string]map[string]*KMSAlias `json:"kms_aliases,omitempty"`
+	// DynamoTables by region, then by table name. Made on first use
+	// (dynamodb.go).
+	DynamoTables map[string]map[string]*DynamoTable `json:"dynamodb_tables,omitempty"`
 	// SESIdentities are the verified SES identities (email addresses and
 	// domains) the account may send from, in every region.
 	SESIdentities []string `json:"ses_identities,omitempty"`

@@ -1,0 +1,107 @@
+package dynamostore_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/history/dynamostore"
+	"github.com/keyrot/keyrot/internal/history/storetest"
+	"github.com/keyrot/keyrot/internal/mototest"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
+)
+
+var _ app.Store = (*dynamostore.Store)(nil)
+
+var tableSeq atomic.Int64
+
+// createTable makes a fresh table for one test.
+func createTable(t testing.TB, c *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("keyrot-history-%d", tableSeq.Add(1))
+	if err := dynamostore.CreateTable(context.Background(), c, name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestContractSandbox runs the history store contract on the sandbox's
+// DynamoDB, over HTTP through the SDK.
+func TestContractSandbox(t *testing.T) {
+	env := sandboxtest.Start(t, "")
+	c := dynamodb.NewFromConfig(env.Admin())
+	storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, nil)
+}
+
+// TestMoto runs the contract and the lease race on moto's DynamoDB (one
+// moto for both: it takes seconds to start).
+func TestMoto(t *testing.T) {
+	url := mototest.Start(t)
+	c := dynamodb.NewFromConfig(mototest.Config(url))
+	t.Run("contract", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, map[string]string{
+			// moto's transact_write_items copies every table it touches
+			// before it starts and puts the copy back when a condition
+			// fails, without a lock: a transaction that fails while
+			// another commits undoes the other's writes. DynamoDB's
+			// TransactWriteItems is serializable with other transactions
+			// (Developer Guide, "Isolation levels for DynamoDB transactions").
+			"journal: of two concurrent EndActions exactly one succeeds": "moto's TransactWriteItems is not isolated from concurrent transactions",
+		})
+	})
+	t.Run("lease race", func(t *testing.T) {
+		leaseRace(t, func() *dynamodb.Client { return dynamodb.NewFromConfig(mototest.Config(url)) }, createTable(t, c))
+	})
+}
+
+// TestRetentionTTL: with a retention, a finished audit run carries
+// expires_at (its start plus the retention, epoch seconds) for DynamoDB's
+// TTL; other runs, as the SQLite store's Prune keeps them, carry none.
+func TestRetentionTTL(t *testing.T) {
+	env := sandboxtest.Start(t, "")
+	c := dynamodb.NewFromConfig(env.Admin())
+	table := createTable(t, c)
+	s := dynamostore.New(c, table)
+	s.Retention = 400 * 24 * time.Hour
+	ctx := context.Background()
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	audit, err := s.StartRun(ctx, history.Run{Command: "audit", Mode: history.ModeAuditOnly, Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply, err := s.StartRun(ctx, history.Run{Command: "apply", Mode: history.ModeEnforce, Started: started})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{audit, apply} {
+		if err := s.FinishRun(ctx, id, history.RunSucceeded, "", started.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expires := func(id int64) string {
+		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "runs"}, "sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d", id)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := out.Item["expires_at"].(*types.AttributeValueMemberN); ok {
+			return v.Value
+		}
+		return ""
+	}
+	if got, want := expires(audit), fmt.Sprint(started.Add(400*24*time.Hour).Unix()); got != want {
+		t.Errorf("audit run expires_at %q, want %q", got, want)
+	}
+	if got := expires(apply); got != "" {
+		t.Errorf("apply run expires_at %q, want none", got)
+	}
+}
