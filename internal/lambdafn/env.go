@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/keyrot/keyrot/internal/buildinfo"
 	"github.com/keyrot/keyrot/internal/config"
 	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/history/dynamostore"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
 )
 
@@ -153,7 +155,7 @@ const (
 // that choice is made.
 func OpenStore(ctx context.Context, env Env, cfg aws.Config) (app.Store, func() error, error) {
 	if env.Table != "" {
-		return nil, nil, fmt.Errorf("KEYROT_TABLE=%s: the DynamoDB history store is not part of this build; set KEYROT_HISTORY_DB", env.Table)
+		return dynamostore.New(dynamodb.NewFromConfig(cfg), env.Table), func() error { return nil }, nil
 	}
 	st, err := history.Open(ctx, env.HistoryDB)
 	if err != nil {

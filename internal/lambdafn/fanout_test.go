@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/history/dynamostore"
 	"github.com/keyrot/keyrot/internal/lambdafn"
+	"github.com/keyrot/keyrot/internal/mototest"
 )
 
 // TestGuardrailHoldsAcrossWorkers: with max_changes 2 for the whole run
@@ -101,7 +106,8 @@ func TestWorkerResumesBeforeDeadline(t *testing.T) {
 }
 
 // TestOverlappingExecutions runs two executions at once on the same
-// organization and history store: both coordinators plan every user's
+// organization and history store (SQLite, the sandbox's DynamoDB, moto's
+// DynamoDB): both coordinators plan every user's
 // rotation, then the six worker loops (a batch of one account each) run at
 // once:
 // every user is rotated exactly once (the account leases keep the second
@@ -109,7 +115,27 @@ func TestWorkerResumesBeforeDeadline(t *testing.T) {
 // do), no user holds a key too many, every new key is in its secret, and
 // each rotation is told to its owner once.
 func TestOverlappingExecutions(t *testing.T) {
-	o := startOrg(t, fanScenario, fanPolicy)
+	t.Run("sqlite", func(t *testing.T) { overlapping(t, startOrg(t, fanScenario, fanPolicy)) })
+	t.Run("sandbox-dynamodb", func(t *testing.T) {
+		o := startOrg(t, strings.Replace(fanScenario, "    root: {mfa: true}\n", "    root: {mfa: true}\n"+dynamoTable, 1), fanPolicy)
+		o.table = "keyrot-history"
+		overlapping(t, o)
+	})
+	t.Run("moto-dynamodb", func(t *testing.T) {
+		cfg := mototest.Config(mototest.Start(t))
+		if err := dynamostore.CreateTable(context.Background(), dynamodb.NewFromConfig(cfg), "keyrot-history"); err != nil {
+			t.Fatal(err)
+		}
+		o := startOrg(t, fanScenario, fanPolicy)
+		o.store = func() app.Store { return dynamostore.New(dynamodb.NewFromConfig(cfg), "keyrot-history") }
+		overlapping(t, o)
+	})
+}
+
+// dynamoTable is the history table in the management account.
+const dynamoTable = "    dynamodb_tables:\n      - {name: keyrot-history, partition_key: pk, sort_key: sk}\n"
+
+func overlapping(t *testing.T, o *org) {
 	o.advanceTo(90)
 	inv := inProcess(o)
 	// Both coordinators plan before either acts: both see every user due.

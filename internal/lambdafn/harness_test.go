@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/cli"
 	"github.com/keyrot/keyrot/internal/lambdafn"
 	"github.com/keyrot/keyrot/internal/sandbox"
@@ -97,6 +98,11 @@ type org struct {
 	config string // keyrot.yaml
 	dir    string // state: the SQLite history
 	today  int
+	// table, if set, is the DynamoDB table of the history in the sandbox
+	// (KEYROT_TABLE) instead of the SQLite file.
+	table string
+	// store, if set, gives the history store instead (moto's DynamoDB).
+	store func() app.Store
 }
 
 func startOrg(t *testing.T, scenario, policy string) *org {
@@ -131,7 +137,11 @@ func (o *org) advanceTo(d int) {
 
 // lambdaEnv is the functions' environment over o.
 func (o *org) lambdaEnv(handler string) lambdafn.Env {
-	return lambdafn.Env{Handler: handler, ConfigFile: o.config, HistoryDB: filepath.Join(o.dir, "history.db"), Mode: lambdafn.ModeRotate, Clock: "sandbox"}
+	e := lambdafn.Env{Handler: handler, ConfigFile: o.config, HistoryDB: filepath.Join(o.dir, "history.db"), Mode: lambdafn.ModeRotate, Clock: "sandbox"}
+	if o.table != "" {
+		e.HistoryDB, e.Table = "", o.table
+	}
+	return e
 }
 
 // processEnv is the environment variables of a function process over o.
@@ -158,6 +168,9 @@ func inProcess(o *org) invoker {
 			t.Fatalf("%s: load: %v", handler, err)
 		}
 		defer closeStore()
+		if o.store != nil {
+			fns.App.History = o.store()
+		}
 		h, err := fns.Handler(handler)
 		if err != nil {
 			t.Fatal(err)
