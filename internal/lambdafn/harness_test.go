@@ -147,7 +147,11 @@ func (o *org) lambdaEnv(handler string) lambdafn.Env {
 // processEnv is the environment variables of a function process over o.
 func (o *org) processEnv(handler string) []string {
 	id, sec := o.env.Server.AdminCredentials()
-	return []string{"KEYROT_HANDLER=" + handler, "KEYROT_CONFIG_FILE=" + o.config, "KEYROT_HISTORY_DB=" + filepath.Join(o.dir, "history.db"),
+	store := "KEYROT_HISTORY_DB=" + filepath.Join(o.dir, "history.db")
+	if o.table != "" {
+		store = "KEYROT_TABLE=" + o.table
+	}
+	return []string{"KEYROT_HANDLER=" + handler, "KEYROT_CONFIG_FILE=" + o.config, store,
 		"KEYROT_MODE=rotate", "KEYROT_CLOCK=sandbox", "AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + sec, "AWS_REGION=us-east-1",
 		"AWS_ENDPOINT_URL=" + o.env.URL, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"}
 }

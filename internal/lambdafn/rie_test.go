@@ -210,11 +210,13 @@ func tail(s string, n int) string {
 // with the events the state machine sends, across days 90, 100 and 110 of
 // the keys' life on the sandbox clock (a cold start each day); beside it
 // the CLI runs on an identical organization. Each day ends in the same
-// state with the same notices.
+// state with the same notices. The functions keep their history in the
+// sandbox's DynamoDB (KEYROT_TABLE), as deployed.
 func TestLambdaRuntimeLifecycle(t *testing.T) {
 	rieBin := rieBinary(t)
 	withCLI := startOrg(t, fanScenario, fanPolicy)
-	withLambda := startOrg(t, fanScenario, fanPolicy)
+	withLambda := startOrg(t, strings.Replace(fanScenario, "    root: {mfa: true}\n", "    root: {mfa: true}\n"+dynamoTable, 1), fanPolicy)
+	withLambda.table = "keyrot-history"
 	fns := &rieFunctions{rieBin: rieBin, bootstrap: bootstrap(t), o: withLambda, timeout: 300 * time.Second, running: map[string]*rie{}}
 	compareLifecycle(t, withCLI, withLambda, fns.invoker(t), fns.coldStart)
 }

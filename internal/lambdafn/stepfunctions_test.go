@@ -259,7 +259,12 @@ func TestStateMachineInMoto(t *testing.T) {
 // fails for good ends with its state and the error (the item processor's
 // Catch), the reporter still tells the owners what the other batches did,
 // and the execution fails with the run summary as its cause.
+//
+// It takes two moto servers and about a minute: KEYROT_LAMBDA_LONG=1 runs it.
 func TestStateMachineRetriesAndReportsFailure(t *testing.T) {
+	if os.Getenv("KEYROT_LAMBDA_LONG") != "1" {
+		t.Skip("KEYROT_LAMBDA_LONG=1 runs it")
+	}
 	o := startOrg(t, fanScenario, fanPolicy)
 	api := &lambdaAPI{t: t, inv: inProcessRaw(o), events: map[string][]json.RawMessage{}}
 	c := startMotoStepFunctions(t, api)
