@@ -97,6 +97,18 @@ func TestWorkerResumesBeforeDeadline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The organization was listed once, by the coordinator.
+	listed := 0
+	for _, ops := range o.env.Server.CallCounts() {
+		for op, n := range ops {
+			if _, name, _ := strings.Cut(op, ":"); name == "ListAccounts" {
+				listed += n
+			}
+		}
+	}
+	if listed != 1 {
+		t.Errorf("ListAccounts called %d times, want once (by the coordinator)", listed)
+	}
 	raw, _ := json.Marshal(st)
 	var sum lambdafn.Summary
 	inv(t, lambdafn.HandlerReporter, lambdafn.ReporterInput{Run: wl.Run, Batches: wl.Batches, Results: []json.RawMessage{raw}}, &sum)
