@@ -244,10 +244,29 @@ func (f *Functions) account(ctx context.Context, st *WorkerState, acct inventory
 // held notices together (one digest per owner across all accounts) and
 // records the run in the history.
 func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, error) {
-	s := &Summary{Execution: in.Run.Execution, Mode: in.Run.Mode, Status: history.RunSucceeded, Deferred: in.Run.Deferred}
+	s, held := summarize(in)
 	if s.Mode == "" {
 		s.Mode = f.mode()
 	}
+	res, err := f.App.SendHeld(ctx, app.SendHeldRequest{Mode: s.Mode, Held: held, Status: s.Status, Summary: s.Summary})
+	if err != nil {
+		return nil, fmt.Errorf("record the run: %w", err)
+	}
+	s.RunID, s.Summary = res.RunID, res.Summary
+	if res.Notify != nil {
+		s.Digests, s.NotifyFailed = res.Notify.Digests, len(res.Notify.Failed())
+	}
+	if res.NotifyErr != nil {
+		s.Problems = append(s.Problems, "notifications not sent: "+res.NotifyErr.Error())
+	}
+	return s, nil
+}
+
+// summarize gathers the batches' results into the run's summary and the
+// notices they hold. A result that is not a worker's state (null, an
+// error) counts as a batch that did not finish.
+func summarize(in ReporterInput) (*Summary, []app.HeldNotices) {
+	s := &Summary{Execution: in.Run.Execution, Mode: in.Run.Mode, Status: history.RunSucceeded, Deferred: in.Run.Deferred}
 	var held []app.HeldNotices
 	if in.Run.Refused != "" {
 		s.Problems = append(s.Problems, in.Run.Refused)
@@ -323,18 +342,7 @@ func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, err
 	if in.Run.Refused != "" {
 		s.Summary = "refused: partial organization listing"
 	}
-	res, err := f.App.SendHeld(ctx, app.SendHeldRequest{Mode: s.Mode, Held: held, Status: s.Status, Summary: s.Summary})
-	if err != nil {
-		return nil, fmt.Errorf("record the run: %w", err)
-	}
-	s.RunID, s.Summary = res.RunID, res.Summary
-	if res.Notify != nil {
-		s.Digests, s.NotifyFailed = res.Notify.Digests, len(res.Notify.Failed())
-	}
-	if res.NotifyErr != nil {
-		s.Problems = append(s.Problems, "notifications not sent: "+res.NotifyErr.Error())
-	}
-	return s, nil
+	return s, held
 }
 
 func truncate(s string, n int) string {
