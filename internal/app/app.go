@@ -41,6 +41,11 @@ type Scope struct {
 	// Fresh lists users and keys live, not trusting a credential report
 	// that may be up to four hours old.
 	Fresh bool
+	// Listed, if set, are the accounts as an earlier listing of the
+	// organization gave them: the run collects exactly these and does not
+	// list the organization again (Accounts, OUs and ExcludeAccounts are
+	// ignored).
+	Listed *collect.Listing
 }
 
 // App runs keyrot's use cases against one AWS configuration. Its fields
@@ -136,6 +141,7 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 		o.Concurrency = scope.Concurrency
 	}
 	o.Fresh = scope.Fresh
+	o.Listed = scope.Listed
 	o.OUPaths, o.AccountTags = false, false
 	for _, ex := range p.Exemptions {
 		if ex.Match.OU != "" {

@@ -40,6 +40,15 @@ type ApplyRequest struct {
 	// Confirm, if set, is asked before anything is changed, with the plan
 	// about to run; an error stops the run with nothing changed.
 	Confirm func(ctx context.Context, p *plan.Plan) error
+	// Admit, if set, is asked about each user's actions (in plan order,
+	// after the guardrails): those it refuses are deferred with the reason
+	// it gives. A caller that splits one run over many Apply calls (the
+	// Lambda workers) keeps the run's guardrails with it.
+	Admit func(group []plan.Action) (ok bool, reason string)
+	// HoldNotices computes the notices the run owes (its own and those of
+	// earlier runs that ended before notifying) without sending them: they
+	// are in ApplyResult.Held, to be sent with other runs' by SendHeld.
+	HoldNotices bool
 }
 
 // ApplyResult is what an apply did.
@@ -62,6 +71,8 @@ type ApplyResult struct {
 	Warnings []string
 	// Status and Summary are what the run record says.
 	Status, Summary string
+	// Held are the notices owed, with HoldNotices.
+	Held *HeldNotices
 }
 
 // Apply computes the plan (or checks a saved one), asks Confirm, records
@@ -126,6 +137,16 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		rp = &executed
 		res.Plan = rp
 	}
+	if req.Admit != nil {
+		admitted := *rp.Plan
+		var deferred []plan.Action
+		admitted.Actions, deferred = admit(rp.Plan.Actions, req.Admit)
+		admitted.Deferred = append(deferred, admitted.Deferred...)
+		executed := *rp
+		executed.Plan = &admitted
+		rp = &executed
+		res.Plan = rp
+	}
 	if perr := Partial(rp.Snapshot); perr != nil && !req.AllowPartial {
 		res.Summary = "refused: partial organization listing"
 		return res, fmt.Errorf("refusing to act: the organization listing looks partial (%w); fix access or allow a partial run", perr)
@@ -166,7 +187,11 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 	if !req.DryRun && out != nil {
 		// Notices go out even when the caller has gone (Ctrl-C, a closed
 		// pipe): a changed key must never leave its owner untold.
-		r.notifyRun(ctx, rn.id, rp, out, auditOnly, res)
+		if req.HoldNotices {
+			r.holdNotices(ctx, rn.id, rp, out, auditOnly, res)
+		} else {
+			r.notifyRun(ctx, rn.id, rp, out, auditOnly, res)
+		}
 	}
 	// What is left undone, sorted by what it takes to finish it.
 	rerr := runError(rp, out)

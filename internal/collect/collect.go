@@ -104,6 +104,11 @@ type Options struct {
 	OUs      []string
 	// ExcludeAccounts are listed as skipped and not audited.
 	ExcludeAccounts []string
+	// Listed, if set, are the accounts to collect as an earlier listing of
+	// the organization gave them (the Lambda coordinator lists once for
+	// all its workers): Organizations is not asked for the account list,
+	// and Accounts, OUs and ExcludeAccounts are not applied again.
+	Listed *Listing
 	// OUPaths fills Account.OUPath (needed for OU exemptions).
 	OUPaths bool
 	// AccountTags fills Account.Tags (Organizations ListTagsForResource, one call per account).
@@ -164,6 +169,28 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Listing is a list of an organization's accounts made once and handed to
+// later collections (Options.Listed).
+type Listing struct {
+	OrganizationID string              `json:"organization_id,omitempty"`
+	Accounts       []inventory.Account `json:"accounts"`
+}
+
+// ListingOf returns the listing of snap's accounts: each account's ID,
+// name, e-mail, OU path, and whether (and why) it was skipped, without
+// what collecting it found.
+func ListingOf(snap *inventory.Snapshot) *Listing {
+	l := &Listing{OrganizationID: snap.OrganizationID}
+	for _, a := range snap.Accounts {
+		la := inventory.Account{ID: a.ID, Name: a.Name, Email: a.Email, OUPath: slices.Clone(a.OUPath)}
+		if a.Status == inventory.AccountSkipped {
+			la.Status, la.Reason = a.Status, a.Reason
+		}
+		l.Accounts = append(l.Accounts, la)
+	}
+	return l
+}
+
 // Poll is a bounded exponential backoff.
 type Poll struct {
 	Initial  time.Duration // first wait; default 2s, about what IAM takes to build a report
@@ -222,9 +249,17 @@ func Collect(ctx context.Context, opts Options) (*inventory.Snapshot, error) {
 
 	snap := &inventory.Snapshot{ManagementAccountID: c.self}
 	var accounts []inventory.Account
-	if opts.SingleAccount || opts.Organizations == nil {
+	switch {
+	case opts.Listed != nil:
+		snap.OrganizationID = opts.Listed.OrganizationID
+		for _, a := range opts.Listed.Accounts {
+			a.OUPath = slices.Clone(a.OUPath)
+			a.Tags, a.Users, a.Errors, a.Root = nil, nil, nil, nil
+			accounts = append(accounts, a)
+		}
+	case opts.SingleAccount || opts.Organizations == nil:
 		accounts = []inventory.Account{{ID: c.self}}
-	} else {
+	default:
 		orgID, accts, err := c.discover(ctx)
 		if err != nil {
 			return nil, err
