@@ -203,3 +203,25 @@ type Summary struct {
 	// Problems are the run's problems in words.
 	Problems []string `json:"problems,omitempty"`
 }
+
+// DetectResult is the events handler's answer about one event.
+type DetectResult struct {
+	// EventID is the CloudTrail record's eventID, Call its eventName.
+	EventID string `json:"event_id,omitempty"`
+	Call    string `json:"call,omitempty"`
+	// Ignored says why the event is no news (another kind of event, a
+	// failed call, keyrot's own call); empty when Detected.
+	Ignored string `json:"ignored,omitempty"`
+	// Detected is a credential change made outside keyrot, in Account to
+	// User.
+	Detected bool   `json:"detected"`
+	Account  string `json:"account,omitempty"`
+	User     string `json:"user,omitempty"`
+	// Notices is how many notices were sent; Suppressed how many were
+	// already sent for this event (a second delivery).
+	Notices    int `json:"notices"`
+	Suppressed int `json:"suppressed"`
+	// Told are the recipients whose notice was delivered.
+	Told     []string `json:"told,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+}
