@@ -14,8 +14,7 @@ import (
 // EventBridge delivers the event. Another kind of event, or a call keyrot
 // made, is answered without notice. An error (the history store, a
 // watched call whose record cannot be read) fails the invocation, so that
-// Lambda retries the asynchronous event and, after its retries, keeps it
-// in the function's failure destination.
+// Lambda retries the asynchronous event (twice, by default).
 func (f *Functions) Detect(ctx context.Context, raw json.RawMessage) (*DetectResult, error) {
 	ev, err := events.Parse(raw)
 	if errors.Is(err, events.ErrNotCloudTrail) {
