@@ -14,6 +14,10 @@
 //   - the reporter gathers the batches' results into one run summary,
 //     sends each owner one digest across all accounts, and records the run.
 //
+// Outside the state machine, the events handler (Functions.Detect) takes
+// the CloudTrail events an EventBridge rule delivers and tells the owner
+// and the security contact of a credential change keyrot did not make.
+//
 // The handlers take and return the JSON documents the state machine passes
 // (types in this file); cmd/keyrot-lambda starts the one KEYROT_HANDLER
 // names under the Lambda runtime.
