@@ -182,10 +182,12 @@ func TestEventsHandler(t *testing.T) {
 // TestLambdaRuntimeEvents builds cmd/keyrot-lambda and invokes its events
 // handler under the Runtime Interface Emulator with the CloudTrail event
 // of a key created by hand: one invocation tells the owner and the
-// security contact.
+// security contact; the event delivered again tells nobody. The notices
+// are recorded in the sandbox's DynamoDB (KEYROT_TABLE), as deployed.
 func TestLambdaRuntimeEvents(t *testing.T) {
 	rieBin := rieBinary(t)
-	o := startOrg(t, fanScenario, fanPolicy)
+	o := startOrg(t, strings.Replace(fanScenario, "    root: {mfa: true}\n", "    root: {mfa: true}\n"+dynamoTable, 1), fanPolicy)
+	o.table = "keyrot-history"
 	r := startRIE(t, rieBin, bootstrap(t), 60*time.Second, o.processEnv(lambdafn.HandlerEvents))
 	defer r.stop()
 	event, _ := handMadeKey(t, o)
@@ -202,4 +204,15 @@ func TestLambdaRuntimeEvents(t *testing.T) {
 		t.Errorf("answer: %s", b)
 	}
 	checkNotices(t, o, sent, event)
+	sent = len(o.env.Server.Emails())
+	if b, err = r.invoke(event); err != nil {
+		t.Fatalf("again: %v\n%s", err, tail(r.log.String(), 3000))
+	}
+	var again lambdafn.DetectResult
+	if err := json.Unmarshal(b, &again); err != nil || again.Notices != 0 || again.Suppressed != 2 {
+		t.Errorf("the event again: %s (%v)", b, err)
+	}
+	if n := len(o.env.Server.Emails()); n != sent {
+		t.Errorf("the event again sent %d notices", n-sent)
+	}
 }
