@@ -225,7 +225,13 @@ func (r *App) send(ctx context.Context, runID int64, items []notify.Item, auditO
 	if len(r.channels()) == 0 || len(items) == 0 {
 		return &notify.Summary{}, nil
 	}
-	targets, err := notify.BuildTargets(r.Notify, notify.Deps{AWS: r.AWS})
+	return r.sendWith(ctx, r.Notify, fmt.Sprint(runID), items, auditOnly)
+}
+
+// sendWith sends the items with the notification configuration cfg, as
+// the run runID.
+func (r *App) sendWith(ctx context.Context, cfg *notify.Config, runID string, items []notify.Item, auditOnly bool) (*notify.Summary, error) {
+	targets, err := notify.BuildTargets(cfg, notify.Deps{AWS: r.AWS})
 	if err != nil {
 		return nil, err
 	}
@@ -233,11 +239,11 @@ func (r *App) send(ctx context.Context, runID int64, items []notify.Item, auditO
 	if r.History != nil {
 		hist = r.History
 	}
-	n, err := notify.New(r.Notify, targets, notify.Options{History: hist, Logger: r.log()})
+	n, err := notify.New(cfg, targets, notify.Options{History: hist, Logger: r.log()})
 	if err != nil {
 		return nil, err
 	}
-	return n.Send(ctx, notify.Run{ID: fmt.Sprint(runID), Now: r.now(), AuditOnly: auditOnly, Items: items})
+	return n.Send(ctx, notify.Run{ID: runID, Now: r.now(), AuditOnly: auditOnly, Items: items})
 }
 
 // secretNameOfARN returns a Secrets Manager ARN's secret name, without the

@@ -286,12 +286,14 @@ func (d Detection) Title() string {
 
 // Item is the notify item that tells the user's owner (and, through the
 // notifier's central targets, the security team). It is a finding dated
-// when the call happened, so the notifier sends it once per dedupe window.
+// when the call happened, of the one-off event d.EventID, so the notifier
+// sends it once, however often the event is delivered, and de-duplicates
+// it apart from the user's other findings.
 // Owner tags and the account's email are the caller's to fill in
 // (UserTags, AccountEmail), as the notifier routes on them.
 func (d Detection) Item() notify.Item {
 	return notify.Item{
 		AccountID: d.Account, User: d.User, KeyID: d.KeyID, State: notify.StateFinding,
-		Date: d.At, FindingTitles: []string{d.Title()},
+		Date: d.At, FindingTitles: []string{d.Title()}, Event: d.EventID,
 	}
 }

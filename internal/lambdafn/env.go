@@ -68,11 +68,9 @@ func EnvFrom(getenv func(string) string) Env {
 func (e Env) Check() error {
 	var errs []error
 	switch e.Handler {
-	case HandlerCoordinator, HandlerWorker, HandlerReporter:
-	case HandlerEvents:
-		errs = append(errs, errors.New("KEYROT_HANDLER=events: the event handler is not part of this build"))
+	case HandlerCoordinator, HandlerWorker, HandlerReporter, HandlerEvents:
 	default:
-		errs = append(errs, fmt.Errorf("KEYROT_HANDLER must be coordinator, worker or reporter (got %q)", e.Handler))
+		errs = append(errs, fmt.Errorf("KEYROT_HANDLER must be coordinator, worker, reporter or events (got %q)", e.Handler))
 	}
 	switch e.Mode {
 	case ModeAudit, ModeRotate:
@@ -242,6 +240,8 @@ func (f *Functions) Handler(name string) (func(context.Context, json.RawMessage)
 		return handle(f.Work), nil
 	case HandlerReporter:
 		return handle(f.Report), nil
+	case HandlerEvents:
+		return handle(f.Detect), nil
 	}
 	return nil, fmt.Errorf("no handler %q", name)
 }

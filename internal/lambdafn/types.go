@@ -14,6 +14,10 @@
 //   - the reporter gathers the batches' results into one run summary,
 //     sends each owner one digest across all accounts, and records the run.
 //
+// Outside the state machine, the events handler (Functions.Detect) takes
+// the CloudTrail events an EventBridge rule delivers and tells the owner
+// and the security contact of a credential change keyrot did not make.
+//
 // The handlers take and return the JSON documents the state machine passes
 // (types in this file); cmd/keyrot-lambda starts the one KEYROT_HANDLER
 // names under the Lambda runtime.
@@ -201,5 +205,27 @@ type Summary struct {
 	// Results are the accounts where something happened or went wrong.
 	Results []AccountResult `json:"results,omitempty"`
 	// Problems are the run's problems in words.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// DetectResult is the events handler's answer about one event.
+type DetectResult struct {
+	// EventID is the CloudTrail record's eventID, Call its eventName.
+	EventID string `json:"event_id,omitempty"`
+	Call    string `json:"call,omitempty"`
+	// Ignored says why the event is no news (another kind of event, a
+	// failed call, keyrot's own call); empty when Detected.
+	Ignored string `json:"ignored,omitempty"`
+	// Detected is a credential change made outside keyrot, in Account to
+	// User.
+	Detected bool   `json:"detected"`
+	Account  string `json:"account,omitempty"`
+	User     string `json:"user,omitempty"`
+	// Notices is how many notices were sent; Suppressed how many were
+	// already sent for this event (a second delivery).
+	Notices    int `json:"notices"`
+	Suppressed int `json:"suppressed"`
+	// Told are the recipients whose notice was delivered.
+	Told     []string `json:"told,omitempty"`
 	Problems []string `json:"problems,omitempty"`
 }

@@ -144,3 +144,42 @@ func TestRemindersHelper(t *testing.T) {
 		t.Errorf("Reminders (-want +got):\n%s", d)
 	}
 }
+
+// TestDedupeOneOffEvents: items of one-off events (Item.Event) are told
+// once each, however often sent, and apart from the user's other findings
+// of the same day, which come back after the window as findings do.
+func TestDedupeOneOffEvents(t *testing.T) {
+	for name, mk := range histories(t) {
+		t.Run(name, func(t *testing.T) {
+			h := mk()
+			rec := &recorder{name: "rec"}
+			cfg := DefaultConfig()
+			finding := func(title, event string) Item {
+				return Item{AccountID: "111111111111", User: "alice", UserTags: map[string]string{"owner": "alice@example.com"},
+					State: StateFinding, Date: fixtureNow, FindingTitles: []string{title}, Event: event}
+			}
+			send := func(now time.Time, items ...Item) *Summary {
+				n, err := New(cfg, []Target{{Channel: rec}}, Options{History: h, Sleep: noSleep, Logger: quiet})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum, err := n.Send(context.Background(), Run{ID: "r", Now: now, Items: items})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sum
+			}
+			e1, e2, run := finding("login profile created by bob", "e1"), finding("MFA deactivated by bob", "e2"), finding("no MFA", "")
+			if s := send(fixtureNow, e1); s.Notices != 1 {
+				t.Fatalf("event e1: %d notices, want 1", s.Notices)
+			}
+			if s := send(fixtureNow.Add(time.Minute), e1, e2, run); s.Notices != 2 || s.Suppressed != 1 {
+				t.Errorf("e1 again, e2 and the run's finding: %d notices, %d suppressed; want 2 and 1", s.Notices, s.Suppressed)
+			}
+			later := fixtureNow.Add(cfg.DedupeWindow + time.Hour)
+			if s := send(later, e1, e2, run); s.Notices != 1 || s.Suppressed != 2 {
+				t.Errorf("after the window: %d notices, %d suppressed; want the finding again and the events not", s.Notices, s.Suppressed)
+			}
+		})
+	}
+}

@@ -105,6 +105,10 @@ type Item struct {
 	// deadline approaches and how many days are left.
 	ReminderOf State
 	DaysLeft   int
+	// Event, if set, names a one-off event the item tells of (a CloudTrail
+	// event ID): its notice is de-duplicated by the event, not by the key
+	// and date alone, and is sent once, never repeated.
+	Event string
 }
 
 // Deadline is the date by which the owner should act on the item, or zero:
@@ -137,6 +141,9 @@ func (it Item) kind(auditOnly bool) string {
 	k := string(it.State)
 	if it.State == StateReminder {
 		k = fmt.Sprintf("reminder-%dd-%s", it.DaysLeft, deadlineEvent(it.ReminderOf))
+	}
+	if it.Event != "" {
+		k += "@" + it.Event
 	}
 	if auditOnly {
 		k = "audit-only:" + k

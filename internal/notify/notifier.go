@@ -336,10 +336,14 @@ func (n *Notifier) Send(ctx context.Context, run Run) (*Summary, error) {
 // suppressed reports whether the item's notice was already sent. Events
 // (rotated, deactivated, deleted, a reminder, a deactivation date) are
 // announced once per date; ongoing conditions (a key blocked in use,
-// findings) are repeated once per dedupe window until resolved.
+// findings) are repeated once per dedupe window until resolved; an item
+// of a one-off event (Item.Event) is told once.
 func (n *Notifier) suppressed(it Item, last history.Notice, found bool, now time.Time) bool {
 	if !found || fmtDate(last.DueDate) != fmtDate(it.dueDate()) {
 		return false
+	}
+	if it.Event != "" {
+		return true // a one-off event is told once
 	}
 	if now.Sub(last.SentAt) < n.cfg.DedupeWindow {
 		return true
