@@ -1312,15 +1312,22 @@ func TestDifferentialMoto(t *testing.T) {
 	}
 }
 
-// unexplained returns the differences no allowlist entry of the scenario
-// accounts for, and reports entries that account for nothing.
+// unexplained returns the differences no entry of the differential
+// allowlist for the scenario accounts for, and reports entries that
+// account for nothing.
 func unexplained(t *testing.T, scenario string, diffs []difference) []difference {
+	t.Helper()
+	return unexplainedIn(t, differentialAllowlist, scenario, diffs)
+}
+
+// unexplainedIn is unexplained over the given allowlist.
+func unexplainedIn(t *testing.T, list []allowedDiff, scenario string, diffs []difference) []difference {
 	t.Helper()
 	used := map[[2]int]bool{}
 	var rest []difference
 	for _, d := range diffs {
 		found := false
-		for i, a := range differentialAllowlist {
+		for i, a := range list {
 			if a.scenario != scenario {
 				continue
 			}
@@ -1335,7 +1342,7 @@ func unexplained(t *testing.T, scenario string, diffs []difference) []difference
 			rest = append(rest, d)
 		}
 	}
-	for i, a := range differentialAllowlist {
+	for i, a := range list {
 		if a.scenario != scenario {
 			continue
 		}

@@ -8,7 +8,6 @@ package sandbox_test
 
 import (
 	"context"
-	"regexp"
 	"sort"
 	"strconv"
 	"testing"
@@ -270,39 +269,4 @@ func TestDifferentialSSMLambdaMoto(t *testing.T) {
 			}
 		})
 	}
-}
-
-// unexplainedIn is unexplained over the given list.
-func unexplainedIn(t *testing.T, list []allowedDiff, scenario string, diffs []difference) []difference {
-	t.Helper()
-	used := map[[2]int]bool{}
-	var rest []difference
-	for _, d := range diffs {
-		found := false
-		for i, a := range list {
-			if a.scenario != scenario {
-				continue
-			}
-			for j, f := range a.diffs {
-				if f.op == d.op && f.field == d.field && f.sandbox == d.sandbox && regexp.MustCompile("^(?:"+f.moto+")$").MatchString(d.moto) {
-					used[[2]int{i, j}] = true
-					found = true
-				}
-			}
-		}
-		if !found {
-			rest = append(rest, d)
-		}
-	}
-	for i, a := range list {
-		if a.scenario != scenario {
-			continue
-		}
-		for j, f := range a.diffs {
-			if !used[[2]int{i, j}] {
-				t.Errorf("allowlist entry (%s) no longer matches a difference: %s %s sandbox %q moto %q", a.why, f.op, f.field, f.sandbox, f.moto)
-			}
-		}
-	}
-	return rest
 }
