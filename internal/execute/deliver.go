@@ -188,7 +188,9 @@ func (r *runner) deliverOne(ctx context.Context, a plan.Action, t Target, key se
 	d := Delivery{Destination: t.Ref, KeyID: key.AccessKeyID}
 	if t.Err != nil {
 		d.Error = redact(t.Err)
-		r.recordDelivery(ctx, a, d, "")
+		if mode != readOnly {
+			r.recordDelivery(ctx, a, d, "")
+		}
 		return d
 	}
 	timeout := r.e.DeliverTimeout

@@ -252,6 +252,40 @@ destinations:
 	}
 }
 
+// TestAuditOnlyRecordsNoDelivery: an audit-only run reads the
+// destinations and writes nothing, not even a failed delivery of a
+// destination it cannot open.
+func TestAuditOnlyRecordsNoDelivery(t *testing.T) {
+	w, d := deliveryWorld(t, "destinations:\n  - to: [profile:app1]\n    users: [app1]\n")
+	w.advance(90 * day)
+	w.period(d, "profile:app1")
+	if _, _, err := w.cycle(w.executor(w.hist, "r1"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// A destination keyrot cannot open (this harness has no GitHub backend).
+	d.configure("destinations:\n  - to: [profile:app1, github:acme/app/AWS_ACCESS_KEY_ID]\n    users: [app1]\n")
+	before, err := w.hist.Deliveries(context.Background(), w.acct, "app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.advance(10 * day)
+	w.period(d, "profile:app1")
+	_, res, err := w.cycle(w.executor(w.hist, "audit"), Options{AuditOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := outcomeOfKind(t, res, plan.DeactivateKey); len(undelivered(o.Deliveries)) != 1 {
+		t.Fatalf("audit-only deactivate should report the unopened destination: %+v", o)
+	}
+	after, err := w.hist.Deliveries(context.Background(), w.acct, "app1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("an audit-only run recorded deliveries: %d before, %d after: %+v", len(before), len(after), after[len(before):])
+	}
+}
+
 // TestDeliveryNeverWritesDeadKey: a new key that a person deactivated
 // after the store is never written to a destination, and the old key
 // stays active.
