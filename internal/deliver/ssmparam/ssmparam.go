@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -168,11 +169,22 @@ func (d *Destination) Write(ctx context.Context, key deliver.Key) error {
 		if attempt >= MaxAttempts {
 			return &deliver.Error{Ref: d.ref, Op: "write", Err: fmt.Errorf("%w: the parameter changed under each of %d writes (%s)", deliver.ErrConflict, MaxAttempts, ae.ErrorCode())}
 		}
-		if err := ctx.Err(); err != nil {
-			return &deliver.Error{Ref: d.ref, Op: "write", Err: err}
+		pause := time.Duration(0) // ParameterAlreadyExists: overwrite at once
+		if ae.ErrorCode() == "TooManyUpdates" {
+			pause = time.Duration(attempt) * updatePause
+		}
+		select {
+		case <-ctx.Done():
+			return &deliver.Error{Ref: d.ref, Op: "write", Err: ctx.Err()}
+		case <-time.After(pause):
 		}
 	}
 }
+
+// updatePause grows the pause before a write retried after
+// TooManyUpdates (Parameter Store's refusal of concurrent updates of one
+// parameter): attempt times this.
+const updatePause = 250 * time.Millisecond
 
 // safeMessage lists the PutParameter error codes whose messages quote
 // nothing of the value.

@@ -232,3 +232,49 @@ func TestRefusalMessageWithheld(t *testing.T) {
 		t.Fatalf("write: %v", err)
 	}
 }
+
+// busy answers PutParameter with TooManyUpdates the first n times.
+type busy struct {
+	ssmparam.API
+	n     int
+	calls []time.Time
+}
+
+func (b *busy) PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	b.calls = append(b.calls, time.Now())
+	if len(b.calls) <= b.n {
+		return nil, &smithy.GenericAPIError{Code: "TooManyUpdates", Message: "There are concurrent updates"}
+	}
+	return b.API.PutParameter(ctx, in, opts...)
+}
+
+// TestTooManyUpdatesRetriedAfterAPause: a write Parameter Store refuses
+// with TooManyUpdates is tried again after a pause, and lands; a context
+// deadline that ends during the pause stops it.
+func TestTooManyUpdatesRetriedAfterAPause(t *testing.T) {
+	env := start(t)
+	r, _ := deliver.ParseRef("ssm:111111111111/eu-west-1/keyrot/busy")
+	b := &busy{API: client(env, true), n: 2}
+	d, err := ssmparam.New(r, b, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := key("AKIAEXAMPLEKEY000002", "secret-of-the-busy-parameter")
+	if err := d.Write(context.Background(), k); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if len(b.calls) != 3 || b.calls[1].Equal(b.calls[0]) || !b.calls[1].After(b.calls[0]) {
+		t.Fatalf("want 3 writes with pauses between, got %d", len(b.calls))
+	}
+	if id, err := d.Current(context.Background()); err != nil || id != k.AccessKeyID {
+		t.Fatalf("current: %q %v", id, err)
+	}
+	b2 := &busy{API: client(env, true), n: 5}
+	d2, _ := ssmparam.New(r, b2, "")
+	// The first pause is 250ms: a deadline of 100ms ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := d2.Write(ctx, key("AKIAEXAMPLEKEY000003", "other")); !errors.Is(err, context.DeadlineExceeded) || len(b2.calls) > 1 {
+		t.Fatalf("cancelled write: %v after %d calls", err, len(b2.calls))
+	}
+}
