@@ -170,7 +170,10 @@ func (s settings) standard(o *retry.StandardOptions) {
 	o.Retryables = append([]retry.IsErrorRetryable{reachability{s}}, o.Retryables...)
 	o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: extraThrottleCodes})
 	o.Throttles = append(o.Throttles, retry.ThrottleErrorCode{Codes: extraThrottleCodes})
-	o.Backoff = backoff{next: retry.NewExponentialJitterBackoff(DefaultMaxBackoff)}
+	o.Backoff = backoff{
+		next:      retry.NewExponentialJitterBackoff(DefaultMaxBackoff),
+		throttles: retry.IsErrorThrottles(o.Throttles),
+	}
 }
 
 // SharedRetryer returns a copy of cfg whose clients all share one retryer,
