@@ -152,16 +152,15 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 		}
 	}
 	// Live key facts (IDs, exact last use) only for users the report says
-	// break policy, have two keys, or have an inactive key: they are the only
-	// ones an audit reports on or a plan acts on.
+	// break policy, reach an age the lifecycle acts on, or hold keys in any
+	// state but one key or a rotation at rest: they are the only ones an
+	// audit reports on or a plan acts on.
 	o.KeyIDsFor = func(a *inventory.Account, u *inventory.User) bool {
-		if len(u.Keys) > 1 {
+		if len(u.Keys) > 1 && !rotationAtRest(u) {
 			return true
 		}
-		for _, k := range u.Keys {
-			if !k.Active() {
-				return true
-			}
+		if len(u.Keys) == 1 && !u.Keys[0].Active() {
+			return true
 		}
 		return needsKeyIDs(p, a, u, r.now())
 	}
@@ -188,21 +187,45 @@ func needsDetail(p *policy.Policy, a *inventory.Account, u *inventory.User, now 
 	return reachesRotation(p, u, now) || hasFinding(p, a, u, now)
 }
 
-// reachesRotation reports whether one of u's keys is within a day of the
-// shortest rotation age of the policy and its overrides.
+// reachesRotation reports whether one of u's active keys is within a day
+// of the shortest rotation age of the policy and its overrides, or one of
+// its inactive keys within a day of the shortest deletion age: no step of
+// the lifecycle acts on a key sooner (an inactive key is deleted at
+// plan.Lifecycle.DeletionDue, never before delete_after from its creation).
 func reachesRotation(p *policy.Policy, u *inventory.User, now time.Time) bool {
-	rotate := time.Duration(p.AccessKeys.RotateAfter)
+	rotate, del := time.Duration(p.AccessKeys.RotateAfter), time.Duration(p.AccessKeys.DeleteAfter)
 	for _, ex := range p.Exemptions {
 		if ex.AccessKeys != nil {
-			rotate = min(rotate, time.Duration(p.EffectiveAccessKeys(ex.AccessKeys).RotateAfter))
+			eff := p.EffectiveAccessKeys(ex.AccessKeys)
+			rotate = min(rotate, time.Duration(eff.RotateAfter))
+			del = min(del, time.Duration(eff.DeleteAfter))
 		}
 	}
 	for _, k := range u.Keys {
-		if now.Sub(k.CreateDate) >= rotate-24*time.Hour {
+		age := rotate
+		if !k.Active() {
+			age = del
+		}
+		if now.Sub(k.CreateDate) >= age-24*time.Hour {
 			return true
 		}
 	}
 	return false
+}
+
+// rotationAtRest reports whether u's two keys are as a finished rotation
+// leaves them: the older one inactive, the newer one active. Any other pair
+// (two active keys, such as a rotation in progress or a key keyrot created
+// and could not store; a newer key inactive) needs the keys' IDs.
+func rotationAtRest(u *inventory.User) bool {
+	if len(u.Keys) != 2 {
+		return false
+	}
+	older, newer := u.Keys[0], u.Keys[1]
+	if newer.CreateDate.Before(older.CreateDate) {
+		older, newer = newer, older
+	}
+	return !older.Active() && newer.Active() && older.CreateDate.Before(newer.CreateDate)
 }
 
 // needsKeyIDs reports whether u's key IDs must be read: one of its keys

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/execute"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -95,13 +96,40 @@ func (rr *rotationRecords) fetch(ctx context.Context, a *inventory.Account) {
 	if err != nil {
 		return
 	}
-	secrets, err := store.List(ctx, a.ID, a.Name)
-	if err != nil {
-		return
+	secrets, ok := rr.fromInventory(a, store)
+	if !ok {
+		if secrets, err = store.List(ctx, a.ID, a.Name); err != nil {
+			return
+		}
 	}
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	rr.lists[a.ID] = secrets
+}
+
+// selector picks an account's keyrot secrets out of a listing of all the
+// secrets of the store's account and region (secretstore.Store.Select).
+type selector interface {
+	Select(accountID, accountName string, all []secretstore.Listing) []secretstore.Listed
+}
+
+// fromInventory returns account a's records from the secrets its
+// collection listed, without a call, when that listing covers the store:
+// the store is the account's own (not a central one) and its region's
+// secrets were all listed.
+func (rr *rotationRecords) fromInventory(a *inventory.Account, store execute.KeyStore) ([]secretstore.Listed, bool) {
+	sel, ok := store.(selector)
+	region := store.Config().Region
+	if !ok || rr.r.Policy.Rotation.Store == "central" || region == "" || !slices.Contains(a.Kinds.SecretRegions, region) {
+		return nil, false
+	}
+	var all []secretstore.Listing
+	for _, s := range a.Secrets {
+		if s.Region == region {
+			all = append(all, secretstore.Listing{ARN: s.ARN, Name: s.Name, Tags: s.Tags})
+		}
+	}
+	return sel.Select(a.ID, a.Name, all), true
 }
 
 // get returns account's records and whether they were read.

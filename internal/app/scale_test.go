@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/keyrot/keyrot/internal/collect"
 	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/sandbox"
@@ -208,9 +210,9 @@ func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
 		if n := ops["iam:GetAccountAuthorizationDetails"]; n != 1 {
 			t.Errorf("account %s: %d GetAccountAuthorizationDetails pages, want 1", a.ID, n)
 		}
-		// Rotation records are read once, while the account is collected,
-		// and the secrets inventory is one more list in keyrot's region.
-		if n, want := ops["secretsmanager:ListSecrets"], min(len(withKeyIDs[a.ID]), 1)+1; n != want {
+		// The secrets inventory is one list in keyrot's region, which also
+		// gives the rotation records (the store is the account's own).
+		if n, want := ops["secretsmanager:ListSecrets"], 1; n != want {
 			t.Errorf("account %s: %d ListSecrets pages, want %d", a.ID, n, want)
 		}
 		// One list call per other kind: server certificates, ACM certificates.
@@ -254,4 +256,59 @@ func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
 		}
 	}
 	t.Logf("%d findings in %d audited accounts", len(res.Findings), audited)
+}
+
+// TestKeyIDsOnlyWhereTheLifecycleActs: a finished rotation at rest (the
+// older key inactive and not yet due for deletion, the newer one active and
+// young) costs no ListAccessKeys; every other pair, and an inactive key
+// within a day of its deletion age, still has its keys read live.
+func TestKeyIDsOnlyWhereTheLifecycleActs(t *testing.T) {
+	t.Parallel()
+	env := sandboxtest.Start(t, "")
+	key := func(age, status string) sandbox.ScenarioKey {
+		return sandbox.ScenarioKey{Age: age, Status: status, LastUsed: "1h", Service: "s3", Region: "us-east-1"}
+	}
+	users := map[string][]sandbox.ScenarioKey{
+		"at-rest":        {key("95d", "Inactive"), key("5d", "")},
+		"two-active":     {key("20d", ""), key("5d", "")},
+		"near-deletion":  {key("109d", "Inactive"), key("5d", "")},
+		"newer-inactive": {key("20d", ""), key("5d", "Inactive")},
+		"lone-inactive":  {key("30d", "Inactive")},
+		"one-young":      {key("10d", "")},
+	}
+	sc := compliantOrg(1, 0)
+	for name, keys := range users {
+		sc.Organization.Management.Users = append(sc.Organization.Management.Users,
+			sandbox.ScenarioUser{Name: name, Created: "400d", Keys: keys})
+	}
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.SetReportBuildTime(0)
+	r := &App{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
+		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+	}}
+	res, err := r.Audit(context.Background(), AuditRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := map[string]bool{}
+	for _, u := range res.Snapshot.Accounts[0].Users {
+		for _, k := range u.Keys {
+			if k.ID != "" {
+				resolved[u.Name] = true
+			}
+		}
+	}
+	want := map[string]bool{"two-active": true, "near-deletion": true, "newer-inactive": true, "lone-inactive": true}
+	if diff := cmp.Diff(want, resolved); diff != "" {
+		t.Errorf("users whose keys were read live (-want +got):\n%s", diff)
+	}
+	calls := 0
+	for _, ops := range env.Server.CallCounts() {
+		calls += ops["iam:ListAccessKeys"]
+	}
+	if calls != len(want) {
+		t.Errorf("%d ListAccessKeys calls, want %d", calls, len(want))
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -202,7 +201,7 @@ func TestConfigSharesOneRetryerPerAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := first.Retryer()
-		if _, ok := r.(*retry.AdaptiveMode); !ok {
+		if !awsconf.IsAdaptive(r) {
 			t.Errorf("account %s: retryer %T, want the adaptive retry mode", id, r)
 		}
 		if r != first.Retryer() || r != again.Retryer() {

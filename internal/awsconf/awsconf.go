@@ -147,19 +147,22 @@ func (s settings) httpClient() *awshttp.BuildableClient {
 		})
 }
 
-// retryer is the SDK's adaptive retry mode with keyrot's limits: a
-// client-side token bucket that starts unlimited, is cut to 70% of the
-// measured call rate at each throttling answer (Throttling,
-// TooManyRequestsException, ...) and grows back along a cubic curve while
-// calls succeed; under it, the standard retryer with many attempts and long
-// backoff for throttling, none for failures retrying cannot heal, and a
-// time budget for endpoints that cannot be reached. The bucket belongs to
-// the retryer: clients that share one retryer share one rate
-// (SharedRetryer), which is how keyrot gives each account one rate.
+// retryer is keyrot's adaptive retry mode (adaptive.go): a client-side
+// pace that starts unlimited, is cut to 70% of the rate calls were going out
+// at each throttling answer (Throttling, TooManyRequestsException, SNS's
+// Throttled, ...) and grows back along a cubic curve while calls succeed;
+// under it, the standard retryer with many attempts and backoff for
+// throttling, none for failures retrying cannot heal, and a time budget for
+// endpoints that cannot be reached. The pace belongs to the retryer: clients
+// that share one retryer share one rate (SharedRetryer), which is how keyrot
+// gives each account one rate.
 func (s settings) retryer() aws.Retryer {
-	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-		o.StandardOptions = append(o.StandardOptions, s.standard)
+	var throttles retry.IsErrorThrottles
+	std := retry.NewStandard(func(o *retry.StandardOptions) {
+		s.standard(o)
+		throttles = o.Throttles
 	})
+	return newAdaptive(std, throttles)
 }
 
 // standard sets the standard retryer's options under the adaptive mode.

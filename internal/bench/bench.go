@@ -20,8 +20,9 @@ import (
 type Workload struct {
 	Accounts        int
 	UsersPerAccount int
-	// KeysPerUser is 1 or 2.
-	KeysPerUser int
+	// KeysPerUser is between 1 and 2: the share KeysPerUser-1 of users
+	// hold a second key, that of a rotation in progress (Scenario).
+	KeysPerUser float64
 	// DueShare is the share of users whose key is past the rotation age;
 	// FindingShare the share of the others with another finding (a
 	// console password without MFA).
@@ -56,7 +57,7 @@ func (w Workload) Validate() error {
 	case w.UsersPerAccount < 1 || w.UsersPerAccount > 5000:
 		return fmt.Errorf("users per account must be between 1 and 5000 (got %d)", w.UsersPerAccount)
 	case w.KeysPerUser < 1 || w.KeysPerUser > 2:
-		return fmt.Errorf("keys per user must be 1 or 2 (got %d)", w.KeysPerUser)
+		return fmt.Errorf("keys per user must be between 1 and 2 (got %g)", w.KeysPerUser)
 	case w.DueShare < 0 || w.DueShare > 1 || w.FindingShare < 0 || w.FindingShare > 1:
 		return fmt.Errorf("shares must be between 0 and 1 (due %g, findings %g)", w.DueShare, w.FindingShare)
 	case w.Latency < 0 || w.RatePerAccount < 0 || w.Burst < 0:
@@ -103,7 +104,12 @@ func ApplyPreset(name string, w *Workload) error {
 // Scenario builds the workload's organization: the management account and
 // Accounts-1 members under the root, each with UsersPerAccount service
 // users; due users' keys are 95 days old, the others' 10 days; every key
-// was used an hour ago. The same workload always gives the same scenario.
+// was used an hour ago. A share KeysPerUser-1 of the users hold a second
+// key, as a rotation leaves it: a user not due rotated 5 days ago (its new
+// key is 5 days old, the previous one, 95 days old, inactive and last used
+// 6 days ago), a due user has just been given a new key (5 days old,
+// active, beside its 95-day-old one). The same workload always gives the
+// same scenario.
 func Scenario(w Workload) *sandbox.Scenario {
 	rng := rand.New(rand.NewPCG(w.Seed, w.Seed^0xbe9c))
 	acct := func(i int) sandbox.ScenarioAccount {
@@ -114,19 +120,26 @@ func Scenario(w Workload) *sandbox.Scenario {
 		for j := range w.UsersPerAccount {
 			u := sandbox.ScenarioUser{Name: fmt.Sprintf("svc-%04d", j), Path: "/service/", Created: "400d",
 				Tags: map[string]string{"owner": "team@example.com"}}
-			age := "10d"
+			due := false
 			switch r := rng.Float64(); {
 			case r < w.DueShare:
-				age = "95d"
+				due = true
 			case r < w.DueShare+w.FindingShare:
 				u.Console = &sandbox.ScenarioConsole{Created: "200d", PasswordLastUsed: "2d"}
 			}
-			for k := range w.KeysPerUser {
-				kage := age
-				if k > 0 {
-					kage = "5d"
-				}
-				u.Keys = append(u.Keys, sandbox.ScenarioKey{Age: kage, LastUsed: "1h", Service: "s3", Region: "us-east-1"})
+			second := rng.Float64() < w.KeysPerUser-1
+			key := func(age, status, used string) sandbox.ScenarioKey {
+				return sandbox.ScenarioKey{Age: age, Status: status, LastUsed: used, Service: "s3", Region: "us-east-1"}
+			}
+			switch {
+			case due && second:
+				u.Keys = append(u.Keys, key("95d", "", "1h"), key("5d", "", "1h"))
+			case due:
+				u.Keys = append(u.Keys, key("95d", "", "1h"))
+			case second:
+				u.Keys = append(u.Keys, key("95d", "Inactive", "6d"), key("5d", "", "1h"))
+			default:
+				u.Keys = append(u.Keys, key("10d", "", "1h"))
 			}
 			a.Users = append(a.Users, u)
 		}

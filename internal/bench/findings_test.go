@@ -69,7 +69,7 @@ func TestBenchFindingsMatchFresh(t *testing.T) {
 	for _, ops := range e.Server.CallCounts() {
 		live += ops["iam:GetAccessKeyLastUsed"]
 	}
-	if live < w.Accounts*w.UsersPerAccount*w.KeysPerUser {
+	if live < w.Accounts*w.UsersPerAccount*int(w.KeysPerUser) {
 		t.Errorf("the --fresh audit read last use live %d times, want every key's", live)
 	}
 }

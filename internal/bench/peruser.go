@@ -25,7 +25,7 @@ func (e *Env) PerUser(ctx context.Context) (Measure, error) {
 		BaseEndpoint: aws.String(e.URL)}, awsconf.Options{})
 	acc := awsaccess.New(cfg, awsaccess.Role{SessionName: "per-user"})
 	failed := 0
-	m := Measure{Name: "per-user audit"}
+	m := Measure{Name: NamePerUser}
 	err := e.counted(&m, func() error {
 		caller, err := acc.Caller(ctx)
 		if err != nil {

@@ -19,6 +19,30 @@ import (
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
+// The names of the strategies a run measures (Measure.Name).
+const (
+	NameAudit   = "keyrot audit"
+	NamePerUser = "per-user audit"
+	NameApply   = "keyrot apply"
+)
+
+// otherKindOps are the audit's calls for credentials other than access
+// keys: service-specific credentials, the password policy, server and ACM
+// certificates. (Its one ListSecrets page serves both the account's secrets
+// and keyrot's rotation records, and is counted with the access keys.)
+var otherKindOps = []string{"iam:ListServiceSpecificCredentials", "iam:GetAccountPasswordPolicy", "iam:ListServerCertificates", "acm:ListCertificates"}
+
+// AccessKeyCalls is how many of m's calls were for access keys: all of
+// them but otherKindOps. The per-user strategy reads access keys only, and
+// is compared with these.
+func (m Measure) AccessKeyCalls() int {
+	n := m.Calls
+	for _, op := range otherKindOps {
+		n -= m.ByOp[op]
+	}
+	return n
+}
+
 // Measure is one strategy's run over the workload.
 type Measure struct {
 	Name string
@@ -221,7 +245,7 @@ type auditJSON struct {
 // Audit runs keyrot audit and measures it.
 func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
 	var out []byte
-	m := Measure{Name: "keyrot audit"}
+	m := Measure{Name: NameAudit}
 	err := e.counted(&m, func() error {
 		var err error
 		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
@@ -258,14 +282,15 @@ const iamKindCalls = 4
 // finding could be a rotation in progress, one ListAccessKeys per user
 // whose findings name a key, and the other credentials' lists: one
 // ListServerCertificates, one ListCertificates and one ListSecrets page (in
-// keyrot's one region). Its lower bound in time runs the accounts'
+// keyrot's one region). The ListSecrets page also holds the rotation
+// records, keyrot's store being in the account and in that region, so a
+// key finding costs no second one. Its lower bound in time runs the accounts'
 // calls in sequence, Concurrency accounts at once, at the workload's
 // latency, and no faster than the rate limit allows in any account.
 func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 	w := e.W
 	users := map[string]map[string]bool{}
 	withFinding := map[string]bool{}
-	keyFinding := map[string]bool{}
 	for _, f := range res.Findings {
 		if f.User != "" { // an account's own finding (its password policy) needs no user's tags
 			withFinding[f.AccountID] = true
@@ -275,7 +300,6 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 				users[f.AccountID] = map[string]bool{}
 			}
 			users[f.AccountID][f.User] = true
-			keyFinding[f.AccountID] = true
 		}
 	}
 	mgmt := e.Server.ManagementAccountID()
@@ -293,16 +317,13 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 		if withFinding[a.ID] {
 			n += (w.UsersPerAccount + 999) / 1000
 		}
-		secrets := 0
-		if keyFinding[a.ID] {
-			secrets = 1 // ListSecrets
-		}
-		n += secrets + len(users[a.ID])
-		// The other credentials: IAM server certificates, ACM, Secrets Manager.
+		n += len(users[a.ID])
+		// The other credentials: IAM server certificates, ACM, Secrets
+		// Manager (whose page also gives the rotation records).
 		const kindLists, kindIAM = 3, 1
 		n += kindLists
 		// AssumeRole is STS's: IAM's rate limit does not count it.
-		iamCalls := n - secrets - (kindLists - kindIAM)
+		iamCalls := n - (kindLists - kindIAM)
 		if a.ID != mgmt {
 			iamCalls--
 		}
@@ -361,7 +382,7 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 	}
 	defer os.RemoveAll(dir)
 	var out []byte
-	m := Measure{Name: "keyrot apply"}
+	m := Measure{Name: NameApply}
 	err = e.counted(&m, func() error {
 		var err error
 		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "apply", "--yes", "--allow-partial", "-o", "json", "--progress", "none",

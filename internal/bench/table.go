@@ -59,7 +59,7 @@ func Run(ctx context.Context, w Workload, keyrotBin string, strategies ...string
 // wall time beside its lower bound, throttling, memory, and the calls by
 // operation.
 func WriteTable(out io.Writer, w Workload, ms []Measure) error {
-	fmt.Fprintf(out, "workload: %d accounts x %d users, %d key(s) each, %.0f%% due, %.0f%% other findings; latency %s, IAM %g calls/s per account (burst %d), concurrency %d\n\n",
+	fmt.Fprintf(out, "workload: %d accounts x %d users, %g key(s) each, %.0f%% due, %.0f%% other findings; latency %s, IAM %g calls/s per account (burst %d), concurrency %d\n\n",
 		w.Accounts, w.UsersPerAccount, w.KeysPerUser, 100*w.DueShare, 100*w.FindingShare, w.Latency, w.RatePerAccount, w.Burst, w.Concurrency)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "strategy\tcalls\tper account\tfloor\tx floor\twall\tlower bound\tx bound\tthrottled\tfailed\tactions\tpeak MiB\tkeyrot CPU\tbench CPU\tsandbox calls/s\t")
@@ -93,6 +93,7 @@ func WriteTable(out io.Writer, w Workload, ms []Measure) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeFewer(out, ms)
 	if len(w.AccountRates) > 0 {
 		writeSpans(out, w, ms)
 	}
@@ -147,4 +148,24 @@ func writeSpans(out io.Writer, w Workload, ms []Measure) {
 		fmt.Fprintf(out, "  %s: overridden accounts %s; others median %s, p90 %s, max %s\n", m.Name, hotText,
 			pct(others, 0.5).Round(time.Millisecond), pct(others, 0.9).Round(time.Millisecond), others[len(others)-1].Round(time.Millisecond))
 	}
+}
+
+// writeFewer compares the calls of keyrot's audit for access keys with the
+// per-user strategy's, when both ran.
+func writeFewer(out io.Writer, ms []Measure) {
+	var keyrot, perUser *Measure
+	for i := range ms {
+		switch ms[i].Name {
+		case NameAudit:
+			keyrot = &ms[i]
+		case NamePerUser:
+			perUser = &ms[i]
+		}
+	}
+	if keyrot == nil || perUser == nil || keyrot.AccessKeyCalls() == 0 {
+		return
+	}
+	k := keyrot.AccessKeyCalls()
+	fmt.Fprintf(out, "\naccess keys: keyrot audit %d calls (%d in all, less the other kinds' %d), per-user strategy %d: %.1fx fewer\n",
+		k, keyrot.Calls, keyrot.Calls-k, perUser.Calls, float64(perUser.Calls)/float64(k))
 }

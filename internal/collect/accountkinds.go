@@ -143,6 +143,8 @@ func (r *accountRun) accountKinds(ctx context.Context) {
 			if err != nil {
 				r.errf("", "", "ListSecrets in "+region, err)
 				secretsOK = false
+			} else {
+				a.Kinds.SecretRegions = append(a.Kinds.SecretRegions, region)
 			}
 			a.Secrets = append(a.Secrets, secs...)
 		}

@@ -76,4 +76,6 @@ type KindsCollected struct {
 	Certificates       bool     `json:"certificates,omitempty"`
 	Secrets            bool     `json:"secrets,omitempty"`
 	Regions            []string `json:"regions,omitempty"`
+	// SecretRegions are the regions whose secrets were all listed.
+	SecretRegions []string `json:"secret_regions,omitempty"`
 }

@@ -500,27 +500,60 @@ func (s *Store) List(ctx context.Context, accountID, accountName string) ([]List
 			return nil, fmt.Errorf("list secrets of account %s: %w", accountID, err)
 		}
 		for _, e := range page.SecretList {
-			l := Listed{ARN: aws.ToString(e.ARN), Name: aws.ToString(e.Name)}
+			tags := make(map[string]string, len(e.Tags))
 			for _, t := range e.Tags {
-				switch aws.ToString(t.Key) {
-				case TagAccount:
-					l.AccountID = aws.ToString(t.Value)
-				case TagUser:
-					l.UserName = aws.ToString(t.Value)
-				case TagKeyID:
-					l.KeyID = aws.ToString(t.Value)
-				case TagStoredAt:
-					l.StoredAt, _ = time.Parse(time.RFC3339, aws.ToString(t.Value))
-				}
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
-			if l.AccountID != accountID || l.UserName == "" {
-				continue // not keyrot's, or another account's in a central store
+			if l, ok := listed(accountID, aws.ToString(e.ARN), aws.ToString(e.Name), tags); ok {
+				out = append(out, l)
 			}
+		}
+	}
+	sortListed(out)
+	return out, nil
+}
+
+// Listing is one secret of a ListSecrets answer, as far as Select reads it.
+type Listing struct {
+	ARN, Name string
+	Tags      map[string]string
+}
+
+// Select returns what List returns, keyrot's secrets for the users of one
+// account, from all: every secret of a complete ListSecrets listing,
+// without a filter, of the store's account in the store's region (the
+// audit lists them all to judge the account's secrets, and List would make
+// the same call again). Like List's name filter, Select keeps the names
+// that begin with the account's prefix, case-sensitively, as Secrets
+// Manager's name filter matches.
+func (s *Store) Select(accountID, accountName string, all []Listing) []Listed {
+	p := s.prefix(accountID, accountName)
+	var out []Listed
+	for _, e := range all {
+		if !strings.HasPrefix(e.Name, p) {
+			continue
+		}
+		if l, ok := listed(accountID, e.ARN, e.Name, e.Tags); ok {
 			out = append(out, l)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].UserName < out[j].UserName })
-	return out, nil
+	sortListed(out)
+	return out
+}
+
+// listed reads a keyrot secret of accountID's users from its tags; false
+// for a secret that is not keyrot's, or is another account's in a central
+// store.
+func listed(accountID, arn, name string, tags map[string]string) (Listed, bool) {
+	l := Listed{ARN: arn, Name: name, AccountID: tags[TagAccount], UserName: tags[TagUser], KeyID: tags[TagKeyID]}
+	if v, ok := tags[TagStoredAt]; ok {
+		l.StoredAt, _ = time.Parse(time.RFC3339, v)
+	}
+	return l, l.AccountID == accountID && l.UserName != ""
+}
+
+func sortListed(ls []Listed) {
+	sort.Slice(ls, func(i, j int) bool { return ls[i].UserName < ls[j].UserName })
 }
 
 // FetchCommand is the AWS CLI command that prints a stored key's document.
