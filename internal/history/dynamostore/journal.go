@@ -24,27 +24,28 @@ func (s *Store) BeginAction(ctx context.Context, runID int64, a history.Action) 
 	if err := history.ValidateAction(a); err != nil {
 		return 0, fmt.Errorf("begin action: %w", err) // values not echoed: one may be a secret
 	}
-	id, err := s.nextID(ctx, "action")
-	if err != nil {
-		return 0, fmt.Errorf("begin %s action for %s/%s in run %d: %w", a.Kind, a.Account, a.User, runID, err)
-	}
 	evidence := a.Evidence
 	if evidence == "" {
 		evidence = "{}"
 	}
-	rec := item{
-		"id": num(id), "run_id": num(runID), "account": str(a.Account), "user_name": str(a.User), "key_id": str(a.KeyID),
-		"kind": str(a.Kind), "reason": str(a.Reason), "evidence": str(evidence), "started_at": tm(history.OrNow(a.Started)),
-		"status": str(history.ActionStarted), "error": str(""), "result_key_id": str(""),
-	}
-	var puts []types.TransactWriteItem
-	for _, k := range []key{actionKey(id), runActionKey(runID, id), userActionKey(a.Account, a.User, id)} {
-		puts = append(puts, types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(s.table), Item: withKey(k, copyItem(rec)),
-			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: names(attrPK),
-		}})
-	}
-	if _, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: puts}); err != nil {
+	started := history.OrNow(a.Started)
+	id, err := s.withNewID(ctx, "action", func(id int64) error {
+		rec := item{
+			"id": num(id), "run_id": num(runID), "account": str(a.Account), "user_name": str(a.User), "key_id": str(a.KeyID),
+			"kind": str(a.Kind), "reason": str(a.Reason), "evidence": str(evidence), "started_at": tm(started),
+			"status": str(history.ActionStarted), "error": str(""), "result_key_id": str(""),
+		}
+		var puts []types.TransactWriteItem
+		for _, k := range []key{actionKey(id), runActionKey(runID, id), userActionKey(a.Account, a.User, id)} {
+			puts = append(puts, types.TransactWriteItem{Put: &types.Put{
+				TableName: aws.String(s.table), Item: withKey(k, copyItem(rec)),
+				ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: names(attrPK),
+			}})
+		}
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: puts})
+		return err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("begin %s action for %s/%s in run %d: %w", a.Kind, a.Account, a.User, runID, err)
 	}
 	return id, nil
@@ -163,17 +164,15 @@ func (s *Store) RecordKeyEvent(ctx context.Context, e history.KeyEvent) (int64, 
 	if err := history.ValidateKeyEvent(e); err != nil {
 		return 0, fmt.Errorf("record key event: %w", err)
 	}
-	id, err := s.nextID(ctx, "keyevent")
-	if err != nil {
-		return 0, fmt.Errorf("record %s event of key %s of %s/%s: %w", e.Event, e.KeyID, e.Account, e.User, err)
-	}
 	at := history.OrNow(e.At)
-	k := key{userPK(e.Account, e.User), keyEventPrefix(e.KeyID, e.Event) + history.FormatTime(at) + "#" + id20(id)}
-	it := withKey(k, item{
-		"id": num(id), "account": str(e.Account), "user_name": str(e.User), "key_id": str(e.KeyID), "event": str(e.Event),
-		"at": tm(at), "run_id": num(e.RunID), "secret_arn": str(e.SecretARN), "secret_version_id": str(e.SecretVersionID),
+	id, err := s.withNewID(ctx, "keyevent", func(id int64) error {
+		k := key{userPK(e.Account, e.User), keyEventPrefix(e.KeyID, e.Event) + history.FormatTime(at) + "#" + id20(id)}
+		return s.putNew(ctx, withKey(k, item{
+			"id": num(id), "account": str(e.Account), "user_name": str(e.User), "key_id": str(e.KeyID), "event": str(e.Event),
+			"at": tm(at), "run_id": num(e.RunID), "secret_arn": str(e.SecretARN), "secret_version_id": str(e.SecretVersionID),
+		}))
 	})
-	if err := s.putNew(ctx, it); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("record %s event of key %s of %s/%s: %w", e.Event, e.KeyID, e.Account, e.User, err)
 	}
 	return id, nil
@@ -243,20 +242,19 @@ func (s *Store) RecordNotice(ctx context.Context, n history.Notice) (int64, erro
 	if err := history.ValidateNotice(n); err != nil {
 		return 0, fmt.Errorf("record notice: %w", err)
 	}
-	id, err := s.nextID(ctx, "notice")
-	if err != nil {
-		return 0, fmt.Errorf("record %s notice to %s about %s/%s: %w", n.Kind, n.Recipient, n.Account, n.User, err)
-	}
 	sent := history.OrNow(n.SentAt)
-	k := key{noticePK(n.Recipient, n.Account, n.User, n.KeyID, n.Kind), history.FormatTime(sent) + "#" + id20(id)}
-	it := withKey(k, item{
-		"id": num(id), "recipient": str(n.Recipient), "account": str(n.Account), "user_name": str(n.User), "key_id": str(n.KeyID),
-		"kind": str(n.Kind), "sent_at": tm(sent), "channel": str(n.Channel),
+	id, err := s.withNewID(ctx, "notice", func(id int64) error {
+		k := key{noticePK(n.Recipient, n.Account, n.User, n.KeyID, n.Kind), history.FormatTime(sent) + "#" + id20(id)}
+		it := withKey(k, item{
+			"id": num(id), "recipient": str(n.Recipient), "account": str(n.Account), "user_name": str(n.User), "key_id": str(n.KeyID),
+			"kind": str(n.Kind), "sent_at": tm(sent), "channel": str(n.Channel),
+		})
+		if !n.DueDate.IsZero() {
+			it["due_date"] = tm(n.DueDate)
+		}
+		return s.putNew(ctx, it)
 	})
-	if !n.DueDate.IsZero() {
-		it["due_date"] = tm(n.DueDate)
-	}
-	if err := s.putNew(ctx, it); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("record %s notice to %s about %s/%s: %w", n.Kind, n.Recipient, n.Account, n.User, err)
 	}
 	return id, nil

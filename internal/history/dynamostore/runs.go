@@ -25,17 +25,15 @@ func (s *Store) StartRun(ctx context.Context, r history.Run) (int64, error) {
 	if err := history.ValidateRunStart(r); err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
 	}
-	id, err := s.nextID(ctx, "run")
-	if err != nil {
-		return 0, fmt.Errorf("start %s run: %w", r.Command, err)
-	}
-	it := withKey(runKey(id), item{
-		"id": num(id), "command": str(r.Command), "mode": str(r.Mode), "host": str(r.Host), "version": str(r.Version),
-		"started_at": tm(history.OrNow(r.Started)), "status": str(history.RunRunning), "summary": str(""),
-		"pid": num(int64(r.PID)), "proc_start": num(r.ProcStart), "heartbeat_at": tm(history.OrNow(r.Heartbeat)),
-		"notified": boolean(false),
+	id, err := s.withNewID(ctx, "run", func(id int64) error {
+		return s.putNew(ctx, withKey(runKey(id), item{
+			"id": num(id), "command": str(r.Command), "mode": str(r.Mode), "host": str(r.Host), "version": str(r.Version),
+			"started_at": tm(history.OrNow(r.Started)), "status": str(history.RunRunning), "summary": str(""),
+			"pid": num(int64(r.PID)), "proc_start": num(r.ProcStart), "heartbeat_at": tm(history.OrNow(r.Heartbeat)),
+			"notified": boolean(false),
+		}))
 	})
-	if err := s.putNew(ctx, it); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("start %s run: %w", r.Command, err)
 	}
 	return id, nil

@@ -264,6 +264,33 @@ func (s *Store) nextID(ctx context.Context, kind string) (int64, error) {
 	return id, nil
 }
 
+// newIDAttempts bounds how often withNewID takes another number.
+const newIDAttempts = 5
+
+// withNewID takes the next number of the counter named kind and writes the
+// records keyed by it with write, whose conditional writes refuse an ID
+// already taken; then it takes another number and writes again, up to
+// newIDAttempts times. DynamoDB's ADD is atomic, so a number is taken twice
+// only when a counter fell behind its records (a table restored from a
+// backup taken between a counter's update and its records' write) or on an
+// emulator that does not serialize ADD; the conditional write keeps the
+// records whole either way, and the retry keeps the caller from failing.
+func (s *Store) withNewID(ctx context.Context, kind string, write func(id int64) error) (int64, error) {
+	for attempt := 1; ; attempt++ {
+		id, err := s.nextID(ctx, kind)
+		if err != nil {
+			return 0, err
+		}
+		err = write(id)
+		if err == nil {
+			return id, nil
+		}
+		if attempt == newIDAttempts || !conditionFailed(err) && !cancelledByCondition(err) {
+			return 0, err
+		}
+	}
+}
+
 // putNew writes a new item that must not exist yet.
 func (s *Store) putNew(ctx context.Context, it item) error {
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
