@@ -151,19 +151,7 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 			o.AccountTags = true
 		}
 	}
-	// Live key facts (IDs, exact last use) only for users the report says
-	// break policy, reach an age the lifecycle acts on, or hold keys in any
-	// state but one key or a rotation at rest: they are the only ones an
-	// audit reports on or a plan acts on.
-	o.KeyIDsFor = func(a *inventory.Account, u *inventory.User) bool {
-		if len(u.Keys) > 1 && !rotationAtRest(u) {
-			return true
-		}
-		if len(u.Keys) == 1 && !u.Keys[0].Active() {
-			return true
-		}
-		return needsKeyIDs(p, a, u, r.now())
-	}
+	o.KeyIDsFor = r.keyIDsFor(false)
 	// The other per-user credential kinds and the password policy: four
 	// calls per account; SSH keys one per user, only when asked for.
 	o.IAMKinds, o.SSHKeys = true, p.SSHKeys.Collect
@@ -178,6 +166,22 @@ func (r *App) collectOptions(scope Scope) collect.Options {
 		r.CollectOptions(&o)
 	}
 	return o
+}
+
+// keyIDsFor says whose keys the collection reads live (IDs, exact last
+// use): the users the report says break policy or reach an age the
+// lifecycle acts on, and those with two keys or an inactive one, which a
+// plan records (an inactive key's deletion window starts when keyrot first
+// sees it inactive). An audit (audit true) records nothing, and skips the
+// users whose two keys are a rotation at rest that no rule judges yet.
+func (r *App) keyIDsFor(audit bool) func(a *inventory.Account, u *inventory.User) bool {
+	return func(a *inventory.Account, u *inventory.User) bool {
+		twoOrInactive := len(u.Keys) > 1 || len(u.Keys) == 1 && !u.Keys[0].Active()
+		if twoOrInactive && !(audit && rotationAtRest(u)) {
+			return true
+		}
+		return needsKeyIDs(r.Policy, a, u, r.now())
+	}
 }
 
 // needsDetail reports whether u needs live facts: it breaks policy, or one

@@ -59,7 +59,10 @@ func (r *App) Audit(ctx context.Context, req AuditRequest) (res *AuditResult, er
 		}()
 	}
 	records := r.prefetchRotationRecords(req.Scope)
-	snap, err := r.collect(ctx, req.Scope, func(o *collect.Options) { o.Collected = records.fetch })
+	snap, err := r.collect(ctx, req.Scope, func(o *collect.Options) {
+		o.Collected = records.fetch
+		o.KeyIDsFor = r.keyIDsFor(true)
+	})
 	if err != nil {
 		return nil, err
 	}

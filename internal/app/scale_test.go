@@ -258,10 +258,13 @@ func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
 	t.Logf("%d findings in %d audited accounts", len(res.Findings), audited)
 }
 
-// TestKeyIDsOnlyWhereTheLifecycleActs: a finished rotation at rest (the
-// older key inactive and not yet due for deletion, the newer one active and
-// young) costs no ListAccessKeys; every other pair, and an inactive key
-// within a day of its deletion age, still has its keys read live.
+// TestKeyIDsOnlyWhereTheLifecycleActs: in an audit, a finished rotation at
+// rest (the older key inactive and not yet due for deletion, the newer one
+// active and young) costs no ListAccessKeys; every other pair, and an
+// inactive key within a day of its deletion age, still has its keys read
+// live. A plan reads every user's with two keys or an inactive one: it
+// records when keyrot first saw a key inactive, which starts its deletion
+// window.
 func TestKeyIDsOnlyWhereTheLifecycleActs(t *testing.T) {
 	t.Parallel()
 	env := sandboxtest.Start(t, "")
@@ -310,5 +313,14 @@ func TestKeyIDsOnlyWhereTheLifecycleActs(t *testing.T) {
 	}
 	if calls != len(want) {
 		t.Errorf("%d ListAccessKeys calls, want %d", calls, len(want))
+	}
+	rp, err := r.Plan(context.Background(), PlanRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range rp.Snapshot.Accounts[0].Users {
+		if u.Name != "one-young" && (len(u.Keys) == 0 || u.Keys[0].ID == "") {
+			t.Errorf("plan: the keys of %s were not read live", u.Name)
+		}
 	}
 }

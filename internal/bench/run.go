@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -209,6 +210,18 @@ func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, i
 		"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL="+e.URL, "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	if f := os.Getenv("KEYROT_BENCH_STDERR"); f != "" {
+		// Progress lines with the time each was written, to see where a
+		// run's time goes.
+		args = slices.Replace(slices.Clone(args), slices.Index(args, "none"), slices.Index(args, "none")+1, "plain")
+		cmd.Args = append([]string{bin}, args...)
+		log, err := os.Create(f + "." + args[0])
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		defer log.Close()
+		cmd.Stderr = io.MultiWriter(&errb, timestamped{w: log, start: time.Now()})
+	}
 	err := cmd.Run()
 	var rss int64
 	var cpu time.Duration
@@ -459,4 +472,17 @@ type laneWork struct {
 	// iamCalls are the calls the rate limit counts.
 	iamCalls int
 	serial   time.Duration
+}
+
+// timestamped writes each chunk it is given after the time since start.
+type timestamped struct {
+	w     io.Writer
+	start time.Time
+}
+
+func (t timestamped) Write(p []byte) (int, error) {
+	if _, err := fmt.Fprintf(t.w, "[%8.3fs] %s", time.Since(t.start).Seconds(), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -83,7 +83,7 @@ its lower bound, throttling, failures and peak memory. docs/performance.md has t
 	f := cmd.Flags()
 	f.IntVar(&w.Accounts, "accounts", w.Accounts, "accounts in the organization (the management account included)")
 	f.IntVar(&w.UsersPerAccount, "users", w.UsersPerAccount, "IAM users per account")
-	f.Float64Var(&w.KeysPerUser, "keys", w.KeysPerUser, "access keys per user, between 1 and 2 (1.5: half the users hold a second key, of a rotation in progress)")
+	f.Float64Var(&w.KeysPerUser, "keys", w.KeysPerUser, "access keys per user, between 1 and 2 (1.5: half the users also hold the other key of their last rotation)")
 	f.Float64Var(&dueShare, "due", w.DueShare, "share of users whose key is due for rotation")
 	f.Float64Var(&findingShare, "findings", w.FindingShare, "share of the other users with another finding")
 	f.DurationVar(&w.Latency, "latency", 25*time.Millisecond, "latency added to every AWS call")

@@ -334,11 +334,7 @@ func (e *Executor) Apply(ctx context.Context, p *plan.Plan, o Options) (*Result,
 		byAcct[a.AccountID] = append(byAcct[a.AccountID], a)
 	}
 	results := make([][]Outcome, len(order))
-	conc := e.Concurrency
-	if conc <= 0 {
-		conc = 4
-	}
-	sem := make(chan struct{}, conc)
+	sem := make(chan struct{}, e.concurrency())
 	var wg sync.WaitGroup
 	for i, acct := range order {
 		wg.Add(1)
@@ -374,6 +370,14 @@ func failed(a plan.Action, err error) Outcome {
 	o := outcomeOf(a, Failed, err.Error())
 	o.Err = err
 	return o
+}
+
+// concurrency is how many accounts are worked on at once.
+func (e *Executor) concurrency() int {
+	if e.Concurrency <= 0 {
+		return 4
+	}
+	return e.Concurrency
 }
 
 // DefaultUserConcurrency is how many users of one account are worked on

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyrot/keyrot/internal/history"
@@ -43,16 +47,36 @@ func (e *Executor) Gather(ctx context.Context, snap *inventory.Snapshot, o Gathe
 		o.Margin = 7 * 24 * time.Hour
 	}
 	out := map[plan.UserRef]plan.Rotation{}
-	var errs []error
+	var (
+		errs []error
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	// Accounts are read as many at once as they are worked on (each
+	// account's calls share its own rate); their users one after another.
+	sem := make(chan struct{}, e.concurrency())
 	for ai := range snap.Accounts {
 		a := &snap.Accounts[ai]
 		if a.Status != inventory.AccountAudited {
 			continue
 		}
-		if err := e.gatherAccount(ctx, a, o, out); err != nil {
-			errs = append(errs, fmt.Errorf("gather rotations of account %s: %w", a.ID, err))
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			mine := map[plan.UserRef]plan.Rotation{}
+			err := e.gatherAccount(ctx, a, o, mine)
+			mu.Lock()
+			defer mu.Unlock()
+			maps.Copy(out, mine)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("gather rotations of account %s: %w", a.ID, err))
+			}
+		}()
 	}
+	wg.Wait()
+	slices.SortFunc(errs, func(x, y error) int { return strings.Compare(x.Error(), y.Error()) })
 	return out, errors.Join(errs...)
 }
 
