@@ -43,6 +43,9 @@ func TestProfileAudit(t *testing.T) {
 	if f, err := strconv.ParseFloat(os.Getenv("KEYROT_BENCH_DUE"), 64); err == nil {
 		w.DueShare = f
 	}
+	if f, err := strconv.ParseFloat(os.Getenv("KEYROT_BENCH_KEYS"), 64); err == nil {
+		w.KeysPerUser = f
+	}
 	e, err := Start(context.Background(), w)
 	if err != nil {
 		t.Fatal(err)
