@@ -47,13 +47,7 @@ func compliantOrg(accounts, users int) *sandbox.Scenario {
 func auditCalls(tb testing.TB, accounts, users int) (perAccount map[string]int, total int) {
 	tb.Helper()
 	env := sandboxtest.Start(tb, "")
-	if err := env.Server.ApplyScenario(compliantOrg(accounts, users)); err != nil {
-		tb.Fatal(err)
-	}
-	env.Server.SetReportBuildTime(0)
-	r := &App{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
-		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
-	}}
+	r := scenarioApp(tb, env, compliantOrg(accounts, users))
 	res, err := r.Audit(context.Background(), AuditRequest{})
 	if err != nil {
 		tb.Fatal(err)
@@ -77,6 +71,20 @@ func auditCalls(tb testing.TB, accounts, users int) (perAccount map[string]int, 
 		}
 	}
 	return perAccount, total
+}
+
+// scenarioApp loads sc into env's sandbox, with credential reports built
+// at once, and returns an App with the default policy that polls for them
+// briefly.
+func scenarioApp(tb testing.TB, env *sandboxtest.Env, sc *sandbox.Scenario) *App {
+	tb.Helper()
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		tb.Fatal(err)
+	}
+	env.Server.SetReportBuildTime(0)
+	return &App{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
+		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+	}}
 }
 
 // iamKindCalls are the calls per account of the other credential kinds
@@ -284,13 +292,7 @@ func TestKeyIDsOnlyWhereTheLifecycleActs(t *testing.T) {
 		sc.Organization.Management.Users = append(sc.Organization.Management.Users,
 			sandbox.ScenarioUser{Name: name, Created: "400d", Keys: keys})
 	}
-	if err := env.Server.ApplyScenario(sc); err != nil {
-		t.Fatal(err)
-	}
-	env.Server.SetReportBuildTime(0)
-	r := &App{Policy: policy.Default(), AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
-		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
-	}}
+	r := scenarioApp(t, env, sc)
 	res, err := r.Audit(context.Background(), AuditRequest{})
 	if err != nil {
 		t.Fatal(err)
