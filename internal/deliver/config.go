@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/policy"
 	"github.com/keyrot/keyrot/internal/secretstore"
 	"github.com/keyrot/keyrot/internal/yamlconf"
 )
@@ -197,7 +198,6 @@ var (
 	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	secretARNRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$`)
 	accountRE   = regexp.MustCompile(`^\d{12}$`)
-	tagKeyRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	// kmsKeyIDRE is the pattern of Parameter Store's KeyId.
 	kmsKeyIDRE = regexp.MustCompile(`^[a-zA-Z0-9:/_-]{1,256}$`)
 )
@@ -232,7 +232,7 @@ func DecodeConfig(file string, n *yaml.Node, path string) (*Config, yamlconf.Pro
 	c := &Config{UserTag: def.UserTag, GitHub: s.GitHub, Vault: s.Vault, GitLab: s.GitLab, Profile: s.Profile, SSM: s.SSM, Lambda: s.Lambda}
 	if s.UserTag != nil {
 		c.UserTag = *s.UserTag
-		if c.UserTag != "" && !tagKeyRE.MatchString(c.UserTag) {
+		if c.UserTag != "" && !policy.IsTagKey(c.UserTag) {
 			add(key("user_tag"), key("user_tag"), "is not an IAM tag key (got %q)", c.UserTag)
 		}
 	}

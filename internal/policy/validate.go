@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"github.com/keyrot/keyrot/internal/yamlconf"
 )
@@ -23,7 +24,7 @@ var (
 	ouIDRE      = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
 	roleNameRE  = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	externalRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
-	tagKeyRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagKeyRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	secretRE    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 	badFieldRE  = regexp.MustCompile(`can't evaluate field (\w+)`)
@@ -77,7 +78,7 @@ func (p *Policy) Validate() error {
 		v.add("console.unused_after", "must be more than 0 (got %s); CIS recommends 45d", p.Console.UnusedAfter)
 	}
 	if p.ExemptTag != "" {
-		if !tagKeyRE.MatchString(p.ExemptTag) {
+		if !IsTagKey(p.ExemptTag) {
 			v.add("exempt_tag", "must be an IAM tag key: 1 to 128 letters, digits, spaces and _.:/=+-@ (got %q)", p.ExemptTag)
 		} else if strings.HasPrefix(strings.ToLower(p.ExemptTag), "aws:") {
 			v.add("exempt_tag", "must not start with aws: (reserved by AWS)")
@@ -177,7 +178,7 @@ func (v *validator) exemption(prefix string, e Exemption) {
 		v.add(f("match.path_prefix"), "must start with / like IAM paths, e.g. /service/ (got %q)", m.PathPrefix)
 	}
 	if m.Tag != "" {
-		if k, _, _ := strings.Cut(m.Tag, "="); !tagKeyRE.MatchString(k) {
+		if k, _, _ := strings.Cut(m.Tag, "="); !IsTagKey(k) {
 			v.add(f("match.tag"), "must be \"key\" or \"key=value\" with a valid IAM tag key (got %q)", m.Tag)
 		}
 	}
@@ -290,4 +291,12 @@ func (v *validator) secretName(r Rotation) {
 	case na == ns:
 		v.add(path, "gives users of the same name in different accounts the same secret (%q); include {{.AccountID}}", na)
 	}
+}
+
+// IsTagKey reports whether k is a valid IAM tag key: 1 to 128 letters,
+// digits, spaces and _.:/=+-@. (The length is counted apart from the
+// pattern: a counted repetition of Unicode classes compiles to a program
+// of megabytes.)
+func IsTagKey(k string) bool {
+	return utf8.RuneCountInString(k) <= 128 && tagKeyRE.MatchString(k)
 }
