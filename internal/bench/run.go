@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -55,7 +56,10 @@ type Measure struct {
 	// the rate limit counts); Spans is how long each account was worked on
 	// (its first call to its last).
 	ByAccount, IAMByAccount map[string]int
-	Spans                   map[string]time.Duration
+	// AnsweredByAccount and IAMAnsweredByAccount leave out the attempts a
+	// fault answered (throttles): the calls a lower bound counts.
+	AnsweredByAccount, IAMAnsweredByAccount map[string]int
+	Spans                                   map[string]time.Duration
 	// Floor is the fewest calls that establish the same facts (0: not
 	// defined for this strategy).
 	Floor int
@@ -173,6 +177,15 @@ func (e *Env) counted(m *Measure, fn func() error) error {
 			m.ByAccount[acct] += n
 			if strings.HasPrefix(op, "iam:") {
 				m.IAMByAccount[acct] += n
+			}
+		}
+	}
+	m.AnsweredByAccount, m.IAMAnsweredByAccount = maps.Clone(m.ByAccount), maps.Clone(m.IAMByAccount)
+	for acct, ops := range e.Server.FaultedCallCounts() {
+		for op, n := range ops {
+			m.AnsweredByAccount[acct] -= n
+			if strings.HasPrefix(op, "iam:") {
+				m.IAMAnsweredByAccount[acct] -= n
 			}
 		}
 	}
@@ -433,7 +446,8 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 	return m, nil
 }
 
-// applyBound is the least time an apply's calls take: in each account the
+// applyBound is the least time an apply's answered calls take (a
+// throttled attempt is not work the bound owes): in each account the
 // collection's floor in sequence (its role, the credential report's two
 // calls, the other credentials' three lists, the iamKindCalls, and for an account with changes one authorization-details page,
 // one ListSecrets page and one ListAccessKeys per changed user), then the
@@ -447,7 +461,7 @@ func (e *Env) applyBound(m Measure, changed map[string]map[string]bool) time.Dur
 	mgmt := e.Server.ManagementAccountID()
 	org := 1 + (w.Accounts+19)/20
 	var lanes []laneWork
-	for acct, calls := range m.ByAccount {
+	for acct, calls := range m.AnsweredByAccount {
 		collect := 2 + 3 + iamKindCalls // the report's two calls; the other credentials' three lists; the IAM kinds'
 		if acct != mgmt {
 			collect++
@@ -461,7 +475,7 @@ func (e *Env) applyBound(m Measure, changed map[string]map[string]bool) time.Dur
 			chains := min(execute.DefaultUserConcurrency, users)
 			d += time.Duration((rest+chains-1)/chains) * w.Latency
 		}
-		lanes = append(lanes, laneWork{account: acct, iamCalls: m.IAMByAccount[acct], serial: d})
+		lanes = append(lanes, laneWork{account: acct, iamCalls: m.IAMAnsweredByAccount[acct], serial: d})
 	}
 	return e.schedule(org, lanes)
 }

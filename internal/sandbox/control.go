@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -373,13 +374,22 @@ func ctlClearSNS(s *Server, w http.ResponseWriter, _ *http.Request) error {
 func (s *Server) CallCounts() map[string]map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]map[string]int, len(s.counts))
-	for a, m := range s.counts {
-		c := make(map[string]int, len(m))
-		for k, v := range m {
-			c[k] = v
-		}
-		out[a] = c
+	return copyCounts(s.counts)
+}
+
+// FaultedCallCounts returns how many of CallCounts' calls a fault
+// answered (a throttle of a rate fault, an injected error), by account and
+// "service:Operation".
+func (s *Server) FaultedCallCounts() map[string]map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return copyCounts(s.faulted)
+}
+
+func copyCounts(counts map[string]map[string]int) map[string]map[string]int {
+	out := make(map[string]map[string]int, len(counts))
+	for a, m := range counts {
+		out[a] = maps.Clone(m)
 	}
 	return out
 }
@@ -388,6 +398,7 @@ func (s *Server) CallCounts() map[string]map[string]int {
 func (s *Server) ResetCallCounts() {
 	s.mu.Lock()
 	s.counts = map[string]map[string]int{}
+	s.faulted = nil
 	s.spans = nil
 	s.mu.Unlock()
 }

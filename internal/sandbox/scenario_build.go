@@ -64,6 +64,7 @@ func (s *Server) ApplyScenario(sc *Scenario) error {
 	s.st = st
 	s.sessions = map[string]*session{}
 	s.counts = map[string]map[string]int{}
+	s.faulted = nil
 	s.spans = nil
 	s.mu.Unlock()
 	return nil

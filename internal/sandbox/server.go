@@ -65,6 +65,8 @@ type Server struct {
 	sessions map[string]*session // by temporary access key ID
 	keyIdx   map[string]keyRef   // long-term keys by ID; see findKeyLocked
 	counts   map[string]map[string]int
+	// faulted counts the calls of counts that a fault answered.
+	faulted map[string]map[string]int
 	// spans are each account's first and last counted call (wall clock).
 	spans  map[string]*CallSpan
 	faults *faultSet
@@ -398,6 +400,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 	if ferr := s.faults.apply(r.Context(), service, action, caller.AccountID); ferr != nil {
 		s.mu.Lock()
 		s.countLocked(caller.AccountID, service, action)
+		bump(&s.faulted, caller.AccountID, service+":"+action)
 		s.mu.Unlock()
 		writeError(w, proto, reqID, ferr.forProtocol(proto, service))
 		return
@@ -581,12 +584,20 @@ func (s *Server) countLocked(account, service, action string) {
 	} else {
 		sp.Last = now
 	}
-	m := s.counts[account]
+	bump(&s.counts, account, service+":"+action)
+}
+
+// bump adds one to (*counts)[account][op], making the maps as needed.
+func bump(counts *map[string]map[string]int, account, op string) {
+	if *counts == nil {
+		*counts = map[string]map[string]int{}
+	}
+	m := (*counts)[account]
 	if m == nil {
 		m = map[string]int{}
-		s.counts[account] = m
+		(*counts)[account] = m
 	}
-	m[service+":"+action]++
+	m[op]++
 }
 
 // apiError is an AWS error response.
