@@ -35,20 +35,20 @@ func (c ConsoleLifecycle) DisableDue(idle, noticed time.Time) time.Time {
 // owner is told then.
 func (c ConsoleLifecycle) NoticeDue(idle time.Time) time.Time { return idle.Add(c.UnusedAfter) }
 
-// ConsoleIdleSince is when the user's console password was last used or,
-// never used, when it could first have been (the user's creation, or a later
-// password change, such as keyrot's restore). Zero when the user has no
-// enabled password.
+// ConsoleIdleSince is when the user's console password was last used or
+// set, whichever is later: a password never used counts from when it could
+// first have been (the user's creation, or a later password change), and a
+// password set since its last use (keyrot's restore, an administrator's
+// reset) counts from then. Zero when the user has no enabled password.
 func ConsoleIdleSince(u *inventory.User) time.Time {
 	if u.Password == nil || !u.Password.Enabled {
 		return time.Time{}
 	}
-	if u.Password.LastUsed != nil {
-		return *u.Password.LastUsed
-	}
 	since := u.CreateDate
-	if u.Password.LastChanged != nil && u.Password.LastChanged.After(since) {
-		since = *u.Password.LastChanged
+	for _, t := range []*time.Time{u.Password.LastChanged, u.Password.LastUsed} {
+		if t != nil && t.After(since) {
+			since = *t
+		}
 	}
 	return since
 }
@@ -80,12 +80,12 @@ func (p *userPlanner) planConsole(c ConsoleLifecycle) {
 	}
 	due := c.DisableDue(idle, noticed)
 	ev := map[string]string{
-		"password_last_used":    fmtTime(ptrTime(p.u.Password.LastUsed)),
-		"password_last_changed": fmtTime(ptrTime(p.u.Password.LastChanged)),
-		"idle_since":            fmtTime(idle),
-		"idle_days":             fmt.Sprint(inventory.AgeDays(idle, p.now)),
-		"noticed":               fmtTime(noticed),
-		"mfa_active":            fmt.Sprint(p.u.MFAActive),
+		"console_last_used":    fmtTime(ptrTime(p.u.Password.LastUsed)),
+		"console_last_changed": fmtTime(ptrTime(p.u.Password.LastChanged)),
+		"idle_since":           fmtTime(idle),
+		"idle_days":            fmt.Sprint(inventory.AgeDays(idle, p.now)),
+		"noticed":              fmtTime(noticed),
+		"mfa_active":           fmt.Sprint(p.u.MFAActive),
 	}
 	if p.now.Before(due) {
 		p.upcoming = append(p.upcoming, Upcoming{Kind: DisableConsole, AccountID: p.a.ID, User: p.u.Name, Due: due})

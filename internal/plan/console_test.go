@@ -97,7 +97,7 @@ func TestConsoleAction(t *testing.T) {
 	if a.ID != "disable-console/111111111111/alice" || a.Kind != DisableConsole || !a.Gate.UnusedSince.Equal(at(10).Add(time.Second)) || !a.Due.Equal(at(70)) {
 		t.Errorf("action = %+v", a)
 	}
-	if a.Evidence["password_last_used"] != "2026-01-11T00:00:00Z" || a.Evidence["noticed"] != "2026-02-25T00:00:00Z" || a.Evidence["idle_days"] != "70" {
+	if a.Evidence["console_last_used"] != "2026-01-11T00:00:00Z" || a.Evidence["noticed"] != "2026-02-25T00:00:00Z" || a.Evidence["idle_days"] != "70" {
 		t.Errorf("evidence = %v", a.Evidence)
 	}
 	in.Limits = Limits{MaxChanges: 2}
