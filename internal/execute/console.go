@@ -96,12 +96,13 @@ func parseConsoleRecord(v string) (consoleRecord, bool) {
 	if err != nil {
 		return consoleRecord{}, false
 	}
-	rec := consoleRecord{At: at}
+	rec := consoleRecord{At: at.Truncate(time.Second)}
 	for _, kv := range f[1:] {
 		k, val, _ := strings.Cut(kv, "=")
 		switch k {
 		case "created":
-			rec.Created, _ = time.Parse(time.RFC3339, val)
+			c, _ := time.Parse(time.RFC3339, val)
+			rec.Created = c.Truncate(time.Second)
 		case "reset":
 			rec.Reset = val == "true"
 		}

@@ -355,3 +355,20 @@ func upcomingConsole(p *plan.Plan, user string) int {
 	}
 	return n
 }
+
+func FuzzParseConsoleRecord(f *testing.F) {
+	f.Add("2025-06-01T09:30:00Z created=2024-01-01T00:00:00Z reset=true")
+	f.Add("2025-06-01T09:30:00Z")
+	f.Add("garbage created=x")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		rec, ok := parseConsoleRecord(s)
+		if !ok {
+			return
+		}
+		again, ok := parseConsoleRecord(rec.value())
+		if !ok || !again.At.Equal(rec.At) || again.Reset != rec.Reset || !again.Created.Equal(rec.Created) {
+			t.Fatalf("record %q does not survive its own value %q", s, rec.value())
+		}
+	})
+}
