@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,6 +26,7 @@ organization:
     id: "111122223333"
     name: console
     email: aws@console.example
+    ses_identities: [console.example]
     root: {mfa: true}
     users:
       - name: idle
@@ -47,6 +49,11 @@ console:
   disable_unused: true
   unused_after: 45d
   disable_after: 60d
+notify:
+  channels:
+    - type: ses
+      from: "keyrot <keyrot@console.example>"
+  owner_tags: [owner]
 `
 
 // TestConsoleLifecycleCLI: plan, apply and rollback --console through the
@@ -94,6 +101,23 @@ func TestConsoleLifecycleCLI(t *testing.T) {
 	if !hasProfile("idle") {
 		t.Fatal("the first apply disabled the password: the notice period was skipped")
 	}
+	// mail returns the text of the emails to idle's owner since the last call.
+	seen := 0
+	mail := func() string {
+		var b strings.Builder
+		all := e.Server.Emails()
+		for _, m := range all[seen:] {
+			if slices.Contains(m.To, "idle@console.example") {
+				b.WriteString(m.Subject + "\n" + m.Text + "\n")
+			}
+		}
+		seen = len(all)
+		return b.String()
+	}
+	due := p.Upcoming[0].Due.UTC().Format("2006-01-02")
+	if m := mail(); !strings.Contains(m, "will be disabled on "+due) {
+		t.Errorf("the owner was not told the date (%s):\n%s", due, m)
+	}
 
 	e.Server.Clock().Advance(16 * day)
 	p = planJSON()
@@ -110,8 +134,11 @@ func TestConsoleLifecycleCLI(t *testing.T) {
 	if hasProfile("idle") || !hasProfile("active") || !hasProfile("breakglass") {
 		t.Fatalf("login profiles after apply: idle %v active %v breakglass %v", hasProfile("idle"), hasProfile("active"), hasProfile("breakglass"))
 	}
+	if m := mail(); !strings.Contains(m, "unused console password was disabled") || !strings.Contains(m, "keyrot rollback --console --account 111122223333 --user idle") {
+		t.Errorf("the owner was not told of the disabling and its rollback:\n%s", m)
+	}
 
-	code, out, stderr := e.manual(t, "rollback", "--console", "--user", "idle")
+	code, out, stderr := e.manual(t, "rollback", "--console", "--user", "idle", "-c", e.flags[len(e.flags)-1])
 	if code != ExitOK || !hasProfile("idle") {
 		t.Fatalf("rollback --console: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -127,13 +154,17 @@ func TestConsoleLifecycleCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out+stderr, v.Password.Reveal()) {
-		t.Error("the password was printed")
+	m := mail()
+	if strings.Contains(out+stderr+m, v.Password.Reveal()) {
+		t.Error("the password was printed or mailed")
+	}
+	if !strings.Contains(m, "Console access was restored") || !strings.Contains(m, name) {
+		t.Errorf("the owner was not told where the password is:\n%s\n%s\n%s", m, out, stderr)
 	}
 	if err := e.Server.ConsoleSignIn("111122223333", "idle", v.Password.Reveal()); err != nil {
 		t.Errorf("the stored password does not sign in: %v", err)
 	}
-	code, out, stderr = e.manual(t, "rollback", "--console", "--user", "idle")
+	code, out, stderr = e.manual(t, "rollback", "--console", "--user", "idle", "-c", e.flags[len(e.flags)-1])
 	if !strings.Contains(out+stderr, "nothing to restore") {
 		t.Errorf("second rollback: exit %d\n%s\n%s", code, out, stderr)
 	}
