@@ -348,6 +348,8 @@ func (r *App) owedOutcomes(ctx context.Context, self int64, rp *RotationPlan, ou
 				o.Kind = plan.DeactivateKey
 			case history.KindDeleteKey:
 				o.Kind = plan.DeleteKey
+			case execute.KindDisableConsole:
+				o.Kind = plan.DisableConsole
 			case history.KindCreateKey:
 				if upcoming[a.Account+"/"+a.KeyID] {
 					continue
