@@ -368,7 +368,8 @@ func (r *runner) restoreConsole(ctx context.Context, a plan.Action) Outcome {
 		if err := untagUser(ctx, c, a.User, TagConsoleDisabled, TagConsoleNotice); err != nil {
 			return failed(a, err)
 		}
-		return outcomeOf(a, Skipped, "the user's console password was restored by someone else since keyrot disabled it on "+ymd(rec.At)+"; keyrot's record cleared")
+		return outcomeOf(a, Skipped, "the user has a console password that keyrot did not restore (someone restored it since keyrot disabled it on "+ymd(rec.At)+
+			", or that disabling was interrupted before the delete): nothing to restore; keyrot's record cleared")
 	}
 	j, err := r.begin(ctx, a, KindRestoreConsole, "")
 	if err != nil {
@@ -420,9 +421,7 @@ func (r *runner) restoreConsole(ctx context.Context, a plan.Action) Outcome {
 	j.end(ctx, Succeeded, "", "")
 	o := outcomeOf(a, Succeeded, fmt.Sprintf("console access restored with a new password (to be changed at the first sign-in), stored in secret %s", where.Name))
 	o.SecretARN, o.SecretName = where.ARN, where.Name
-	if st != nil {
-		o.FetchCommand = secretstore.FetchCommand(where.ARN, st.Config().Region)
-	}
+	o.FetchCommand = secretstore.FetchCommand(where.ARN, st.Config().Region)
 	return o
 }
 
