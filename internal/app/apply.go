@@ -348,6 +348,8 @@ func (r *App) owedOutcomes(ctx context.Context, self int64, rp *RotationPlan, ou
 				o.Kind = plan.DeactivateKey
 			case history.KindDeleteKey:
 				o.Kind = plan.DeleteKey
+			case execute.KindDisableConsole:
+				o.Kind = plan.DisableConsole
 			case history.KindCreateKey:
 				if upcoming[a.Account+"/"+a.KeyID] {
 					continue
@@ -399,9 +401,11 @@ func (r *App) executor(scope Scope, runID int64) *execute.Executor {
 		conc = collect.DefaultConcurrency
 	}
 	clients := r.clients(scope)
-	return &execute.Executor{Clients: clients, History: h, RunID: runID, Owner: r.owner(runID),
+	ex := &execute.Executor{Clients: clients, History: h, RunID: runID, Owner: r.owner(runID),
 		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules(), Concurrency: conc,
 		Destinations: r.destinations(scope), Deliveries: r.deliveryLog(), SecretRotation: clients.SecretRotation}
+	r.consoleExecutor(ex, scope)
+	return ex
 }
 
 // rules are the periods the executor re-checks every action against: the

@@ -116,7 +116,8 @@ func (r *App) manual(ctx context.Context, command string, req KeyRequest, act fu
 	}
 	summary := fmt.Sprintf("%s %s/%s: %s", command, req.Account, req.User, out.Status)
 	res := &KeyResult{RunID: rn.id, Outcome: out}
-	if command == "rotate" && (out.Status == execute.Succeeded || out.NewKeyID != "" && out.SecretARN != "") {
+	restored := out.Kind == execute.KindRestoreConsole && out.Status == execute.Succeeded
+	if restored || command == "rotate" && (out.Status == execute.Succeeded || out.NewKeyID != "" && out.SecretARN != "") {
 		summary += r.notifyRotateNow(ctx, rn.id, req, out, res)
 	}
 	rn.finish(ctx, status, summary)

@@ -101,6 +101,15 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, at); ok {
 					items = append(items, it)
 				}
+			case o.Kind == plan.DisableConsole && done:
+				if it, ok := item(o.AccountID, o.User, "", notify.StateConsoleDisabled, at); ok {
+					items = append(items, it)
+				}
+			case o.Kind == execute.KindRestoreConsole && done:
+				if it, ok := item(o.AccountID, o.User, "", notify.StateConsoleRestored, at); ok {
+					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
+					items = append(items, it)
+				}
 			case o.Kind == plan.DeactivateKey && o.Status == execute.Blocked && o.LastUsed != nil:
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateBlockedInUse, actions[o.ActionID].Due); ok {
 					it.LastUsed, it.LastUsedService, it.LastUsedRegion = *o.LastUsed, o.LastUsedService, o.LastUsedRegion
@@ -139,6 +148,10 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 	outcomeItems := len(items)
 	for _, up := range rp.Plan.Upcoming {
 		switch up.Kind {
+		case plan.DisableConsole:
+			if it, ok := item(up.AccountID, up.User, "", notify.StateConsoleDisableDue, up.Due); ok {
+				items = append(items, it)
+			}
 		case plan.DeactivateKey:
 			// The same notice as the rotation's (same key, same deadline), so
 			// it is not sent again, and its reminders fall on the right days.

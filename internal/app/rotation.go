@@ -118,6 +118,7 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 		Snapshot: snap, Lifecycle: Lifecycle(p, p.AccessKeys), Limits: limits, Rotations: rots,
 		Exempt:    func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
 		SecretDue: secretDue(p),
+		Console:   ConsoleLifecycle(p),
 	}, now)
 	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
 }
@@ -138,11 +139,11 @@ func (r *App) limits(maxChanges int) plan.Limits {
 func rotationExemption(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) plan.Exemption {
 	for _, e := range a.Errors {
 		if e.User == u.Name && (e.Op == "ListUserTags" || e.Op == "ListGroupsForUser") {
-			return plan.Exemption{Exempt: true, Reason: "tags or groups could not be read (" + e.Message + "); not acting on a guess"}
+			return plan.Exemption{Exempt: true, ConsoleExempt: true, Reason: "tags or groups could not be read (" + e.Message + "); not acting on a guess"}
 		}
 	}
 	ex := audit.ExemptionForRotation(p, a, u, now)
-	out := plan.Exemption{Exempt: ex.Exempt, Reason: ex.Reason}
+	out := plan.Exemption{Exempt: ex.Exempt, Reason: ex.Reason, ConsoleExempt: audit.ConsoleExempt(p, a, u, now)}
 	if ex.Override != "" {
 		lc := Lifecycle(p, ex.AccessKeys)
 		out.Lifecycle = &lc

@@ -123,8 +123,9 @@ func runPermissionsLifecycle(t *testing.T, drop string) *permRun {
 }
 
 // runLifecycleAs loads the demo organization with keyrot's identities and
-// runs audit --fresh, plan, apply on three days ten days apart, a
-// rollback, rotate --now --compromised and the notifications (SES and
+// runs audit --fresh, plan, apply on three days ten days apart (unused
+// console passwords disabled), a rollback of a key and one of a console
+// password, rotate --now --compromised and the notifications (SES and
 // SNS) that come with them, recording every authorization decision.
 func runLifecycleAs(t *testing.T, ids permIdentities) *permRun {
 	t.Helper()
@@ -222,6 +223,8 @@ func runLifecycleAs(t *testing.T, ids permIdentities) *permRun {
 	policyText := org + fmt.Sprintf(`version: 1
 ssh_keys:
   collect: true
+console:
+  disable_unused: true
 exemptions:
   - match: {ou: %s}
     reason: the security team rotates its own accounts' keys
@@ -274,6 +277,9 @@ notify:
 	step("rollback", "rollback", "--account", paymentsAccount, "--user", "payments-api", "--yes")
 	env.Server.Clock().Advance(10 * day)
 	step("apply day 20", apply...)
+	// frank.moreau's password, unused for 200 days, was disabled on day
+	// 20 after the notice of day 0; his console access is restored.
+	step("rollback --console", "rollback", "--console", "--account", paymentsAccount, "--user", "frank.moreau", "--yes")
 	// Someone deletes a keyrot secret by hand; the next rotation of its
 	// user restores it (secretsmanager:RestoreSecret).
 	if !scheduleSecretDeletion(t, env, "sftp-partner-acme") && ids.drop == "" {

@@ -269,7 +269,9 @@ type manualOptions struct {
 	KeyID       string
 	Now         bool
 	Compromised bool
-	Yes         bool
+	// rollback --console
+	Console bool
+	Yes     bool
 	// rotate --self
 	Self         bool
 	Force        bool
@@ -280,17 +282,23 @@ type manualOptions struct {
 func newRollbackCmd(g *globalOptions) *cobra.Command {
 	o := &manualOptions{}
 	cmd := &cobra.Command{
-		Use:   "rollback --account ACCOUNT --user USER",
-		Short: "Re-activate the old key keyrot deactivated (while it still exists)",
+		Use:   "rollback --account ACCOUNT --user USER [--console]",
+		Short: "Re-activate the old key keyrot deactivated (while it still exists), or restore console access",
 		Long: `Re-activate the key keyrot itself deactivated for the user, while it still exists, and hold
 further deactivation of it until a new rotation. A key that was already inactive when keyrot
-first met it is refused: keyrot did not deactivate it.`,
+first met it is refused: keyrot did not deactivate it.
+
+With --console, restore the console access keyrot disabled for the user: a new random password
+that meets the account's password policy, to be changed at the first sign-in, stored in Secrets
+Manager (the secret named in the output; docs/console-passwords.md) before the login profile is
+created. The password is never printed. Console access keyrot did not disable is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runManual(cmd.Context(), g, o, "rollback")
 		},
 	}
 	addManualFlags(cmd, g, o)
+	cmd.Flags().BoolVar(&o.Console, "console", false, "restore the console password keyrot disabled, not a key")
 	return cmd
 }
 
@@ -370,9 +378,12 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	}
 	req := app.KeyRequest{Account: o.Account, User: o.User, KeyID: o.KeyID, Compromised: o.Compromised, Scope: o.Scope}
 	var res *app.KeyResult
-	if command == "rollback" {
+	switch {
+	case command == "rollback" && o.Console:
+		res, err = a.RollbackConsole(ctx, req)
+	case command == "rollback":
 		res, err = a.Rollback(ctx, req)
-	} else {
+	default:
 		res, err = a.RotateNow(ctx, req)
 	}
 	switch {
@@ -479,6 +490,8 @@ func manualQuestion(o *manualOptions, command string) string {
 		key = "access key " + inventory.MaskKeyID(o.KeyID)
 	}
 	switch {
+	case command == "rollback" && o.Console:
+		return fmt.Sprintf("Restore the console access keyrot disabled for %s in %s, with a new password stored in Secrets Manager?", o.User, o.Account)
 	case command == "rollback":
 		return fmt.Sprintf("Re-activate the key keyrot deactivated for %s in %s?", o.User, o.Account)
 	case o.Compromised:

@@ -146,6 +146,17 @@ type Executor struct {
 	// and its per-user overrides. The zero value means RulesFor(), the
 	// default lifecycle's.
 	Rules Rules
+	// Console is the console password lifecycle (console.go): with
+	// DisableUnused off, disable-console actions are refused.
+	Console plan.ConsoleLifecycle
+	// ExemptTag is the user tag that exempts a user (policy exempt_tag),
+	// re-checked live before a console password is disabled.
+	ExemptTag string
+	// Self returns the ARN of the identity keyrot runs as, whose console
+	// password keyrot never disables; nil skips the check.
+	Self func(ctx context.Context) (string, error)
+	// Rand is the source of generated passwords; crypto/rand if nil.
+	Rand io.Reader
 }
 
 // DefaultActionTimeout bounds one action (its AWS calls and the wait for a
@@ -557,6 +568,8 @@ func describe(a plan.Action) string {
 		return "delete orphan key " + k + " of " + a.User
 	case plan.RotateSecret:
 		return "start the rotation of secret " + a.Evidence["secret"] + " in " + a.Region
+	case plan.DisableConsole:
+		return "disable the console password of " + a.User
 	}
 	return string(a.Kind) + " " + k + " of " + a.User
 }
@@ -575,6 +588,8 @@ func (r *runner) do(ctx context.Context, a plan.Action, expect []plan.KeyState) 
 		o = r.deleteOrphan(ctx, a, expect)
 	case plan.RotateSecret:
 		o = r.rotateSecret(ctx, a)
+	case plan.DisableConsole:
+		o = r.disableConsole(ctx, a)
 	default:
 		o = outcomeOf(a, Blocked, fmt.Sprintf("unknown action kind %q: keyrot carries out create-key, deactivate-key, delete-key and delete-orphan only", a.Kind))
 	}

@@ -119,6 +119,9 @@ func (e *Executor) gatherAccount(ctx context.Context, a *inventory.Account, o Ga
 			out[plan.UserRef{Account: a.ID, User: u.Name}] = rot
 		}
 	}
+	if e.Console.DisableUnused {
+		e.gatherConsole(ctx, a, c, o, out)
+	}
 	return errors.Join(errs...)
 }
 

@@ -52,11 +52,21 @@ const (
 	// StateReminder: a deadline of the item in ReminderOf is DaysLeft days
 	// away. Reminders produces these.
 	StateReminder State = "reminder"
+	// StateConsoleDisableDue: the user's console password, unused, will be
+	// disabled on Date unless it is used before.
+	StateConsoleDisableDue State = "console-disable-due"
+	// StateConsoleDisabled: the user's unused console password was disabled
+	// on Date; keyrot rollback --console restores console access.
+	StateConsoleDisabled State = "console-disabled"
+	// StateConsoleRestored: console access was restored with a new password,
+	// stored in the secret SecretName, to be changed at the first sign-in.
+	StateConsoleRestored State = "console-restored"
 )
 
 // States lists the states in the order digests present them: the most
 // urgent first.
-var States = []State{StateBlockedInUse, StateBlockedDelivery, StateReminder, StateRotated, StateDeactivationDue, StateDeactivated, StateDeleted, StateFinding}
+var States = []State{StateBlockedInUse, StateBlockedDelivery, StateReminder, StateRotated, StateConsoleRestored, StateDeactivationDue,
+	StateConsoleDisableDue, StateDeactivated, StateConsoleDisabled, StateDeleted, StateFinding}
 
 func (s State) rank() int {
 	for i, x := range States {
@@ -120,7 +130,7 @@ func (it Item) Deadline() time.Time {
 		s = it.ReminderOf
 	}
 	switch s {
-	case StateRotated, StateDeactivationDue:
+	case StateRotated, StateDeactivationDue, StateConsoleDisableDue:
 		return it.Date
 	case StateDeactivated:
 		return it.Rollback
@@ -130,8 +140,11 @@ func (it Item) Deadline() time.Time {
 
 // deadlineEvent names what happens at an item's deadline.
 func deadlineEvent(s State) string {
-	if s == StateDeactivated {
+	switch s {
+	case StateDeactivated:
 		return "deletion"
+	case StateConsoleDisableDue:
+		return "console-disable"
 	}
 	return "deactivation"
 }
@@ -177,6 +190,9 @@ func (it Item) FetchCommand() string {
 // "" when it cannot be rolled back (no rollback deadline: a key cut off as
 // compromised).
 func (it Item) RollbackCommand() string {
+	if it.State == StateConsoleDisabled {
+		return fmt.Sprintf("keyrot rollback --console --account %s --user %s", it.AccountID, it.User)
+	}
 	if it.Rollback.IsZero() {
 		return ""
 	}

@@ -188,6 +188,8 @@ func groupTitle(s State, auditOnly bool) string {
 			return "Would deactivate"
 		case StateDeleted:
 			return "Would delete"
+		case StateConsoleDisableDue, StateConsoleDisabled:
+			return "Would disable an unused console password"
 		case StateBlockedInUse:
 			return "Would be blocked: old key still in use"
 		case StateBlockedDelivery:
@@ -195,14 +197,17 @@ func groupTitle(s State, auditOnly bool) string {
 		}
 	}
 	return map[State]string{
-		StateBlockedInUse:    "Action needed now: old key still in use",
-		StateBlockedDelivery: "Action needed: new key not delivered everywhere",
-		StateReminder:        "Reminders",
-		StateRotated:         "New access key stored: switch to it",
-		StateDeactivationDue: "Old key to be deactivated",
-		StateDeactivated:     "Old key deactivated",
-		StateDeleted:         "Old key deleted",
-		StateFinding:         "Audit findings (as of the start of this run)",
+		StateBlockedInUse:      "Action needed now: old key still in use",
+		StateBlockedDelivery:   "Action needed: new key not delivered everywhere",
+		StateReminder:          "Reminders",
+		StateRotated:           "New access key stored: switch to it",
+		StateDeactivationDue:   "Old key to be deactivated",
+		StateDeactivated:       "Old key deactivated",
+		StateDeleted:           "Old key deleted",
+		StateFinding:           "Audit findings (as of the start of this run)",
+		StateConsoleDisableDue: "Unused console password to be disabled",
+		StateConsoleDisabled:   "Unused console password disabled",
+		StateConsoleRestored:   "Console access restored: new password stored",
 	}[s]
 }
 
@@ -362,6 +367,8 @@ func headline(entries []entry, auditOnly bool) string {
 			return "would deactivate old access keys for " + who(is(StateDeactivationDue, StateDeactivated))
 		case has(is(StateDeleted)):
 			return "would delete old access keys for " + who(is(StateDeleted))
+		case has(is(StateConsoleDisableDue, StateConsoleDisabled)):
+			return "would disable unused console passwords for " + who(is(StateConsoleDisableDue, StateConsoleDisabled))
 		}
 		return "audit findings for " + who(is(StateFinding))
 	}
@@ -376,6 +383,12 @@ func headline(entries []entry, auditOnly bool) string {
 		return "Old access key deactivated, roll back if needed, for " + who(is(StateDeactivated))
 	case has(is(StateDeleted)):
 		return "Old access key deleted for " + who(is(StateDeleted))
+	case has(is(StateConsoleRestored)):
+		return "Console access restored for " + who(is(StateConsoleRestored))
+	case has(is(StateConsoleDisabled)):
+		return "Unused console password disabled for " + who(is(StateConsoleDisabled))
+	case has(is(StateConsoleDisableDue)):
+		return "Unused console password to be disabled for " + who(is(StateConsoleDisableDue))
 	}
 	return "Audit findings for " + who(is(StateFinding))
 }

@@ -109,6 +109,10 @@ func slackItem(title string, it ItemView) string {
 	if state == StateReminder {
 		fmt.Fprintf(&b, "%d day(s) left: ", it.DaysLeft)
 		state = it.ReminderOf
+		if state == StateConsoleDisableDue {
+			fmt.Fprintf(&b, "the unused console password will be disabled on %s unless it is used before.", it.Deadline)
+			return b.String()
+		}
 		if state == StateDeactivated {
 			fmt.Fprintf(&b, "the old key will be deleted after %s. %s", it.Deadline, slackRollback(it))
 			return b.String()
@@ -146,6 +150,12 @@ func slackItem(title string, it ItemView) string {
 		fmt.Fprintf(&b, "Deactivated on %s. Can be rolled back until %s: %s", it.Date, it.Rollback, slackRollback(it))
 	case StateDeleted:
 		fmt.Fprintf(&b, "Deleted on %s.", it.Date)
+	case StateConsoleDisableDue:
+		fmt.Fprintf(&b, "The console password is unused and will be disabled on %s unless it is used before.", it.Date)
+	case StateConsoleDisabled:
+		fmt.Fprintf(&b, "The unused console password was disabled on %s. To restore console access with a new password, %s", it.Date, slackRollback(it))
+	case StateConsoleRestored:
+		fmt.Fprintf(&b, "Console access restored with a new password, to be changed at the first sign-in. It is in `%s`; fetch it with `%s`.", e(it.SecretARN), e(it.FetchCommand))
 	case StateFinding:
 		for _, f := range it.Findings {
 			fmt.Fprintf(&b, "• %s\n", e(f))

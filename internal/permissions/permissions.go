@@ -204,6 +204,13 @@ func MemberRotation(o Options) Document {
 			"iam:GetUser",
 			"iam:UpdateAccessKey",
 		}, Resource: []string{o.anyUser()}},
+		// Console passwords unused past the policy's period are disabled
+		// (DeleteLoginProfile) and restored by rollback --console with a new
+		// password (CreateLoginProfile): docs/console-passwords.md.
+		Statement{Sid: "ConsolePasswords", Effect: "Allow", Action: []string{
+			"iam:CreateLoginProfile",
+			"iam:DeleteLoginProfile",
+		}, Resource: []string{o.anyUser()}},
 		Statement{Sid: "KeyrotTags", Effect: "Allow", Action: []string{
 			"iam:TagUser",
 			"iam:UntagUser",
@@ -212,7 +219,9 @@ func MemberRotation(o Options) Document {
 		}},
 		Statement{Sid: "NotExemptUsers", Effect: "Deny", Action: []string{
 			"iam:CreateAccessKey",
+			"iam:CreateLoginProfile",
 			"iam:DeleteAccessKey",
+			"iam:DeleteLoginProfile",
 			"iam:UpdateAccessKey",
 		}, Resource: []string{o.anyUser()}, Condition: map[string]map[string][]string{
 			"Null": {"iam:ResourceTag/" + o.ExemptTag: {"false"}},

@@ -238,7 +238,7 @@ func Narrow(saved, current *Plan, now time.Time, maxAge time.Duration, unavailab
 // kind, account, user and key (zero if there is none), or "" if it is.
 func mismatch(s Action, acct string, inScope map[string]bool, why func(string) string, now Action, dup bool, current *Plan) string {
 	switch {
-	case s.Kind != CreateKey && s.Kind != DeactivateKey && s.Kind != DeleteKey && s.Kind != DeleteOrphan && s.Kind != RotateSecret:
+	case s.Kind != CreateKey && s.Kind != DeactivateKey && s.Kind != DeleteKey && s.Kind != DeleteOrphan && s.Kind != RotateSecret && s.Kind != DisableConsole:
 		return fmt.Sprintf("%q is not an action keyrot carries out", s.Kind)
 	case !inScope[acct]:
 		return why(acct)

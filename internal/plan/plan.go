@@ -134,6 +134,9 @@ type Rotation struct {
 	// records could not be read or written): the user is blocked with it,
 	// and no action is planned for it.
 	Problem string
+	// ConsoleNoticeAt is when keyrot first found the user's console
+	// password unused past unused_after and told its owner (console.go).
+	ConsoleNoticeAt time.Time
 }
 
 // UserRef names a user in an account.
@@ -145,6 +148,9 @@ type Exemption struct {
 	Reason string
 	// Lifecycle, when set, replaces the default periods for this user.
 	Lifecycle *Lifecycle
+	// ConsoleExempt: the user's console password is exempt from the
+	// console-unused rule, whatever Exempt says of its keys.
+	ConsoleExempt bool
 }
 
 // Input is everything Build decides from.
@@ -158,6 +164,9 @@ type Input struct {
 	// SecretDue, when set, plans a rotate-secret action for each overdue
 	// secret whose rotation is configured (secrets.go); nil plans none.
 	SecretDue SecretDue
+	// Console is the console password lifecycle (console.go); the zero
+	// value plans no console action.
+	Console ConsoleLifecycle
 }
 
 // Gate is a live check the executor makes just before acting.
@@ -325,8 +334,9 @@ func Build(in Input, now time.Time) *Plan {
 		for ui := range a.Users {
 			u := &a.Users[ui]
 			lc := in.Lifecycle
+			var ex Exemption
 			if in.Exempt != nil {
-				ex := in.Exempt(a, u)
+				ex = in.Exempt(a, u)
 				if ex.Exempt {
 					// keyrot's own leftovers are cleaned up for every user.
 					ub := userPlanner{a: a, u: u, lc: lc, r: in.Rotations[UserRef{a.ID, u.Name}], now: now}
@@ -334,6 +344,9 @@ func Build(in Input, now time.Time) *Plan {
 						ub.lc = *ex.Lifecycle
 					}
 					ub.planExempt()
+					if !ex.ConsoleExempt {
+						ub.planConsole(in.Console)
+					}
 					due = append(due, ub.actions...)
 					p.Blocked = append(p.Blocked, ub.blocked...)
 					p.Upcoming = append(p.Upcoming, ub.upcoming...)
@@ -345,6 +358,9 @@ func Build(in Input, now time.Time) *Plan {
 			}
 			ub := userPlanner{a: a, u: u, lc: lc, r: in.Rotations[UserRef{a.ID, u.Name}], now: now}
 			ub.plan()
+			if !ex.ConsoleExempt {
+				ub.planConsole(in.Console)
+			}
 			due = append(due, ub.actions...)
 			p.Blocked = append(p.Blocked, ub.blocked...)
 			p.Upcoming = append(p.Upcoming, ub.upcoming...)

@@ -141,6 +141,14 @@ type Console struct {
 	RequireMFA bool `yaml:"require_mfa"`
 	// UnusedAfter is how long a password may go unused (CIS 1.12 v3 / IAM.22).
 	UnusedAfter Duration `yaml:"unused_after"`
+	// DisableUnused lets keyrot apply disable (delete the login profile of)
+	// a password unused past UnusedAfter, after a notice: the owner is told
+	// the date when it is first found unused, and it is disabled no sooner
+	// than DisableAfter unused and DisableAfter-UnusedAfter after the notice.
+	DisableUnused bool `yaml:"disable_unused"`
+	// DisableAfter is how long a password may go unused before keyrot
+	// disables it (with DisableUnused); more than UnusedAfter.
+	DisableAfter Duration `yaml:"disable_after"`
 }
 
 // Root is the policy for each account's root user.
@@ -282,7 +290,7 @@ func Default() *Policy {
 			MaxActiveKeys:   1,
 			SetupGrace:      Duration(1 * day),
 		},
-		Console:   Console{RequireMFA: true, UnusedAfter: Duration(45 * day)},
+		Console:   Console{RequireMFA: true, UnusedAfter: Duration(45 * day), DisableAfter: Duration(60 * day)},
 		Root:      Root{ForbidAccessKeys: true, RequireMFA: true},
 		ExemptTag: "keyrot:exempt",
 		Rotation: Rotation{

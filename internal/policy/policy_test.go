@@ -122,6 +122,7 @@ func TestBadFixtures(t *testing.T) {
 		"central_missing.yaml":                 {`2: rotation.central.account: must be the 12-digit account ID that holds the secrets when store is central (got "")`, `2: rotation.central.region: must be an AWS region such as us-east-1 when store is central (got "")`},
 		"concurrency.yaml":                     {`2: organization.concurrency: must be between 1 and 64 (got 100)`},
 		"console_unused_zero.yaml":             {`2: console.unused_after: must be more than 0 (got 0d); CIS recommends 45d`},
+		"console_disable_order.yaml":           {`3: console.disable_after: must be more than console.unused_after, to leave the owner a notice period (got 60d <= 90d)`},
 		"deactivate_not_before_delete.yaml":    {`2: access_keys.deactivate_after: must be less than delete_after (got 100d >= 100d)`},
 		"duplicate_key.yaml":                   {`3: access_keys.rotate_after: duplicate key "rotate_after": it is also on line 2, and only one value can be kept; remove one`},
 		"exempt_tag_reserved.yaml":             {`1: exempt_tag: must not start with aws: (reserved by AWS)`},

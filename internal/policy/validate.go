@@ -77,6 +77,9 @@ func (p *Policy) Validate() error {
 	if p.Console.UnusedAfter <= 0 {
 		v.add("console.unused_after", "must be more than 0 (got %s); CIS recommends 45d", p.Console.UnusedAfter)
 	}
+	if p.Console.DisableUnused && p.Console.DisableAfter <= p.Console.UnusedAfter {
+		v.addAt(v.line("console.disable_after", "console.unused_after", "console.disable_unused"), "console.disable_after", "must be more than console.unused_after, to leave the owner a notice period (got %s <= %s)", p.Console.DisableAfter, p.Console.UnusedAfter)
+	}
 	if p.ExemptTag != "" {
 		if !IsTagKey(p.ExemptTag) {
 			v.add("exempt_tag", "must be an IAM tag key: 1 to 128 letters, digits, spaces and _.:/=+-@ (got %q)", p.ExemptTag)

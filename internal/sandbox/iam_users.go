@@ -467,7 +467,10 @@ func iamCreateLoginProfile(r *request) (any, error) {
 	if u.Login != nil {
 		return nil, errf(409, "EntityAlreadyExists", "Login Profile for user %s already exists.", u.Name)
 	}
-	u.Login = &LoginProfile{CreateDate: r.now, PasswordResetRequired: reset}
+	if err := passwordPolicyViolation(r.acct.PasswordPolicy, pw); err != nil {
+		return nil, err
+	}
+	u.Login = &LoginProfile{CreateDate: r.now, PasswordResetRequired: reset, PasswordHash: passwordHash(pw)}
 	return iamLoginProfileResult{LoginProfile: xmlLoginProfile{UserName: u.Name, CreateDate: xmlTime(r.now), PasswordResetRequired: reset}}, nil
 }
 

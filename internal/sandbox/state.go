@@ -136,6 +136,9 @@ type Tag struct {
 type LoginProfile struct {
 	CreateDate            time.Time `json:"create_date"`
 	PasswordResetRequired bool      `json:"password_reset_required"`
+	// PasswordHash is a hash of the password CreateLoginProfile set, for
+	// ConsoleSignIn; empty for scenario passwords, which any password opens.
+	PasswordHash string `json:"password_hash,omitempty"`
 }
 
 // MFADevice is an MFA device attached to a user.

@@ -237,7 +237,18 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 // value) or restoring it from scheduled deletion as needed.
 func (s *Store) ensureSecret(ctx context.Context, name string, e Entry) (string, error) {
 	d := e.Name
-	if err := e.step("store-describe"); err != nil {
+	return s.ensure(ctx, name, "Access key of IAM user "+d.UserName+" in account "+d.AccountID+", rotated by keyrot",
+		[]types.Tag{
+			{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
+			{Key: aws.String(TagUser), Value: aws.String(d.UserName)},
+		}, e.step)
+}
+
+// ensure returns the ARN of the named secret, creating it (without a
+// value, with the description and tags) or restoring it from scheduled
+// deletion as needed; step is called before each Secrets Manager call.
+func (s *Store) ensure(ctx context.Context, name, description string, tags []types.Tag, step func(string) error) (string, error) {
+	if err := step("store-describe"); err != nil {
 		return "", err
 	}
 	desc, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
@@ -252,18 +263,11 @@ func (s *Store) ensureSecret(ctx context.Context, name string, e Entry) (string,
 	case !IsNotFound(err):
 		return "", fmt.Errorf("describe secret %s: %w", name, err)
 	}
-	in := &secretsmanager.CreateSecretInput{
-		Name:        aws.String(name),
-		Description: aws.String("Access key of IAM user " + d.UserName + " in account " + d.AccountID + ", rotated by keyrot"),
-		Tags: []types.Tag{
-			{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
-			{Key: aws.String(TagUser), Value: aws.String(d.UserName)},
-		},
-	}
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), Description: aws.String(description), Tags: tags}
 	if s.cfg.KMSKeyID != "" {
 		in.KmsKeyId = aws.String(s.cfg.KMSKeyID)
 	}
-	if err := e.step("store-create"); err != nil {
+	if err := step("store-create"); err != nil {
 		return "", err
 	}
 	out, err := s.api.CreateSecret(ctx, in)
