@@ -158,6 +158,9 @@ type Input struct {
 	// SecretDue, when set, plans a rotate-secret action for each overdue
 	// secret whose rotation is configured (secrets.go); nil plans none.
 	SecretDue SecretDue
+	// Services, when set, plans the rotation of service-specific
+	// credentials (services.go); nil plans none.
+	Services *Services
 }
 
 // Gate is a live check the executor makes just before acting.
@@ -200,6 +203,9 @@ type Action struct {
 	// (a secret's ARN for rotate-secret); empty for users' keys.
 	Resource string `json:"resource,omitempty"`
 	Region   string `json:"region,omitempty"`
+	// Service is the service of a service-specific credential action
+	// (codecommit.amazonaws.com, ...); KeyID is then the credential's ID.
+	Service string `json:"service,omitempty"`
 }
 
 // Upcoming is a deadline ahead, for reports and reminders.
@@ -207,6 +213,7 @@ type Upcoming struct {
 	Kind      Kind      `json:"kind"`
 	AccountID string    `json:"account_id"`
 	User      string    `json:"user"`
+	Service   string    `json:"service,omitempty"`
 	KeyID     string    `json:"key_id"`
 	Due       time.Time `json:"due"`
 }
@@ -345,6 +352,7 @@ func Build(in Input, now time.Time) *Plan {
 			}
 			ub := userPlanner{a: a, u: u, lc: lc, r: in.Rotations[UserRef{a.ID, u.Name}], now: now}
 			ub.plan()
+			ub.serviceActions(in.Services)
 			due = append(due, ub.actions...)
 			p.Blocked = append(p.Blocked, ub.blocked...)
 			p.Upcoming = append(p.Upcoming, ub.upcoming...)
