@@ -108,10 +108,10 @@ func (s Services) APIKeyLifetime(old inventory.ServiceCredential) time.Duration 
 	return max(d, 24*time.Hour)
 }
 
-// rotateDue is when credential c is due to be replaced: rotate_after from
+// RotateDue is when credential c is due to be replaced: rotate_after from
 // its creation, or, for an API key that expires, early enough before its
 // expiry that the owner has the whole switch window with both keys.
-func (s Services) rotateDue(c inventory.ServiceCredential) time.Time {
+func (s Services) RotateDue(c inventory.ServiceCredential) time.Time {
 	due := c.CreateDate.Add(s.Lifecycle.RotateAfter)
 	if c.ExpirationDate != nil {
 		if e := c.ExpirationDate.Add(-(s.Lifecycle.DeactivateAfter - s.Lifecycle.RotateAfter)); e.Before(due) {
@@ -291,7 +291,7 @@ func (p *servicePlanner) planRegular(creds []inventory.ServiceCredential) {
 	if due == nil {
 		return
 	}
-	when := p.s.rotateDue(*due)
+	when := p.s.RotateDue(*due)
 	if p.now.Before(when) {
 		p.soon(CreateServiceCredential, due.ID, when)
 		return
