@@ -153,7 +153,9 @@ func (failingPut) PutService(context.Context, string, secretstore.ServiceEntry) 
 
 type failingPutClients struct{ testClients }
 
-func (c failingPutClients) Secrets(context.Context, string) (KeyStore, error) { return failingPut{c.w.store()}, nil }
+func (c failingPutClients) Secrets(context.Context, string) (KeyStore, error) {
+	return failingPut{c.w.store()}, nil
+}
 
 // TestServiceOrphanCompensated: a store that fails after the credential
 // was created deletes it again (nobody holds it) and clears the pending
