@@ -494,6 +494,15 @@ func (r *runner) deactivateServiceCredential(ctx context.Context, a plan.Action)
 	if err != nil {
 		return failed(a, err)
 	}
+	if tags.CredentialID != cur.Value.CredentialID {
+		// A store interrupted between its value and its record: the
+		// record follows the value, and the creation's mark goes.
+		if err := sc.store.RetagService(ctx, tags.ARN, cur.Value.CredentialID, cur.Created); err != nil {
+			r.e.log().Warn("repair secret record", "account", a.AccountID, "user", a.User, "err", err)
+		} else if tags.PendingRaw != "" {
+			r.untagIfService(ctx, sc, tags.ARN, secretstore.TagServicePending, tags.PendingRaw)
+		}
+	}
 	// The record first: a crash after the deactivation still leaves it, so
 	// the deletion window starts (a record of a credential still active is
 	// ignored, and rewritten by the next deactivation).
