@@ -52,8 +52,14 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 				return k.CreateDate
 			}
 		}
+		for _, c := range u.ServiceCredentials {
+			if c.ID == id {
+				return c.CreateDate
+			}
+		}
 		return time.Time{}
 	}
+	svcLifecycle := ServiceCredentials(r.Policy).Lifecycle
 	item := func(account, user, keyID string, st notify.State, date time.Time) (notify.Item, bool) {
 		a, u := accts[account], users[plan.UserRef{Account: account, User: user}]
 		if a == nil || u == nil {
@@ -98,6 +104,23 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeleteKey && done:
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, at); ok {
+					items = append(items, it)
+				}
+			// Service-specific credentials: told like a key rotation (the
+			// notice names the old credential and where the new one is).
+			case o.Kind == plan.CreateServiceCredential && (done || o.NewKeyID != "" && o.SecretARN != ""):
+				due := svcLifecycle.DeactivationDue(keyCreated(u, o.KeyID), at)
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
+					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeactivateServiceCredential && done:
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, at); ok {
+					it.Rollback = svcLifecycle.DeletionDue(keyCreated(u, o.KeyID), at)
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeleteServiceCredential && done && actions[o.ActionID].Evidence["orphan"] != "true":
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, at); ok {
 					items = append(items, it)
 				}

@@ -30,6 +30,18 @@ func Lifecycle(p *policy.Policy, ak policy.AccessKeys) plan.Lifecycle {
 	}
 }
 
+// ServiceCredentials returns the planner's and the executor's periods of
+// the service-specific credential lifecycle (service_credentials), without
+// records.
+func ServiceCredentials(p *policy.Policy) plan.Services {
+	sc := p.ServiceCredentials
+	return plan.Services{
+		Lifecycle: plan.Lifecycle{RotateAfter: time.Duration(sc.RotateAfter), DeactivateAfter: time.Duration(sc.DeactivateAfter),
+			DeleteAfter: time.Duration(sc.DeleteAfter), UnusedAfter: time.Duration(p.AccessKeys.UnusedAfter), OrphanGrace: time.Duration(p.Rotation.OrphanGrace)},
+		APIKeyMaxLifetime: time.Duration(sc.APIKeyMaxLifetime),
+	}
+}
+
 // Clients gives the executor its clients: the caller's own account with the
 // caller's credentials, member accounts through the organization role, and
 // the secret store in the user's account or the central one.
@@ -112,12 +124,23 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 	if err != nil {
 		return nil, fmt.Errorf("gather rotation records: %w", err)
 	}
+	var svcs *plan.Services
+	if p.ServiceCredentials.Rotate {
+		recs, err := ex.GatherServices(ctx, snap)
+		if err != nil {
+			return nil, fmt.Errorf("gather service credential records: %w", err)
+		}
+		s := ServiceCredentials(p)
+		s.Records = recs
+		svcs = &s
+	}
 	now := r.now()
 	limits := r.limits(maxChanges)
 	built := plan.Build(plan.Input{
 		Snapshot: snap, Lifecycle: Lifecycle(p, p.AccessKeys), Limits: limits, Rotations: rots,
 		Exempt:    func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
 		SecretDue: secretDue(p),
+		Services:  svcs,
 	}, now)
 	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
 }
