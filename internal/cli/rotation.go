@@ -270,6 +270,8 @@ type manualOptions struct {
 	Now         bool
 	Compromised bool
 	Yes         bool
+	// Service (rollback): the service-specific credential's service.
+	Service string
 	// rotate --self
 	Self         bool
 	Force        bool
@@ -280,17 +282,22 @@ type manualOptions struct {
 func newRollbackCmd(g *globalOptions) *cobra.Command {
 	o := &manualOptions{}
 	cmd := &cobra.Command{
-		Use:   "rollback --account ACCOUNT --user USER",
+		Use:   "rollback --account ACCOUNT --user USER [--service codecommit|keyspaces|bedrock]",
 		Short: "Re-activate the old key keyrot deactivated (while it still exists)",
 		Long: `Re-activate the key keyrot itself deactivated for the user, while it still exists, and hold
 further deactivation of it until a new rotation. A key that was already inactive when keyrot
-first met it is refused: keyrot did not deactivate it.`,
+first met it is refused: keyrot did not deactivate it.
+
+With --service, re-activate instead the service-specific credential of that service
+(codecommit, keyspaces or bedrock) that keyrot deactivated for the user; keyrot then leaves it
+active until a person decides.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runManual(cmd.Context(), g, o, "rollback")
 		},
 	}
 	addManualFlags(cmd, g, o)
+	cmd.Flags().StringVar(&o.Service, "service", "", "re-activate the service-specific credential of this service instead: codecommit, keyspaces or bedrock")
 	return cmd
 }
 
@@ -355,6 +362,9 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	if !inventory.IsAccountID(o.Account) || o.User == "" {
 		return usageErrorf("--account (12 digits) and --user are required")
 	}
+	if o.Service != "" && credentialService(o.Service) == "" {
+		return usageErrorf("--service must be codecommit, keyspaces or bedrock (got %q)", o.Service)
+	}
 	a, h, err := setupRotation(ctx, g, &o.rotationOptions)
 	if err != nil {
 		return err
@@ -369,6 +379,11 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		}
 	}
 	req := app.KeyRequest{Account: o.Account, User: o.User, KeyID: o.KeyID, Compromised: o.Compromised, Scope: o.Scope}
+	if o.Service != "" {
+		if req.Service = credentialService(o.Service); req.Service == "" {
+			return usageErrorf("--service must be codecommit, keyspaces or bedrock (got %q)", o.Service)
+		}
+	}
 	var res *app.KeyResult
 	if command == "rollback" {
 		res, err = a.Rollback(ctx, req)
@@ -479,10 +494,23 @@ func manualQuestion(o *manualOptions, command string) string {
 		key = "access key " + inventory.MaskKeyID(o.KeyID)
 	}
 	switch {
+	case command == "rollback" && o.Service != "":
+		return fmt.Sprintf("Re-activate the %s credential keyrot deactivated for %s in %s?", o.Service, o.User, o.Account)
 	case command == "rollback":
 		return fmt.Sprintf("Re-activate the key keyrot deactivated for %s in %s?", o.User, o.Account)
 	case o.Compromised:
 		return fmt.Sprintf("Rotate %s of %s in %s as compromised? The old key is deactivated at once, as soon as the new key is verified: anything still using it stops working now.", key, o.User, o.Account)
 	}
 	return fmt.Sprintf("Rotate %s of %s in %s now? The old key stays active until a later apply finds it unused.", key, o.User, o.Account)
+}
+
+// credentialService maps --service's short name (or the full one) to the
+// service of a service-specific credential; "" if it is none.
+func credentialService(name string) string {
+	for _, svc := range inventory.CredentialServices {
+		if name == svc || name == plan.ServiceShort(svc) {
+			return svc
+		}
+	}
+	return ""
 }
