@@ -41,6 +41,7 @@ func TestPermissionsDocumented(t *testing.T) {
 		{"organizations", reflect.TypeFor[collect.OrganizationsAPI]()},
 		{"sts", reflect.TypeFor[awsaccess.STSAPI]()},
 		{"iam", reflect.TypeFor[execute.IAM]()},
+		{"iam", reflect.TypeFor[execute.ServiceIAM]()},
 		{"secretsmanager", reflect.TypeFor[secretstore.API]()},
 		{"iam", reflect.TypeFor[collect.ServerCertAPI]()},
 		{"acm", reflect.TypeFor[collect.ACMAPI]()},

@@ -204,6 +204,13 @@ func MemberRotation(o Options) Document {
 			"iam:GetUser",
 			"iam:UpdateAccessKey",
 		}, Resource: []string{o.anyUser()}},
+		// Service-specific credentials (service_credentials.rotate):
+		// create the second one, deactivate the old one, delete it.
+		Statement{Sid: "RotateServiceCredentials", Effect: "Allow", Action: []string{
+			"iam:CreateServiceSpecificCredential",
+			"iam:DeleteServiceSpecificCredential",
+			"iam:UpdateServiceSpecificCredential",
+		}, Resource: []string{o.anyUser()}},
 		Statement{Sid: "KeyrotTags", Effect: "Allow", Action: []string{
 			"iam:TagUser",
 			"iam:UntagUser",
@@ -212,8 +219,11 @@ func MemberRotation(o Options) Document {
 		}},
 		Statement{Sid: "NotExemptUsers", Effect: "Deny", Action: []string{
 			"iam:CreateAccessKey",
+			"iam:CreateServiceSpecificCredential",
 			"iam:DeleteAccessKey",
+			"iam:DeleteServiceSpecificCredential",
 			"iam:UpdateAccessKey",
+			"iam:UpdateServiceSpecificCredential",
 		}, Resource: []string{o.anyUser()}, Condition: map[string]map[string][]string{
 			"Null": {"iam:ResourceTag/" + o.ExemptTag: {"false"}},
 		}},
