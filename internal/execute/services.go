@@ -790,15 +790,26 @@ func (r *runner) rollbackService(ctx context.Context, a plan.Action) Outcome {
 	if err != nil {
 		return failed(a, err)
 	}
-	if _, err := si.UpdateServiceSpecificCredential(ctx, &iam.UpdateServiceSpecificCredentialInput{UserName: aws.String(a.User),
-		ServiceSpecificCredentialId: aws.String(k.ID), Status: types.StatusTypeActive}); err != nil {
-		err = fmt.Errorf("re-activate %s credential %s of %s: %w", plan.ServiceShort(a.Service), inventory.MaskKeyID(k.ID), a.User, err)
+	// The rollback is recorded before the credential is re-activated: a
+	// re-activation without its record would be undone by the next apply.
+	if err := st.TagServiceRecord(ctx, tags.ARN, secretstore.TagServiceRolledBack, secretstore.IDMark(k.ID, r.e.now())); err != nil {
+		err = fmt.Errorf("nothing re-activated: the rollback could not be recorded: %w", err)
 		j.end(ctx, Failed, err.Error(), "")
 		return failed(a, err)
 	}
-	if err := st.TagServiceRecord(ctx, tags.ARN, secretstore.TagServiceRolledBack, secretstore.IDMark(k.ID, r.e.now())); err != nil {
-		// Without the record the next apply deactivates it again: say so.
-		err = fmt.Errorf("credential %s re-activated, but the rollback could not be recorded (the next apply would deactivate it again; tag the secret by hand): %w", inventory.MaskKeyID(k.ID), err)
+	if _, err := si.UpdateServiceSpecificCredential(ctx, &iam.UpdateServiceSpecificCredentialInput{UserName: aws.String(a.User),
+		ServiceSpecificCredentialId: aws.String(k.ID), Status: types.StatusTypeActive}); err != nil {
+		err = fmt.Errorf("re-activate %s credential %s of %s: %w", plan.ServiceShort(a.Service), inventory.MaskKeyID(k.ID), a.User, err)
+		// The record goes back as it was: no rollback happened.
+		var rerr error
+		if tags.RolledBackID == "" {
+			rerr = st.UntagServiceRecord(ctx, tags.ARN, secretstore.TagServiceRolledBack)
+		} else {
+			rerr = st.TagServiceRecord(ctx, tags.ARN, secretstore.TagServiceRolledBack, secretstore.IDMark(tags.RolledBackID, tags.RolledBackAt))
+		}
+		if rerr != nil {
+			err = errors.Join(err, fmt.Errorf("restore the secret's %s tag by hand: %w", secretstore.TagServiceRolledBack, rerr))
+		}
 		j.end(ctx, Failed, err.Error(), "")
 		return failed(a, err)
 	}
