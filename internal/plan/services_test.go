@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,47 @@ func TestAPIKeyRotatedBeforeExpiry(t *testing.T) {
 	}
 	if a := serviceActionsOf(Build(in, at(20))); len(a) != 1 || a[0].Evidence["new_lifetime_days"] != "30" {
 		t.Errorf("at day 20: %+v", a)
+	}
+}
+
+// TestSavedPlanServiceActions: a saved plan with a service credential's
+// rotation round-trips its digest and is narrowed to the plan computed now;
+// the same action under another service, or a kind keyrot does not carry
+// out, is refused.
+func TestSavedPlanServiceActions(t *testing.T) {
+	now := at(95)
+	current := servicePlan(credSnap(cred("ACCAOLD", inventory.ServiceCodeCommit, inventory.KeyActive, 0)), nil, now)
+	b, err := Encode(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Narrow(saved, current, now, 0, nil)
+	if err != nil {
+		t.Fatalf("narrow: %v", err)
+	}
+	if a := serviceActionsOf(got); len(a) != 1 || a[0].Service != inventory.ServiceCodeCommit {
+		t.Fatalf("narrowed: %+v", got.Actions)
+	}
+	for name, edit := range map[string]func(*Action){
+		"other service": func(a *Action) { a.Service = inventory.ServiceKeyspaces },
+		"unknown kind":  func(a *Action) { a.Kind = "reset-service-credential" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			forged := *saved
+			forged.Actions = nil
+			for _, a := range saved.Actions {
+				if ServiceKind(a.Kind) {
+					edit(&a)
+				}
+				forged.Actions = append(forged.Actions, a)
+			}
+			if _, err := Narrow(&forged, current, now, 0, nil); !errors.Is(err, ErrBadFile) {
+				t.Errorf("forged plan accepted: %v", err)
+			}
+		})
 	}
 }
