@@ -112,16 +112,19 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			case o.Kind == plan.CreateServiceCredential && (done || o.NewKeyID != "" && o.SecretARN != ""):
 				due := svcLifecycle.DeactivationDue(keyCreated(u, o.KeyID), at)
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
+					it.Service = plan.ServiceShort(actions[o.ActionID].Service)
 					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeactivateServiceCredential && done:
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, at); ok {
+					it.Service = plan.ServiceShort(actions[o.ActionID].Service)
 					it.Rollback = svcLifecycle.DeletionDue(keyCreated(u, o.KeyID), at)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeleteServiceCredential && done && actions[o.ActionID].Evidence["orphan"] != "true":
 				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, at); ok {
+					it.Service = plan.ServiceShort(actions[o.ActionID].Service)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeactivateKey && o.Status == execute.Blocked && o.LastUsed != nil:
