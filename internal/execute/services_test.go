@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
@@ -20,7 +22,9 @@ import (
 // reference's ServiceSpecificCredentialMetadata has CreateDate,
 // ExpirationDate, ServiceCredentialAlias, ServiceName,
 // ServiceSpecificCredentialId, ServiceUserName, Status and UserName, and
-// no last-used field (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ServiceSpecificCredentialMetadata.html);
+// no last-used field (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ServiceSpecificCredentialMetadata.html;
+// the same members in botocore 1.43.11's iam/2010-05-08/service-2.json and
+// in the Go SDK's types, which TestNoServiceCredentialLastUse checks);
 // the credential report's columns cover passwords, access keys and
 // X.509 certificates only (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html).
 // So the deactivation gate of these credentials is time and notice: the
@@ -248,5 +252,18 @@ func TestServiceStaleActionsRefused(t *testing.T) {
 	}
 	if n := len(w.creds("git")); n != 2 {
 		t.Errorf("git has %d credentials", n)
+	}
+}
+
+// TestNoServiceCredentialLastUse fails if the IAM model gains a last-used
+// field for service-specific credentials: the time-and-notice gate would
+// then have a usage gate to add.
+func TestNoServiceCredentialLastUse(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[types.ServiceSpecificCredentialMetadata](), reflect.TypeFor[types.ServiceSpecificCredential]()} {
+		for i := range typ.NumField() {
+			if name := typ.Field(i).Name; strings.Contains(strings.ToLower(name), "used") {
+				t.Errorf("%s has %s: AWS now records a last use of service-specific credentials", typ.Name(), name)
+			}
+		}
 	}
 }
