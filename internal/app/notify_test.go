@@ -255,4 +255,25 @@ func TestNoticeItemsServiceCredentials(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// A later run: the deadlines ahead are told again (so reminders fall
+	// on the right days), from the service secret's records.
+	arn := "arn:aws:secretsmanager:us-east-1:111111111111:secret:keyrot/111111111111/git/codecommit-AbCdEf"
+	rp = &RotationPlan{Snapshot: snap, Plan: &plan.Plan{Upcoming: []plan.Upcoming{
+		{Kind: plan.DeactivateServiceCredential, AccountID: "111111111111", User: "git", Service: inventory.ServiceCodeCommit, KeyID: "ACCAOLD", Due: now.Add(5 * day)},
+		{Kind: plan.DeleteServiceCredential, AccountID: "111111111111", User: "git", Service: inventory.ServiceKeyspaces, KeyID: "ACCAOLDER", Due: now.Add(8 * day)},
+	}}, ServiceRecords: map[plan.ServiceRef]plan.ServiceRecord{
+		{Account: "111111111111", User: "git", Service: inventory.ServiceCodeCommit}: {SecretARN: arn, CredentialID: "ACCANEW"},
+		{Account: "111111111111", User: "git", Service: inventory.ServiceKeyspaces}: {SecretARN: "x", DeactivatedID: "ACCAOLDER", DeactivatedAt: now.Add(-2 * day)},
+	}}
+	got = nil
+	for _, it := range r.NoticeItems(rp, &execute.Result{}, now) {
+		got = append(got, string(it.State)+" "+it.KeyID+" "+it.Date.Format("2006-01-02")+" "+it.SecretName+" "+it.RollbackCommand())
+	}
+	want = []string{
+		"rotated ACCAOLD 2026-06-06 keyrot/111111111111/git/codecommit ",
+		"deactivated ACCAOLDER 2026-05-30  keyrot rollback --account 111111111111 --user git --service keyspaces",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reminders (-want +got):\n%s", diff)
+	}
 }
