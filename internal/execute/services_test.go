@@ -105,6 +105,17 @@ func TestServiceCredentialLifecycle(t *testing.T) {
 	if err != nil || cur.Value.ServiceUserName == "" || cur.Value.ServicePassword.Empty() || cur.Value.UserName != "git" {
 		t.Errorf("git's secret: %+v %v", cur.Value, err)
 	}
+	// The access keys' records never take a service secret for the user's
+	// key secret.
+	rots, err := w.executor("keys").Gather(context.Background(), w.world.snapshot(), GatherOptions{RotateAfter: 90 * day, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, rot := range rots {
+		if rot.SecretARN != "" || rot.NewKeyID != "" {
+			t.Errorf("%s: access key records from a service secret: %+v", ref.User, rot)
+		}
+	}
 }
 
 // TestServiceLifecycleNoUsageGate: with no last use to read, a credential
