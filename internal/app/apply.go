@@ -403,7 +403,8 @@ func (r *App) executor(scope Scope, runID int64) *execute.Executor {
 	clients := r.clients(scope)
 	ex := &execute.Executor{Clients: clients, History: h, RunID: runID, Owner: r.owner(runID),
 		Logger: r.log(), Now: r.Now, ActionTimeout: r.ActionTimeout, Rules: r.rules(), Concurrency: conc,
-		Destinations: r.destinations(scope), Deliveries: r.deliveryLog(), SecretRotation: clients.SecretRotation}
+		Destinations: r.destinations(scope), Deliveries: r.deliveryLog(), SecretRotation: clients.SecretRotation,
+		ServiceCredentials: ServiceCredentials(r.Policy)}
 	r.consoleExecutor(ex, scope)
 	return ex
 }

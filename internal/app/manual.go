@@ -20,6 +20,9 @@ type KeyRequest struct {
 	// Compromised (rotate now): the old key is compromised: deactivate it
 	// at once and keep the new secret from it.
 	Compromised bool
+	// Service (rollback): re-activate the service-specific credential of
+	// this service (codecommit.amazonaws.com, ...) instead of a key.
+	Service string
 	// Role and external ID to reach the account (scope fields).
 	Scope Scope
 }
@@ -87,6 +90,9 @@ func (req KeyRequest) check() error {
 // The executor refuses keys keyrot did not deactivate itself.
 func (r *App) Rollback(ctx context.Context, req KeyRequest) (*KeyResult, error) {
 	return r.manual(ctx, "rollback", req, func(ex *execute.Executor) (execute.Outcome, error) {
+		if req.Service != "" {
+			return ex.RollbackService(ctx, req.Account, req.User, req.Service)
+		}
 		return ex.Rollback(ctx, req.Account, req.User, execute.Options{})
 	})
 }

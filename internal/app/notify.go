@@ -52,8 +52,14 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 				return k.CreateDate
 			}
 		}
+		for _, c := range u.ServiceCredentials {
+			if c.ID == id {
+				return c.CreateDate
+			}
+		}
 		return time.Time{}
 	}
+	svcLifecycle := ServiceCredentials(r.Policy).Lifecycle
 	item := func(account, user, keyID string, st notify.State, date time.Time) (notify.Item, bool) {
 		a, u := accts[account], users[plan.UserRef{Account: account, User: user}]
 		if a == nil || u == nil {
@@ -108,6 +114,26 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			case o.Kind == execute.KindRestoreConsole && done:
 				if it, ok := item(o.AccountID, o.User, "", notify.StateConsoleRestored, at); ok {
 					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
+					items = append(items, it)
+				}
+			// Service-specific credentials: told like a key rotation (the
+			// notice names the old credential and where the new one is).
+			case o.Kind == plan.CreateServiceCredential && (done || o.NewKeyID != "" && o.SecretARN != ""):
+				due := svcLifecycle.DeactivationDue(keyCreated(u, o.KeyID), at)
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateRotated, due); ok {
+					it.Service = plan.ServiceShort(actions[o.ActionID].Service)
+					it.SecretName, it.SecretARN, it.SecretRegion = o.SecretName, o.SecretARN, regionOfARN(o.SecretARN)
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeactivateServiceCredential && done:
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeactivated, at); ok {
+					it.Service = plan.ServiceShort(actions[o.ActionID].Service)
+					it.Rollback = svcLifecycle.DeletionDue(keyCreated(u, o.KeyID), at)
+					items = append(items, it)
+				}
+			case o.Kind == plan.DeleteServiceCredential && done && actions[o.ActionID].Evidence["orphan"] != "true":
+				if it, ok := item(o.AccountID, o.User, o.KeyID, notify.StateDeleted, at); ok {
+					it.Service = plan.ServiceShort(actions[o.ActionID].Service)
 					items = append(items, it)
 				}
 			case o.Kind == plan.DeactivateKey && o.Status == execute.Blocked && o.LastUsed != nil:
@@ -172,6 +198,24 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			}
 			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivated, rot.DeactivatedAt); ok {
 				it.Rollback = up.Due
+				items = append(items, it)
+			}
+		}
+	}
+	// Service-specific credentials: the same reminders of the deadlines
+	// ahead, from the service secret's records.
+	for _, up := range rp.Plan.Upcoming {
+		rec := rp.ServiceRecords[plan.ServiceRef{Account: up.AccountID, User: up.User, Service: up.Service}]
+		switch {
+		case up.Kind == plan.DeactivateServiceCredential && rec.SecretARN != "":
+			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateRotated, up.Due); ok {
+				it.Service = plan.ServiceShort(up.Service)
+				it.SecretARN, it.SecretRegion, it.SecretName = rec.SecretARN, regionOfARN(rec.SecretARN), secretNameOfARN(rec.SecretARN)
+				items = append(items, it)
+			}
+		case up.Kind == plan.DeleteServiceCredential && rec.DeactivatedID == up.KeyID:
+			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivated, rec.DeactivatedAt); ok {
+				it.Service, it.Rollback = plan.ServiceShort(up.Service), up.Due
 				items = append(items, it)
 			}
 		}

@@ -218,3 +218,62 @@ func TestNoticeItemsBlockedDelivery(t *testing.T) {
 		t.Errorf("blocked-delivery items (-want +got):\n%s", diff)
 	}
 }
+
+// TestNoticeItemsServiceCredentials: a service-specific credential's
+// rotation is told like a key's (where the new one is, and when the old one
+// goes), and its deactivation's rollback command names the service.
+func TestNoticeItemsServiceCredentials(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	snap := &inventory.Snapshot{Accounts: []inventory.Account{{ID: "111111111111", Name: "prod", Status: inventory.AccountAudited,
+		Users: []inventory.User{{Name: "git", ARN: "arn:aws:iam::111111111111:user/git", Tags: map[string]string{"owner": "git@example.com"},
+			ServiceCredentials: []inventory.ServiceCredential{
+				{ID: "ACCAOLD", Service: inventory.ServiceCodeCommit, Status: inventory.KeyActive, CreateDate: now.Add(-95 * day)},
+				{ID: "ACCAOLDER", Service: inventory.ServiceKeyspaces, Status: inventory.KeyActive, CreateDate: now.Add(-105 * day)},
+			}}}}}}
+	create := plan.Action{ID: "c", Kind: plan.CreateServiceCredential, AccountID: "111111111111", User: "git", KeyID: "ACCAOLD", Service: inventory.ServiceCodeCommit}
+	deact := plan.Action{ID: "d", Kind: plan.DeactivateServiceCredential, AccountID: "111111111111", User: "git", KeyID: "ACCAOLDER", Service: inventory.ServiceKeyspaces}
+	rp := &RotationPlan{Snapshot: snap, Plan: &plan.Plan{Actions: []plan.Action{create, deact}}}
+	res := &execute.Result{Outcomes: []execute.Outcome{
+		{ActionID: "c", Kind: plan.CreateServiceCredential, AccountID: "111111111111", User: "git", KeyID: "ACCAOLD", Status: execute.Succeeded,
+			NewKeyID: "ACCANEW", SecretName: "keyrot/111111111111/git/codecommit", SecretARN: "arn:aws:secretsmanager:us-east-1:111111111111:secret:keyrot/111111111111/git/codecommit-AbCdEf"},
+		{ActionID: "d", Kind: plan.DeactivateServiceCredential, AccountID: "111111111111", User: "git", KeyID: "ACCAOLDER", Status: execute.Succeeded},
+	}}
+	r := &App{Policy: policy.Default(), Now: func() time.Time { return now }}
+	var got []string
+	for _, it := range r.NoticeItems(rp, res, now) {
+		if it.State == notify.StateFinding {
+			continue
+		}
+		got = append(got, string(it.State)+" "+it.KeyID+" "+it.Date.Format("2006-01-02")+" "+it.SecretName+" "+it.RollbackCommand())
+	}
+	want := []string{
+		// Deactivation due at 100 days old, 10 days after the store: June 11.
+		"rotated ACCAOLD 2026-06-11 keyrot/111111111111/git/codecommit ",
+		"deactivated ACCAOLDER 2026-06-01  keyrot rollback --account 111111111111 --user git --service keyspaces",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// A later run: the deadlines ahead are told again (so reminders fall
+	// on the right days), from the service secret's records.
+	arn := "arn:aws:secretsmanager:us-east-1:111111111111:secret:keyrot/111111111111/git/codecommit-AbCdEf"
+	rp = &RotationPlan{Snapshot: snap, Plan: &plan.Plan{Upcoming: []plan.Upcoming{
+		{Kind: plan.DeactivateServiceCredential, AccountID: "111111111111", User: "git", Service: inventory.ServiceCodeCommit, KeyID: "ACCAOLD", Due: now.Add(5 * day)},
+		{Kind: plan.DeleteServiceCredential, AccountID: "111111111111", User: "git", Service: inventory.ServiceKeyspaces, KeyID: "ACCAOLDER", Due: now.Add(8 * day)},
+	}}, ServiceRecords: map[plan.ServiceRef]plan.ServiceRecord{
+		{Account: "111111111111", User: "git", Service: inventory.ServiceCodeCommit}: {SecretARN: arn, CredentialID: "ACCANEW"},
+		{Account: "111111111111", User: "git", Service: inventory.ServiceKeyspaces}:  {SecretARN: "x", DeactivatedID: "ACCAOLDER", DeactivatedAt: now.Add(-2 * day)},
+	}}
+	got = nil
+	for _, it := range r.NoticeItems(rp, &execute.Result{}, now) {
+		got = append(got, string(it.State)+" "+it.KeyID+" "+it.Date.Format("2006-01-02")+" "+it.SecretName+" "+it.RollbackCommand())
+	}
+	want = []string{
+		"rotated ACCAOLD 2026-06-06 keyrot/111111111111/git/codecommit ",
+		"deactivated ACCAOLDER 2026-05-30  keyrot rollback --account 111111111111 --user git --service keyspaces",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reminders (-want +got):\n%s", diff)
+	}
+}

@@ -30,6 +30,18 @@ func Lifecycle(p *policy.Policy, ak policy.AccessKeys) plan.Lifecycle {
 	}
 }
 
+// ServiceCredentials returns the planner's and the executor's periods of
+// the service-specific credential lifecycle (service_credentials), without
+// records.
+func ServiceCredentials(p *policy.Policy) plan.Services {
+	sc := p.ServiceCredentials
+	return plan.Services{
+		Lifecycle: plan.Lifecycle{RotateAfter: time.Duration(sc.RotateAfter), DeactivateAfter: time.Duration(sc.DeactivateAfter),
+			DeleteAfter: time.Duration(sc.DeleteAfter), UnusedAfter: time.Duration(p.AccessKeys.UnusedAfter), OrphanGrace: time.Duration(p.Rotation.OrphanGrace)},
+		APIKeyMaxLifetime: time.Duration(sc.APIKeyMaxLifetime),
+	}
+}
+
 // Clients gives the executor its clients: the caller's own account with the
 // caller's credentials, member accounts through the organization role, and
 // the secret store in the user's account or the central one.
@@ -95,7 +107,10 @@ func (c *Clients) KeyConfig(context.Context, string) (aws.Config, error) {
 type RotationPlan struct {
 	Snapshot  *inventory.Snapshot
 	Rotations map[plan.UserRef]plan.Rotation
-	Plan      *plan.Plan
+	// ServiceRecords are keyrot's records of service-specific credentials
+	// (nil when their rotation is off).
+	ServiceRecords map[plan.ServiceRef]plan.ServiceRecord
+	Plan           *plan.Plan
 }
 
 // planRotation collects the inventory, gathers keyrot's rotation records
@@ -112,6 +127,17 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 	if err != nil {
 		return nil, fmt.Errorf("gather rotation records: %w", err)
 	}
+	var svcs *plan.Services
+	var recs map[plan.ServiceRef]plan.ServiceRecord
+	if p.ServiceCredentials.Rotate {
+		recs, err = ex.GatherServices(ctx, snap)
+		if err != nil {
+			return nil, fmt.Errorf("gather service credential records: %w", err)
+		}
+		s := ServiceCredentials(p)
+		s.Records = recs
+		svcs = &s
+	}
 	now := r.now()
 	limits := r.limits(maxChanges)
 	built := plan.Build(plan.Input{
@@ -119,8 +145,9 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 		Exempt:    func(a *inventory.Account, u *inventory.User) plan.Exemption { return rotationExemption(p, a, u, now) },
 		SecretDue: secretDue(p),
 		Console:   ConsoleLifecycle(p),
+		Services:  svcs,
 	}, now)
-	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
+	return &RotationPlan{Snapshot: snap, Rotations: rots, ServiceRecords: recs, Plan: built}, nil
 }
 
 // limits returns the guardrails in force: the policy's, with maxChanges

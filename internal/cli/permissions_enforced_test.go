@@ -27,6 +27,10 @@ import (
 // of keyrot's documents in turn; without it, a sample (CI's short form).
 var permissionsFull = flag.Bool("permissions-full", false, "remove every action of keyrot's permission documents in turn (slow)")
 
+// permissionsOnly makes TestPermissionsNoneSuperfluous remove these actions
+// (comma-separated) in turn instead: a targeted run.
+var permissionsOnly = flag.String("permissions-only", "", "remove only these actions of keyrot's permission documents in turn (comma-separated)")
+
 const demoMgmt = "210987654321"
 
 // permRun is one run of keyrot's lifecycle on the demo organization under
@@ -225,6 +229,8 @@ ssh_keys:
   collect: true
 console:
   disable_unused: true
+service_credentials:
+  rotate: true
 exemptions:
   - match: {ou: %s}
     reason: the security team rotates its own accounts' keys
@@ -507,6 +513,9 @@ var permissionSample = []string{
 // lifecycle then meets AccessDenied for it.
 func TestPermissionsNoneSuperfluous(t *testing.T) {
 	actions := permissionSample
+	if *permissionsOnly != "" {
+		actions = strings.Split(*permissionsOnly, ",")
+	}
 	if *permissionsFull {
 		mgmt, audit, rot, _ := permDocuments("")
 		seen := map[string]bool{}

@@ -42,6 +42,7 @@ func TestPermissionsDocumented(t *testing.T) {
 		{"sts", reflect.TypeFor[awsaccess.STSAPI]()},
 		{"iam", reflect.TypeFor[execute.IAM]()},
 		{"iam", reflect.TypeFor[execute.ConsoleIAM]()},
+		{"iam", reflect.TypeFor[execute.ServiceIAM]()},
 		{"secretsmanager", reflect.TypeFor[secretstore.API]()},
 		{"iam", reflect.TypeFor[collect.ServerCertAPI]()},
 		{"acm", reflect.TypeFor[collect.ACMAPI]()},

@@ -269,9 +269,11 @@ type manualOptions struct {
 	KeyID       string
 	Now         bool
 	Compromised bool
+	Yes         bool
 	// rollback --console
 	Console bool
-	Yes     bool
+	// Service (rollback): the service-specific credential's service.
+	Service string
 	// rotate --self
 	Self         bool
 	Force        bool
@@ -282,8 +284,8 @@ type manualOptions struct {
 func newRollbackCmd(g *globalOptions) *cobra.Command {
 	o := &manualOptions{}
 	cmd := &cobra.Command{
-		Use:   "rollback --account ACCOUNT --user USER [--console]",
-		Short: "Re-activate the old key keyrot deactivated (while it still exists), or restore console access",
+		Use:   "rollback --account ACCOUNT --user USER [--console | --service codecommit|keyspaces|bedrock]",
+		Short: "Re-activate the old key keyrot deactivated (while it still exists), or restore console access or a service credential",
 		Long: `Re-activate the key keyrot itself deactivated for the user, while it still exists, and hold
 further deactivation of it until a new rotation. A key that was already inactive when keyrot
 first met it is refused: keyrot did not deactivate it.
@@ -291,7 +293,11 @@ first met it is refused: keyrot did not deactivate it.
 With --console, restore the console access keyrot disabled for the user: a new random password
 that meets the account's password policy, to be changed at the first sign-in, stored in Secrets
 Manager (the secret named in the output; docs/console-passwords.md) before the login profile is
-created. The password is never printed. Console access keyrot did not disable is refused.`,
+created. The password is never printed. Console access keyrot did not disable is refused.
+
+With --service, re-activate instead the service-specific credential of that service
+(codecommit, keyspaces or bedrock) that keyrot deactivated for the user; keyrot then leaves it
+active until a person decides.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runManual(cmd.Context(), g, o, "rollback")
@@ -299,6 +305,7 @@ created. The password is never printed. Console access keyrot did not disable is
 	}
 	addManualFlags(cmd, g, o)
 	cmd.Flags().BoolVar(&o.Console, "console", false, "restore the console password keyrot disabled, not a key")
+	cmd.Flags().StringVar(&o.Service, "service", "", "re-activate the service-specific credential of this service instead: codecommit, keyspaces or bedrock")
 	return cmd
 }
 
@@ -363,6 +370,12 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 	if !inventory.IsAccountID(o.Account) || o.User == "" {
 		return usageErrorf("--account (12 digits) and --user are required")
 	}
+	if o.Service != "" && credentialService(o.Service) == "" {
+		return usageErrorf("--service must be codecommit, keyspaces or bedrock (got %q)", o.Service)
+	}
+	if o.Service != "" && o.Console {
+		return usageErrorf("--console and --service name different credentials: give one")
+	}
 	a, h, err := setupRotation(ctx, g, &o.rotationOptions)
 	if err != nil {
 		return err
@@ -377,6 +390,11 @@ func runManual(ctx context.Context, g *globalOptions, o *manualOptions, command 
 		}
 	}
 	req := app.KeyRequest{Account: o.Account, User: o.User, KeyID: o.KeyID, Compromised: o.Compromised, Scope: o.Scope}
+	if o.Service != "" {
+		if req.Service = credentialService(o.Service); req.Service == "" {
+			return usageErrorf("--service must be codecommit, keyspaces or bedrock (got %q)", o.Service)
+		}
+	}
 	var res *app.KeyResult
 	switch {
 	case command == "rollback" && o.Console:
@@ -492,10 +510,23 @@ func manualQuestion(o *manualOptions, command string) string {
 	switch {
 	case command == "rollback" && o.Console:
 		return fmt.Sprintf("Restore the console access keyrot disabled for %s in %s, with a new password stored in Secrets Manager?", o.User, o.Account)
+	case command == "rollback" && o.Service != "":
+		return fmt.Sprintf("Re-activate the %s credential keyrot deactivated for %s in %s?", o.Service, o.User, o.Account)
 	case command == "rollback":
 		return fmt.Sprintf("Re-activate the key keyrot deactivated for %s in %s?", o.User, o.Account)
 	case o.Compromised:
 		return fmt.Sprintf("Rotate %s of %s in %s as compromised? The old key is deactivated at once, as soon as the new key is verified: anything still using it stops working now.", key, o.User, o.Account)
 	}
 	return fmt.Sprintf("Rotate %s of %s in %s now? The old key stays active until a later apply finds it unused.", key, o.User, o.Account)
+}
+
+// credentialService maps --service's short name (or the full one) to the
+// service of a service-specific credential; "" if it is none.
+func credentialService(name string) string {
+	for _, svc := range inventory.CredentialServices {
+		if name == svc || name == plan.ServiceShort(svc) {
+			return svc
+		}
+	}
+	return ""
 }

@@ -157,6 +157,11 @@ type Executor struct {
 	Self func(ctx context.Context) (string, error)
 	// Rand is the source of generated passwords; crypto/rand if nil.
 	Rand io.Reader
+	// ServiceCredentials are the periods the service-specific credential
+	// steps re-check (services.go) and the Bedrock API key lifetime; its
+	// Records are not used. The zero value means plan.DefaultLifecycle's
+	// periods and no lifetime cap.
+	ServiceCredentials plan.Services
 }
 
 // DefaultActionTimeout bounds one action (its AWS calls and the wait for a
@@ -476,7 +481,15 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 	// keys as this run changes them, so that a later action (create after
 	// delete) checks against it.
 	work := func(idx []int) {
-		expect := actions[idx[0]].Expect
+		// The access key actions' expected keys; the service-specific
+		// credential actions carry their own.
+		var expect []plan.KeyState
+		for _, i := range idx {
+			if !plan.ServiceKind(actions[i].Kind) {
+				expect = actions[i].Expect
+				break
+			}
+		}
 		userFailed := false
 		for _, i := range idx {
 			a := actions[i]
@@ -539,6 +552,9 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 
 // applyToState returns the user's keys after action a with outcome o.
 func applyToState(ks []plan.KeyState, a plan.Action, o Outcome) []plan.KeyState {
+	if plan.ServiceKind(a.Kind) {
+		return ks // not an access key
+	}
 	var next []plan.KeyState
 	for _, k := range ks {
 		switch {
@@ -570,6 +586,12 @@ func describe(a plan.Action) string {
 		return "start the rotation of secret " + a.Evidence["secret"] + " in " + a.Region
 	case plan.DisableConsole:
 		return "disable the console password of " + a.User
+	case plan.CreateServiceCredential:
+		return "create a new " + plan.ServiceShort(a.Service) + " credential for " + a.User + " replacing " + k
+	case plan.DeactivateServiceCredential:
+		return "deactivate " + plan.ServiceShort(a.Service) + " credential " + k + " of " + a.User
+	case plan.DeleteServiceCredential:
+		return "delete " + plan.ServiceShort(a.Service) + " credential " + k + " of " + a.User
 	}
 	return string(a.Kind) + " " + k + " of " + a.User
 }
@@ -590,6 +612,12 @@ func (r *runner) do(ctx context.Context, a plan.Action, expect []plan.KeyState) 
 		o = r.rotateSecret(ctx, a)
 	case plan.DisableConsole:
 		o = r.disableConsole(ctx, a)
+	case plan.CreateServiceCredential:
+		o = r.createServiceCredential(ctx, a)
+	case plan.DeactivateServiceCredential:
+		o = r.deactivateServiceCredential(ctx, a)
+	case plan.DeleteServiceCredential:
+		o = r.deleteServiceCredential(ctx, a)
 	default:
 		o = outcomeOf(a, Blocked, fmt.Sprintf("unknown action kind %q: keyrot carries out create-key, deactivate-key, delete-key and delete-orphan only", a.Kind))
 	}

@@ -90,7 +90,10 @@ type Item struct {
 	// KeyID is the key the item is about (the old key for a rotation). It is
 	// shown masked in human text.
 	KeyID string
-	State State
+	// Service, for a service-specific credential (KeyID is then its ID),
+	// is its service's short name (codecommit, keyspaces, bedrock).
+	Service string
+	State   State
 	// Date is what is due when (rotated, deactivation-due: the old key's
 	// deactivation; blocked-in-use: when deactivation was due) or when it
 	// happened (deactivated, deleted, finding).
@@ -195,6 +198,9 @@ func (it Item) RollbackCommand() string {
 	}
 	if it.Rollback.IsZero() {
 		return ""
+	}
+	if it.Service != "" {
+		return fmt.Sprintf("keyrot rollback --account %s --user %s --service %s", it.AccountID, it.User, it.Service)
 	}
 	return fmt.Sprintf("keyrot rollback --account %s --user %s", it.AccountID, it.User)
 }

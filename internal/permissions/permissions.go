@@ -211,6 +211,13 @@ func MemberRotation(o Options) Document {
 			"iam:CreateLoginProfile",
 			"iam:DeleteLoginProfile",
 		}, Resource: []string{o.anyUser()}},
+		// Service-specific credentials (service_credentials.rotate):
+		// create the second one, deactivate the old one, delete it.
+		Statement{Sid: "RotateServiceCredentials", Effect: "Allow", Action: []string{
+			"iam:CreateServiceSpecificCredential",
+			"iam:DeleteServiceSpecificCredential",
+			"iam:UpdateServiceSpecificCredential",
+		}, Resource: []string{o.anyUser()}},
 		Statement{Sid: "KeyrotTags", Effect: "Allow", Action: []string{
 			"iam:TagUser",
 			"iam:UntagUser",
@@ -220,9 +227,12 @@ func MemberRotation(o Options) Document {
 		Statement{Sid: "NotExemptUsers", Effect: "Deny", Action: []string{
 			"iam:CreateAccessKey",
 			"iam:CreateLoginProfile",
+			"iam:CreateServiceSpecificCredential",
 			"iam:DeleteAccessKey",
 			"iam:DeleteLoginProfile",
+			"iam:DeleteServiceSpecificCredential",
 			"iam:UpdateAccessKey",
+			"iam:UpdateServiceSpecificCredential",
 		}, Resource: []string{o.anyUser()}, Condition: map[string]map[string][]string{
 			"Null": {"iam:ResourceTag/" + o.ExemptTag: {"false"}},
 		}},

@@ -193,7 +193,7 @@ func Narrow(saved, current *Plan, now time.Time, maxAge time.Duration, unavailab
 		kind                           Kind
 		account, user, keyID, resource string
 	}
-	refOf := func(a Action) ref { return ref{a.Kind, a.AccountID, a.User, a.KeyID, a.Resource} }
+	refOf := func(a Action) ref { return ref{a.Kind, a.AccountID, a.User, a.KeyID, a.Resource + a.Service} }
 	due := map[ref]Action{}
 	for _, a := range current.Actions {
 		due[refOf(a)] = a
@@ -238,7 +238,7 @@ func Narrow(saved, current *Plan, now time.Time, maxAge time.Duration, unavailab
 // kind, account, user and key (zero if there is none), or "" if it is.
 func mismatch(s Action, acct string, inScope map[string]bool, why func(string) string, now Action, dup bool, current *Plan) string {
 	switch {
-	case s.Kind != CreateKey && s.Kind != DeactivateKey && s.Kind != DeleteKey && s.Kind != DeleteOrphan && s.Kind != RotateSecret && s.Kind != DisableConsole:
+	case s.Kind != CreateKey && s.Kind != DeactivateKey && s.Kind != DeleteKey && s.Kind != DeleteOrphan && s.Kind != RotateSecret && s.Kind != DisableConsole && !ServiceKind(s.Kind):
 		return fmt.Sprintf("%q is not an action keyrot carries out", s.Kind)
 	case !inScope[acct]:
 		return why(acct)

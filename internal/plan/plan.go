@@ -167,6 +167,9 @@ type Input struct {
 	// Console is the console password lifecycle (console.go); the zero
 	// value plans no console action.
 	Console ConsoleLifecycle
+	// Services, when set, plans the rotation of service-specific
+	// credentials (services.go); nil plans none.
+	Services *Services
 }
 
 // Gate is a live check the executor makes just before acting.
@@ -209,6 +212,9 @@ type Action struct {
 	// (a secret's ARN for rotate-secret); empty for users' keys.
 	Resource string `json:"resource,omitempty"`
 	Region   string `json:"region,omitempty"`
+	// Service is the service of a service-specific credential action
+	// (codecommit.amazonaws.com, ...); KeyID is then the credential's ID.
+	Service string `json:"service,omitempty"`
 }
 
 // Upcoming is a deadline ahead, for reports and reminders.
@@ -216,6 +222,7 @@ type Upcoming struct {
 	Kind      Kind      `json:"kind"`
 	AccountID string    `json:"account_id"`
 	User      string    `json:"user"`
+	Service   string    `json:"service,omitempty"`
 	KeyID     string    `json:"key_id"`
 	Due       time.Time `json:"due"`
 }
@@ -361,6 +368,7 @@ func Build(in Input, now time.Time) *Plan {
 			if !ex.ConsoleExempt {
 				ub.planConsole(in.Console)
 			}
+			ub.serviceActions(in.Services)
 			due = append(due, ub.actions...)
 			p.Blocked = append(p.Blocked, ub.blocked...)
 			p.Upcoming = append(p.Upcoming, ub.upcoming...)

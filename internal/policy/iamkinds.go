@@ -31,6 +31,14 @@ func iamKindRules() []string {
 // (CodeCommit HTTPS Git credentials, Amazon Keyspaces credentials and
 // Amazon Bedrock long-term API keys).
 type ServiceCredentials struct {
+	// Rotate turns on their rotation by keyrot apply: at RotateAfter a
+	// second credential of the same service is created and stored in
+	// Secrets Manager, at DeactivateAfter the old one is deactivated and at
+	// DeleteAfter deleted. Off by default: AWS records no last use for
+	// these credentials, so keyrot cannot hold a deactivation back while
+	// the old credential is still in use, as it does for access keys; the
+	// gate is time and notice only, which the owners must agree to.
+	Rotate bool `yaml:"rotate"`
 	// RotateAfter is the age after which an active credential must be
 	// replaced; DeactivateAfter and DeleteAfter follow it as for access keys.
 	RotateAfter     Duration `yaml:"rotate_after"`

@@ -154,7 +154,7 @@ func (s *Store) PutPassword(ctx context.Context, e PasswordEntry) (Stored, error
 	}
 	d := e.Name
 	who := d.AccountID + "/" + d.UserName
-	arn, err := s.ensure(ctx, name, "Console password of IAM user "+d.UserName+" in account "+d.AccountID+", restored by keyrot",
+	arn, _, err := s.ensure(ctx, name, "Console password of IAM user "+d.UserName+" in account "+d.AccountID+", restored by keyrot",
 		[]types.Tag{
 			{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
 			{Key: aws.String(TagConsoleUser), Value: aws.String(d.UserName)},

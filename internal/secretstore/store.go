@@ -237,53 +237,54 @@ func (s *Store) Put(ctx context.Context, e Entry) (Stored, error) {
 // value) or restoring it from scheduled deletion as needed.
 func (s *Store) ensureSecret(ctx context.Context, name string, e Entry) (string, error) {
 	d := e.Name
-	return s.ensure(ctx, name, "Access key of IAM user "+d.UserName+" in account "+d.AccountID+", rotated by keyrot",
-		[]types.Tag{
-			{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
-			{Key: aws.String(TagUser), Value: aws.String(d.UserName)},
-		}, e.step)
+	arn, _, err := s.ensure(ctx, name, "Access key of IAM user "+d.UserName+" in account "+d.AccountID+", rotated by keyrot", []types.Tag{
+		{Key: aws.String(TagAccount), Value: aws.String(d.AccountID)},
+		{Key: aws.String(TagUser), Value: aws.String(d.UserName)},
+	}, e.step)
+	return arn, err
 }
 
-// ensure returns the ARN of the named secret, creating it (without a
-// value, with the description and tags) or restoring it from scheduled
-// deletion as needed; step is called before each Secrets Manager call.
-func (s *Store) ensure(ctx context.Context, name, description string, tags []types.Tag, step func(string) error) (string, error) {
+// ensure returns the ARN of the named secret, creating it with desc and
+// tags (and no value), or restoring it from scheduled deletion, as needed;
+// created says it was created now, with the tags. step is called before
+// DescribeSecret ("store-describe") and CreateSecret ("store-create").
+func (s *Store) ensure(ctx context.Context, name, desc string, tags []types.Tag, step func(string) error) (arn string, created bool, err error) {
 	if err := step("store-describe"); err != nil {
-		return "", err
+		return "", false, err
 	}
-	desc, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	desc0, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 	switch {
 	case err == nil:
-		if desc.DeletedDate != nil {
-			if _, err := s.api.RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: desc.ARN}); err != nil {
-				return "", fmt.Errorf("restore secret %s: %w", name, err)
+		if desc0.DeletedDate != nil {
+			if _, err := s.api.RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: desc0.ARN}); err != nil {
+				return "", false, fmt.Errorf("restore secret %s: %w", name, err)
 			}
 		}
-		return aws.ToString(desc.ARN), nil
+		return aws.ToString(desc0.ARN), false, nil
 	case !IsNotFound(err):
-		return "", fmt.Errorf("describe secret %s: %w", name, err)
+		return "", false, fmt.Errorf("describe secret %s: %w", name, err)
 	}
-	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), Description: aws.String(description), Tags: tags}
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), Description: aws.String(desc), Tags: tags}
 	if s.cfg.KMSKeyID != "" {
 		in.KmsKeyId = aws.String(s.cfg.KMSKeyID)
 	}
 	if err := step("store-create"); err != nil {
-		return "", err
+		return "", false, err
 	}
 	out, err := s.api.CreateSecret(ctx, in)
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() == "ResourceExistsException" {
 		// Created concurrently (or by a retried request): use it.
-		desc, derr := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+		d, derr := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 		if derr != nil {
-			return "", fmt.Errorf("describe secret %s: %w", name, derr)
+			return "", false, fmt.Errorf("describe secret %s: %w", name, derr)
 		}
-		return aws.ToString(desc.ARN), nil
+		return aws.ToString(d.ARN), false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("create secret %s: %w", name, err)
+		return "", false, fmt.Errorf("create secret %s: %w", name, err)
 	}
-	return aws.ToString(out.ARN), nil
+	return aws.ToString(out.ARN), true, nil
 }
 
 // Policy returns the resource policy document granting read access to the
@@ -490,28 +491,21 @@ type Listed struct {
 }
 
 // List returns keyrot's secrets for the users of one account with one
-// paginated ListSecrets call filtered by the account's name prefix.
+// paginated ListSecrets call filtered by the account's name prefix. Service
+// secrets (TagService) are not listed: ListServices returns them.
 func (s *Store) List(ctx context.Context, accountID, accountName string) ([]Listed, error) {
-	in := &secretsmanager.ListSecretsInput{MaxResults: aws.Int32(100)}
-	if p := s.prefix(accountID, accountName); p != "" {
-		in.Filters = []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{p}}}
-	}
 	var out []Listed
-	pg := secretsmanager.NewListSecretsPaginator(s.api, in)
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list secrets of account %s: %w", accountID, err)
+	err := s.list(ctx, accountID, accountName, func(e types.SecretListEntry) {
+		tags := make(map[string]string, len(e.Tags))
+		for _, t := range e.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-		for _, e := range page.SecretList {
-			tags := make(map[string]string, len(e.Tags))
-			for _, t := range e.Tags {
-				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-			}
-			if l, ok := listed(accountID, aws.ToString(e.ARN), aws.ToString(e.Name), tags); ok {
-				out = append(out, l)
-			}
+		if l, ok := listed(accountID, aws.ToString(e.ARN), aws.ToString(e.Name), tags); ok {
+			out = append(out, l)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	sortListed(out)
 	return out, nil
@@ -545,19 +539,49 @@ func (s *Store) Select(accountID, accountName string, all []Listing) []Listed {
 	return out
 }
 
-// listed reads a keyrot secret of accountID's users from its tags; false
-// for a secret that is not keyrot's, or is another account's in a central
-// store.
+// listed reads a keyrot key secret of accountID's users from its tags;
+// false for a secret that is not keyrot's, another account's in a central
+// store, or a service credential's.
 func listed(accountID, arn, name string, tags map[string]string) (Listed, bool) {
 	l := Listed{ARN: arn, Name: name, AccountID: tags[TagAccount], UserName: tags[TagUser], KeyID: tags[TagKeyID]}
 	if v, ok := tags[TagStoredAt]; ok {
 		l.StoredAt, _ = time.Parse(time.RFC3339, v)
 	}
-	return l, l.AccountID == accountID && l.UserName != ""
+	_, service := tags[TagService]
+	return l, l.AccountID == accountID && l.UserName != "" && !service
 }
 
 func sortListed(ls []Listed) {
 	sort.Slice(ls, func(i, j int) bool { return ls[i].UserName < ls[j].UserName })
+}
+
+func hasTag(tags []types.Tag, key string) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// list calls f for each secret of one paginated ListSecrets filtered by
+// the account's name prefix.
+func (s *Store) list(ctx context.Context, accountID, accountName string, f func(types.SecretListEntry)) error {
+	in := &secretsmanager.ListSecretsInput{MaxResults: aws.Int32(100)}
+	if p := s.prefix(accountID, accountName); p != "" {
+		in.Filters = []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{p}}}
+	}
+	pg := secretsmanager.NewListSecretsPaginator(s.api, in)
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list secrets of account %s: %w", accountID, err)
+		}
+		for _, e := range page.SecretList {
+			f(e)
+		}
+	}
+	return nil
 }
 
 // FetchCommand is the AWS CLI command that prints a stored key's document.
