@@ -101,6 +101,18 @@ func TestConsoleLifecycleCLI(t *testing.T) {
 	if !hasProfile("idle") {
 		t.Fatal("the first apply disabled the password: the notice period was skipped")
 	}
+	// The exempt user is not touched: no notice recorded (its owner is
+	// told nothing, so a notice would shorten the period once the
+	// exemption ends).
+	tags, err := ic.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String("breakglass")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range tags.Tags {
+		if strings.HasPrefix(aws.ToString(tg.Key), "keyrot:console") {
+			t.Errorf("exempt user tagged %s=%s", aws.ToString(tg.Key), aws.ToString(tg.Value))
+		}
+	}
 	// mail returns the text of the emails to idle's owner since the last call.
 	seen := 0
 	mail := func() string {

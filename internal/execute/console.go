@@ -134,12 +134,14 @@ func (e *Executor) consoleIAM(ctx context.Context, acct string) (IAM, ConsoleIAM
 // gatherConsole records, for each user whose console password is unused
 // past unused_after, when its owner was first told (the keyrot:console-notice
 // tag, written now by the first run that finds it, unless read-only), into
-// the user's Rotation. Users whose password is in use cost no call.
+// the user's Rotation. Users whose password is in use cost no call; users
+// exempt from console-unused (o.ConsoleExempt, or the exempt tag read live)
+// are skipped.
 func (e *Executor) gatherConsole(ctx context.Context, a *inventory.Account, c IAM, o GatherOptions, out map[plan.UserRef]plan.Rotation) {
 	now := e.now()
 	for ui := range a.Users {
 		u := &a.Users[ui]
-		if !e.Console.ConsoleUnusedNoticed(u, now) {
+		if !e.Console.ConsoleUnusedNoticed(u, now) || (o.ConsoleExempt != nil && o.ConsoleExempt(a, u)) {
 			continue
 		}
 		ref := plan.UserRef{Account: a.ID, User: u.Name}
@@ -147,6 +149,12 @@ func (e *Executor) gatherConsole(ctx context.Context, a *inventory.Account, c IA
 		if err != nil {
 			e.log().Warn("read console notice", "account", a.ID, "user", u.Name, "err", err)
 			continue // no notice known: the planner counts the notice period from now
+		}
+		if _, exempt := tags.All[e.ExemptTag]; exempt && e.ExemptTag != "" {
+			// Exempt: not planned, so its owner is told nothing; a notice
+			// recorded now would cut the notice period short once the
+			// exemption ends.
+			continue
 		}
 		noticed := noticeOf(tags)
 		if !plan.ConsoleNoticeValid(plan.ConsoleIdleSince(u), noticed) {
