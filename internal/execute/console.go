@@ -136,7 +136,8 @@ func (e *Executor) consoleIAM(ctx context.Context, acct string) (IAM, ConsoleIAM
 // tag, written now by the first run that finds it, unless read-only), into
 // the user's Rotation. Users whose password is in use cost no call; users
 // exempt from console-unused (o.ConsoleExempt, or the exempt tag read live)
-// are skipped.
+// and users blocked by a problem with keyrot's records are skipped: the
+// planner gives them no notice.
 func (e *Executor) gatherConsole(ctx context.Context, a *inventory.Account, c IAM, o GatherOptions, out map[plan.UserRef]plan.Rotation) {
 	now := e.now()
 	for ui := range a.Users {
@@ -145,6 +146,9 @@ func (e *Executor) gatherConsole(ctx context.Context, a *inventory.Account, c IA
 			continue
 		}
 		ref := plan.UserRef{Account: a.ID, User: u.Name}
+		if out[ref].Problem != "" {
+			continue // blocked: not planned, its owner told nothing
+		}
 		tags, err := readUserTags(ctx, c, u.Name)
 		if err != nil {
 			e.log().Warn("read console notice", "account", a.ID, "user", u.Name, "err", err)

@@ -442,3 +442,48 @@ func TestConsoleExemptUserNotNoticed(t *testing.T) {
 		t.Errorf("upcoming after the exemption: %+v", p.Upcoming)
 	}
 }
+
+// TestConsoleBlockedUserNotNoticed: a user blocked by a problem with
+// keyrot's records is not planned, so its owner is told nothing: no notice
+// is recorded either, and once the problem is resolved the full notice
+// period runs before the password is disabled.
+func TestConsoleBlockedUserNotNoticed(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, "erin")
+	w.givePassword("erin", "Erins-Passw0rd!")
+	k, err := w.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("erin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("erin"), AccessKeyId: k.AccessKey.AccessKeyId, Status: types.StatusTypeInactive}); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(50 * day)
+	// A pending-rotation tag dated in the future: keyrot does not act on erin.
+	future := w.now().Add(30 * day).UTC().Format(time.RFC3339)
+	if _, err := w.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("erin"), Tags: []types.Tag{{Key: aws.String(TagPending), Value: aws.String(future + " someone")}}}); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := w.consoleCycle(w.executor(w.hist, "run-1"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upcomingConsole(p, "erin") != 0 || len(p.Actions) != 0 {
+		t.Fatalf("blocked user planned: %v %+v", kinds(p), p.Upcoming)
+	}
+	if v, ok := w.tags("erin").All[TagConsoleNotice]; ok {
+		t.Errorf("blocked user tagged %s=%q although its owner was told nothing", TagConsoleNotice, v)
+	}
+	// Day 80: the tag is removed; the owner is told now, not disabled at once.
+	w.advance(30 * day)
+	if _, err := w.iam.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("erin"), TagKeys: []string{TagPending}}); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err = w.consoleCycle(w.executor(w.hist, "run-2"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.hasLoginProfile("erin") || upcomingConsole(p, "erin") != 1 {
+		t.Errorf("after the problem was resolved: login profile %v, plan %v %+v", w.hasLoginProfile("erin"), kinds(p), p.Upcoming)
+	}
+}
