@@ -348,6 +348,19 @@ func (r *runner) restoreConsole(ctx context.Context, a plan.Action) Outcome {
 		}
 		return refused(a, ErrNotDisabledByKeyrot, "keyrot has no record of disabling the console password of "+a.User+" (tag "+TagConsoleDisabled+"); keyrot restores only console access it disabled")
 	}
+	if lu := gu.User.PasswordLastUsed; !exists && lu != nil && lu.After(rec.At.Add(skewAllowance)) {
+		// The password was used after keyrot recorded its disabling: that
+		// disabling did not take (keyrot stopped before DeleteLoginProfile)
+		// or was restored since, and someone else removed the password.
+		if err := r.step("before-untag-console-disabled"); err != nil {
+			return failed(a, err)
+		}
+		if err := untagUser(ctx, c, a.User, TagConsoleDisabled); err != nil {
+			return failed(a, err)
+		}
+		return refused(a, ErrNotDisabledByKeyrot, fmt.Sprintf("the console password of %s was used on %s, after keyrot's record of disabling it (%s): someone else removed it since; keyrot's stale record cleared, nothing restored",
+			a.User, lu.UTC().Format(time.RFC3339), rec.At.UTC().Format(time.RFC3339)))
+	}
 	st, err := r.e.Clients.Secrets(ctx, a.AccountID)
 	if err != nil {
 		return failed(a, err)
