@@ -162,7 +162,8 @@ func (r *App) Apply(ctx context.Context, req ApplyRequest) (res *ApplyResult, er
 		// Record first-seen inactive keys (their deletion window starts
 		// now) and repair interrupted stores' tags, now that acting is agreed.
 		r.progress().Phase(PhaseGather)
-		if _, err := ex.Gather(ctx, rp.Snapshot, execute.GatherOptions{RotateAfter: time.Duration(r.Policy.AccessKeys.RotateAfter)}); err != nil {
+		if _, err := ex.Gather(ctx, rp.Snapshot, execute.GatherOptions{RotateAfter: time.Duration(r.Policy.AccessKeys.RotateAfter),
+			ConsoleExempt: consoleExempt(r.Policy, r.now())}); err != nil {
 			res.Summary = "recording rotation state failed"
 			return res, fmt.Errorf("record rotation state: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/policy"
 )
@@ -14,6 +15,15 @@ import (
 func ConsoleLifecycle(p *policy.Policy) plan.ConsoleLifecycle {
 	return plan.ConsoleLifecycle{DisableUnused: p.Console.DisableUnused,
 		UnusedAfter: time.Duration(p.Console.UnusedAfter), DisableAfter: time.Duration(p.Console.DisableAfter)}
+}
+
+// consoleExempt reports the users the planner leaves out of the console
+// lifecycle (rotationExemption's ConsoleExempt): the gather records no
+// console notice for them.
+func consoleExempt(p *policy.Policy, now time.Time) func(*inventory.Account, *inventory.User) bool {
+	return func(a *inventory.Account, u *inventory.User) bool {
+		return rotationExemption(p, a, u, now).ConsoleExempt
+	}
 }
 
 // consoleExecutor sets the executor's console password settings: the

@@ -19,7 +19,7 @@ import (
 	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
-const consoleScenario = `description: console passwords, one unused, one in use, one exempt
+const consoleScenario = `description: console passwords, one unused, one in use, one exempt by tag, one by the policy
 organization:
   id: o-console0001
   management:
@@ -42,6 +42,10 @@ organization:
         tags: {owner: sec@console.example, "keyrot:exempt": "break-glass account"}
         created: 200d
         console: {created: 200d}
+      - name: contractor
+        tags: {owner: vendor@console.example}
+        created: 200d
+        console: {created: 200d, password_last_used: 70d}
 `
 
 const consolePolicy = `version: 1
@@ -49,6 +53,11 @@ console:
   disable_unused: true
   unused_after: 45d
   disable_after: 60d
+exemptions:
+  - match: {user: contractor}
+    reason: "vendor access reviewed quarterly, ticket SEC-7"
+    expires: 2099-01-01
+    rules: [console-unused]
 notify:
   channels:
     - type: ses
@@ -101,6 +110,20 @@ func TestConsoleLifecycleCLI(t *testing.T) {
 	if !hasProfile("idle") {
 		t.Fatal("the first apply disabled the password: the notice period was skipped")
 	}
+	// The exempt user is not touched: no notice recorded (its owner is
+	// told nothing, so a notice would shorten the period once the
+	// exemption ends).
+	for _, user := range []string{"breakglass", "contractor"} {
+		tags, err := ic.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String(user)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range tags.Tags {
+			if strings.HasPrefix(aws.ToString(tg.Key), "keyrot:console") {
+				t.Errorf("exempt user %s tagged %s=%s", user, aws.ToString(tg.Key), aws.ToString(tg.Value))
+			}
+		}
+	}
 	// mail returns the text of the emails to idle's owner since the last call.
 	seen := 0
 	mail := func() string {
@@ -131,7 +154,7 @@ func TestConsoleLifecycleCLI(t *testing.T) {
 	if code, out, stderr := e.run(t, "apply", "--yes"); code != ExitOK || !strings.Contains(out, "disable-console") {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
 	}
-	if hasProfile("idle") || !hasProfile("active") || !hasProfile("breakglass") {
+	if hasProfile("idle") || !hasProfile("active") || !hasProfile("breakglass") || !hasProfile("contractor") {
 		t.Fatalf("login profiles after apply: idle %v active %v breakglass %v", hasProfile("idle"), hasProfile("active"), hasProfile("breakglass"))
 	}
 	if m := mail(); !strings.Contains(m, "unused console password was disabled") || !strings.Contains(m, "keyrot rollback --console --account 111122223333 --user idle") {

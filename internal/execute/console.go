@@ -134,19 +134,31 @@ func (e *Executor) consoleIAM(ctx context.Context, acct string) (IAM, ConsoleIAM
 // gatherConsole records, for each user whose console password is unused
 // past unused_after, when its owner was first told (the keyrot:console-notice
 // tag, written now by the first run that finds it, unless read-only), into
-// the user's Rotation. Users whose password is in use cost no call.
+// the user's Rotation. Users whose password is in use cost no call; users
+// exempt from console-unused (o.ConsoleExempt, or the exempt tag read live)
+// and users blocked by a problem with keyrot's records are skipped: the
+// planner gives them no notice.
 func (e *Executor) gatherConsole(ctx context.Context, a *inventory.Account, c IAM, o GatherOptions, out map[plan.UserRef]plan.Rotation) {
 	now := e.now()
 	for ui := range a.Users {
 		u := &a.Users[ui]
-		if !e.Console.ConsoleUnusedNoticed(u, now) {
+		if !e.Console.ConsoleUnusedNoticed(u, now) || (o.ConsoleExempt != nil && o.ConsoleExempt(a, u)) {
 			continue
 		}
 		ref := plan.UserRef{Account: a.ID, User: u.Name}
+		if out[ref].Problem != "" {
+			continue // blocked: not planned, its owner told nothing
+		}
 		tags, err := readUserTags(ctx, c, u.Name)
 		if err != nil {
 			e.log().Warn("read console notice", "account", a.ID, "user", u.Name, "err", err)
 			continue // no notice known: the planner counts the notice period from now
+		}
+		if _, exempt := tags.All[e.ExemptTag]; exempt && e.ExemptTag != "" {
+			// Exempt: not planned, so its owner is told nothing; a notice
+			// recorded now would cut the notice period short once the
+			// exemption ends.
+			continue
 		}
 		noticed := noticeOf(tags)
 		if !plan.ConsoleNoticeValid(plan.ConsoleIdleSince(u), noticed) {
@@ -335,6 +347,19 @@ func (r *runner) restoreConsole(ctx context.Context, a plan.Action) Outcome {
 			return outcomeOf(a, Skipped, "the user's console password is enabled: nothing to restore")
 		}
 		return refused(a, ErrNotDisabledByKeyrot, "keyrot has no record of disabling the console password of "+a.User+" (tag "+TagConsoleDisabled+"); keyrot restores only console access it disabled")
+	}
+	if lu := gu.User.PasswordLastUsed; !exists && lu != nil && lu.After(rec.At.Add(skewAllowance)) {
+		// The password was used after keyrot recorded its disabling: that
+		// disabling did not take (keyrot stopped before DeleteLoginProfile)
+		// or was restored since, and someone else removed the password.
+		if err := r.step("before-untag-console-disabled"); err != nil {
+			return failed(a, err)
+		}
+		if err := untagUser(ctx, c, a.User, TagConsoleDisabled); err != nil {
+			return failed(a, err)
+		}
+		return refused(a, ErrNotDisabledByKeyrot, fmt.Sprintf("the console password of %s was used on %s, after keyrot's record of disabling it (%s): someone else removed it since; keyrot's stale record cleared, nothing restored",
+			a.User, lu.UTC().Format(time.RFC3339), rec.At.UTC().Format(time.RFC3339)))
 	}
 	st, err := r.e.Clients.Secrets(ctx, a.AccountID)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/keyrot/keyrot/internal/secretstore"
@@ -193,5 +194,45 @@ func TestConsoleLostReplies(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestConsoleStaleRecordNotRestored: keyrot dies after recording its
+// disabling but before DeleteLoginProfile, so the password stays and its
+// owner keeps using it; later someone else removes the password. The
+// record is stale (the password was used after it): rollback refuses,
+// clears it, and gives the user no console access keyrot did not take.
+func TestConsoleStaleRecordNotRestored(t *testing.T) {
+	ctx := context.Background()
+	w := consoleWorld(t)
+	crash := func(s string) error {
+		if s == "before-delete-login-profile" {
+			return errDie
+		}
+		return nil
+	}
+	if _, _, err := w.consoleCycle(w.executor(w.hist, "apply"), Options{Crash: crash}); err != nil && !errors.Is(err, ErrCrashed) {
+		t.Fatal(err)
+	}
+	if !w.hasLoginProfile("alice") || w.tags("alice").All[TagConsoleDisabled] == "" {
+		t.Fatal("setup: want the record written and the password kept")
+	}
+	w.advance(day)
+	if err := w.env.Server.ConsoleSignIn(w.acct, "alice", "Old-Passw0rd!"); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(day)
+	if _, err := w.iam.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := w.executor(w.hist, "rb").RollbackConsole(ctx, w.acct, "alice", Options{})
+	if !errors.Is(err, ErrNotDisabledByKeyrot) || w.hasLoginProfile("alice") {
+		t.Fatalf("rollback of a password someone else removed: %+v %v (login profile %v)", o, err, w.hasLoginProfile("alice"))
+	}
+	if v, ok := w.tags("alice").All[TagConsoleDisabled]; ok {
+		t.Errorf("stale record left: %q", v)
+	}
+	if _, err := w.storedPassword("alice"); !errors.Is(err, secretstore.ErrNoVersion) {
+		t.Errorf("a password was stored: %v", err)
 	}
 }

@@ -109,9 +109,6 @@ func TestConsoleDisableAndRollback(t *testing.T) {
 	w.givePassword("alice", "Old-Passw0rd!")
 	w.givePassword("bob", "Bobs-Passw0rd!")
 	w.givePassword("carol", "Carols-Passw0rd!")
-	if _, err := w.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("carol"), Tags: []types.Tag{{Key: aws.String("keyrot:exempt"), Value: aws.String("break-glass")}}}); err != nil {
-		t.Fatal(err)
-	}
 
 	// Day 50: alice's and carol's passwords are unused past 45 days, bob's is
 	// in use. The owners are told (the notice tag); nothing is disabled.
@@ -151,8 +148,21 @@ func TestConsoleDisableAndRollback(t *testing.T) {
 	}
 	w.advance(2 * day)
 	ex = w.executor(w.hist, "run-3")
+	ex.Console = consoleLC()
+	snap := w.consoleSnapshot()
+	rots, err := ex.Gather(ctx, snap, GatherOptions{RotateAfter: plan.DefaultLifecycle().RotateAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := plan.DefaultLifecycle()
+	lc.DeactivateUnused = false
+	p = plan.Build(plan.Input{Snapshot: snap, Lifecycle: lc, Rotations: rots, Console: ex.Console}, w.now())
+	// carol is tagged exempt after the plan was made.
+	if _, err := w.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("carol"), Tags: []types.Tag{{Key: aws.String("keyrot:exempt"), Value: aws.String("break-glass")}}}); err != nil {
+		t.Fatal(err)
+	}
 	ex.ExemptTag = "keyrot:exempt"
-	p, res, err := w.consoleCycle(ex, Options{})
+	res, err := ex.Apply(ctx, p, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,4 +381,109 @@ func FuzzParseConsoleRecord(f *testing.F) {
 			t.Fatalf("record %q does not survive its own value %q", s, rec.value())
 		}
 	})
+}
+
+// TestConsoleExemptUserNotNoticed: a user exempt from console-unused gets no
+// keyrot:console-notice tag (keyrot touches no exempt user, and no notice
+// reaches its owner), so that when the exemption ends the owner still gets
+// the whole notice period before the password is disabled.
+func TestConsoleExemptUserNotNoticed(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, "dave")
+	w.givePassword("dave", "Daves-Passw0rd!")
+	exempt := true
+	if _, err := w.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("dave"), Tags: []types.Tag{{Key: aws.String("keyrot:exempt"), Value: aws.String("on leave")}}}); err != nil {
+		t.Fatal(err)
+	}
+	cycle := func(run string) (*plan.Plan, *Result) {
+		t.Helper()
+		ex := w.executor(w.hist, run)
+		ex.Console, ex.ExemptTag = consoleLC(), "keyrot:exempt"
+		snap := w.consoleSnapshot()
+		lc := plan.DefaultLifecycle()
+		lc.DeactivateUnused = false
+		rots, err := ex.Gather(ctx, snap, GatherOptions{RotateAfter: lc.RotateAfter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := plan.Build(plan.Input{Snapshot: snap, Lifecycle: lc, Rotations: rots, Console: ex.Console,
+			Exempt: func(*inventory.Account, *inventory.User) plan.Exemption { return plan.Exemption{ConsoleExempt: exempt} }}, w.now())
+		res, err := ex.Apply(ctx, p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, res
+	}
+	// Day 50: unused past 45 days, but exempt: not planned, not noticed.
+	w.advance(50 * day)
+	if p, _ := cycle("run-1"); upcomingConsole(p, "dave") != 0 || len(p.Actions) != 0 {
+		t.Fatalf("exempt user planned: %v %+v", kinds(p), p.Upcoming)
+	}
+	if v, ok := w.tags("dave").All[TagConsoleNotice]; ok {
+		t.Errorf("exempt user tagged %s=%q", TagConsoleNotice, v)
+	}
+	// Day 80: the exemption ends. The owner is told now; the password is
+	// kept for the notice period (15 days), not disabled at once.
+	w.advance(30 * day)
+	if _, err := w.iam.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("dave"), TagKeys: []string{"keyrot:exempt"}}); err != nil {
+		t.Fatal(err)
+	}
+	exempt = false
+	p, _ := cycle("run-2")
+	if !w.hasLoginProfile("dave") {
+		t.Fatalf("the password was disabled the day the exemption ended, without notice: %v", kinds(p))
+	}
+	for _, u := range p.Upcoming {
+		if u.Kind == plan.DisableConsole && u.User == "dave" && u.Due.Before(w.now().Add(15*day)) {
+			t.Errorf("due %s, less than the notice period from now", u.Due)
+		}
+	}
+	if upcomingConsole(p, "dave") != 1 {
+		t.Errorf("upcoming after the exemption: %+v", p.Upcoming)
+	}
+}
+
+// TestConsoleBlockedUserNotNoticed: a user blocked by a problem with
+// keyrot's records is not planned, so its owner is told nothing: no notice
+// is recorded either, and once the problem is resolved the full notice
+// period runs before the password is disabled.
+func TestConsoleBlockedUserNotNoticed(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, "erin")
+	w.givePassword("erin", "Erins-Passw0rd!")
+	k, err := w.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("erin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("erin"), AccessKeyId: k.AccessKey.AccessKeyId, Status: types.StatusTypeInactive}); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(50 * day)
+	// A pending-rotation tag dated in the future: keyrot does not act on erin.
+	future := w.now().Add(30 * day).UTC().Format(time.RFC3339)
+	if _, err := w.iam.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("erin"), Tags: []types.Tag{{Key: aws.String(TagPending), Value: aws.String(future + " someone")}}}); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := w.consoleCycle(w.executor(w.hist, "run-1"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upcomingConsole(p, "erin") != 0 || len(p.Actions) != 0 {
+		t.Fatalf("blocked user planned: %v %+v", kinds(p), p.Upcoming)
+	}
+	if v, ok := w.tags("erin").All[TagConsoleNotice]; ok {
+		t.Errorf("blocked user tagged %s=%q although its owner was told nothing", TagConsoleNotice, v)
+	}
+	// Day 80: the tag is removed; the owner is told now, not disabled at once.
+	w.advance(30 * day)
+	if _, err := w.iam.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("erin"), TagKeys: []string{TagPending}}); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err = w.consoleCycle(w.executor(w.hist, "run-2"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.hasLoginProfile("erin") || upcomingConsole(p, "erin") != 1 {
+		t.Errorf("after the problem was resolved: login profile %v, plan %v %+v", w.hasLoginProfile("erin"), kinds(p), p.Upcoming)
+	}
 }

@@ -26,6 +26,10 @@ type GatherOptions struct {
 	// ReadOnly makes no writes: inactive keys with no known deactivation
 	// date are not recorded, stale tags are not repaired.
 	ReadOnly bool
+	// ConsoleExempt, when set, reports the users exempt from the
+	// console-unused rule: no console notice is recorded for them, since
+	// their owners are not told (and exempt users are not touched).
+	ConsoleExempt func(*inventory.Account, *inventory.User) bool
 }
 
 // Gather reads keyrot's rotation records for the snapshot's users, the
