@@ -769,9 +769,12 @@ func (r *runner) rollbackService(ctx context.Context, a plan.Action) Outcome {
 			tags = l.Tags
 		}
 	}
-	if tags.DeactivatedID == "" || (tags.RolledBackID == tags.DeactivatedID && !tags.RolledBackAt.Before(tags.DeactivatedAt)) {
-		return refused(a, ErrNotDeactivatedByKeyrot, "keyrot has no record of deactivating a "+plan.ServiceShort(a.Service)+" credential of "+a.User+" (since its last rollback)")
+	if tags.DeactivatedID == "" {
+		return refused(a, ErrNotDeactivatedByKeyrot, "keyrot has no record of deactivating a "+plan.ServiceShort(a.Service)+" credential of "+a.User)
 	}
+	// A rollback record at or after the deactivation with the credential
+	// still inactive is a rollback that did not finish (its record is
+	// written first): this one finishes it.
 	a.KeyID = tags.DeactivatedID
 	live, err := listCreds(ctx, si, a.User, a.Service)
 	if err != nil {
