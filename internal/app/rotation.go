@@ -108,6 +108,9 @@ type RotationPlan struct {
 	Snapshot  *inventory.Snapshot
 	Rotations map[plan.UserRef]plan.Rotation
 	Plan      *plan.Plan
+	// ServiceRecords are keyrot's records of the service-specific
+	// credentials (nil unless service_credentials.rotate is on).
+	ServiceRecords map[plan.ServiceRef]plan.ServiceRecord
 }
 
 // planRotation collects the inventory, gathers keyrot's rotation records
@@ -125,8 +128,9 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 		return nil, fmt.Errorf("gather rotation records: %w", err)
 	}
 	var svcs *plan.Services
+	var recs map[plan.ServiceRef]plan.ServiceRecord
 	if p.ServiceCredentials.Rotate {
-		recs, err := ex.GatherServices(ctx, snap)
+		recs, err = ex.GatherServices(ctx, snap)
 		if err != nil {
 			return nil, fmt.Errorf("gather service credential records: %w", err)
 		}
@@ -142,7 +146,7 @@ func (r *App) planRotation(ctx context.Context, ex *execute.Executor, scope Scop
 		SecretDue: secretDue(p),
 		Services:  svcs,
 	}, now)
-	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built}, nil
+	return &RotationPlan{Snapshot: snap, Rotations: rots, Plan: built, ServiceRecords: recs}, nil
 }
 
 // limits returns the guardrails in force: the policy's, with maxChanges
