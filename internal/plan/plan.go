@@ -341,6 +341,7 @@ func Build(in Input, now time.Time) *Plan {
 						ub.lc = *ex.Lifecycle
 					}
 					ub.planExempt()
+					ub.serviceOrphans(in.Services)
 					due = append(due, ub.actions...)
 					p.Blocked = append(p.Blocked, ub.blocked...)
 					p.Upcoming = append(p.Upcoming, ub.upcoming...)
