@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/secretstore"
@@ -480,6 +481,10 @@ func (r *runner) deactivateServiceCredential(ctx context.Context, a plan.Action)
 	if tags.RolledBackID == old.ID && !tags.RolledBackAt.Before(cur.Created) {
 		return outcomeOf(a, Blocked, "credential was re-activated by rollback on "+ymd(tags.RolledBackAt)+", after its replacement was stored: keyrot leaves it active, a person decides")
 	}
+	if tags.DeactivatedID == old.ID && r.svcDeactivatedByKeyrot(ctx, a, old.ID) {
+		return outcomeOf(a, Blocked, "credential was re-activated after keyrot deactivated it on "+ymd(tags.DeactivatedAt)+
+			" (not by keyrot rollback): somebody needed it; keyrot leaves it active, a person decides (deactivate it by hand to finish the rotation)")
+	}
 	lc := r.e.services().Lifecycle
 	if due := later(old.Created.Add(lc.DeactivateAfter), cur.Created.Add(lc.DeactivateAfter-lc.RotateAfter)); r.tooEarly(due) {
 		return outcomeOf(a, Blocked, fmt.Sprintf("deactivation not before %s: at least %s old, and %s after its replacement %s was stored and announced on %s (AWS records no last use for these credentials: time and notice are the gate)",
@@ -539,6 +544,24 @@ func (r *runner) deactivateServiceCredential(ctx context.Context, a plan.Action)
 	j.end(ctx, Succeeded, "", "")
 	return outcomeOf(a, Succeeded, fmt.Sprintf("%s credential %s deactivated; its replacement %s was stored on %s", sc.short, inventory.MaskKeyID(old.ID),
 		inventory.MaskKeyID(cur.Value.CredentialID), ymd(cur.Created)))
+}
+
+// svcDeactivatedByKeyrot reports whether the journal has a deactivation of
+// credential id that succeeded: with the credential active again, a person
+// re-activated it. A deactivation record without one (the record is written
+// first: a crash or a failure before the deactivation) counts for nothing.
+func (r *runner) svcDeactivatedByKeyrot(ctx context.Context, a plan.Action, id string) bool {
+	if r.e.History == nil {
+		return false
+	}
+	acts, err := r.e.History.ActionsFor(ctx, a.AccountID, a.User)
+	if err != nil {
+		r.e.log().Warn("read journal", "account", a.AccountID, "user", a.User, "err", err)
+		return false
+	}
+	return slices.ContainsFunc(acts, func(x history.Action) bool {
+		return x.Kind == string(plan.DeactivateServiceCredential) && x.KeyID == id && x.Outcome.Status == history.ActionSucceeded
+	})
 }
 
 // svcReplacement proves the stored replacement of old: the secret's

@@ -2,9 +2,16 @@ package execute
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -46,5 +53,44 @@ func TestServiceRollbackAfterInterruptedRollback(t *testing.T) {
 	}
 	if c := findCred(w.creds("git"), old); c == nil || c.Status != inventory.KeyActive {
 		t.Errorf("the rollback did not restore access: %+v", c)
+	}
+}
+
+// TestServiceHandReactivationRespected: a credential keyrot deactivated on
+// time that a person then re-activated by hand (someone still needed it:
+// the console is the rollback they know) is not deactivated again by the
+// next run without any new notice; keyrot leaves it active, as after its
+// own rollback, and says why.
+func TestServiceHandReactivationRespected(t *testing.T) {
+	w := newSvcWorld(t)
+	w.advance(90 * day)
+	if _, _, err := w.cycle(w.executor("day90"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	old := w.held["git"].ID
+	w.advance(10 * day)
+	if _, _, err := w.cycle(w.executor("day100"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := findCred(w.creds("git"), old); c == nil || c.Status != inventory.KeyInactive {
+		t.Fatalf("old credential not deactivated: %+v", c)
+	}
+	w.advance(time.Hour)
+	if _, err := w.iam.UpdateServiceSpecificCredential(context.Background(), &iam.UpdateServiceSpecificCredentialInput{UserName: aws.String("git"),
+		ServiceSpecificCredentialId: aws.String(old), Status: types.StatusTypeActive}); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(day)
+	_, res, err := w.cycle(w.executor("day101"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := findCred(w.creds("git"), old); c == nil || c.Status != inventory.KeyActive {
+		t.Errorf("the credential a person re-activated was deactivated again: %+v", c)
+	}
+	for _, o := range res.Outcomes {
+		if o.User == "git" && o.Kind == plan.DeactivateServiceCredential && (o.Status != Blocked || !strings.Contains(o.Detail, "re-activated")) {
+			t.Errorf("outcome: %s %s", o.Status, o.Detail)
+		}
 	}
 }
