@@ -1,7 +1,12 @@
 package execute
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +97,56 @@ func TestServiceHandReactivationRespected(t *testing.T) {
 		if o.User == "git" && o.Kind == plan.DeactivateServiceCredential && (o.Status != Blocked || !strings.Contains(o.Detail, "re-activated")) {
 			t.Errorf("outcome: %s %s", o.Status, o.Detail)
 		}
+	}
+}
+
+// TestServiceNoSecretLeaks: a service credential rotation's logs, outcomes
+// and history hold none of the new passwords or the new Bedrock API key,
+// a store whose record tags failed (and was repaired from the value)
+// included.
+func TestServiceNoSecretLeaks(t *testing.T) {
+	w := newSvcWorld(t)
+	w.advance(90 * day)
+	// The first store's tags fail: the record is repaired from the value.
+	if _, err := w.env.Server.AddFault(sandbox.Fault{Kind: "error", Service: "secretsmanager", Operation: "TagResource",
+		Code: "AccessDeniedException", Status: 400, Times: 1, Skip: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	ex := w.executor("leak")
+	ex.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, res, err := w.cycle(ex, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(res)
+	db, err := os.ReadFile(w.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(w.dbPath + "-wal")
+	n := 0
+	for _, u := range []string{"git", "cass", "bed"} {
+		cur, err := w.current(u)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		secret := cur.Value.ServicePassword.Reveal() + cur.Value.ServiceCredentialSecret.Reveal()
+		if secret == "" || cur.Value.CredentialID == w.held[u].ID {
+			t.Fatalf("%s: no new credential stored: %+v", u, cur.Value)
+		}
+		n++
+		for name, s := range map[string]string{"logs": logs.String(), "outcomes": string(js), "outcomes %+v": fmt.Sprintf("%+v", res),
+			"history": string(db) + string(wal), "secret value %+v": fmt.Sprintf("%+v", cur), "secret value %v": fmt.Sprint(cur.Value)} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s contain %s's new secret", name, u)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d credentials checked", n)
+	}
+	if fs := w.env.Server.Faults(); len(fs) != 1 || fs[0].Fired != 1 {
+		t.Errorf("the tag fault did not fire: %+v", fs)
 	}
 }
