@@ -684,8 +684,9 @@ func (r *runner) deleteServiceCredential(ctx context.Context, a plan.Action) Out
 	if err := r.step("svc-before-delete"); err != nil {
 		return failed(a, err)
 	}
+	// NoSuchEntity: gone already (a retry whose first reply was lost).
 	if _, err := sc.iam.DeleteServiceSpecificCredential(ctx, &iam.DeleteServiceSpecificCredentialInput{UserName: aws.String(a.User),
-		ServiceSpecificCredentialId: aws.String(k.ID)}); err != nil {
+		ServiceSpecificCredentialId: aws.String(k.ID)}); err != nil && !isNoSuchEntity(err) {
 		err = fmt.Errorf("delete %s credential %s of %s: %w", sc.short, inventory.MaskKeyID(k.ID), a.User, err)
 		j.end(ctx, Failed, err.Error(), "")
 		return failed(a, err)

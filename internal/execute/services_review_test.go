@@ -192,3 +192,38 @@ func TestServiceActionsIndependentOfKeyActions(t *testing.T) {
 		t.Errorf("git's outcomes: %v", got)
 	}
 }
+
+// TestServiceDeleteLostReply: a deletion whose reply was lost (the SDK's
+// retry then meets NoSuchEntity) did what it was asked: it succeeds and
+// clears keyrot's deactivation record, rather than failing the action
+// (and holding back the user's next actions) for a credential that is gone.
+func TestServiceDeleteLostReply(t *testing.T) {
+	w := newSvcWorld(t)
+	for i, at := range []time.Duration{90 * day, 10 * day, 10 * day} {
+		w.advance(at)
+		for _, u := range svcUserNames() {
+			w.follow(u)
+		}
+		if i == 2 {
+			w.calls.drop("DeleteServiceSpecificCredential", 1)
+		}
+		_, res, err := w.cycle(w.executor(fmt.Sprint("run-", i)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Outcomes {
+			if o.Status != Succeeded {
+				t.Errorf("run %d: %s %s: %s %s", i, o.Kind, o.User, o.Status, o.Detail)
+			}
+		}
+	}
+	for _, u := range []string{"git", "cass", "bed"} {
+		if err := w.checkConverged(u); err != nil {
+			t.Error(err)
+		}
+		tags, err := w.store().ServiceTagsOf(context.Background(), w.secretName(u))
+		if err != nil || tags.DeactivatedID != "" {
+			t.Errorf("%s: deactivation record left: %+v %v", u, tags, err)
+		}
+	}
+}
