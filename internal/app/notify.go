@@ -191,6 +191,28 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 				it.SecretName = secretNameOfARN(rot.SecretARN)
 				items = append(items, it)
 			}
+		case plan.DeactivateServiceCredential:
+			// As a key's: the rotation's notice again, until the
+			// deactivation, so an owner whose first notice was lost (a
+			// failed delivery, a run that ended before notifying) is
+			// still told before the credential stops working.
+			rec := rp.ServiceRecords[plan.ServiceRef{Account: up.AccountID, User: up.User, Service: up.Service}]
+			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateRotated, up.Due); ok {
+				it.Service = plan.ServiceShort(up.Service)
+				it.SecretARN, it.SecretRegion = rec.SecretARN, regionOfARN(rec.SecretARN)
+				it.SecretName = secretNameOfARN(rec.SecretARN)
+				items = append(items, it)
+			}
+		case plan.DeleteServiceCredential:
+			rec := rp.ServiceRecords[plan.ServiceRef{Account: up.AccountID, User: up.User, Service: up.Service}]
+			if rec.DeactivatedID != up.KeyID || rec.CredentialID == "" {
+				continue // only credentials keyrot deactivated (not an orphan, not an expired key): their owners may need to roll back
+			}
+			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivated, rec.DeactivatedAt); ok {
+				it.Service = plan.ServiceShort(up.Service)
+				it.Rollback = up.Due
+				items = append(items, it)
+			}
 		case plan.DeleteKey:
 			rot := rp.Rotations[plan.UserRef{Account: up.AccountID, User: up.User}]
 			if rot.DeactivatedKeyID != up.KeyID || rot.NewKeyID == "" {

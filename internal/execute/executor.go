@@ -490,7 +490,10 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 				break
 			}
 		}
-		userFailed := false
+		// An action that did not complete holds back the user's later
+		// actions on the same credentials: the access keys (Service ""), or
+		// one service's credentials, each its own.
+		failedOn := map[string]bool{}
 		for _, i := range idx {
 			a := actions[i]
 			if r.crashed.Load() {
@@ -500,7 +503,7 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 				out[i], done[i] = outcomeOf(a, Skipped, "interrupted before this action"), true
 				continue
 			}
-			if userFailed {
+			if failedOn[a.Service] {
 				out[i], done[i] = outcomeOf(a, Skipped, "an earlier action for this user did not complete"), true
 				continue
 			}
@@ -518,7 +521,7 @@ func (r *runner) applyAccount(ctx context.Context, acct string, actions []plan.A
 				r.o.OnOutcome(o)
 			}
 			if o.Status != Succeeded && !o.WouldDo {
-				userFailed = true
+				failedOn[a.Service] = true
 				continue
 			}
 			expect = applyToState(expect, a, o)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/plan"
 	"github.com/keyrot/keyrot/internal/secretstore"
@@ -480,6 +481,10 @@ func (r *runner) deactivateServiceCredential(ctx context.Context, a plan.Action)
 	if tags.RolledBackID == old.ID && !tags.RolledBackAt.Before(cur.Created) {
 		return outcomeOf(a, Blocked, "credential was re-activated by rollback on "+ymd(tags.RolledBackAt)+", after its replacement was stored: keyrot leaves it active, a person decides")
 	}
+	if tags.DeactivatedID == old.ID && r.svcDeactivatedByKeyrot(ctx, a, old.ID) {
+		return outcomeOf(a, Blocked, "credential was re-activated after keyrot deactivated it on "+ymd(tags.DeactivatedAt)+
+			" (not by keyrot rollback): somebody needed it; keyrot leaves it active, a person decides (deactivate it by hand to finish the rotation)")
+	}
 	lc := r.e.services().Lifecycle
 	if due := later(old.Created.Add(lc.DeactivateAfter), cur.Created.Add(lc.DeactivateAfter-lc.RotateAfter)); r.tooEarly(due) {
 		return outcomeOf(a, Blocked, fmt.Sprintf("deactivation not before %s: at least %s old, and %s after its replacement %s was stored and announced on %s (AWS records no last use for these credentials: time and notice are the gate)",
@@ -539,6 +544,24 @@ func (r *runner) deactivateServiceCredential(ctx context.Context, a plan.Action)
 	j.end(ctx, Succeeded, "", "")
 	return outcomeOf(a, Succeeded, fmt.Sprintf("%s credential %s deactivated; its replacement %s was stored on %s", sc.short, inventory.MaskKeyID(old.ID),
 		inventory.MaskKeyID(cur.Value.CredentialID), ymd(cur.Created)))
+}
+
+// svcDeactivatedByKeyrot reports whether the journal has a deactivation of
+// credential id that succeeded: with the credential active again, a person
+// re-activated it. A deactivation record without one (the record is written
+// first: a crash or a failure before the deactivation) counts for nothing.
+func (r *runner) svcDeactivatedByKeyrot(ctx context.Context, a plan.Action, id string) bool {
+	if r.e.History == nil {
+		return false
+	}
+	acts, err := r.e.History.ActionsFor(ctx, a.AccountID, a.User)
+	if err != nil {
+		r.e.log().Warn("read journal", "account", a.AccountID, "user", a.User, "err", err)
+		return false
+	}
+	return slices.ContainsFunc(acts, func(x history.Action) bool {
+		return x.Kind == string(plan.DeactivateServiceCredential) && x.KeyID == id && x.Outcome.Status == history.ActionSucceeded
+	})
 }
 
 // svcReplacement proves the stored replacement of old: the secret's
@@ -661,8 +684,9 @@ func (r *runner) deleteServiceCredential(ctx context.Context, a plan.Action) Out
 	if err := r.step("svc-before-delete"); err != nil {
 		return failed(a, err)
 	}
+	// NoSuchEntity: gone already (a retry whose first reply was lost).
 	if _, err := sc.iam.DeleteServiceSpecificCredential(ctx, &iam.DeleteServiceSpecificCredentialInput{UserName: aws.String(a.User),
-		ServiceSpecificCredentialId: aws.String(k.ID)}); err != nil {
+		ServiceSpecificCredentialId: aws.String(k.ID)}); err != nil && !isNoSuchEntity(err) {
 		err = fmt.Errorf("delete %s credential %s of %s: %w", sc.short, inventory.MaskKeyID(k.ID), a.User, err)
 		j.end(ctx, Failed, err.Error(), "")
 		return failed(a, err)
@@ -769,9 +793,12 @@ func (r *runner) rollbackService(ctx context.Context, a plan.Action) Outcome {
 			tags = l.Tags
 		}
 	}
-	if tags.DeactivatedID == "" || (tags.RolledBackID == tags.DeactivatedID && !tags.RolledBackAt.Before(tags.DeactivatedAt)) {
-		return refused(a, ErrNotDeactivatedByKeyrot, "keyrot has no record of deactivating a "+plan.ServiceShort(a.Service)+" credential of "+a.User+" (since its last rollback)")
+	if tags.DeactivatedID == "" {
+		return refused(a, ErrNotDeactivatedByKeyrot, "keyrot has no record of deactivating a "+plan.ServiceShort(a.Service)+" credential of "+a.User)
 	}
+	// A rollback record at or after the deactivation with the credential
+	// still inactive is a rollback that did not finish (its record is
+	// written first): this one finishes it.
 	a.KeyID = tags.DeactivatedID
 	live, err := listCreds(ctx, si, a.User, a.Service)
 	if err != nil {

@@ -354,6 +354,7 @@ func Build(in Input, now time.Time) *Plan {
 					if !ex.ConsoleExempt {
 						ub.planConsole(in.Console)
 					}
+					ub.serviceOrphans(in.Services)
 					due = append(due, ub.actions...)
 					p.Blocked = append(p.Blocked, ub.blocked...)
 					p.Upcoming = append(p.Upcoming, ub.upcoming...)

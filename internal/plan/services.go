@@ -122,7 +122,14 @@ func (s Services) RotateDue(c inventory.ServiceCredential) time.Time {
 }
 
 // serviceActions plans the user's service-specific credentials.
-func (p *userPlanner) serviceActions(s *Services) {
+func (p *userPlanner) serviceActions(s *Services) { p.planServices(s, false) }
+
+// serviceOrphans plans, for an exempt user, only the deletion of the
+// never-stored credentials of interrupted creations: keyrot's own
+// leftovers, which nobody holds, are cleaned up for every user.
+func (p *userPlanner) serviceOrphans(s *Services) { p.planServices(s, true) }
+
+func (p *userPlanner) planServices(s *Services, orphansOnly bool) {
 	if s == nil {
 		return
 	}
@@ -136,7 +143,7 @@ func (p *userPlanner) serviceActions(s *Services) {
 		if len(creds) == 0 {
 			continue
 		}
-		sp := servicePlanner{userPlanner: p, s: s, svc: svc, creds: creds, rec: s.Records[ServiceRef{p.a.ID, p.u.Name, svc}]}
+		sp := servicePlanner{userPlanner: p, s: s, svc: svc, creds: creds, rec: s.Records[ServiceRef{p.a.ID, p.u.Name, svc}], orphansOnly: orphansOnly}
 		sp.plan()
 	}
 }
@@ -147,6 +154,8 @@ type servicePlanner struct {
 	svc   string
 	creds []inventory.ServiceCredential
 	rec   ServiceRecord
+	// orphansOnly plans nothing but the orphans' deletion (an exempt user).
+	orphansOnly bool
 }
 
 func (p *servicePlanner) expectCreds() []KeyState {
@@ -210,7 +219,7 @@ func (p *servicePlanner) plan() {
 		}
 		p.do(DeleteServiceCredential, o.ID, "credential created by an interrupted rotation whose secret was never stored: nobody holds it", due, ev)
 	}
-	if len(orphans) > 0 {
+	if len(orphans) > 0 || p.orphansOnly {
 		return // the rotation starts again once the orphans are gone
 	}
 	var stored *inventory.ServiceCredential
