@@ -151,9 +151,15 @@ func caCertificatePEM(subject string, serial int64, notBefore, notAfter time.Tim
 	if err != nil {
 		return "", fmt.Errorf("generate CA key: %w", err)
 	}
+	// X.509 times are whole seconds: round the end up, so that a
+	// certificate made to expire in 25 days does not expire in 24.99.
+	end := notAfter.UTC().Truncate(time.Second)
+	if end.Before(notAfter) {
+		end = end.Add(time.Second)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: subject},
-		NotBefore: notBefore.UTC().Truncate(time.Second), NotAfter: notAfter.UTC().Truncate(time.Second),
+		NotBefore: notBefore.UTC().Truncate(time.Second), NotAfter: end,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
