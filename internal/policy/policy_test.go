@@ -109,7 +109,7 @@ func TestExemptionHelpers(t *testing.T) {
 // One fixture per validation rule; each message is asserted whole.
 func TestBadFixtures(t *testing.T) {
 	tests := map[string][]string{
-		"accountkinds_bad_globs.yaml":          {`3: certificates.exclude[0]: bad glob "[a"`, `5: certificates.regions[0]: must be an AWS region such as eu-west-1, or enabled (got "mars")`},
+		"accountkinds_bad_globs.yaml": {`3: certificates.exclude[0]: bad glob "[a"`, `5: certificates.regions[0]: must be an AWS region such as eu-west-1, or enabled (got "mars")`},
 		"trust_anchors.yaml": {
 			`2: trust_anchors.expiry_warning: must be more than 0 (got 0d)`,
 			`3: trust_anchors.regions[0]: enabled stands for every enabled region and must be the only entry`,
