@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/browsertest"
+	"github.com/keyrot/keyrot/internal/history"
+	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
+	"github.com/keyrot/keyrot/internal/statuspage"
+)
+
+// TestStatusPageShowsEveryKind audits the demo organization through the
+// CLI (its history kept), serves the status page from that history and
+// opens it in headless Chromium: the table of credentials and findings by
+// kind shows, visibly and within a 1280 px window, the demo's
+// service-specific credentials, Bedrock API keys, signing certificates,
+// SSH keys, password policy, server and ACM certificates, secrets and
+// trust anchors, with their counts.
+func TestStatusPageShowsEveryKind(t *testing.T) {
+	bin := browsertest.Chromium(t)
+	env := sandboxtest.Start(t, "demo")
+	useSandbox(t, env)
+	stateDir := t.TempDir()
+	policyFile := filepath.Join(t.TempDir(), "keyrot.yaml")
+	if err := os.WriteFile(policyFile, []byte("ssh_keys:\n  collect: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "audit", "-o", "json", "--progress", "none", "--state-dir", stateDir, "--clock", "sandbox", "-c", policyFile); code != ExitPartial {
+		t.Fatalf("audit: exit %d\n%s", code, stderr)
+	}
+	ctx := context.Background()
+	h, err := history.Open(ctx, filepath.Join(stateDir, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	now := env.Server.Clock().Now()
+	a := &app.App{History: h, Policy: policy.Default(), Now: func() time.Time { return now }}
+	srv := httptest.NewServer(statuspage.Handler(a, statuspage.Options{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+
+	kinds := []struct{ kind, row string }{
+		{"service-specific-credential", "Service-specific credentials"},
+		{"bedrock-api-key", "Bedrock long-term API keys"},
+		{"signing-certificate", "X.509 signing certificates"},
+		{"ssh-public-key", "SSH public keys"},
+		{"password-policy", "Account password policy"},
+		{"server-certificate", "IAM server certificates 1 1 1 0"},
+		{"acm-certificate", "ACM certificates"},
+		{"secret", "Secrets Manager secrets"},
+		{"trust-anchor", "IAM Roles Anywhere trust anchors 2 2 0 0"},
+	}
+	probe := browsertest.Probe{Measure: "table, td, th, li"}
+	text := visibleText(page)
+	for _, k := range kinds {
+		probe.Visible = append(probe.Visible, browsertest.Visible{Selector: `tr[data-kind="` + k.kind + `"]`, What: k.kind})
+		if !strings.Contains(text, k.row) {
+			t.Errorf("the kinds table lacks %q:\n%s", k.row, text)
+		}
+	}
+	dir := browsertest.ArtifactDir(t, "KEYROT_STATUSPAGE_ARTIFACTS")
+	f := browsertest.WriteFile(t, dir, "status-kinds-fit.html", probe.Into(page))
+	if title := browsertest.Title(browsertest.Run(t, bin, "--window-size=1280,900", "--dump-dom", f)); title != "fits" {
+		t.Errorf("status page at 1280 px: %q", title)
+	}
+}
