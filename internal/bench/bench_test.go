@@ -71,8 +71,9 @@ func TestRunShort(t *testing.T) {
 
 // otherKindOps are the audit's calls for credentials other than access
 // keys: service-specific credentials, the password policy, server and ACM
-// certificates.
-var otherKindOps = []string{"iam:ListServiceSpecificCredentials", "iam:GetAccountPasswordPolicy", "iam:ListServerCertificates", "acm:ListCertificates"}
+// certificates, trust anchors.
+var otherKindOps = []string{"iam:ListServiceSpecificCredentials", "iam:GetAccountPasswordPolicy", "iam:ListServerCertificates", "acm:ListCertificates",
+	"rolesanywhere:ListTrustAnchors"}
 
 // TestWorkloadValidate: out-of-range workloads are refused with the field.
 func TestWorkloadValidate(t *testing.T) {

@@ -257,8 +257,8 @@ const iamKindCalls = 4
 // (tags and groups decide exemptions), one ListSecrets page when a key
 // finding could be a rotation in progress, one ListAccessKeys per user
 // whose findings name a key, and the other credentials' lists: one
-// ListServerCertificates, one ListCertificates and one ListSecrets page (in
-// keyrot's one region). Its lower bound in time runs the accounts'
+// ListServerCertificates, one ListCertificates, one ListSecrets and one
+// ListTrustAnchors page (in keyrot's one region). Its lower bound in time runs the accounts'
 // calls in sequence, Concurrency accounts at once, at the workload's
 // latency, and no faster than the rate limit allows in any account.
 func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
@@ -298,8 +298,11 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 			secrets = 1 // ListSecrets
 		}
 		n += secrets + len(users[a.ID])
-		// The other credentials: IAM server certificates, ACM, Secrets Manager.
-		const kindLists, kindIAM = 3, 1
+		// The other credentials: IAM server certificates, ACM, Secrets
+		// Manager, IAM Roles Anywhere (one list each, in keyrot's region;
+		// with a kind's regions [enabled], one account:ListRegions and one
+		// list per enabled region instead, which the workload does not use).
+		const kindLists, kindIAM = 4, 1
 		n += kindLists
 		// AssumeRole is STS's: IAM's rate limit does not count it.
 		iamCalls := n - secrets - (kindLists - kindIAM)
