@@ -15,7 +15,7 @@ import (
 // the listing and is judged on nothing (its expiry is ACM PCA's to report).
 
 // KindTrustAnchor is the credential kind of IAM Roles Anywhere trust anchors.
-const KindTrustAnchor = "trust-anchor"
+const KindTrustAnchor = "roles-anywhere-trust-anchor"
 
 func (e *evaluator) trustAnchor(a *inventory.Account, t inventory.TrustAnchor) {
 	tp := e.p.TrustAnchors

@@ -65,7 +65,7 @@ func TestStatusPageShowsEveryKind(t *testing.T) {
 		{"server-certificate", "IAM server certificates 1 1 1 0"},
 		{"acm-certificate", "ACM certificates"},
 		{"secret", "Secrets Manager secrets"},
-		{"trust-anchor", "IAM Roles Anywhere trust anchors 2 2 0 0"},
+		{"roles-anywhere-trust-anchor", "IAM Roles Anywhere trust anchors 2 2 0 0"},
 	}
 	probe := browsertest.Probe{Measure: "table, td, th, li"}
 	text := visibleText(page)

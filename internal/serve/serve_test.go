@@ -628,8 +628,8 @@ func TestMetricsOfEveryKind(t *testing.T) {
 	for _, want := range []string{
 		`keyrot_findings{account="` + acct + `",rule="trust-anchor-expiring",severity="medium"} 1`,
 		`keyrot_findings{account="` + acct + `",rule="server-certificate-expired",severity="high"} 1`,
-		`keyrot_kind_findings{kind="trust-anchor",severity="medium"} 1`,
-		`keyrot_credentials{account="` + acct + `",kind="trust-anchor"} 1`,
+		`keyrot_kind_findings{kind="roles-anywhere-trust-anchor",severity="medium"} 1`,
+		`keyrot_credentials{account="` + acct + `",kind="roles-anywhere-trust-anchor"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the scrape lacks %s", want)

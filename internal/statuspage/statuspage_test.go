@@ -42,7 +42,7 @@ func source() *fakeSource {
 	sum := history.AuditSummary{AccountsAudited: 2, Findings: 3, Exempt: 1, BySeverity: map[string]int{"high": 2, "critical": 1}, KeysActive: 9, KeysPast90: 4,
 		Controls: []history.ControlCompliance{{Framework: "security_hub", Control: "IAM.3", Evaluated: 9, Failing: 4}},
 		ByKind: map[string]history.KindSummary{
-			"access-key": {Credentials: 9, Findings: 2, Severe: 2}, "trust-anchor": {Credentials: 2, Findings: 1, Exempt: 1},
+			"access-key": {Credentials: 9, Findings: 2, Severe: 2}, "roles-anywhere-trust-anchor": {Credentials: 2, Findings: 1, Exempt: 1},
 			"secret": {Credentials: 4}, "ssh-public-key": {}}}
 	tr := &app.Trends{Audits: []history.AuditRun{{RunID: 7, GeneratedAt: now.Add(-24 * time.Hour), Summary: sum}, {RunID: 9, GeneratedAt: now, Summary: sum}},
 		Controls: []report.ControlTrend{{Framework: "security_hub", Control: "IAM.3", End: report.ControlStat{Evaluated: 9, Failing: 4},
@@ -95,7 +95,7 @@ func TestStatusPage(t *testing.T) {
 		// with neither is left out.
 		`<tr data-kind="access-key"><td>IAM access keys</td><td class="num">9</td><td class="num">2</td><td class="num blocked">2</td><td class="num">0</td></tr>
 <tr data-kind="secret"><td>Secrets Manager secrets</td><td class="num">4</td><td class="num">0</td><td class="num">0</td><td class="num">0</td></tr>
-<tr data-kind="trust-anchor"><td>IAM Roles Anywhere trust anchors</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">1</td></tr>`,
+<tr data-kind="roles-anywhere-trust-anchor"><td>IAM Roles Anywhere trust anchors</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">1</td></tr>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
