@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -15,19 +16,20 @@ import (
 	"github.com/keyrot/keyrot/internal/browsertest"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/policy"
+	"github.com/keyrot/keyrot/internal/report"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
 	"github.com/keyrot/keyrot/internal/statuspage"
 )
 
-// TestStatusPageShowsEveryKind audits the demo organization through the
-// CLI (its history kept), serves the status page from that history and
-// opens it in headless Chromium: the table of credentials and findings by
-// kind shows, visibly and within a 1280 px window, the demo's
-// service-specific credentials, Bedrock API keys, signing certificates,
-// SSH keys, password policy, server and ACM certificates, secrets and
-// trust anchors, with their counts.
-func TestStatusPageShowsEveryKind(t *testing.T) {
-	bin := browsertest.Chromium(t)
+// TestDemoEveryKindInReportsAndStatusPage audits the demo organization through the
+// CLI (its history kept). The audit's stored report, rendered in every
+// output format, names a finding of each kind besides access keys. The
+// status page served from that history, opened in headless Chromium,
+// shows in its table of credentials and findings by kind, visibly and
+// within a 1280 px window, the demo's service-specific credentials,
+// Bedrock API keys, signing certificates, SSH keys, password policy,
+// server and ACM certificates, secrets and trust anchors, with their counts.
+func TestDemoEveryKindInReportsAndStatusPage(t *testing.T) {
 	env := sandboxtest.Start(t, "demo")
 	useSandbox(t, env)
 	stateDir := t.TempDir()
@@ -46,6 +48,34 @@ func TestStatusPageShowsEveryKind(t *testing.T) {
 	defer h.Close()
 	now := env.Server.Clock().Now()
 	a := &app.App{History: h, Policy: policy.Default(), Now: func() time.Time { return now }}
+	st, err := a.Status(ctx, app.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := a.AuditOfRun(ctx, st.Latest.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &report.Report{Result: stored.Result, ToolVersion: stored.Version, StartedAt: stored.Started, FinishedAt: stored.Finished}
+	rules := []string{"service-credential-age", "bedrock-api-key-no-expiry", "signing-certificate-age", "ssh-key-age", "password-policy-weak",
+		"server-certificate-expired", "certificate-expiring", "secret-rotation-failed", "trust-anchor-expiring", "trust-anchor-disabled-expired"}
+	for _, format := range report.Formats() {
+		rd, err := report.ForFormat(format, report.Options{NoColor: true, Region: "us-east-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := rd.Render(&buf, rep); err != nil {
+			t.Fatalf("render %s: %v", format, err)
+		}
+		for _, r := range rules {
+			if !strings.Contains(buf.String(), r) {
+				t.Errorf("the demo audit in %s does not name %s", format, r)
+			}
+		}
+	}
+
+	bin := browsertest.Chromium(t)
 	srv := httptest.NewServer(statuspage.Handler(a, statuspage.Options{}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/")
