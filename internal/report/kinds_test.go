@@ -39,7 +39,7 @@ func kindsReport() *Report {
 		TrustAnchors: []inventory.TrustAnchor{{ARN: "arn:aws:rolesanywhere:eu-west-1:" + acct + ":trust-anchor/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b",
 			ID: "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b", Name: "onprem-batch-ca", Region: "eu-west-1", Enabled: true, SourceType: "CERTIFICATE_BUNDLE",
 			CACertificates: []inventory.CACertificate{{Subject: "CN=Example On-Prem Issuing CA", NotBefore: daysAgo(1800), NotAfter: daysAgo(-25)}},
-			CreatedAt: daysAgo(700), UpdatedAt: daysAgo(700)}},
+			CreatedAt:      daysAgo(700), UpdatedAt: daysAgo(700)}},
 	}
 	snap := &inventory.Snapshot{CollectedAt: genAt, OrganizationID: "o-a1b2c3d4e5", ManagementAccountID: acct, Accounts: []inventory.Account{a}}
 	return &Report{Result: audit.Evaluate(policy.Default(), snap, genAt), ToolVersion: "v0.3.0", StartedAt: genAt.Add(-time.Minute), FinishedAt: genAt}

@@ -166,7 +166,7 @@ type latest struct {
 
 // kindRow is one credential kind at the latest audit.
 type kindRow struct {
-	Kind, Title                          string
+	Kind, Title                           string
 	Credentials, Findings, Severe, Exempt int
 }
 
