@@ -183,6 +183,9 @@ func (r *accountRun) accountKinds(ctx context.Context) {
 		}
 		if slices.Contains(wanted.TrustAnchorRegions, region) {
 			tas, err := listTrustAnchors(ctx, cl.RolesAnywhere, region)
+			if notOffered(err) {
+				err = nil // not offered in this region: nothing to use there
+			}
 			if err != nil {
 				r.errf("", "", "ListTrustAnchors in "+region, err)
 				anchorsOK = false

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +26,10 @@ import (
 // source holds the CA certificates themselves (x509CertificateData, PEM),
 // so no other call is needed; an account that does not use Roles Anywhere
 // answers with an empty list and costs nothing more.
+//
+// Roles Anywhere is not offered in every region: where it is not, its
+// endpoint's name does not resolve. That answer means the service is not
+// in use there, as an empty list does: no error, nothing more to read.
 //
 // An AWS_ACM_PCA source names the private CA only. Its certificate would
 // take acm-pca:GetCertificateAuthorityCertificate, one call per anchor and
@@ -84,6 +89,13 @@ func trustAnchor(d ratypes.TrustAnchorDetail, region string) inventory.TrustAnch
 		}
 	}
 	return t
+}
+
+// notOffered reports whether err says the service has no endpoint in the
+// region (its host name does not resolve).
+func notOffered(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 // maxBundleCerts bounds the certificates read from one bundle.

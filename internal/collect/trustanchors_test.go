@@ -1,6 +1,9 @@
 package collect
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -61,4 +64,19 @@ func FuzzParseCABundle(f *testing.F) {
 			t.Fatalf("%d certificates, more than %d", len(certs), maxBundleCerts)
 		}
 	})
+}
+
+// TestNotOffered: a host name that does not resolve (the service has no
+// endpoint in the region), even wrapped by the SDK, is "not offered"; a
+// refused call or another network failure is not.
+func TestNotOffered(t *testing.T) {
+	notFound := &net.DNSError{Err: "no such host", Name: "rolesanywhere.mx-central-1.amazonaws.com", IsNotFound: true}
+	if !notOffered(fmt.Errorf("operation error RolesAnywhere: ListTrustAnchors, https response error: %w", notFound)) {
+		t.Error("an unresolvable endpoint is not taken as the service not offered")
+	}
+	for _, err := range []error{nil, errors.New("AccessDeniedException"), &net.DNSError{Err: "server misbehaving", IsTemporary: true}} {
+		if notOffered(err) {
+			t.Errorf("notOffered(%v) = true", err)
+		}
+	}
 }
