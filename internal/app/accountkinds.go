@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -16,11 +17,15 @@ import (
 )
 
 // kindsOptions says which of the accounts' other long-term credentials the
-// collector reads: IAM server certificates always, ACM certificates and
-// secrets in the policy's regions, or in the region keyrot runs with when
-// the policy names none.
+// collector reads: IAM server certificates always; ACM certificates,
+// secrets and IAM Roles Anywhere trust anchors in the policy's regions,
+// in every region enabled for each account when the policy says
+// [enabled], or in the region keyrot runs with when the policy names none.
 func kindsOptions(p *policy.Policy, acc *awsaccess.Accounts, region string) *collect.Kinds {
 	regions := func(rs []string) []string {
+		if slices.Contains(rs, policy.EnabledRegions) {
+			return []string{collect.EnabledRegions}
+		}
 		if len(rs) > 0 {
 			return rs
 		}
@@ -34,6 +39,7 @@ func kindsOptions(p *policy.Policy, acc *awsaccess.Accounts, region string) *col
 		ServerCertificates: true,
 		CertificateRegions: regions(p.Certificates.Regions),
 		SecretRegions:      regions(p.Secrets.Regions),
+		TrustAnchorRegions: regions(p.TrustAnchors.Regions),
 	}
 }
 

@@ -97,7 +97,35 @@ func AuditSummaryOf(res *audit.Result) history.AuditSummary {
 	for _, c := range audit.Summarize(res).Controls {
 		s.Controls = append(s.Controls, history.ControlCompliance{Framework: frameworkID(c.Framework), Control: c.Control, Evaluated: c.Evaluated, Failing: c.Failing})
 	}
+	s.ByKind = kindSummaries(res)
 	return s
+}
+
+// kindSummaries counts an audit's credentials and findings by kind.
+func kindSummaries(res *audit.Result) map[string]history.KindSummary {
+	out := map[string]history.KindSummary{}
+	for kind, byAccount := range audit.CountCredentials(res.Snapshot) {
+		k := out[kind]
+		for _, n := range byAccount {
+			k.Credentials += n
+		}
+		out[kind] = k
+	}
+	for _, f := range res.Findings {
+		kind := audit.RuleKind(f.Rule)
+		k := out[kind]
+		switch {
+		case f.Exempt:
+			k.Exempt++
+		default:
+			k.Findings++
+			if f.Severity >= audit.SeverityHigh {
+				k.Severe++
+			}
+		}
+		out[kind] = k
+	}
+	return out
 }
 
 // frameworkID maps audit's framework titles to the short IDs the reports use.

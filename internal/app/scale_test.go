@@ -223,11 +223,16 @@ func TestAuditCallBudgetFindingsHeavy(t *testing.T) {
 		if n, want := ops["secretsmanager:ListSecrets"], 1; n != want {
 			t.Errorf("account %s: %d ListSecrets pages, want %d", a.ID, n, want)
 		}
-		// One list call per other kind: server certificates, ACM certificates.
-		for _, op := range []string{"iam:ListServerCertificates", "acm:ListCertificates"} {
+		// One list call per other kind: server certificates, ACM
+		// certificates, trust anchors; no region discovery, as the policy
+		// reads keyrot's region only.
+		for _, op := range []string{"iam:ListServerCertificates", "acm:ListCertificates", "rolesanywhere:ListTrustAnchors"} {
 			if ops[op] != 1 {
 				t.Errorf("account %s: %d %s calls, want 1", a.ID, ops[op], op)
 			}
+		}
+		if n := ops["account:ListRegions"]; n != 0 {
+			t.Errorf("account %s: %d ListRegions calls, want none", a.ID, n)
 		}
 		for _, op := range []string{"acm:DescribeCertificate", "secretsmanager:DescribeSecret"} {
 			if ops[op] != 0 {
@@ -324,5 +329,53 @@ func TestKeyIDsOnlyWhereTheLifecycleActs(t *testing.T) {
 		if u.Name != "one-young" && (len(u.Keys) == 0 || u.Keys[0].ID == "") {
 			t.Errorf("plan: the keys of %s were not read live", u.Name)
 		}
+	}
+}
+
+// TestAuditCallBudgetEnabledRegions: with the regional kinds' regions
+// [enabled], each account costs one account:ListRegions and then one list
+// call per kind in each of its 17 enabled regions (the default ones; no
+// opt-in region is enabled): 1 + 3 x 17 = 52 calls, against 3 in keyrot's
+// region alone. The audit still has no finding.
+func TestAuditCallBudgetEnabledRegions(t *testing.T) {
+	const accounts = 3
+	env := sandboxtest.Start(t, "")
+	if err := env.Server.ApplyScenario(compliantOrg(accounts, 5)); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.SetReportBuildTime(0)
+	p := policy.Default()
+	all := []string{policy.EnabledRegions}
+	p.Certificates.Regions, p.Secrets.Regions, p.TrustAnchors.Regions = all, all, all
+	r := &App{Policy: p, AWS: env.Admin(), CollectOptions: func(o *collect.Options) {
+		o.ReportPoll = collect.Poll{Initial: time.Millisecond, Max: 10 * time.Millisecond, Attempts: 20}
+	}}
+	res, err := r.Audit(context.Background(), AuditRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 {
+		t.Fatalf("%d findings, first %+v", len(res.Findings), res.Findings[0])
+	}
+	counts := env.Server.CallCounts()
+	audited := 0
+	for _, a := range res.Snapshot.Accounts {
+		if a.Status != "audited" {
+			continue
+		}
+		audited++
+		ops := counts[a.ID]
+		want := map[string]int{"account:ListRegions": 1, "acm:ListCertificates": 17, "secretsmanager:ListSecrets": 17, "rolesanywhere:ListTrustAnchors": 17}
+		for op, n := range want {
+			if ops[op] != n {
+				t.Errorf("account %s: %d %s calls, want %d", a.ID, ops[op], op, n)
+			}
+		}
+		if len(a.Kinds.Regions) != 17 || !a.Kinds.Certificates || !a.Kinds.Secrets || !a.Kinds.TrustAnchors {
+			t.Errorf("account %s: kinds %+v", a.ID, a.Kinds)
+		}
+	}
+	if audited != accounts {
+		t.Errorf("%d of %d accounts audited", audited, accounts)
 	}
 }

@@ -34,6 +34,9 @@ func (e *evaluator) accountKinds(a *inventory.Account) {
 	for _, s := range a.Secrets {
 		e.secret(a, s)
 	}
+	for _, t := range a.TrustAnchors {
+		e.trustAnchor(a, t)
+	}
 }
 
 // resourceFinding starts a finding about an account resource.

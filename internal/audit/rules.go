@@ -63,6 +63,12 @@ var rules = []RuleInfo{
 	{policy.RuleSecretRotationOverdue, "Secret rotation is overdue", SeverityMedium, ctlSM4},
 	{policy.RuleSecretRotationFailed, "Secret's last rotation did not finish", SeverityHigh, ctlSM2},
 	{policy.RuleSecretUnused, "Secret not accessed recently", SeverityMedium, ctlSM3},
+	// No CIS or Security Hub control covers IAM Roles Anywhere; AWS
+	// SEC02-BP05 asks for certificates to be renewed before they expire.
+	{policy.RuleTrustAnchorExpired, "IAM Roles Anywhere trust anchor's CA certificate has expired", SeverityHigh, Controls{}},
+	{policy.RuleTrustAnchorExpiring, "IAM Roles Anywhere trust anchor's CA certificate expires soon", SeverityMedium, Controls{}},
+	{policy.RuleTrustAnchorDisabled, "Disabled IAM Roles Anywhere trust anchor holds an expired CA certificate", SeverityLow, Controls{}},
+	{policy.RuleTrustAnchorUnreadable, "IAM Roles Anywhere trust anchor's CA bundle could not be read", SeverityLow, Controls{}},
 }
 
 // RuleDoc is a rule's generic text: what it checks, why, what to do about a
@@ -171,6 +177,22 @@ var ruleDocs = map[string]RuleDoc{
 		"A secret has not been read for longer than allowed (Security Hub SecretsManager.3). Unused secrets are access nobody needs.",
 		"Delete it if nothing needs it: aws secretsmanager delete-secret --secret-id <name> (with a recovery window).",
 		[]string{"secrets.unused_after", "secrets.exclude"}, ""},
+	policy.RuleTrustAnchorExpired: {
+		"Every CA certificate of an enabled IAM Roles Anywhere trust anchor has expired: no workload outside AWS can obtain credentials through it, and an anchor nobody renewed is often one nobody owns.",
+		"Put the renewed CA certificate in the trust anchor (aws rolesanywhere update-trust-anchor --trust-anchor-id <id> --source ...), or delete the anchor if nothing uses it.",
+		[]string{"trust_anchors.exclude"}, ""},
+	policy.RuleTrustAnchorExpiring: {
+		"The last CA certificate of an enabled IAM Roles Anywhere trust anchor expires within the warning period; after that the workloads that use it can no longer obtain credentials.",
+		"Issue the renewed CA certificate and add it to the trust anchor's bundle before the old one expires, then move the workloads' certificates to it.",
+		[]string{"trust_anchors.expiry_warning", "trust_anchors.exclude"}, ""},
+	policy.RuleTrustAnchorDisabled: {
+		"A disabled IAM Roles Anywhere trust anchor still holds an expired CA certificate. Re-enabling it would restore trust in a CA nobody maintains; a dead anchor should be deleted.",
+		"Delete it: aws rolesanywhere delete-trust-anchor --trust-anchor-id <id>.",
+		[]string{"trust_anchors.flag_disabled_expired", "trust_anchors.exclude"}, ""},
+	policy.RuleTrustAnchorUnreadable: {
+		"The CA certificate bundle of an IAM Roles Anywhere trust anchor could not be parsed as PEM certificates, so its expiry is unknown.",
+		"Read the bundle (aws rolesanywhere get-trust-anchor --trust-anchor-id <id>) and replace it with PEM-encoded certificates.",
+		[]string{"trust_anchors.exclude"}, ""},
 }
 
 // Doc returns the generic text of rule id.
@@ -213,6 +235,10 @@ func Threshold(p *policy.Policy, id string) string {
 		return "rotate every " + p.Secrets.RotateEvery.String() + " unless a schedule matches"
 	case policy.RuleSecretUnused:
 		return "unused for " + p.Secrets.UnusedAfter.String()
+	case policy.RuleTrustAnchorExpiring:
+		return "expires within " + p.TrustAnchors.ExpiryWarning.String()
+	case policy.RuleTrustAnchorDisabled:
+		return onOff(p.TrustAnchors.FlagDisabledExpired)
 	}
 	return iamKindThreshold(p, id)
 }

@@ -30,9 +30,11 @@ const (
 
 // otherKindOps are the audit's calls for credentials other than access
 // keys: service-specific credentials, the password policy, server and ACM
-// certificates. (Its one ListSecrets page serves both the account's secrets
-// and keyrot's rotation records, and is counted with the access keys.)
-var otherKindOps = []string{"iam:ListServiceSpecificCredentials", "iam:GetAccountPasswordPolicy", "iam:ListServerCertificates", "acm:ListCertificates"}
+// certificates, trust anchors. (Its one ListSecrets page serves both the
+// account's secrets and keyrot's rotation records, and is counted with the
+// access keys.)
+var otherKindOps = []string{"iam:ListServiceSpecificCredentials", "iam:GetAccountPasswordPolicy", "iam:ListServerCertificates", "acm:ListCertificates",
+	"rolesanywhere:ListTrustAnchors"}
 
 // AccessKeyCalls is how many of m's calls were for access keys: all of
 // them but otherKindOps. The per-user strategy reads access keys only, and
@@ -307,10 +309,10 @@ const iamKindCalls = 4
 // (tags and groups decide exemptions), one ListSecrets page when a key
 // finding could be a rotation in progress, one ListAccessKeys per user
 // whose findings name a key, and the other credentials' lists: one
-// ListServerCertificates, one ListCertificates and one ListSecrets page (in
-// keyrot's one region). The ListSecrets page also holds the rotation
-// records, keyrot's store being in the account and in that region, so a
-// key finding costs no second one. Its lower bound in time runs the accounts'
+// ListServerCertificates, one ListCertificates, one ListSecrets and one
+// ListTrustAnchors page (in keyrot's one region). The ListSecrets page also
+// holds the rotation records, keyrot's store being in the account and in
+// that region, so a key finding costs no second one. Its lower bound in time runs the accounts'
 // calls in sequence, Concurrency accounts at once, at the workload's
 // latency, and no faster than the rate limit allows in any account.
 func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
@@ -345,8 +347,11 @@ func (e *Env) auditFloor(res auditJSON) (int, time.Duration) {
 		}
 		n += len(users[a.ID])
 		// The other credentials: IAM server certificates, ACM, Secrets
-		// Manager (whose page also gives the rotation records).
-		const kindLists, kindIAM = 3, 1
+		// Manager (whose page also gives the rotation records), IAM Roles
+		// Anywhere (one list each, in keyrot's region; with a kind's regions
+		// [enabled], one account:ListRegions and one list per enabled region
+		// instead, which the workload does not use).
+		const kindLists, kindIAM = 4, 1
 		n += kindLists
 		// AssumeRole is STS's: IAM's rate limit does not count it.
 		iamCalls := n - (kindLists - kindIAM)
@@ -449,7 +454,7 @@ func (e *Env) Apply(ctx context.Context, bin string) (Measure, error) {
 // applyBound is the least time an apply's answered calls take (a
 // throttled attempt is not work the bound owes): in each account the
 // collection's floor in sequence (its role, the credential report's two
-// calls, the other credentials' three lists, the iamKindCalls, and for an account with changes one authorization-details page,
+// calls, the other credentials' four lists, the iamKindCalls, and for an account with changes one authorization-details page,
 // one ListSecrets page and one ListAccessKeys per changed user), then the
 // account's other calls, which change keys, spread evenly over as many
 // chains as users are changed at once (execute.DefaultUserConcurrency, at
@@ -462,7 +467,7 @@ func (e *Env) applyBound(m Measure, changed map[string]map[string]bool) time.Dur
 	org := 1 + (w.Accounts+19)/20
 	var lanes []laneWork
 	for acct, calls := range m.AnsweredByAccount {
-		collect := 2 + 3 + iamKindCalls // the report's two calls; the other credentials' three lists; the IAM kinds'
+		collect := 2 + 4 + iamKindCalls // the report's two calls; the other credentials' four lists; the IAM kinds'
 		if acct != mgmt {
 			collect++
 		}

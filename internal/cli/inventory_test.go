@@ -75,7 +75,8 @@ func TestAuditInventory(t *testing.T) {
 			t.Errorf("key %s of %s/%s has a finding and is not in the inventory", f.KeyID, f.AccountID, f.User)
 		}
 	}
-	for _, k := range []string{"access-key", "console-password", "root-password", "service-specific-credential", "bedrock-api-key", "signing-certificate"} {
+	for _, k := range []string{"access-key", "console-password", "root-password", "service-specific-credential", "bedrock-api-key", "signing-certificate",
+		"server-certificate", "acm-certificate", "secret", "roles-anywhere-trust-anchor"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s in the demo inventory: %v", k, kinds)
 		}

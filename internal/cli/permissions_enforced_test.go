@@ -224,6 +224,8 @@ func runLifecycleAs(t *testing.T, ids permIdentities) *permRun {
 	if ids.externalID != "" {
 		org = "organization:\n  external_id: " + ids.externalID + "\n"
 	}
+	// Trust anchors are read in every enabled region, so that the
+	// lifecycle needs account:ListRegions too.
 	policyText := org + fmt.Sprintf(`version: 1
 ssh_keys:
   collect: true
@@ -231,6 +233,8 @@ console:
   disable_unused: true
 service_credentials:
   rotate: true
+trust_anchors:
+  regions: [enabled]
 exemptions:
   - match: {ou: %s}
     reason: the security team rotates its own accounts' keys

@@ -47,6 +47,8 @@ func TestPermissionsDocumented(t *testing.T) {
 		{"iam", reflect.TypeFor[collect.ServerCertAPI]()},
 		{"acm", reflect.TypeFor[collect.ACMAPI]()},
 		{"secretsmanager", reflect.TypeFor[collect.SecretsAPI]()},
+		{"rolesanywhere", reflect.TypeFor[collect.RolesAnywhereAPI]()},
+		{"account", reflect.TypeFor[collect.RegionsAPI]()},
 		{"secretsmanager", reflect.TypeFor[execute.SecretRotationAPI]()},
 	} {
 		for i := range api.typ.NumMethod() {

@@ -5,18 +5,23 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/account"
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	acmtypes "github.com/aws/aws-sdk-go-v2/service/acm/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/keyrot/keyrot/internal/awsaccess"
+	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/secretstore"
 )
 
 // The account's other long-term credentials: IAM server certificates, ACM
-// certificates and Secrets Manager secrets.
+// certificates, Secrets Manager secrets and IAM Roles Anywhere trust
+// anchors (trustanchors.go), in the regions asked for or every region
+// enabled for the account (regions.go).
 //
 // # Cost
 //
@@ -58,8 +63,12 @@ var (
 
 // KindClients are the clients of one account in one region.
 type KindClients struct {
-	ACM     ACMAPI
-	Secrets SecretsAPI
+	ACM           ACMAPI
+	Secrets       SecretsAPI
+	RolesAnywhere RolesAnywhereAPI
+	// Regions lists the account's regions (a global API: the region the
+	// clients were made for does not matter).
+	Regions RegionsAPI
 }
 
 // KindsFactory returns the clients acting in the target account and region.
@@ -71,10 +80,13 @@ type Kinds struct {
 	// ServerCertificates lists IAM server certificates (the IAM client
 	// must implement ServerCertAPI, as *iam.Client does).
 	ServerCertificates bool
-	// CertificateRegions and SecretRegions are where ACM certificates and
-	// secrets are listed; empty lists none.
+	// CertificateRegions, SecretRegions and TrustAnchorRegions are where
+	// ACM certificates, secrets and IAM Roles Anywhere trust anchors are
+	// listed; empty lists none, [EnabledRegions] every region enabled for
+	// the account (regions.go).
 	CertificateRegions []string
 	SecretRegions      []string
+	TrustAnchorRegions []string
 }
 
 // AccessKindsFactory returns a KindsFactory acting in each account through
@@ -93,7 +105,12 @@ func AccessKindsFactory(acc *awsaccess.Accounts) KindsFactory {
 		if region != "" {
 			cfg.Region = region
 		}
-		return KindClients{ACM: acm.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg)}, nil
+		return KindClients{
+			ACM: acm.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg), RolesAnywhere: rolesanywhere.NewFromConfig(cfg),
+			// Account Management is global: it takes requests signed for
+			// the partition's home region, as IAM does.
+			Regions: account.NewFromConfig(cfg, func(o *account.Options) { o.Region = awsconf.IAMRegion(o.Region) }),
+		}, nil
 	}
 }
 
@@ -122,15 +139,33 @@ func (r *accountRun) accountKinds(ctx context.Context) {
 		return
 	}
 	target := Target{AccountID: a.ID, Partition: r.c.partition, Own: a.ID == r.c.self}
-	certsOK, secretsOK := len(k.CertificateRegions) > 0, len(k.SecretRegions) > 0
-	for _, region := range regionsOf(k) {
+	wanted := Kinds{CertificateRegions: k.CertificateRegions, SecretRegions: k.SecretRegions, TrustAnchorRegions: k.TrustAnchorRegions}
+	discovered := true
+	if wantsEnabled(k.CertificateRegions) || wantsEnabled(k.SecretRegions) || wantsEnabled(k.TrustAnchorRegions) {
+		var enabled []string
+		cl, err := k.Clients(ctx, target, "")
+		if err == nil {
+			enabled, err = listEnabledRegions(ctx, cl.Regions)
+		}
+		if err != nil {
+			r.errf("", "", "ListRegions", err)
+			discovered = false
+		}
+		wanted.CertificateRegions = expandRegions(k.CertificateRegions, enabled)
+		wanted.SecretRegions = expandRegions(k.SecretRegions, enabled)
+		wanted.TrustAnchorRegions = expandRegions(k.TrustAnchorRegions, enabled)
+	}
+	ok := func(rs []string) bool { return len(rs) > 0 && (discovered || !wantsEnabled(rs)) }
+	certsOK, secretsOK, anchorsOK := ok(k.CertificateRegions), ok(k.SecretRegions), ok(k.TrustAnchorRegions)
+	regions := regionsOf(&wanted)
+	for _, region := range regions {
 		cl, err := k.Clients(ctx, target, region)
 		if err != nil {
 			r.errf("", "", "clients in "+region, err)
-			certsOK, secretsOK = false, false
+			certsOK, secretsOK, anchorsOK = false, false, false
 			continue
 		}
-		if slices.Contains(k.CertificateRegions, region) {
+		if slices.Contains(wanted.CertificateRegions, region) {
 			certs, err := listCertificates(ctx, cl.ACM, region)
 			if err != nil {
 				r.errf("", "", "ListCertificates in "+region, err)
@@ -138,7 +173,7 @@ func (r *accountRun) accountKinds(ctx context.Context) {
 			}
 			a.Certificates = append(a.Certificates, certs...)
 		}
-		if slices.Contains(k.SecretRegions, region) {
+		if slices.Contains(wanted.SecretRegions, region) {
 			secs, err := listSecrets(ctx, cl.Secrets, region)
 			if err != nil {
 				r.errf("", "", "ListSecrets in "+region, err)
@@ -148,15 +183,26 @@ func (r *accountRun) accountKinds(ctx context.Context) {
 			}
 			a.Secrets = append(a.Secrets, secs...)
 		}
+		if slices.Contains(wanted.TrustAnchorRegions, region) {
+			tas, err := listTrustAnchors(ctx, cl.RolesAnywhere, region)
+			if notOffered(err) {
+				err = nil // not offered in this region: nothing to use there
+			}
+			if err != nil {
+				r.errf("", "", "ListTrustAnchors in "+region, err)
+				anchorsOK = false
+			}
+			a.TrustAnchors = append(a.TrustAnchors, tas...)
+		}
 	}
-	a.Kinds.Certificates, a.Kinds.Secrets = certsOK, secretsOK
-	a.Kinds.Regions = regionsOf(k)
+	a.Kinds.Certificates, a.Kinds.Secrets, a.Kinds.TrustAnchors = certsOK, secretsOK, anchorsOK
+	a.Kinds.Regions = regions
 }
 
 // regionsOf is the union of the kinds' regions, in order.
 func regionsOf(k *Kinds) []string {
 	var out []string
-	for _, r := range append(append([]string(nil), k.CertificateRegions...), k.SecretRegions...) {
+	for _, r := range slices.Concat(k.CertificateRegions, k.SecretRegions, k.TrustAnchorRegions) {
 		if !slices.Contains(out, r) {
 			out = append(out, r)
 		}

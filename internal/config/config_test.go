@@ -118,7 +118,7 @@ func TestParseProblems(t *testing.T) {
 		},
 		"notify_not_a_mapping.yaml": {
 			`2: notify: must be a mapping of keys to values (got a list)`,
-			`3: colour: unknown key "colour" in top level (known keys: access_keys, certificates, console, deliver, exempt_tag, exemptions, history, notify, organization, passwords, root, rotation, secrets, serve, server_certificates, service_credentials, signing_certificates, ssh_keys, version)`,
+			`3: colour: unknown key "colour" in top level (known keys: access_keys, certificates, console, deliver, exempt_tag, exemptions, history, notify, organization, passwords, root, rotation, secrets, serve, server_certificates, service_credentials, signing_certificates, ssh_keys, trust_anchors, version)`,
 		},
 	}
 	files, _ := filepath.Glob("testdata/*.yaml")

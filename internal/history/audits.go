@@ -44,6 +44,21 @@ type AuditSummary struct {
 	KeysPast90 int `json:"keys_past_90"`
 	// Controls is the compliance per control.
 	Controls []ControlCompliance `json:"controls"`
+	// ByKind counts credentials and findings by credential kind (access
+	// keys, ACM certificates, secrets, trust anchors, ...); absent from
+	// audits recorded before it was kept.
+	ByKind map[string]KindSummary `json:"by_kind,omitempty"`
+}
+
+// KindSummary is one credential kind's share of an audit.
+type KindSummary struct {
+	// Credentials counts the kind's credentials (the inventory's rows).
+	Credentials int `json:"credentials"`
+	// Findings counts its findings that are not exempt, Severe those of
+	// them that are critical or high, Exempt the exempt ones.
+	Findings int `json:"findings"`
+	Severe   int `json:"severe"`
+	Exempt   int `json:"exempt"`
 }
 
 // ControlCompliance is one control's result in one audit.

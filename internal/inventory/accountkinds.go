@@ -3,8 +3,9 @@ package inventory
 import "time"
 
 // The account's and regions' long-term credentials besides its users':
-// IAM server certificates, ACM certificates, Secrets Manager secrets.
-// They live on Account (ServerCertificates, Certificates, Secrets).
+// IAM server certificates, ACM certificates, Secrets Manager secrets,
+// IAM Roles Anywhere trust anchors. They live on Account
+// (ServerCertificates, Certificates, Secrets, TrustAnchors).
 
 // ServerCertificate is an IAM server certificate (ListServerCertificates).
 type ServerCertificate struct {
@@ -75,7 +76,62 @@ type KindsCollected struct {
 	ServerCertificates bool     `json:"server_certificates,omitempty"`
 	Certificates       bool     `json:"certificates,omitempty"`
 	Secrets            bool     `json:"secrets,omitempty"`
+	TrustAnchors       bool     `json:"trust_anchors,omitempty"`
 	Regions            []string `json:"regions,omitempty"`
 	// SecretRegions are the regions whose secrets were all listed.
 	SecretRegions []string `json:"secret_regions,omitempty"`
+}
+
+// TrustAnchor is an IAM Roles Anywhere trust anchor as ListTrustAnchors
+// describes it: the certificate authority that workloads outside AWS
+// present certificates from to obtain temporary credentials.
+type TrustAnchor struct {
+	ARN     string `json:"arn"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Region  string `json:"region"`
+	Enabled bool   `json:"enabled"`
+	// SourceType is CERTIFICATE_BUNDLE, AWS_ACM_PCA or SELF_SIGNED_REPOSITORY.
+	SourceType string `json:"source_type"`
+	// PCAARN is the private CA of an AWS_ACM_PCA source. Its certificate
+	// is not in the listing (it takes acm-pca:GetCertificateAuthorityCertificate),
+	// so CACertificates is empty and the expiry is unknown.
+	PCAARN string `json:"pca_arn,omitempty"`
+	// CACertificates are the certificates of a CERTIFICATE_BUNDLE source.
+	CACertificates []CACertificate `json:"ca_certificates,omitempty"`
+	// BundleError says why the bundle could not be read; empty when it could.
+	BundleError string    `json:"bundle_error,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// CACertificate is one certificate of a trust anchor's bundle.
+type CACertificate struct {
+	Subject   string    `json:"subject"`
+	Serial    string    `json:"serial"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+}
+
+// Expiry returns when the anchor's last CA certificate expires (after
+// that no certificate chains to the anchor); ok is false when no
+// certificate is known.
+func (t TrustAnchor) Expiry() (last time.Time, ok bool) {
+	for _, c := range t.CACertificates {
+		if !ok || c.NotAfter.After(last) {
+			last, ok = c.NotAfter, true
+		}
+	}
+	return last, ok
+}
+
+// FirstExpiry returns the earliest NotAfter of the anchor's CA
+// certificates and that certificate; ok is false when none is known.
+func (t TrustAnchor) FirstExpiry() (c CACertificate, ok bool) {
+	for _, x := range t.CACertificates {
+		if !ok || x.NotAfter.Before(c.NotAfter) {
+			c, ok = x, true
+		}
+	}
+	return c, ok
 }

@@ -49,11 +49,13 @@ type Account struct {
 	// Errors are per-item problems met while collecting (a failed last-used lookup, ...).
 	Errors []CollectError `json:"errors,omitempty"`
 	// ServerCertificates, Certificates (ACM, every collected region) and
-	// Secrets (Secrets Manager, every collected region) are the account's
-	// other long-term credentials (accountkinds.go); Kinds says which were read.
+	// Secrets (Secrets Manager, every collected region) and TrustAnchors
+	// (IAM Roles Anywhere, every collected region) are the account's other
+	// long-term credentials (accountkinds.go); Kinds says which were read.
 	ServerCertificates []ServerCertificate `json:"server_certificates,omitempty"`
 	Certificates       []Certificate       `json:"certificates,omitempty"`
 	Secrets            []Secret            `json:"secrets,omitempty"`
+	TrustAnchors       []TrustAnchor       `json:"trust_anchors,omitempty"`
 	Kinds              KindsCollected      `json:"kinds,omitempty"`
 }
 

@@ -188,7 +188,12 @@ func MemberAudit(o Options) Document {
 		Statement{Sid: "ReadOtherCredentials", Effect: "Allow", Action: []string{
 			"acm:ListCertificates",
 			"iam:ListServerCertificates",
+			"rolesanywhere:ListTrustAnchors",
 		}, Resource: []string{"*"}},
+		// The enabled regions, when a kind's regions are [enabled]: the
+		// account's own, never another's (no AccountId).
+		Statement{Sid: "ListEnabledRegions", Effect: "Allow", Action: []string{"account:ListRegions"},
+			Resource: []string{"arn:" + o.Partition + ":account::*:account"}},
 	)
 }
 

@@ -7,7 +7,13 @@ import (
 )
 
 // The policy of an account's other long-term credentials: IAM server
-// certificates, ACM certificates and Secrets Manager secrets.
+// certificates, ACM certificates, Secrets Manager secrets and IAM Roles
+// Anywhere trust anchors.
+
+// EnabledRegions, as the only entry of a kind's regions, reads the kind in
+// every region enabled for each account (discovered once per account with
+// account:ListRegions).
+const EnabledRegions = "enabled"
 
 // ServerCertificates is the policy for IAM server certificates.
 type ServerCertificates struct {
@@ -27,7 +33,8 @@ type Certificates struct {
 	// FlagUnused flags issued certificates no AWS resource uses.
 	FlagUnused bool `yaml:"flag_unused"`
 	// Regions are read with ListCertificates; empty means the region
-	// keyrot is configured with (AWS_REGION or the profile's).
+	// keyrot is configured with (AWS_REGION or the profile's), [enabled]
+	// every region enabled for the account.
 	Regions []string `yaml:"regions"`
 	// Exclude are domain names (path.Match globs) not judged.
 	Exclude []string `yaml:"exclude"`
@@ -45,9 +52,28 @@ type Secrets struct {
 	// Schedules set RotateEvery for the secrets they match, first match
 	// wins: database credentials 60 days, third-party API keys 180 days.
 	Schedules []SecretSchedule `yaml:"schedules"`
-	// Regions are read with ListSecrets; empty means keyrot's region.
+	// Regions are read with ListSecrets; empty means keyrot's region,
+	// [enabled] every region enabled for the account.
 	Regions []string `yaml:"regions"`
 	// Exclude are secret names (path.Match globs) not judged.
+	Exclude []string `yaml:"exclude"`
+}
+
+// TrustAnchors is the policy for IAM Roles Anywhere trust anchors: the
+// certificate authorities that workloads outside AWS present certificates
+// from to obtain temporary credentials.
+type TrustAnchors struct {
+	// ExpiryWarning flags an enabled trust anchor whose last CA
+	// certificate expires within this (45 days, the default threshold of
+	// Roles Anywhere's own CA expiry notification).
+	ExpiryWarning Duration `yaml:"expiry_warning"`
+	// FlagDisabledExpired flags a disabled trust anchor that still holds
+	// an expired CA certificate: it should be deleted, not kept.
+	FlagDisabledExpired bool `yaml:"flag_disabled_expired"`
+	// Regions are read with ListTrustAnchors; empty means keyrot's region,
+	// [enabled] every region enabled for the account.
+	Regions []string `yaml:"regions"`
+	// Exclude are trust anchor names (path.Match globs) not judged.
 	Exclude []string `yaml:"exclude"`
 }
 
@@ -108,6 +134,7 @@ func Excluded(globs []string, name string) bool {
 func defaultAccountKinds(p *Policy) {
 	p.ServerCertificates = ServerCertificates{ExpiryWarning: Duration(30 * day)}
 	p.Certificates = Certificates{ExpiryWarning: Duration(30 * day), FlagImported: true, FlagUnused: true}
+	p.TrustAnchors = TrustAnchors{ExpiryWarning: Duration(45 * day), FlagDisabledExpired: true}
 	p.Secrets = Secrets{
 		RequireRotation: true, RotateEvery: Duration(90 * day), UnusedAfter: Duration(90 * day),
 		Schedules: []SecretSchedule{
@@ -127,6 +154,7 @@ func (v *validator) accountKinds() {
 	}
 	positive("server_certificates.expiry_warning", p.ServerCertificates.ExpiryWarning)
 	positive("certificates.expiry_warning", p.Certificates.ExpiryWarning)
+	positive("trust_anchors.expiry_warning", p.TrustAnchors.ExpiryWarning)
 	positive("secrets.rotate_every", p.Secrets.RotateEvery)
 	positive("secrets.unused_after", p.Secrets.UnusedAfter)
 	if d := p.Secrets.RotateEvery; d > 0 && (!d.WholeDays() || d.Days() > 1000) {
@@ -154,13 +182,21 @@ func (v *validator) accountKinds() {
 	globs("server_certificates.exclude", p.ServerCertificates.Exclude)
 	globs("certificates.exclude", p.Certificates.Exclude)
 	globs("secrets.exclude", p.Secrets.Exclude)
+	globs("trust_anchors.exclude", p.TrustAnchors.Exclude)
 	regions := func(path string, rs []string) {
 		for i, r := range rs {
+			if r == EnabledRegions {
+				if len(rs) > 1 {
+					v.add(fmt.Sprintf("%s[%d]", path, i), "%s stands for every enabled region and must be the only entry", EnabledRegions)
+				}
+				continue
+			}
 			if !regionRE.MatchString(r) {
-				v.add(fmt.Sprintf("%s[%d]", path, i), "must be an AWS region such as eu-west-1 (got %q)", r)
+				v.add(fmt.Sprintf("%s[%d]", path, i), "must be an AWS region such as eu-west-1, or enabled (got %q)", r)
 			}
 		}
 	}
 	regions("certificates.regions", p.Certificates.Regions)
 	regions("secrets.regions", p.Secrets.Regions)
+	regions("trust_anchors.regions", p.TrustAnchors.Regions)
 }

@@ -41,11 +41,12 @@ type Policy struct {
 	ExemptTag  string      `yaml:"exempt_tag"`
 	Exemptions []Exemption `yaml:"exemptions"`
 	Rotation   Rotation    `yaml:"rotation"`
-	// ServerCertificates, Certificates and Secrets are the policy of the
-	// account's other long-term credentials (accountkinds.go).
+	// ServerCertificates, Certificates, Secrets and TrustAnchors are the
+	// policy of the account's other long-term credentials (accountkinds.go).
 	ServerCertificates ServerCertificates `yaml:"server_certificates"`
 	Certificates       Certificates       `yaml:"certificates"`
 	Secrets            Secrets            `yaml:"secrets"`
+	TrustAnchors       TrustAnchors       `yaml:"trust_anchors"`
 	// Notify is the notify section as written; this package neither
 	// decodes nor checks it (internal/config does, into a notify.Config).
 	Notify yaml.Node `yaml:"notify"`

@@ -81,6 +81,10 @@ func TestParseFull(t *testing.T) {
 	if err != nil || name != "keys/111111111111/svc/bob" {
 		t.Errorf("SecretName = %q, %v", name, err)
 	}
+	wantTA := TrustAnchors{ExpiryWarning: d(60), Regions: []string{EnabledRegions}, Exclude: []string{"lab-*"}}
+	if diff := cmp.Diff(wantTA, p.TrustAnchors); diff != "" {
+		t.Errorf("trust_anchors (-want +got):\n%s", diff)
+	}
 	if p.Source() != "testdata/good/full.yaml" {
 		t.Errorf("Source() = %q", p.Source())
 	}
@@ -105,7 +109,12 @@ func TestExemptionHelpers(t *testing.T) {
 // One fixture per validation rule; each message is asserted whole.
 func TestBadFixtures(t *testing.T) {
 	tests := map[string][]string{
-		"accountkinds_bad_globs.yaml":          {`3: certificates.exclude[0]: bad glob "[a"`, `5: certificates.regions[0]: must be an AWS region such as eu-west-1 (got "mars")`},
+		"accountkinds_bad_globs.yaml": {`3: certificates.exclude[0]: bad glob "[a"`, `5: certificates.regions[0]: must be an AWS region such as eu-west-1, or enabled (got "mars")`},
+		"trust_anchors.yaml": {
+			`2: trust_anchors.expiry_warning: must be more than 0 (got 0d)`,
+			`3: trust_anchors.regions[0]: enabled stands for every enabled region and must be the only entry`,
+			`4: trust_anchors.exclude[0]: bad glob "[x"`,
+		},
 		"secrets_bad_schedule.yaml":            {`3: secrets.schedules[0]: needs a name glob or a tag to match`, `5: secrets.schedules[1].rotate_every: must be whole days from 1d to 1000d (got 36h0m0s)`},
 		"secrets_rotate_every.yaml":            {`2: secrets.rotate_every: must be whole days up to 1000d, as Secrets Manager schedules are (got 2000d)`, `3: secrets.unused_after: must be more than 0 (got 0d)`},
 		"account_in_both.yaml":                 {"3: organization.exclude_accounts[0]: account 123456789012 is also listed in organization.accounts; list it in only one"},
@@ -163,7 +172,7 @@ func TestBadFixtures(t *testing.T) {
 		"secret_name_syntax.yaml":           {`2: rotation.secret_name: is not a valid template: unclosed action; fields are .AccountID, .AccountName, .UserName, .UserPath`},
 		"setup_grace.yaml":                  {`2: access_keys.setup_grace: must be less than rotate_after (got 90d >= 90d)`},
 		"unknown_key.yaml":                  {`2: access_keys.rotate_afer: unknown key "rotate_afer" in access_keys; did you mean "rotate_after"? (known keys: deactivate_after, delete_after, max_active_keys, rotate_after, setup_grace, unused_after)`},
-		"unknown_top_key.yaml":              {`2: policy: unknown key "policy" in top level (known keys: access_keys, certificates, console, deliver, exempt_tag, exemptions, history, notify, organization, passwords, root, rotation, secrets, serve, server_certificates, service_credentials, signing_certificates, ssh_keys, version)`},
+		"unknown_top_key.yaml":              {`2: policy: unknown key "policy" in top level (known keys: access_keys, certificates, console, deliver, exempt_tag, exemptions, history, notify, organization, passwords, root, rotation, secrets, serve, server_certificates, service_credentials, signing_certificates, ssh_keys, trust_anchors, version)`},
 		"unused_zero.yaml":                  {`2: access_keys.unused_after: must be more than 0 (got 0d); CIS recommends 45d`},
 		"wrong_type_bool.yaml":              {`2: root.require_mfa: must be true or false (got "yes please")`},
 		"wrong_type_int.yaml":               {`2: access_keys.max_active_keys: must be a whole number (got "one")`},

@@ -26,6 +26,10 @@ const (
 	RuleSecretRotationOverdue  = "secret-rotation-overdue"
 	RuleSecretRotationFailed   = "secret-rotation-failed"
 	RuleSecretUnused           = "secret-unused"
+	RuleTrustAnchorExpired     = "trust-anchor-expired"
+	RuleTrustAnchorExpiring    = "trust-anchor-expiring"
+	RuleTrustAnchorDisabled    = "trust-anchor-disabled-expired"
+	RuleTrustAnchorUnreadable  = "trust-anchor-unreadable"
 )
 
 // KnownRules lists every rule ID in a fixed order.
@@ -36,6 +40,7 @@ func KnownRules() []string {
 		RuleExemptionExpired, RuleKeyLastUsedUnknown, RuleAccountNotAudited,
 		RuleServerCertExpired, RuleServerCertExpiring, RuleCertExpired, RuleCertExpiring, RuleCertImported, RuleCertUnused,
 		RuleSecretRotationDisabled, RuleSecretRotationOverdue, RuleSecretRotationFailed, RuleSecretUnused,
+		RuleTrustAnchorExpired, RuleTrustAnchorExpiring, RuleTrustAnchorDisabled, RuleTrustAnchorUnreadable,
 	}, iamKindRules()...)
 }
 

@@ -16,8 +16,8 @@ import (
 
 // kindsReport audits, with the real rules and the default policy, an
 // account holding an expired IAM server certificate, an expiring and an
-// imported ACM certificate, and secrets whose rotation failed, is
-// disabled or is overdue.
+// imported ACM certificate, secrets whose rotation failed, is disabled or
+// is overdue, and an IAM Roles Anywhere trust anchor whose CA expires soon.
 func kindsReport() *Report {
 	const acct = "111111111111"
 	a := inventory.Account{ID: acct, Name: "prod", Status: inventory.AccountAudited, Root: &inventory.Root{MFAActive: true},
@@ -36,17 +36,21 @@ func kindsReport() *Report {
 			{ARN: "arn:aws:secretsmanager:eu-west-1:" + acct + ":secret:prod/stripe-api-key-GhIjKl", Name: "prod/stripe-api-key", Region: "eu-west-1",
 				Tags: map[string]string{"credential-kind": "api-key"}, CreatedDate: daysAgo(120), LastAccessedDate: ptime(daysAgo(2))},
 		},
+		TrustAnchors: []inventory.TrustAnchor{{ARN: "arn:aws:rolesanywhere:eu-west-1:" + acct + ":trust-anchor/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b",
+			ID: "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b", Name: "onprem-batch-ca", Region: "eu-west-1", Enabled: true, SourceType: "CERTIFICATE_BUNDLE",
+			CACertificates: []inventory.CACertificate{{Subject: "CN=Example On-Prem Issuing CA", NotBefore: daysAgo(1800), NotAfter: daysAgo(-25)}},
+			CreatedAt:      daysAgo(700), UpdatedAt: daysAgo(700)}},
 	}
 	snap := &inventory.Snapshot{CollectedAt: genAt, OrganizationID: "o-a1b2c3d4e5", ManagementAccountID: acct, Accounts: []inventory.Account{a}}
 	return &Report{Result: audit.Evaluate(policy.Default(), snap, genAt), ToolVersion: "v0.3.0", StartedAt: genAt.Add(-time.Minute), FinishedAt: genAt}
 }
 
-// TestKindsGolden: findings about certificates and secrets in every
+// TestKindsGolden: findings about certificates, secrets and trust anchors in every
 // output format, each naming its resource, and no secret-shaped tag value.
 func TestKindsGolden(t *testing.T) {
 	rep := kindsReport()
-	if n := len(rep.Result.Findings); n != 6 {
-		t.Fatalf("%d findings, want 6 (server certificate expired, certificate expiring and imported, secret rotation failed, overdue and disabled)", n)
+	if n := len(rep.Result.Findings); n != 7 {
+		t.Fatalf("%d findings, want 7 (server certificate expired, certificate expiring and imported, secret rotation failed, overdue and disabled, trust anchor expiring)", n)
 	}
 	for _, f := range Formats() {
 		opts := Options{NoColor: true, Region: "eu-west-1"}
@@ -67,7 +71,7 @@ func TestKindsGolden(t *testing.T) {
 		if strings.Contains(got, fakeSecret) {
 			t.Errorf("%s output prints a tag value shaped like a secret", f)
 		}
-		for _, name := range []string{"checkout-2019", "shop.example.com", "prod/payments/db-password"} {
+		for _, name := range []string{"checkout-2019", "shop.example.com", "prod/payments/db-password", "onprem-batch-ca"} {
 			if !strings.Contains(got, name) && !strings.Contains(got, strings.ReplaceAll(name, "/", "%2F")) {
 				t.Errorf("%s output does not name %s", f, name)
 			}

@@ -286,7 +286,7 @@ func deniedError(r *request, t authzTarget, msg string) error {
 		// SNS names the action with its upper-case prefix.
 		msg = strings.ReplaceAll(msg, "perform: sns:", "perform: SNS:")
 		return errf(403, "AuthorizationError", "%s", strings.ReplaceAll(msg, "allows the sns:", "allows the SNS:"))
-	case "ses", "lambda":
+	case "ses", "lambda", "rolesanywhere", "account":
 		return errf(403, "AccessDeniedException", "%s", msg)
 	}
 	return errf(400, "AccessDeniedException", "%s", msg)
@@ -314,6 +314,9 @@ func targetFor(r *request) authzTarget {
 		lambdaTarget(r, &t)
 	case "dynamodb":
 		dynamoTarget(r, &t)
+	case "account":
+		// account:ListRegions acts on the account it lists.
+		t.resource = "arn:aws:account::" + r.acct.ID + ":account"
 	case "kms":
 		// KMS is decided at each key the call touches, with the key's
 		// policy as its resource policy (authorizeKMS in kms.go).

@@ -196,6 +196,34 @@ func testAWSCLI(t *testing.T, cli string) {
 		t.Errorf("list-users in prod: %d users", len(prodUsers))
 	}
 
+	// IAM Roles Anywhere (REST-JSON): prod's two trust anchors, paged one
+	// at a time by the CLI, with their PEM bundles and enabled flags.
+	asProd := func(args ...string) map[string]any {
+		t.Helper()
+		return run(str(creds["AccessKeyId"]), str(creds["SecretAccessKey"]), str(creds["SessionToken"]), args...)
+	}
+	anchors := map[string]bool{}
+	for _, a := range list(asProd("rolesanywhere", "list-trust-anchors", "--page-size", "1")["trustAnchors"]) {
+		ta := obj(a)
+		src := obj(ta["source"])
+		if str(src["sourceType"]) != "CERTIFICATE_BUNDLE" || !strings.HasPrefix(str(obj(src["sourceData"])["x509CertificateData"]), "-----BEGIN CERTIFICATE-----") ||
+			!strings.HasPrefix(str(ta["trustAnchorArn"]), "arn:aws:rolesanywhere:us-east-1:345678901234:trust-anchor/") || str(ta["createdAt"]) == "" {
+			t.Errorf("list-trust-anchors: %v", ta)
+		}
+		anchors[str(ta["name"])], _ = ta["enabled"].(bool)
+	}
+	if len(anchors) != 2 || !anchors["onprem-batch-ca"] || anchors["dc1-retired"] {
+		t.Errorf("list-trust-anchors in prod: %v (want onprem-batch-ca enabled, dc1-retired disabled)", anchors)
+	}
+	// Account Management's ListRegions, where the CLI knows it (CLI v2
+	// before 2.13 does not): the 17 regions enabled by default.
+	if exec.Command(cli, "account", "list-regions", "help").Run() == nil {
+		regions := list(asProd("account", "list-regions", "--region-opt-status-contains", "ENABLED", "ENABLED_BY_DEFAULT")["Regions"])
+		if len(regions) != 17 || str(obj(regions[0])["RegionOptStatus"]) != "ENABLED_BY_DEFAULT" {
+			t.Errorf("list-regions: %v", regions)
+		}
+	}
+
 	// Organizations.
 	accts := list(admin("organizations", "list-accounts")["Accounts"])
 	statuses := map[string]string{}

@@ -102,6 +102,11 @@ type ScenarioAccount struct {
 	ServerCertificates []ScenarioServerCertificate `yaml:"server_certificates,omitempty" json:"server_certificates,omitempty"`
 	Certificates       []ScenarioCertificate       `yaml:"certificates,omitempty" json:"certificates,omitempty"`
 	Secrets            []ScenarioSecret            `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	// TrustAnchors are IAM Roles Anywhere trust anchors (scenario_accountkinds.go).
+	TrustAnchors []ScenarioTrustAnchor `yaml:"trust_anchors,omitempty" json:"trust_anchors,omitempty"`
+	// OptInRegions are the opt-in regions (ap-east-1, me-south-1, ...)
+	// enabled for the account; the others are disabled (regions.go).
+	OptInRegions []string `yaml:"opt_in_regions,omitempty" json:"opt_in_regions,omitempty"`
 	// LambdaFunctions are Lambda functions of the account (lambda.go).
 	LambdaFunctions []ScenarioLambdaFunction `yaml:"lambda_functions,omitempty" json:"lambda_functions,omitempty"`
 }

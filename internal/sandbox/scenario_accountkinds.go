@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"cmp"
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,12 +77,121 @@ type ScenarioSecretRotation struct {
 	Outcome string `yaml:"outcome,omitempty" json:"outcome,omitempty"`
 }
 
+// ScenarioTrustAnchor is an IAM Roles Anywhere trust anchor.
+type ScenarioTrustAnchor struct {
+	// Name is 1 to 255 letters, digits, spaces, - and _.
+	Name string `yaml:"name" json:"name"`
+	// Region is us-east-1 by default.
+	Region string `yaml:"region,omitempty" json:"region,omitempty"`
+	// Enabled is true by default.
+	Enabled *bool `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	// Source is CERTIFICATE_BUNDLE (default) or AWS_ACM_PCA.
+	Source string `yaml:"source,omitempty" json:"source,omitempty"`
+	// PCAARN is the private CA of an AWS_ACM_PCA source (default one in
+	// the account and region).
+	PCAARN string `yaml:"pca_arn,omitempty" json:"pca_arn,omitempty"`
+	// Age is how long ago it was created (default 300d).
+	Age string `yaml:"age,omitempty" json:"age,omitempty"`
+	// Certificates are the CA certificates of a CERTIFICATE_BUNDLE source,
+	// made by the sandbox (default one valid for another 365 days).
+	Certificates []ScenarioCACertificate `yaml:"certificates,omitempty" json:"certificates,omitempty"`
+	// Bundle, when set, is the source's certificate data as is (a damaged
+	// bundle, ...), instead of Certificates.
+	Bundle string `yaml:"bundle,omitempty" json:"bundle,omitempty"`
+}
+
+// ScenarioCACertificate is a CA certificate of a trust anchor's bundle.
+type ScenarioCACertificate struct {
+	// Subject is the certificate's common name (default the anchor's name).
+	Subject string `yaml:"subject,omitempty" json:"subject,omitempty"`
+	// Age is how long ago it became valid (default 300d); ExpiresIn how
+	// long until it expires, Expired how long ago it did (default
+	// expires_in 365d).
+	Age       string `yaml:"age,omitempty" json:"age,omitempty"`
+	ExpiresIn string `yaml:"expires_in,omitempty" json:"expires_in,omitempty"`
+	Expired   string `yaml:"expired,omitempty" json:"expired,omitempty"`
+}
+
 // accountKinds builds the account's server certificates, ACM
-// certificates and secrets from the scenario.
+// certificates, secrets, trust anchors and enabled regions from the scenario.
 func (b *builder) accountKinds(path string, a *Account, spec ScenarioAccount) {
 	b.serverCertificates(path+".server_certificates", a, spec.ServerCertificates)
 	b.certificates(path+".certificates", a, spec.Certificates)
 	b.secrets(path+".secrets", a, spec.Secrets)
+	b.trustAnchors(path+".trust_anchors", a, spec.TrustAnchors)
+	for i, r := range spec.OptInRegions {
+		if !slices.Contains(optInRegions, r) {
+			b.problem(fmt.Sprintf("%s.opt_in_regions[%d]", path, i), "%q is not an opt-in region (known: %s)", r, strings.Join(optInRegions, ", "))
+			continue
+		}
+		if !slices.Contains(a.OptInRegions, r) {
+			a.OptInRegions = append(a.OptInRegions, r)
+		}
+	}
+}
+
+var reTrustAnchorName = regexp.MustCompile(`^[ a-zA-Z0-9_-]{1,255}$`)
+
+func (b *builder) trustAnchors(path string, a *Account, specs []ScenarioTrustAnchor) {
+	for i, spec := range specs {
+		p := path + "[" + strconv.Itoa(i) + "]"
+		region := cmp.Or(spec.Region, "us-east-1")
+		if !regionRe.MatchString(region) {
+			b.problem(p+".region", "invalid region %q", region)
+			continue
+		}
+		if !reTrustAnchorName.MatchString(spec.Name) {
+			b.problem(p+".name", "invalid trust anchor name %q (1 to 255 letters, digits, spaces, - and _)", spec.Name)
+			continue
+		}
+		created := b.now.Add(-300 * day)
+		if d, ok := b.age(p+".age", spec.Age); ok {
+			created = b.now.Add(-d)
+		}
+		h := b.ids.from("0123456789abcdef", 32)
+		id := h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+		t := &TrustAnchor{
+			ID: id, ARN: "arn:aws:rolesanywhere:" + region + ":" + a.ID + ":trust-anchor/" + id, Name: spec.Name,
+			Enabled: spec.Enabled == nil || *spec.Enabled, SourceType: strings.ToUpper(cmp.Or(spec.Source, "CERTIFICATE_BUNDLE")),
+			CreatedAt: created, UpdatedAt: created,
+		}
+		switch t.SourceType {
+		case "AWS_ACM_PCA":
+			t.PCAARN = cmp.Or(spec.PCAARN, "arn:aws:acm-pca:"+region+":"+a.ID+":certificate-authority/"+id)
+			if len(spec.Certificates) > 0 || spec.Bundle != "" {
+				b.problem(p+".certificates", "an AWS_ACM_PCA trust anchor has no certificate bundle")
+			}
+		case "CERTIFICATE_BUNDLE":
+			if spec.Bundle != "" {
+				t.Bundle = spec.Bundle
+				break
+			}
+			certs := spec.Certificates
+			if len(certs) == 0 {
+				certs = []ScenarioCACertificate{{}}
+			}
+			for j, c := range certs {
+				cp := p + ".certificates[" + strconv.Itoa(j) + "]"
+				start, end := b.validity(cp, c.Age, c.ExpiresIn, c.Expired)
+				pemCert, err := caCertificatePEM(cmp.Or(c.Subject, spec.Name), int64(b.ids.r.Uint32())+1, start, end)
+				if err != nil {
+					b.problem(cp, "%v", err)
+					continue
+				}
+				t.Bundle += pemCert
+			}
+		default:
+			b.problem(p+".source", "invalid source %q (want CERTIFICATE_BUNDLE or AWS_ACM_PCA)", spec.Source)
+			continue
+		}
+		if a.TrustAnchors == nil {
+			a.TrustAnchors = map[string]map[string]*TrustAnchor{}
+		}
+		if a.TrustAnchors[region] == nil {
+			a.TrustAnchors[region] = map[string]*TrustAnchor{}
+		}
+		a.TrustAnchors[region][id] = t
+	}
 }
 
 // validity returns a certificate's start and end from age, expires_in and expired.

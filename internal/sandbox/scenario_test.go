@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -321,6 +323,7 @@ func TestDemoScenario(t *testing.T) {
 		{"an account without the role", noRole == 1},
 		{"compliant accounts", compliant >= 2},
 		{"OUs", len(st.OUs) >= 4},
+		{"a trust anchor whose CA expires within 45 days and a disabled one whose CA expired", demoTrustAnchors(t, st.Accounts["345678901234"], now)},
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -374,4 +377,31 @@ func FuzzParseScenario(f *testing.F) {
 			t.Fatalf("parsed scenario does not compile: %v", err)
 		}
 	})
+}
+
+// demoTrustAnchors reports whether prod holds, in us-east-1, an enabled
+// trust anchor whose CA certificate expires within 45 days and a disabled
+// one whose CA certificate has expired.
+func demoTrustAnchors(t *testing.T, a *Account, now time.Time) bool {
+	t.Helper()
+	if a == nil {
+		return false
+	}
+	expiring, disabledExpired := false, false
+	for _, ta := range a.TrustAnchors["us-east-1"] {
+		b, _ := pem.Decode([]byte(ta.Bundle))
+		if b == nil {
+			t.Errorf("trust anchor %s: no PEM certificate", ta.Name)
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Errorf("trust anchor %s: %v", ta.Name, err)
+			continue
+		}
+		left := c.NotAfter.Sub(now)
+		expiring = expiring || (ta.Enabled && left > 0 && left < 45*day)
+		disabledExpired = disabledExpired || (!ta.Enabled && left < 0)
+	}
+	return expiring && disabledExpired
 }

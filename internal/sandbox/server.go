@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -183,7 +184,7 @@ func New(opts Options) *Server {
 		"acm":            acmActions(),
 	}
 	s.routes["ssm"] = ssmActions()
-	s.ses = append(sesRoutes(), lambdaRoutes()...)
+	s.ses = slices.Concat(sesRoutes(), lambdaRoutes(), rolesAnywhereRoutes(), accountRoutes())
 	return s
 }
 
@@ -277,7 +278,7 @@ func protoFor(r *http.Request, service string) protocol {
 		return protoREST
 	case "ssm":
 		return protoJSON
-	case "lambda":
+	case "lambda", "rolesanywhere", "account":
 		return protoREST
 	}
 	if r.Header.Get("X-Amz-Target") != "" {
@@ -420,6 +421,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request, body []byte) {
 	)
 	if acct == nil {
 		err = errf(403, "AccessDenied", "account %s no longer exists", caller.AccountID)
+	} else if err = checkRegionLocked(req); err != nil {
 	} else if err = s.authorizeLocked(req); err == nil {
 		req.authorized = true
 		out, err = h(req)

@@ -289,8 +289,8 @@ func hmacSHA256(key []byte, data string) []byte {
 
 // globalServiceRegion is the region a global service's requests must be
 // signed for in the aws partition: IAM's endpoint is global and accepts
-// only credentials scoped to us-east-1.
-var globalServiceRegion = map[string]string{"iam": "us-east-1"}
+// only credentials scoped to us-east-1, and so does Account Management's.
+var globalServiceRegion = map[string]string{"iam": "us-east-1", "account": "us-east-1"}
 
 // checkScope refuses a request to a global service signed for another
 // region, with IAM's answer: SignatureDoesNotMatch, "Credential should be

@@ -74,6 +74,12 @@ type Account struct {
 	// Certificates the ACM certificates by region, then by ARN.
 	ServerCertificates map[string]*ServerCertificate      `json:"server_certificates,omitempty"`
 	Certificates       map[string]map[string]*Certificate `json:"certificates,omitempty"`
+	// TrustAnchors are the IAM Roles Anywhere trust anchors by region,
+	// then by ID (rolesanywhere.go).
+	TrustAnchors map[string]map[string]*TrustAnchor `json:"trust_anchors,omitempty"`
+	// OptInRegions are the opt-in regions enabled for the account; the
+	// others are disabled (regions.go).
+	OptInRegions []string `json:"opt_in_regions,omitempty"`
 }
 
 // Role is an IAM role that can be assumed.

@@ -37,6 +37,8 @@ type Metrics struct {
 
 	findings       *prometheus.GaugeVec
 	findingsExempt *prometheus.GaugeVec
+	kindFindings   *prometheus.GaugeVec
+	credentials    *prometheus.GaugeVec
 	keysByAge      *prometheus.GaugeVec
 	keysDue        *prometheus.GaugeVec
 	keysOverdue    *prometheus.GaugeVec
@@ -81,6 +83,8 @@ func NewMetrics(version string) *Metrics {
 		Registry:       reg,
 		findings:       gauge("keyrot_findings", "Findings of the last audit that are not exempt, by severity, rule and account.", "severity", "rule", "account"),
 		findingsExempt: gauge("keyrot_findings_exempt", "Exempt findings of the last audit, by rule and account.", "rule", "account"),
+		kindFindings:   gauge("keyrot_kind_findings", "Findings of the last audit that are not exempt, by credential kind (access-key, acm-certificate, secret, trust-anchor, ...) and severity.", "kind", "severity"),
+		credentials:    gauge("keyrot_credentials", "Long-term credentials at the last audit (the inventory's rows), by credential kind and account.", "kind", "account"),
 		keysByAge:      gauge("keyrot_access_keys", "Active access keys at the last audit, by account and age bucket in days.", "account", "age_bucket"),
 		keysDue:        gauge("keyrot_access_keys_due", "Active access keys past the rotation age and not yet past the deactivation age at the last audit (not exempt), by account.", "account"),
 		keysOverdue:    gauge("keyrot_access_keys_overdue", "Active access keys past the deactivation age at the last audit (not exempt), by account.", "account"),
@@ -147,6 +151,13 @@ var _ awsconf.CallObserver = (*Metrics)(nil)
 func (m *Metrics) observeAudit(res *audit.Result) {
 	m.findings.Reset()
 	m.findingsExempt.Reset()
+	m.kindFindings.Reset()
+	m.credentials.Reset()
+	for kind, byAccount := range audit.CountCredentials(res.Snapshot) {
+		for account, n := range byAccount {
+			m.credentials.WithLabelValues(kind, account).Set(float64(n))
+		}
+	}
 	m.keysByAge.Reset()
 	m.keysDue.Reset()
 	m.keysOverdue.Reset()
@@ -163,6 +174,7 @@ func (m *Metrics) observeAudit(res *audit.Result) {
 			continue
 		}
 		m.findings.WithLabelValues(f.Severity.String(), f.Rule, f.AccountID).Inc()
+		m.kindFindings.WithLabelValues(audit.RuleKind(f.Rule), f.Severity.String()).Inc()
 		if f.Rule == policy.RuleAccessKeyAge {
 			// The audit says high once a key is past deactivate_after.
 			if f.Severity >= audit.SeverityHigh {

@@ -32,6 +32,7 @@ import (
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/notify"
 	"github.com/keyrot/keyrot/internal/plan"
+	"github.com/keyrot/keyrot/internal/policy"
 )
 
 // fakeClock is a Clock moved by the test.
@@ -533,7 +534,7 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"keyrot_findings", "keyrot_findings_exempt", "keyrot_access_keys", "keyrot_access_keys_due", "keyrot_access_keys_overdue",
+	for _, name := range []string{"keyrot_findings", "keyrot_findings_exempt", "keyrot_kind_findings", "keyrot_credentials", "keyrot_access_keys", "keyrot_access_keys_due", "keyrot_access_keys_overdue",
 		"keyrot_actions_total", "keyrot_blocked_rotations", "keyrot_notification_deliveries_total", "keyrot_notification_delivery_failures_total",
 		"keyrot_aws_calls_total", "keyrot_aws_call_errors_total", "keyrot_aws_throttles_total", "keyrot_runs_total", "keyrot_runs_in_progress",
 		"keyrot_last_run_start_timestamp_seconds", "keyrot_last_run_duration_seconds", "keyrot_last_run_outcome",
@@ -577,6 +578,61 @@ func TestMetricsLint(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
+
+// TestMetricsOfEveryKind: an audit with one credential of each kind
+// besides access keys (service-specific credentials, a Bedrock API key,
+// signing certificates, SSH keys, the password policy, server and ACM
+// certificates, secrets, trust anchors), judged by the real rules, shows
+// in keyrot_credentials by kind and in keyrot_kind_findings and
+// keyrot_findings by each kind's rules.
+func TestMetricsOfEveryKind(t *testing.T) {
+	s := testServer(t, "", nil)
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	ago := func(days int) time.Time { return now.Add(-time.Duration(days) * 24 * time.Hour) }
+	const acct = "111122223333"
+	a := inventory.Account{ID: acct, Status: inventory.AccountAudited, Root: &inventory.Root{MFAActive: true},
+		PasswordPolicy: &inventory.PasswordPolicy{Exists: true, MinimumPasswordLength: 8},
+		Users: []inventory.User{{Name: "dev", CreateDate: ago(400),
+			ServiceCredentials: []inventory.ServiceCredential{
+				{ID: "ACCACODECOMMIT000001", Service: inventory.ServiceCodeCommit, Status: inventory.KeyActive, CreateDate: ago(200)},
+				{ID: "ACCABEDROCK000000001", Service: inventory.ServiceBedrock, Status: inventory.KeyActive, CreateDate: ago(5)},
+			},
+			SigningCertificates: []inventory.SigningCertificate{{ID: "CERT1", Status: inventory.KeyActive, UploadDate: ago(300)}},
+			SSHPublicKeys:       []inventory.SSHPublicKey{{ID: "APKASSHKEY0000000001", Status: inventory.KeyActive, UploadDate: ago(300)}},
+		}},
+		ServerCertificates: []inventory.ServerCertificate{{Name: "old", UploadDate: ago(800), Expiration: ago(3)}},
+		Certificates: []inventory.Certificate{{ARN: "arn:aws:acm:us-east-1:" + acct + ":certificate/1", Region: "us-east-1", DomainName: "www.example.com",
+			Type: "AMAZON_ISSUED", Status: "ISSUED", InUse: true, CreatedAt: ago(350), NotAfter: ago(-10)}},
+		Secrets: []inventory.Secret{{ARN: "arn:aws:secretsmanager:us-east-1:" + acct + ":secret:db-AbCdEf", Name: "db", Region: "us-east-1", CreatedDate: ago(400)}},
+		TrustAnchors: []inventory.TrustAnchor{{ARN: "arn:aws:rolesanywhere:us-east-1:" + acct + ":trust-anchor/1", Name: "onprem", Region: "us-east-1", Enabled: true,
+			SourceType: "CERTIFICATE_BUNDLE", CACertificates: []inventory.CACertificate{{Subject: "CN=CA", NotBefore: ago(700), NotAfter: ago(-20)}}}},
+	}
+	snap := &inventory.Snapshot{CollectedAt: now, ManagementAccountID: acct, Accounts: []inventory.Account{a}}
+	s.metrics.observeAudit(audit.Evaluate(policy.Default(), snap, now))
+	body := request(t, s.Handler(), "GET", "/metrics", nil).Body.String()
+	for _, kind := range []string{audit.KindServiceCredential, audit.KindBedrockAPIKey, audit.KindSigningCertificate, audit.KindSSHPublicKey,
+		audit.KindServerCertificate, audit.KindACMCertificate, audit.KindSecret, audit.KindTrustAnchor} {
+		if want := `keyrot_credentials{account="` + acct + `",kind="` + kind + `"} `; !strings.Contains(body, want) {
+			t.Errorf("the scrape lacks %s", want)
+		}
+	}
+	for _, kind := range []string{audit.KindServiceCredential, audit.KindBedrockAPIKey, audit.KindSigningCertificate, audit.KindSSHPublicKey,
+		audit.KindPasswordPolicy, audit.KindServerCertificate, audit.KindACMCertificate, audit.KindSecret, audit.KindTrustAnchor} {
+		if want := `keyrot_kind_findings{kind="` + kind + `",`; !strings.Contains(body, want) {
+			t.Errorf("the scrape lacks findings of kind %s", kind)
+		}
+	}
+	for _, want := range []string{
+		`keyrot_findings{account="` + acct + `",rule="trust-anchor-expiring",severity="medium"} 1`,
+		`keyrot_findings{account="` + acct + `",rule="server-certificate-expired",severity="high"} 1`,
+		`keyrot_kind_findings{kind="roles-anywhere-trust-anchor",severity="medium"} 1`,
+		`keyrot_credentials{account="` + acct + `",kind="roles-anywhere-trust-anchor"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the scrape lacks %s", want)
 		}
 	}
 }

@@ -2,7 +2,8 @@
 // plain server-rendered HTML (html/template, embedded; inline CSS and SVG,
 // no script, no external resource), readable on a laptop and printable.
 //
-//	GET /           the latest audit summary, compliance per control over
+//	GET /           the latest audit summary (with its credentials and
+//	                findings by credential kind), compliance per control over
 //	                time, keys past 90 days over time, upcoming deadlines,
 //	                blocked rotations needing a human, recent runs
 //	GET /runs/{id}  that audit run's full HTML report (report.HTML)
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/audit"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/report"
@@ -159,6 +161,13 @@ type latest struct {
 	Findings, Exempt, KeysActive, KeysPast90 int
 	AccountsAudited, AccountsFailed          int
 	Critical, High, Medium, Low              int
+	Kinds                                    []kindRow
+}
+
+// kindRow is one credential kind at the latest audit.
+type kindRow struct {
+	Kind, Title                           string
+	Credentials, Findings, Severe, Exempt int
 }
 
 type control struct {
@@ -177,6 +186,20 @@ type run struct {
 	Report                                            bool
 }
 
+// kindRows lists the kinds that have credentials or findings, in the
+// order of audit.Kinds.
+func kindRows(by map[string]history.KindSummary) []kindRow {
+	var out []kindRow
+	for _, k := range audit.Kinds() {
+		ks, ok := by[k.Kind]
+		if !ok || ks == (history.KindSummary{}) {
+			continue
+		}
+		out = append(out, kindRow{Kind: k.Kind, Title: k.Title, Credentials: ks.Credentials, Findings: ks.Findings, Severe: ks.Severe, Exempt: ks.Exempt})
+	}
+	return out
+}
+
 // Render writes the status page for st.
 func Render(w io.Writer, st *app.Status) error {
 	p := page{GeneratedAt: stamp(st.GeneratedAt), PlanRun: st.PlanRun}
@@ -184,7 +207,8 @@ func Render(w io.Writer, st *app.Status) error {
 		s := st.Latest.Summary
 		p.Latest = &latest{RunID: st.Latest.RunID, At: stamp(st.Latest.GeneratedAt), Findings: s.Findings, Exempt: s.Exempt,
 			KeysActive: s.KeysActive, KeysPast90: s.KeysPast90, AccountsAudited: s.AccountsAudited, AccountsFailed: s.AccountsFailed,
-			Critical: s.BySeverity["critical"], High: s.BySeverity["high"], Medium: s.BySeverity["medium"], Low: s.BySeverity["low"]}
+			Critical: s.BySeverity["critical"], High: s.BySeverity["high"], Medium: s.BySeverity["medium"], Low: s.BySeverity["low"],
+			Kinds: kindRows(s.ByKind)}
 	}
 	if t := st.Trends; t != nil && len(t.Audits) > 0 {
 		var hub []report.Series

@@ -40,7 +40,10 @@ func (f *fakeSource) AuditOfRun(_ context.Context, id int64) (*app.StoredAudit, 
 
 func source() *fakeSource {
 	sum := history.AuditSummary{AccountsAudited: 2, Findings: 3, Exempt: 1, BySeverity: map[string]int{"high": 2, "critical": 1}, KeysActive: 9, KeysPast90: 4,
-		Controls: []history.ControlCompliance{{Framework: "security_hub", Control: "IAM.3", Evaluated: 9, Failing: 4}}}
+		Controls: []history.ControlCompliance{{Framework: "security_hub", Control: "IAM.3", Evaluated: 9, Failing: 4}},
+		ByKind: map[string]history.KindSummary{
+			"access-key": {Credentials: 9, Findings: 2, Severe: 2}, "roles-anywhere-trust-anchor": {Credentials: 2, Findings: 1, Exempt: 1},
+			"secret": {Credentials: 4}, "ssh-public-key": {}}}
 	tr := &app.Trends{Audits: []history.AuditRun{{RunID: 7, GeneratedAt: now.Add(-24 * time.Hour), Summary: sum}, {RunID: 9, GeneratedAt: now, Summary: sum}},
 		Controls: []report.ControlTrend{{Framework: "security_hub", Control: "IAM.3", End: report.ControlStat{Evaluated: 9, Failing: 4},
 			Series: []report.Point{{At: now.Add(-24 * time.Hour), Value: 50}, {At: now, Value: 55.6}}}},
@@ -88,6 +91,11 @@ func TestStatusPage(t *testing.T) {
 		"<polyline", "IAM.3", "55.6%", "2026-05-05", "delete-key", "AKIA…APP2",
 		"pair", "AKIA…PAI5", "deactivate one by hand, not AKIA…PAI6", // free text: key IDs masked
 		`<td class="status-failed">failed</td>`, "3s", `<a href="runs/9">report</a>`,
+		// Credentials and findings by kind, in audit.Kinds order; a kind
+		// with neither is left out.
+		`<tr data-kind="access-key"><td>IAM access keys</td><td class="num">9</td><td class="num">2</td><td class="num blocked">2</td><td class="num">0</td></tr>
+<tr data-kind="secret"><td>Secrets Manager secrets</td><td class="num">4</td><td class="num">0</td><td class="num">0</td><td class="num">0</td></tr>
+<tr data-kind="roles-anywhere-trust-anchor"><td>IAM Roles Anywhere trust anchors</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">1</td></tr>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -97,6 +105,9 @@ func TestStatusPage(t *testing.T) {
 		if strings.Contains(page, bad) {
 			t.Errorf("page holds %q", bad)
 		}
+	}
+	if strings.Contains(page, `data-kind="ssh-public-key"`) {
+		t.Error("a kind without credentials or findings is listed")
 	}
 	if strings.Count(page, `href="runs/10"`) != 0 {
 		t.Error("a run without an audit report is linked")
