@@ -87,6 +87,7 @@ func (f *Functions) Coordinate(ctx context.Context, in CoordinatorInput) (*WorkL
 	wl := &WorkList{MaxConcurrency: conc, ToleratedFailurePercentage: tolerated, Batches: []Batch{}}
 	wl.Run = Run{Execution: in.Execution, Mode: f.mode(), OrganizationID: rp.Snapshot.OrganizationID,
 		MaxChanges: f.App.Policy.Rotation.MaxChanges, Planned: len(rp.Plan.Actions), Deferred: len(rp.Plan.Deferred)}
+	wl.Run.Problems = collectProblems(rp.Snapshot)
 	if perr := app.Partial(rp.Snapshot); perr != nil && !in.Input.AllowPartial {
 		wl.Run.Refused = fmt.Sprintf("refusing to act: the organization listing looks partial (%v); fix access or start the execution with {\"allow_partial\": true}", perr)
 		return wl, nil
@@ -117,6 +118,32 @@ func (f *Functions) Coordinate(ctx context.Context, in CoordinatorInput) (*WorkL
 	f.log().Info("run planned", "execution", in.Execution, "accounts", len(rp.Snapshot.Accounts), "batches", len(wl.Batches),
 		"planned", wl.Run.Planned, "deferred", wl.Run.Deferred)
 	return wl, nil
+}
+
+// maxRunProblems bounds the collection problems a work list carries.
+const maxRunProblems = 20
+
+// collectProblems lists the per-item problems of the coordinator's
+// collection, at most maxRunProblems and a count of the rest.
+func collectProblems(snap *inventory.Snapshot) []string {
+	var out []string
+	n := 0
+	for _, a := range snap.Accounts {
+		for _, e := range a.Errors {
+			n++
+			if len(out) < maxRunProblems {
+				what := e.Op
+				if e.User != "" {
+					what += " of " + e.User
+				}
+				out = append(out, "planning, account "+a.ID+": "+what+": "+truncate(e.Message, 300))
+			}
+		}
+	}
+	if n > len(out) {
+		out = append(out, fmt.Sprintf("planning: %d more problems", n-len(out)))
+	}
+	return out
 }
 
 // settingInt parses a state machine setting substituted as text.
@@ -255,6 +282,9 @@ func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, err
 	s.RunID, s.Summary = res.RunID, res.Summary
 	if res.Notify != nil {
 		s.Digests, s.NotifyFailed = res.Notify.Digests, len(res.Notify.Failed())
+		for _, dl := range res.Notify.Failed() {
+			s.Problems = append(s.Problems, "notify "+dl.Recipient+" via "+dl.Channel+": "+truncate(dl.Error, 300))
+		}
 	}
 	if res.NotifyErr != nil {
 		s.Problems = append(s.Problems, "notifications not sent: "+res.NotifyErr.Error())
@@ -271,6 +301,7 @@ func summarize(in ReporterInput) (*Summary, []app.HeldNotices) {
 	if in.Run.Refused != "" {
 		s.Problems = append(s.Problems, in.Run.Refused)
 	}
+	s.Problems = append(s.Problems, in.Run.Problems...)
 	if in.MapError != nil {
 		s.Problems = append(s.Problems, fmt.Sprintf("the batches did not all finish (%s: %s); the changes made are in the history, and their notices are sent by the next run", in.MapError.Error, in.MapError.Cause))
 	}

@@ -91,6 +91,10 @@ type Run struct {
 	Refused string `json:"refused,omitempty"`
 	// Skipped are the accounts not dispatched (excluded, suspended).
 	Skipped []AccountResult `json:"skipped,omitempty"`
+	// Problems are what the coordinator could not read while planning (a
+	// call denied, a kind of credential not listed), at most
+	// maxRunProblems of them; the reporter tells them in the summary.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // WorkList is the coordinator's output: the run, its batches, and the
