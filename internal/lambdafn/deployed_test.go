@@ -516,3 +516,69 @@ func TestCentralRolesNoneSuperfluous(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigFromSSMParameter: the functions read keyrot.yaml from the SSM
+// String parameter KEYROT_CONFIG_PARAMETER names, under their execution
+// role (TestLifecycleUnderCentralRoles runs the whole lifecycle so). A
+// configuration with a defect fails the cold start with an error naming
+// the parameter and the defect's line; a missing parameter fails it naming
+// the parameter and AWS's ParameterNotFound.
+func TestConfigFromSSMParameter(t *testing.T) {
+	o := startDeployed(t, drop{})
+	load := func(handler string) error {
+		ctx := context.Background()
+		cfg, err := o.asRole(ctx, handler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, closeStore, err := lambdafn.Load(ctx, functionEnv(handler), cfg, slog.New(slog.DiscardHandler))
+		if err == nil {
+			closeStore()
+		}
+		return err
+	}
+	for _, h := range permissions.Handlers {
+		if err := load(h); err != nil {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+
+	// A SecureString under the account's AWS managed key (aws/ssm) loads
+	// as well: that key's policy lets the account's principals decrypt
+	// through SSM, so the role needs nothing more.
+	if _, err := ssm.NewFromConfig(o.env.Admin()).PutParameter(context.Background(), &ssm.PutParameterInput{Name: aws.String(configParam),
+		Value: aws.String(fmt.Sprintf(deployedPolicy, o.topic)), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(lambdafn.HandlerReporter); err != nil {
+		t.Errorf("from a SecureString: %v", err)
+	}
+
+	bad := strings.Replace(fmt.Sprintf(deployedPolicy, o.topic), "  security_contact: security@fan.example\n", "  security_contact: security@fan.example\n  digest_evry: 7d\n", 1)
+	line := 0
+	for i, l := range strings.Split(bad, "\n") {
+		if strings.Contains(l, "digest_evry") {
+			line = i + 1
+		}
+	}
+	o.putParameter(t, configParam, bad)
+	err := load(lambdafn.HandlerWorker)
+	if err == nil {
+		t.Fatal("a configuration with an unknown key loaded")
+	}
+	t.Logf("bad configuration: %v", err)
+	for _, want := range []string{"SSM parameter " + configParam, fmt.Sprintf(":%d", line), "digest_evry"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+
+	if _, err := ssm.NewFromConfig(o.env.Admin()).DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(configParam)}); err != nil {
+		t.Fatal(err)
+	}
+	err = load(lambdafn.HandlerCoordinator)
+	t.Logf("missing parameter: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "read SSM parameter "+configParam) || !strings.Contains(err.Error(), "ParameterNotFound") {
+		t.Errorf("a missing parameter: %v", err)
+	}
+}
