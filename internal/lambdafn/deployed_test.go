@@ -1,6 +1,7 @@
 package lambdafn_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,15 +117,18 @@ type deployed struct {
 
 type deployedStep struct {
 	name string
-	// err is the invocation's error; out its answer.
-	err error
-	out string
+	// err is the invocation's error; out its answer; logged its warnings
+	// and errors in the function's log.
+	err    error
+	out    string
+	logged string
 }
 
-// reported reports whether the step told of a denial: its error or its
-// answer (an account that failed, a notice not delivered) says so.
+// reported reports whether the step told of a denial: its error, its
+// answer (an account that failed, a notice not delivered) or its log says
+// so.
 func (s deployedStep) reported() bool {
-	text := s.out
+	text := s.out + s.logged
 	if s.err != nil {
 		text += s.err.Error()
 	}
@@ -218,7 +222,7 @@ func (o *deployed) putParameter(t *testing.T, name, value string) {
 // functionEnv is a function's environment as the templates set it.
 func functionEnv(handler string) lambdafn.Env {
 	return lambdafn.Env{Handler: handler, ConfigParameter: configParam, Table: centralTable, Mode: lambdafn.ModeRotate,
-		MemberRole: memberRole, ExternalIDParameter: externalParam, Clock: "sandbox"}
+		MemberRole: memberRole, ExternalIDParameter: externalParam, Deployment: "keyrot", Clock: "sandbox"}
 }
 
 // asRole returns a config with a fresh session of the handler's execution
@@ -246,8 +250,11 @@ func (o *deployed) invoke(t *testing.T, env lambdafn.Env, name string, in, out a
 	}
 	o.env.Server.StartAuthzLog()
 	step := deployedStep{name: name}
+	// The function's log, as its log group would hold it.
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	step.err = func() error {
-		fns, closeStore, err := lambdafn.Load(ctx, env, cfg, slog.New(slog.DiscardHandler))
+		fns, closeStore, err := lambdafn.Load(ctx, env, cfg, log)
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
@@ -271,6 +278,7 @@ func (o *deployed) invoke(t *testing.T, env lambdafn.Env, name string, in, out a
 		step.out = string(b)
 		return json.Unmarshal(b, out)
 	}()
+	step.logged = logged.String()
 	o.log = append(o.log, o.env.Server.StopAuthzLog()...)
 	o.steps = append(o.steps, step)
 	return step.err
@@ -333,13 +341,20 @@ func (o *deployed) lifecycle(t *testing.T) (sums []lambdafn.Summary, detected []
 	if err != nil {
 		t.Fatal(err)
 	}
+	handKey := "AKIAEXAMPLEHANDMADE0"
 	k, err := iam.NewFromConfig(admin).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("deploy")})
-	if err != nil {
+	switch {
+	case err == nil:
+		handKey = aws.ToString(k.AccessKey.AccessKeyId)
+	case o.steps[len(o.steps)-1].err == nil && len(o.denied()) == 0:
 		t.Fatal(err)
+	default:
+		// deploy still holds two keys (a change was denied): the event
+		// is what CloudTrail would have recorded.
 	}
 	now := o.env.Server.Clock().Now()
 	events := []json.RawMessage{
-		cloudTrailEvent(t, "hand-central", centralAccount, aws.ToString(who.Arn), "deploy", aws.ToString(k.AccessKey.AccessKeyId), now),
+		cloudTrailEvent(t, "hand-central", centralAccount, aws.ToString(who.Arn), "deploy", handKey, now),
 		// A member account's administrator did the same for api (the
 		// event is what CloudTrail would record).
 		cloudTrailEvent(t, "hand-member", "222233334444", "arn:aws:iam::222233334444:user/ops.admin", "api", "AKIAEXAMPLEHANDMADE1", now),
@@ -580,5 +595,52 @@ func TestConfigFromSSMParameter(t *testing.T) {
 	t.Logf("missing parameter: %v", err)
 	if err == nil || !strings.Contains(err.Error(), "read SSM parameter "+configParam) || !strings.Contains(err.Error(), "ParameterNotFound") {
 		t.Errorf("a missing parameter: %v", err)
+	}
+}
+
+// TestEventsKnowsWorkerInCentralAccount: the worker rotates the key of a
+// user of the central account with its own execution role (no member
+// role there); the events handler, deployed with KEYROT_DEPLOYMENT as the
+// templates set it, knows that call as keyrot's and tells nobody. Without
+// it, the same event is taken for a key made outside keyrot.
+func TestEventsKnowsWorkerInCentralAccount(t *testing.T) {
+	o := startDeployed(t, drop{})
+	o.advanceTo(90)
+	if sum, err := o.execution(t, "day-90"); err != nil || sum.Succeeded != 4 {
+		t.Fatalf("day 90: %+v, %v", sum, err)
+	}
+	by := ""
+	for _, d := range o.log {
+		if d.Action == "iam:CreateAccessKey" && d.Decision == "Allow" && d.Account == centralAccount && strings.HasSuffix(d.Resource, ":user/service/deploy") {
+			by = d.Principal
+		}
+	}
+	if want := "arn:aws:sts::" + centralAccount + ":assumed-role/keyrot-worker/keyrot-worker"; by != want {
+		t.Fatalf("keyrot created deploy's key as %q, want %q", by, want)
+	}
+	k, err := o.env.Server.ActiveKey(centralAccount, "deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := cloudTrailEvent(t, "keyrot-central", centralAccount, by, "deploy", k.AccessKeyID, o.env.Server.Clock().Now())
+	sent := len(o.env.Server.Emails())
+	var own lambdafn.DetectResult
+	if err := o.invoke(t, functionEnv(lambdafn.HandlerEvents), "events", event, &own); err != nil {
+		t.Fatal(err)
+	}
+	if own.Detected || own.Notices != 0 || own.Ignored == "" {
+		t.Errorf("the worker's own key in the central account: %+v", own)
+	}
+	if n := len(o.env.Server.Emails()); n != sent {
+		t.Errorf("the worker's own key: %d notices sent", n-sent)
+	}
+	env := functionEnv(lambdafn.HandlerEvents)
+	env.Deployment = ""
+	var blind lambdafn.DetectResult
+	if err := o.invoke(t, env, "events without KEYROT_DEPLOYMENT", event, &blind); err != nil {
+		t.Fatal(err)
+	}
+	if !blind.Detected {
+		t.Errorf("without KEYROT_DEPLOYMENT the event is not detected: %+v", blind)
 	}
 }

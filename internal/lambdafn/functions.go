@@ -33,6 +33,9 @@ type Functions struct {
 	Margin time.Duration
 	// MinAccountTime is the least time worth starting an account with.
 	MinAccountTime time.Duration
+	// OwnRoleARN is the worker's execution role in the central account,
+	// whose sessions the events handler knows as keyrot's; none when empty.
+	OwnRoleARN string
 	Logger         *slog.Logger
 	// clock is the time the worker measures its deadline against; time.Now
 	// when nil (tests set it).
@@ -284,6 +287,9 @@ func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, err
 		s.Digests, s.NotifyFailed = res.Notify.Digests, len(res.Notify.Failed())
 		for _, dl := range res.Notify.Failed() {
 			s.Problems = append(s.Problems, "notify "+dl.Recipient+" via "+dl.Channel+": "+truncate(dl.Error, 300))
+		}
+		for _, e := range res.Notify.RecordErrors {
+			s.Problems = append(s.Problems, "notice sent but not recorded (the next run may send it again): "+truncate(e, 300))
 		}
 	}
 	if res.NotifyErr != nil {
