@@ -36,7 +36,7 @@ type Functions struct {
 	// OwnRoleARN is the worker's execution role in the central account,
 	// whose sessions the events handler knows as keyrot's; none when empty.
 	OwnRoleARN string
-	Logger         *slog.Logger
+	Logger     *slog.Logger
 	// clock is the time the worker measures its deadline against; time.Now
 	// when nil (tests set it).
 	clock func() time.Time
