@@ -118,6 +118,11 @@ func (f *Functions) Coordinate(ctx context.Context, in CoordinatorInput) (*WorkL
 		b.Budget += perAccount[a.ID]
 		b.Admitted = append(b.Admitted, admitted[a.ID]...)
 	}
+	if ws := f.works(); ws != nil {
+		if err := storeBatches(ctx, ws, wl, f.now()); err != nil {
+			return nil, err
+		}
+	}
 	f.log().Info("run planned", "execution", in.Execution, "accounts", len(rp.Snapshot.Accounts), "batches", len(wl.Batches),
 		"planned", wl.Run.Planned, "deferred", wl.Run.Deferred)
 	return wl, nil
@@ -167,6 +172,9 @@ func settingInt(name, s string, lo, hi, def int) (int, error) {
 // Margin to spare and returns the state to resume from; Done once every
 // account is done.
 func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, error) {
+	if err := f.loadBatch(ctx, &st); err != nil {
+		return nil, err
+	}
 	st.Invocations++
 	admitted := map[string]bool{}
 	for _, ref := range st.Batch.Admitted {
@@ -181,7 +189,7 @@ func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, err
 					ErrTimeoutTooShort, left.Round(time.Second), f.Margin+f.MinAccountTime, f.MinAccountTime)
 			}
 			f.log().Info("stopping before the deadline", "batch", st.Batch.Index, "next", st.Batch.Accounts[st.Next].ID, "left", left.Round(time.Second).String())
-			return &st, nil
+			return f.stow(ctx, &st)
 		}
 		acct := st.Batch.Accounts[st.Next]
 		actx, cancel := ctx, context.CancelFunc(func() {})
@@ -201,13 +209,13 @@ func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, err
 			// finished, the rest were not started. The next invocation
 			// plans this account again from its live state.
 			f.log().Info("account cut short by the deadline; resuming later", "account", acct.ID)
-			return &st, nil
+			return f.stow(ctx, &st)
 		}
 		st.Results = append(st.Results, res.result)
 		st.Next++
 	}
 	st.Done = true
-	return &st, nil
+	return f.stow(ctx, &st)
 }
 
 // ErrTimeoutTooShort: the worker's time limit leaves no time to work on an account.
@@ -274,6 +282,11 @@ func (f *Functions) account(ctx context.Context, st *WorkerState, acct inventory
 // held notices together (one digest per owner across all accounts) and
 // records the run in the history.
 func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, error) {
+	if ws := f.works(); ws != nil {
+		if err := completeResults(ctx, ws, &in); err != nil {
+			return nil, err
+		}
+	}
 	s, held := summarize(in)
 	if s.Mode == "" {
 		s.Mode = f.mode()

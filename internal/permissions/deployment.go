@@ -129,13 +129,15 @@ func (d Deployment) common(handler string, table ...string) []Statement {
 // The item calls of the DynamoDB history store
 // (internal/history/dynamostore) each handler makes. Its
 // TransactWriteItems calls are authorized per element, as AWS does: their
-// Put and Update elements need PutItem and UpdateItem. The worker takes
-// and releases leases (GetItem, DeleteItem) and journals its actions; the
-// reporter records and finishes the run (GetItem) and its notices; the
-// events handler records its notices only. The coordinator plans
-// read-only and touches no table.
+// Put and Update elements need PutItem and UpdateItem. The coordinator
+// writes the run's batches (PutItem); the worker reads its batch, takes
+// and releases leases (GetItem, DeleteItem), journals its actions and
+// writes its state; the reporter reads the batches' states, records and
+// finishes the run (GetItem) and its notices; the events handler records
+// its notices only.
 var (
-	tableWorker = []string{
+	tableCoordinator = []string{"dynamodb:PutItem"}
+	tableWorker      = []string{
 		"dynamodb:DeleteItem",
 		"dynamodb:GetItem",
 		"dynamodb:PutItem",
@@ -207,10 +209,11 @@ func (d Document) statement(sid string) Statement {
 // Coordinator is the coordinator function's execution role policy: read
 // the organization, audit every account read-only to compute the run's
 // plan (through the member role, and with its own credentials in the
-// central account). It writes nothing, not even to the table.
+// central account). It changes nothing; it writes the run's batches to
+// the table, where the workers read them.
 func Coordinator(d Deployment) Document {
 	d = d.withDefaults()
-	sts := append(d.common(HandlerCoordinator), d.organizationReads(), d.assumeMember())
+	sts := append(d.common(HandlerCoordinator, tableCoordinator...), d.organizationReads(), d.assumeMember())
 	audit := MemberAudit(d.Member)
 	for _, a := range freshListing {
 		audit = audit.Without(a)

@@ -42,9 +42,6 @@ func TestDeploymentDocuments(t *testing.T) {
 				}
 			}
 		}
-		if name == "coordinator" {
-			table = !table // it plans read-only: no table
-		}
 		if !logs || !table || !config {
 			t.Errorf("%s: own log group %v, table %v, config parameter %v\n%s", name, logs, table, config, doc.JSON())
 		}

@@ -1,0 +1,161 @@
+package lambdafn_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/keyrot/keyrot/internal/app"
+	"github.com/keyrot/keyrot/internal/history/dynamostore"
+	"github.com/keyrot/keyrot/internal/inventory"
+	"github.com/keyrot/keyrot/internal/lambdafn"
+	"github.com/keyrot/keyrot/internal/sandbox"
+	"github.com/keyrot/keyrot/internal/sandboxtest"
+)
+
+// stepFunctionsLimit is Step Functions' payload quota: 256 KiB of UTF-8
+// for a state's input or output.
+const stepFunctionsLimit = 256 * 1024
+
+// TestTenThousandAccountsFitPayloads: an organization of 10,000 accounts
+// in batches of the default size does not fit Step Functions' 256 KiB
+// payloads when the batches travel in them (what the coordinator returned
+// before its batches went to the table), and fits when the coordinator
+// stores them in the DynamoDB history and returns references: its output,
+// the Distributed Map's items, and the reporter's input with every
+// batch's final answer are all measured under the limit. A worker reads
+// its batch back from the reference, and the reporter its state.
+func TestTenThousandAccountsFitPayloads(t *testing.T) {
+	o := startOrg(t, strings.Replace(fanScenario, "    root: {mfa: true}\n", "    root: {mfa: true}\n"+dynamoTable, 1), fanPolicy)
+	store := dynamostore.New(dynamodb.NewFromConfig(o.env.Admin()), "keyrot-history")
+	f := &lambdafn.Functions{App: &app.App{History: store}}
+	ctx := context.Background()
+
+	const accounts = 10000
+	run := lambdafn.Run{Execution: "arn:aws:states:us-east-1:111122223333:execution:keyrot:2026-03-02T12-00-00Z-0123456789abcdef",
+		Mode: "enforce", OrganizationID: "o-fanout0001", MaxChanges: 25, Planned: 25}
+	wl := lambdafn.WorkList{Run: run, MaxConcurrency: 10}
+	for i := range accounts {
+		if i%lambdafn.DefaultBatchSize == 0 {
+			wl.Batches = append(wl.Batches, lambdafn.Batch{Index: len(wl.Batches)})
+		}
+		b := &wl.Batches[len(wl.Batches)-1]
+		id := fmt.Sprintf("%012d", 100000000000+i*7919)
+		b.Accounts = append(b.Accounts, inventory.Account{ID: id, Name: fmt.Sprintf("workload-%05d", i), Email: fmt.Sprintf("aws+workload-%05d@example.com", i),
+			OUPath: []string{"r-ab12", "ou-ab12-workload1", "ou-ab12-production"}, Status: inventory.AccountAudited})
+		if i < 25 {
+			b.Admitted = append(b.Admitted, id+"/deploy")
+			b.Budget++
+		}
+	}
+	size := func(v any) int {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(b)
+	}
+	inline := size(wl)
+	want := wl.Batches[537]
+	if err := lambdafn.StoreBatches(ctx, f, &wl); err != nil {
+		t.Fatal(err)
+	}
+	stored := size(wl)
+	t.Logf("coordinator's output for %d accounts in %d batches: %d bytes with the batches inline, %d with references (limit %d)", accounts, len(wl.Batches), inline, stored, stepFunctionsLimit)
+	if inline <= stepFunctionsLimit {
+		t.Errorf("inline work list of %d accounts is %d bytes: the test does not reach the limit", accounts, inline)
+	}
+	if stored >= stepFunctionsLimit {
+		t.Errorf("the coordinator's output is %d bytes, over Step Functions' %d", stored, stepFunctionsLimit)
+	}
+
+	// One batch's worker reads its batch from the reference (the Map's
+	// item: the run and the batch's reference).
+	item := lambdafn.WorkerState{Run: wl.Run, Batch: wl.Batches[537]}
+	if n := size(item); n > 1024 {
+		t.Errorf("a Map item is %d bytes", n)
+	}
+	st := item
+	if err := lambdafn.LoadBatch(ctx, f, &st); err != nil {
+		t.Fatal(err)
+	}
+	want.Stored = true
+	if diff := cmp.Diff(want, st.Batch); diff != "" {
+		t.Errorf("batch 537 read back (-stored +read):\n%s", diff)
+	}
+
+	// Every batch done: the reporter's input (the work list and one
+	// answer per batch) stays under the limit; the answers' results and
+	// held notices are in the table.
+	var results []json.RawMessage
+	for i, ref := range wl.Batches {
+		done := lambdafn.WorkerState{Run: wl.Run, Batch: ref, Next: lambdafn.DefaultBatchSize, Invocations: 1, Done: true}
+		if i == 537 {
+			done.Batch = st.Batch
+			done.Results = []lambdafn.AccountResult{{Account: st.Batch.Accounts[0].ID, Status: "succeeded", Summary: "1 succeeded"}}
+		}
+		ans, err := lambdafn.Stow(ctx, f, &done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ans)
+		results = append(results, b)
+	}
+	in := lambdafn.ReporterInput{Run: wl.Run, Batches: wl.Batches, Results: results}
+	reporter := size(in)
+	t.Logf("reporter's input with %d answers: %d bytes (limit %d)", len(results), reporter, stepFunctionsLimit)
+	if reporter >= stepFunctionsLimit {
+		t.Errorf("the reporter's input is %d bytes, over Step Functions' %d", reporter, stepFunctionsLimit)
+	}
+	if strings.Contains(string(results[537]), "succeeded") {
+		t.Errorf("a batch's answer carries its results: %s", results[537])
+	}
+}
+
+// TestCoordinatorTenThousandAccounts (KEYROT_LAMBDA_LONG=1): the real
+// coordinator plans a generated organization of 10,000 accounts in the
+// sandbox, with the history in its DynamoDB, and its output is measured
+// under Step Functions' limit; a worker reads a batch back.
+func TestCoordinatorTenThousandAccounts(t *testing.T) {
+	if os.Getenv("KEYROT_LAMBDA_LONG") != "1" {
+		t.Skip("set KEYROT_LAMBDA_LONG=1: plans an organization of 10,000 accounts")
+	}
+	sc := sandbox.GenerateScenario(10000, 1, 7)
+	sc.Organization.Management.DynamoDBTables = append(sc.Organization.Management.DynamoDBTables,
+		sandbox.ScenarioDynamoTable{Name: "keyrot-history", PartitionKey: "pk", SortKey: "sk"})
+	env := sandboxtest.Start(t, "")
+	env.Server.SetReportBuildTime(0)
+	if err := env.Server.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "keyrot.yaml")
+	if err := os.WriteFile(cfg, []byte("version: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := &org{env: env, config: cfg, dir: t.TempDir(), table: "keyrot-history"}
+	var wl lambdafn.WorkList
+	inProcess(o)(t, lambdafn.HandlerCoordinator, lambdafn.CoordinatorInput{Execution: "ten-thousand", MaxConcurrency: "40",
+		Input: lambdafn.RunOptions{AllowPartial: true}}, &wl)
+	b, err := json.Marshal(wl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, bt := range wl.Batches {
+		if !bt.Stored || len(bt.Accounts) > 0 {
+			t.Fatalf("batch %d is not a reference: %+v", bt.Index, bt)
+		}
+		n++
+	}
+	t.Logf("coordinator's output for 10,000 accounts: %d batches, %d bytes (limit %d); %d changes planned", n, len(b), stepFunctionsLimit, wl.Run.Planned)
+	if len(b) >= stepFunctionsLimit || n < 900 {
+		t.Errorf("output %d bytes, %d batches", len(b), n)
+	}
+}
