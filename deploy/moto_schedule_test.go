@@ -131,7 +131,7 @@ func TestScheduleAndRolesInMoto(t *testing.T) {
 		"--state", sched["State"].(string), "--target", string(tb))
 	var got struct {
 		ScheduleExpression, ScheduleExpressionTimezone, State string
-		Target                                             struct{ Arn, RoleArn, Input string }
+		Target                                                struct{ Arn, RoleArn, Input string }
 	}
 	if err := json.Unmarshal(cli("scheduler", "get-schedule", "--name", "keyrot"), &got); err != nil {
 		t.Fatal(err)
