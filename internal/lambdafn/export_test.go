@@ -20,3 +20,8 @@ func LoadBatch(ctx context.Context, f *Functions, st *WorkerState) error { retur
 func Stow(ctx context.Context, f *Functions, st *WorkerState) (*WorkerState, error) {
 	return f.stow(ctx, st)
 }
+
+// CompleteResults fills in's stored answers from f's work store, as the reporter does.
+func CompleteResults(ctx context.Context, f *Functions, in *ReporterInput) error {
+	return completeResults(ctx, f.works(), in)
+}
