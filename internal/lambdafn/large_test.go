@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,8 +14,6 @@ import (
 	"github.com/keyrot/keyrot/internal/history/dynamostore"
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/lambdafn"
-	"github.com/keyrot/keyrot/internal/sandbox"
-	"github.com/keyrot/keyrot/internal/sandboxtest"
 )
 
 // stepFunctionsLimit is Step Functions' payload quota: 256 KiB of UTF-8
@@ -116,55 +112,6 @@ func TestTenThousandAccountsFitPayloads(t *testing.T) {
 	}
 	if strings.Contains(string(results[537]), "succeeded") {
 		t.Errorf("a batch's answer carries its results: %s", results[537])
-	}
-}
-
-// TestCoordinatorLargeOrganization (KEYROT_LAMBDA_LONG=1): the real
-// coordinator plans a generated organization in the sandbox (2,500
-// accounts, or KEYROT_LAMBDA_ACCOUNTS; collecting 10,000 takes the sandbox
-// longer than a coordinator's five minutes here), with the history in its
-// DynamoDB, and its output is references only, measured under Step
-// Functions' limit.
-func TestCoordinatorLargeOrganization(t *testing.T) {
-	if os.Getenv("KEYROT_LAMBDA_LONG") != "1" {
-		t.Skip("set KEYROT_LAMBDA_LONG=1: plans a generated organization of thousands of accounts")
-	}
-	accounts := 2500
-	if v := os.Getenv("KEYROT_LAMBDA_ACCOUNTS"); v != "" {
-		if _, err := fmt.Sscan(v, &accounts); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sc := sandbox.GenerateScenario(accounts, 1, 7)
-	sc.Organization.Management.DynamoDBTables = append(sc.Organization.Management.DynamoDBTables,
-		sandbox.ScenarioDynamoTable{Name: "keyrot-history", PartitionKey: "pk", SortKey: "sk"})
-	env := sandboxtest.Start(t, "")
-	env.Server.SetReportBuildTime(0)
-	if err := env.Server.ApplyScenario(sc); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "keyrot.yaml")
-	if err := os.WriteFile(cfg, []byte("version: 1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	o := &org{env: env, config: cfg, dir: t.TempDir(), table: "keyrot-history"}
-	var wl lambdafn.WorkList
-	inProcess(o)(t, lambdafn.HandlerCoordinator, lambdafn.CoordinatorInput{Execution: "large", MaxConcurrency: "40",
-		Input: lambdafn.RunOptions{AllowPartial: true}}, &wl)
-	b, err := json.Marshal(wl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dispatched := 0
-	for _, bt := range wl.Batches {
-		if !bt.Stored || len(bt.Accounts) > 0 {
-			t.Fatalf("batch %d is not a reference: %+v", bt.Index, bt)
-		}
-		dispatched++
-	}
-	t.Logf("coordinator's output for %d accounts: %d batches, %d bytes (limit %d); %d changes planned", accounts, dispatched, len(b), stepFunctionsLimit, wl.Run.Planned)
-	if len(b) >= stepFunctionsLimit || dispatched < accounts/lambdafn.DefaultBatchSize*8/10 {
-		t.Errorf("output %d bytes, %d batches", len(b), dispatched)
 	}
 }
 
