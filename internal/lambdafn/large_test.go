@@ -164,3 +164,36 @@ func TestReporterReadsStoredStates(t *testing.T) {
 		t.Errorf("batch 1 (item failed): %+v", failed)
 	}
 }
+
+// TestWorkerRetriedAfterLostAnswer: when an invocation stored its state but
+// its answer was lost, and the state machine retries it with its input
+// (here the Map's item, for the first invocation), the worker goes on from
+// the stored position: no account is worked on or counted twice.
+func TestWorkerRetriedAfterLostAnswer(t *testing.T) {
+	o := startOrg(t, strings.Replace(fanScenario, "    root: {mfa: true}\n", "    root: {mfa: true}\n"+dynamoTable, 1), fanPolicy)
+	f := &lambdafn.Functions{App: &app.App{History: dynamostore.New(dynamodb.NewFromConfig(o.env.Admin()), "keyrot-history")}}
+	ctx := context.Background()
+	run := lambdafn.Run{Execution: "exec-retry", Mode: "enforce"}
+	wl := lambdafn.WorkList{Run: run, Batches: []lambdafn.Batch{{Index: 0, Accounts: []inventory.Account{{ID: "222233334444"}, {ID: "333344445555"}}}}}
+	if err := lambdafn.StoreBatches(ctx, f, &wl); err != nil {
+		t.Fatal(err)
+	}
+	first := lambdafn.WorkerState{Run: run, Batch: wl.Batches[0]}
+	st := first
+	if err := lambdafn.LoadBatch(ctx, f, &st); err != nil {
+		t.Fatal(err)
+	}
+	st.Results, st.Next, st.Used, st.Invocations = []lambdafn.AccountResult{{Account: "222233334444", Status: "succeeded"}}, 1, 1, 1
+	if _, err := lambdafn.Stow(ctx, f, &st); err != nil {
+		t.Fatal(err)
+	}
+	// The answer is lost; the state machine retries the first invocation
+	// with its input, the Map's item.
+	retry := first
+	if err := lambdafn.LoadBatch(ctx, f, &retry); err != nil {
+		t.Fatal(err)
+	}
+	if retry.Next != 1 || retry.Used != 1 || len(retry.Results) != 1 || len(retry.Batch.Accounts) != 2 {
+		t.Errorf("retried state: next %d, used %d, %d results, %d accounts", retry.Next, retry.Used, len(retry.Results), len(retry.Batch.Accounts))
+	}
+}

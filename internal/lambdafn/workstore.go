@@ -111,12 +111,20 @@ func (f *Functions) loadBatch(ctx context.Context, st *WorkerState) error {
 		b.Stored = true
 		st.Batch = b
 	}
-	if st.Stored {
+	// The batch's stored state, if an earlier invocation left one (the
+	// first invocation's too: its answer may have been lost).
+	{
 		var prev WorkerState
 		if _, err := getDoc(ctx, ws, st.Run.Execution, stateDoc(st.Batch.Index), &prev); err != nil {
 			return err
 		}
 		st.Results, st.Held = prev.Results, prev.Held
+		if prev.Next > st.Next {
+			// An invocation stored its state but its answer was lost (the
+			// state machine retried it with the input before it): its
+			// accounts are done, so go on from where it stopped.
+			st.Next, st.Used, st.Invocations = prev.Next, prev.Used, max(st.Invocations, prev.Invocations)
+		}
 	}
 	return nil
 }
