@@ -123,12 +123,24 @@ func Parse(b []byte) (Event, error) {
 type Keyrot struct {
 	RoleName    string
 	SessionName string
+	// OwnRoleARN, if set, is the role keyrot acts with in the account it
+	// runs in, without the member role: the worker function's execution
+	// role in the central account. Any session of it is keyrot's, whatever
+	// its name: that role trusts only the Lambda service, which names the
+	// session itself.
+	OwnRoleARN string
 }
 
 // Made reports whether the record's caller is keyrot's role session.
 func (k Keyrot) Made(r Record) bool {
 	id := r.UserIdentity
-	if id.Type != "AssumedRole" || k.RoleName == "" {
+	if id.Type != "AssumedRole" {
+		return false
+	}
+	if k.OwnRoleARN != "" && k.ownSession(id) {
+		return true
+	}
+	if k.RoleName == "" {
 		return false
 	}
 	session := k.SessionName
@@ -146,6 +158,27 @@ func (k Keyrot) Made(r Record) bool {
 	}
 	issuer := id.SessionContext.SessionIssuer
 	return issuer.ARN == "" || strings.HasSuffix(issuer.ARN, ":role/"+k.RoleName) || strings.HasSuffix(issuer.ARN, "/"+k.RoleName)
+}
+
+// ownSession reports whether id is a session of k.OwnRoleARN: the
+// session's issuer is that role, or, when the record names no issuer, the
+// session's ARN is of that role in that account.
+func (k Keyrot) ownSession(id UserIdentity) bool {
+	if issuer := id.SessionContext.SessionIssuer.ARN; issuer != "" {
+		return issuer == k.OwnRoleARN
+	}
+	parts := strings.SplitN(k.OwnRoleARN, ":", 6)
+	if len(parts) != 6 {
+		return false
+	}
+	role := parts[5][strings.LastIndex(parts[5], "/")+1:]
+	rest, ok := strings.CutPrefix(arnResource(id.ARN), "assumed-role/")
+	if !ok {
+		return false
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	arnParts := strings.SplitN(id.ARN, ":", 6)
+	return name == role && len(arnParts) == 6 && arnParts[4] == parts[4]
 }
 
 // arnResource is the part of an ARN after the fifth colon.

@@ -163,3 +163,46 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestOwnRoleSessions: with OwnRoleARN set (the worker's execution role in
+// the central account), a session of that role is keyrot's whatever its
+// name, with or without the session issuer in the record; a role of the
+// same name in another account, or another role of the central account,
+// is not.
+func TestOwnRoleSessions(t *testing.T) {
+	own := Keyrot{RoleName: "keyrot-member", SessionName: "keyrot", OwnRoleARN: "arn:aws:iam::111122223333:role/keyrot-worker"}
+	session := func(arn, issuer string) Record {
+		var r Record
+		r.UserIdentity.Type = "AssumedRole"
+		r.UserIdentity.ARN = arn
+		r.UserIdentity.SessionContext.SessionIssuer.ARN = issuer
+		return r
+	}
+	for _, tt := range []struct {
+		name string
+		r    Record
+		want bool
+	}{
+		{"the worker function's session", session("arn:aws:sts::111122223333:assumed-role/keyrot-worker/keyrot-worker", "arn:aws:iam::111122223333:role/keyrot-worker"), true},
+		{"another session name", session("arn:aws:sts::111122223333:assumed-role/keyrot-worker/x", "arn:aws:iam::111122223333:role/keyrot-worker"), true},
+		{"no issuer in the record", session("arn:aws:sts::111122223333:assumed-role/keyrot-worker/keyrot-worker", ""), true},
+		{"same role name, other account", session("arn:aws:sts::999988887777:assumed-role/keyrot-worker/keyrot-worker", "arn:aws:iam::999988887777:role/keyrot-worker"), false},
+		{"same role name, other account, no issuer", session("arn:aws:sts::999988887777:assumed-role/keyrot-worker/keyrot-worker", ""), false},
+		{"another role of the central account", session("arn:aws:sts::111122223333:assumed-role/Admin/keyrot-worker", "arn:aws:iam::111122223333:role/Admin"), false},
+		{"the member role's session still", session("arn:aws:sts::222233334444:assumed-role/keyrot-member/keyrot", "arn:aws:iam::222233334444:role/keyrot-member"), true},
+	} {
+		if got := own.Made(tt.r); got != tt.want {
+			t.Errorf("%s: Made %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Without OwnRoleARN, the worker's own session is not recognised.
+	noOwn := own
+	noOwn.OwnRoleARN = ""
+	if noOwn.Made(session("arn:aws:sts::111122223333:assumed-role/keyrot-worker/keyrot-worker", "arn:aws:iam::111122223333:role/keyrot-worker")) {
+		t.Error("the worker's session is keyrot's without OwnRoleARN")
+	}
+	user := Record{UserIdentity: UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/keyrot-worker"}}
+	if own.Made(user) {
+		t.Error("a user named like the role is keyrot")
+	}
+}

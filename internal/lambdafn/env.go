@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/keyrot/keyrot/internal/app"
@@ -21,6 +22,7 @@ import (
 	"github.com/keyrot/keyrot/internal/config"
 	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/history/dynamostore"
+	"github.com/keyrot/keyrot/internal/permissions"
 	"github.com/keyrot/keyrot/internal/sandbox/sandboxclient"
 )
 
@@ -43,6 +45,11 @@ type Env struct {
 	// accounts; ExternalIDParameter (KEYROT_EXTERNAL_ID_PARAMETER) the SSM
 	// parameter holding its external ID.
 	MemberRole, ExternalIDParameter string
+	// Deployment (KEYROT_DEPLOYMENT) is the deployment's name, which its
+	// functions' and roles' names start with: the events handler tells the
+	// worker's own calls in the central account, made with the worker's
+	// execution role <Deployment>-worker, from calls made outside keyrot.
+	Deployment string
 	// Clock (KEYROT_CLOCK) is "system" (the default) or "sandbox": the
 	// sandbox's simulated time, read from its control API at
 	// AWS_ENDPOINT_URL, as keyrot --clock sandbox does.
@@ -60,6 +67,7 @@ func EnvFrom(getenv func(string) string) Env {
 		Mode:                getenv("KEYROT_MODE"),
 		MemberRole:          getenv("KEYROT_MEMBER_ROLE"),
 		ExternalIDParameter: getenv("KEYROT_EXTERNAL_ID_PARAMETER"),
+		Deployment:          getenv("KEYROT_DEPLOYMENT"),
 		Clock:               getenv("KEYROT_CLOCK"),
 	}
 }
@@ -116,6 +124,12 @@ func Load(ctx context.Context, env Env, cfg aws.Config, log *slog.Logger) (*Func
 			return nil, nil, err
 		}
 	}
+	ownRole := ""
+	if env.Handler == HandlerEvents && env.Deployment != "" {
+		if ownRole, err = workerRoleARN(ctx, sts.NewFromConfig(cfg), env.Deployment); err != nil {
+			return nil, nil, err
+		}
+	}
 	now := time.Now
 	if env.Clock == "sandbox" {
 		if now, err = sandboxClock(ctx, cfg); err != nil {
@@ -132,7 +146,30 @@ func Load(ctx context.Context, env Env, cfg aws.Config, log *slog.Logger) (*Func
 	}
 	a := &app.App{Policy: c.Policy, Notify: c.Notify, AWS: cfg, History: store, Logger: log, Now: now, Host: host,
 		Version: buildinfo.Get().Version, Retention: time.Duration(c.History.Retention), ActionTimeout: ActionTimeout}
-	return &Functions{App: a, Mode: env.Mode, Scope: scope, Margin: ActionTimeout + closeMargin, MinAccountTime: minAccountTime, Logger: log}, closeStore, nil
+	return &Functions{App: a, Mode: env.Mode, Scope: scope, OwnRoleARN: ownRole, Margin: ActionTimeout + closeMargin, MinAccountTime: minAccountTime, Logger: log}, closeStore, nil
+}
+
+// stsAPI is what workerRoleARN needs of STS.
+type stsAPI interface {
+	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+var _ stsAPI = (*sts.Client)(nil)
+
+// workerRoleARN is the ARN of the deployment's worker execution role in
+// the account the function runs in (its caller identity's; the call needs
+// no permission).
+func workerRoleARN(ctx context.Context, c stsAPI, deployment string) (string, error) {
+	out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("read the function's own identity: %w", err)
+	}
+	partition := "aws"
+	if parts := strings.SplitN(aws.ToString(out.Arn), ":", 3); len(parts) == 3 && parts[1] != "" {
+		partition = parts[1]
+	}
+	d := permissions.Deployment{Partition: partition, AccountID: aws.ToString(out.Account), Name: deployment}
+	return d.RoleARN(permissions.HandlerWorker), nil
 }
 
 // ActionTimeout bounds one action in the Lambda functions (execute's

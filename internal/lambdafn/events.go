@@ -12,7 +12,8 @@ import (
 // calls: a credential change keyrot did not make (events.Detect) is told
 // to the user's owner and the security contact, once however often
 // EventBridge delivers the event. Another kind of event, or a call keyrot
-// made, is answered without notice. An error (the history store, a
+// made (through the member role, or in the central account with the
+// worker's execution role), is answered without notice. An error (the history store, a
 // watched call whose record cannot be read) fails the invocation, so that
 // Lambda retries the asynchronous event (twice, by default).
 func (f *Functions) Detect(ctx context.Context, raw json.RawMessage) (*DetectResult, error) {
@@ -25,7 +26,9 @@ func (f *Functions) Detect(ctx context.Context, raw json.RawMessage) (*DetectRes
 		return nil, err
 	}
 	out := &DetectResult{EventID: ev.Detail.EventID, Call: ev.Detail.EventName}
-	d, ok, err := events.Detect(ev, f.App.Keyrot(f.Scope))
+	k := f.App.Keyrot(f.Scope)
+	k.OwnRoleARN = f.OwnRoleARN
+	d, ok, err := events.Detect(ev, k)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +53,9 @@ func (f *Functions) Detect(ctx context.Context, raw json.RawMessage) (*DetectRes
 			} else {
 				out.Problems = append(out.Problems, "notify "+dl.Recipient+" via "+dl.Channel+": "+dl.Error)
 			}
+		}
+		for _, e := range s.RecordErrors {
+			out.Problems = append(out.Problems, "notice sent but not recorded (a second delivery of the event would send it again): "+e)
 		}
 		for _, u := range s.Unroutable {
 			out.Problems = append(out.Problems, "nobody to tell about "+u)

@@ -33,7 +33,10 @@ type Functions struct {
 	Margin time.Duration
 	// MinAccountTime is the least time worth starting an account with.
 	MinAccountTime time.Duration
-	Logger         *slog.Logger
+	// OwnRoleARN is the worker's execution role in the central account,
+	// whose sessions the events handler knows as keyrot's; none when empty.
+	OwnRoleARN string
+	Logger     *slog.Logger
 	// clock is the time the worker measures its deadline against; time.Now
 	// when nil (tests set it).
 	clock func() time.Time
@@ -87,6 +90,7 @@ func (f *Functions) Coordinate(ctx context.Context, in CoordinatorInput) (*WorkL
 	wl := &WorkList{MaxConcurrency: conc, ToleratedFailurePercentage: tolerated, Batches: []Batch{}}
 	wl.Run = Run{Execution: in.Execution, Mode: f.mode(), OrganizationID: rp.Snapshot.OrganizationID,
 		MaxChanges: f.App.Policy.Rotation.MaxChanges, Planned: len(rp.Plan.Actions), Deferred: len(rp.Plan.Deferred)}
+	wl.Run.Problems = collectProblems(rp.Snapshot)
 	if perr := app.Partial(rp.Snapshot); perr != nil && !in.Input.AllowPartial {
 		wl.Run.Refused = fmt.Sprintf("refusing to act: the organization listing looks partial (%v); fix access or start the execution with {\"allow_partial\": true}", perr)
 		return wl, nil
@@ -114,9 +118,40 @@ func (f *Functions) Coordinate(ctx context.Context, in CoordinatorInput) (*WorkL
 		b.Budget += perAccount[a.ID]
 		b.Admitted = append(b.Admitted, admitted[a.ID]...)
 	}
+	if ws := f.works(); ws != nil {
+		if err := storeBatches(ctx, ws, wl, f.now()); err != nil {
+			return nil, err
+		}
+	}
 	f.log().Info("run planned", "execution", in.Execution, "accounts", len(rp.Snapshot.Accounts), "batches", len(wl.Batches),
 		"planned", wl.Run.Planned, "deferred", wl.Run.Deferred)
 	return wl, nil
+}
+
+// maxRunProblems bounds the collection problems a work list carries.
+const maxRunProblems = 20
+
+// collectProblems lists the per-item problems of the coordinator's
+// collection, at most maxRunProblems and a count of the rest.
+func collectProblems(snap *inventory.Snapshot) []string {
+	var out []string
+	n := 0
+	for _, a := range snap.Accounts {
+		for _, e := range a.Errors {
+			n++
+			if len(out) < maxRunProblems {
+				what := e.Op
+				if e.User != "" {
+					what += " of " + e.User
+				}
+				out = append(out, "planning, account "+a.ID+": "+what+": "+truncate(e.Message, 300))
+			}
+		}
+	}
+	if n > len(out) {
+		out = append(out, fmt.Sprintf("planning: %d more problems", n-len(out)))
+	}
+	return out
 }
 
 // settingInt parses a state machine setting substituted as text.
@@ -137,6 +172,9 @@ func settingInt(name, s string, lo, hi, def int) (int, error) {
 // Margin to spare and returns the state to resume from; Done once every
 // account is done.
 func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, error) {
+	if err := f.loadBatch(ctx, &st); err != nil {
+		return nil, err
+	}
 	st.Invocations++
 	admitted := map[string]bool{}
 	for _, ref := range st.Batch.Admitted {
@@ -151,7 +189,7 @@ func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, err
 					ErrTimeoutTooShort, left.Round(time.Second), f.Margin+f.MinAccountTime, f.MinAccountTime)
 			}
 			f.log().Info("stopping before the deadline", "batch", st.Batch.Index, "next", st.Batch.Accounts[st.Next].ID, "left", left.Round(time.Second).String())
-			return &st, nil
+			return f.stow(ctx, &st)
 		}
 		acct := st.Batch.Accounts[st.Next]
 		actx, cancel := ctx, context.CancelFunc(func() {})
@@ -171,13 +209,13 @@ func (f *Functions) Work(ctx context.Context, st WorkerState) (*WorkerState, err
 			// finished, the rest were not started. The next invocation
 			// plans this account again from its live state.
 			f.log().Info("account cut short by the deadline; resuming later", "account", acct.ID)
-			return &st, nil
+			return f.stow(ctx, &st)
 		}
 		st.Results = append(st.Results, res.result)
 		st.Next++
 	}
 	st.Done = true
-	return &st, nil
+	return f.stow(ctx, &st)
 }
 
 // ErrTimeoutTooShort: the worker's time limit leaves no time to work on an account.
@@ -244,6 +282,11 @@ func (f *Functions) account(ctx context.Context, st *WorkerState, acct inventory
 // held notices together (one digest per owner across all accounts) and
 // records the run in the history.
 func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, error) {
+	if ws := f.works(); ws != nil {
+		if err := completeResults(ctx, ws, &in); err != nil {
+			return nil, err
+		}
+	}
 	s, held := summarize(in)
 	if s.Mode == "" {
 		s.Mode = f.mode()
@@ -255,6 +298,12 @@ func (f *Functions) Report(ctx context.Context, in ReporterInput) (*Summary, err
 	s.RunID, s.Summary = res.RunID, res.Summary
 	if res.Notify != nil {
 		s.Digests, s.NotifyFailed = res.Notify.Digests, len(res.Notify.Failed())
+		for _, dl := range res.Notify.Failed() {
+			s.Problems = append(s.Problems, "notify "+dl.Recipient+" via "+dl.Channel+": "+truncate(dl.Error, 300))
+		}
+		for _, e := range res.Notify.RecordErrors {
+			s.Problems = append(s.Problems, "notice sent but not recorded (the next run may send it again): "+truncate(e, 300))
+		}
 	}
 	if res.NotifyErr != nil {
 		s.Problems = append(s.Problems, "notifications not sent: "+res.NotifyErr.Error())
@@ -271,6 +320,7 @@ func summarize(in ReporterInput) (*Summary, []app.HeldNotices) {
 	if in.Run.Refused != "" {
 		s.Problems = append(s.Problems, in.Run.Refused)
 	}
+	s.Problems = append(s.Problems, in.Run.Problems...)
 	if in.MapError != nil {
 		s.Problems = append(s.Problems, fmt.Sprintf("the batches did not all finish (%s: %s); the changes made are in the history, and their notices are sent by the next run", in.MapError.Error, in.MapError.Cause))
 	}

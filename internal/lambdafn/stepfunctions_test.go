@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -215,8 +216,23 @@ var subs = map[string]string{
 // a moto server runs one execution: a second StartExecution fails there
 // (HTTP 500, "cannot pickle '_thread.RLock'"), so overlapping executions
 // are shown with the handlers alone (TestOverlappingExecutions).
+//
+// It runs with the history in SQLite (the batches and their states travel
+// in the payloads) and in the sandbox's DynamoDB, as deployed (the
+// payloads carry references to the batches and states in the table).
 func TestStateMachineInMoto(t *testing.T) {
-	o := startOrg(t, fanScenario, fanPolicy)
+	for _, table := range []string{"", "keyrot-history"} {
+		t.Run(map[string]string{"": "sqlite", "keyrot-history": "dynamodb"}[table], func(t *testing.T) { stateMachineInMoto(t, table) })
+	}
+}
+
+func stateMachineInMoto(t *testing.T, table string) {
+	scenario := fanScenario
+	if table != "" {
+		scenario = strings.Replace(fanScenario, "    root: {mfa: true}\n", "    root: {mfa: true}\n"+dynamoTable, 1)
+	}
+	o := startOrg(t, scenario, fanPolicy)
+	o.table = table
 	api := &lambdaAPI{t: t, inv: inProcessRaw(o), events: map[string][]json.RawMessage{}}
 	c := startMotoStepFunctions(t, api)
 	o.advanceTo(90)
@@ -251,6 +267,13 @@ func TestStateMachineInMoto(t *testing.T) {
 	}
 	if mail, _ := o.mail(0); len(mail) != 3 {
 		t.Errorf("notices: %d, want one per owner", len(mail))
+	}
+	// With the table, the workers got references and the reporter the
+	// batches' short answers; without it, the batches themselves.
+	for _, ev := range append(api.events["worker"], api.events["reporter"]...) {
+		if stored := regexp.MustCompile(`"stored":\s*true`).Match(ev); stored != (table != "") || (table != "" && strings.Contains(string(ev), `"accounts"`)) {
+			t.Errorf("table %q: event %s", table, ev)
+		}
 	}
 }
 

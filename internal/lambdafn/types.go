@@ -89,8 +89,14 @@ type Run struct {
 	// Refused, if set, is why nothing is done (a partial organization
 	// listing): the batches are empty and the reporter records the refusal.
 	Refused string `json:"refused,omitempty"`
-	// Skipped are the accounts not dispatched (excluded, suspended).
+	// Skipped are the accounts not dispatched (excluded, suspended); with
+	// the DynamoDB history, they are in the table (work document
+	// "skipped"), not here.
 	Skipped []AccountResult `json:"skipped,omitempty"`
+	// Problems are what the coordinator could not read while planning (a
+	// call denied, a kind of credential not listed), at most
+	// maxRunProblems of them; the reporter tells them in the summary.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // WorkList is the coordinator's output: the run, its batches, and the
@@ -105,12 +111,16 @@ type WorkList struct {
 // Batch is one worker loop's share of the run.
 type Batch struct {
 	Index int `json:"index"`
+	// Stored says the batch is in the work store (the DynamoDB history):
+	// the state machine passes only its Index, and the worker reads the
+	// rest from the table.
+	Stored bool `json:"stored,omitempty"`
 	// Accounts are as the coordinator listed them (ID, name, e-mail, OU path).
-	Accounts []inventory.Account `json:"accounts"`
+	Accounts []inventory.Account `json:"accounts,omitempty"`
 	// Budget is the number of changes this batch may make: its share of
 	// the run's max_changes, the changes the coordinator's plan admitted
 	// in its accounts.
-	Budget int `json:"budget"`
+	Budget int `json:"budget,omitempty"`
 	// Admitted are the users ("account/user") whose changes the
 	// coordinator's plan admitted; others are deferred as the CLI defers
 	// them.
@@ -120,7 +130,8 @@ type Batch struct {
 // WorkerState is both the worker's input and its output: the state
 // machine passes the output back in until Done.
 type WorkerState struct {
-	Run   Run   `json:"run"`
+	// Run is left out of a stored batch's final answer.
+	Run   Run   `json:"run,omitzero"`
 	Batch Batch `json:"batch"`
 	// Next is the index in Batch.Accounts of the first account not done.
 	Next int `json:"next"`
@@ -129,6 +140,8 @@ type WorkerState struct {
 	// Invocations counts the worker's invocations for this batch.
 	Invocations int  `json:"invocations"`
 	Done        bool `json:"done"`
+	// Stored says Results and Held are in the work store, not here.
+	Stored bool `json:"stored,omitempty"`
 	// Results has one entry per account done.
 	Results []AccountResult `json:"results,omitempty"`
 	// Held are the notices owed, sent by the reporter.

@@ -112,28 +112,50 @@ func (d Deployment) parameterARNs() []string {
 }
 
 // common are the statements every handler needs: write its own log
-// group, read keyrot.yaml (and the external ID), use the table.
+// group, read keyrot.yaml (and the external ID), and the table calls
+// given (none: no table statement).
 func (d Deployment) common(handler string, table ...string) []Statement {
-	return []Statement{
+	sts := []Statement{
 		{Sid: "Logs", Effect: "Allow", Action: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			Resource: []string{d.arn("logs", "log-group:"+d.LogGroup(handler)+":*")}},
 		{Sid: "Config", Effect: "Allow", Action: []string{"ssm:GetParameter"}, Resource: d.parameterARNs()},
-		{Sid: "Table", Effect: "Allow", Action: table, Resource: []string{d.TableARN}},
 	}
+	if len(table) > 0 {
+		sts = append(sts, Statement{Sid: "Table", Effect: "Allow", Action: table, Resource: []string{d.TableARN}})
+	}
+	return sts
 }
 
-// tableReadWrite are the item calls of the DynamoDB history store
-// (internal/history/dynamostore): records, leases by conditional writes,
-// notices, queries by run. Its TransactWriteItems calls are authorized
-// per element, as AWS does: their Put and Update elements need PutItem
-// and UpdateItem.
-var tableReadWrite = []string{
-	"dynamodb:DeleteItem",
-	"dynamodb:GetItem",
-	"dynamodb:PutItem",
-	"dynamodb:Query",
-	"dynamodb:UpdateItem",
-}
+// The item calls of the DynamoDB history store
+// (internal/history/dynamostore) each handler makes. Its
+// TransactWriteItems calls are authorized per element, as AWS does: their
+// Put and Update elements need PutItem and UpdateItem. The coordinator
+// writes the run's batches (PutItem); the worker reads its batch, takes
+// and releases leases (GetItem, DeleteItem), journals its actions and
+// writes its state; the reporter reads the batches' states, records and
+// finishes the run (GetItem) and its notices; the events handler records
+// its notices only.
+var (
+	tableCoordinator = []string{"dynamodb:PutItem"}
+	tableWorker      = []string{
+		"dynamodb:DeleteItem",
+		"dynamodb:GetItem",
+		"dynamodb:PutItem",
+		"dynamodb:Query",
+		"dynamodb:UpdateItem",
+	}
+	tableReporter = []string{
+		"dynamodb:GetItem",
+		"dynamodb:PutItem",
+		"dynamodb:Query",
+		"dynamodb:UpdateItem",
+	}
+	tableEvents = []string{
+		"dynamodb:PutItem",
+		"dynamodb:Query",
+		"dynamodb:UpdateItem",
+	}
+)
 
 func (d Deployment) assumeMember() Statement {
 	return Statement{Sid: "AssumeMemberRole", Effect: "Allow", Action: []string{"sts:AssumeRole"},
@@ -185,11 +207,24 @@ func (d Document) statement(sid string) Statement {
 }
 
 // Coordinator is the coordinator function's execution role policy: read
-// the organization, write the run's work list and leases in the table.
+// the organization, audit every account read-only to compute the run's
+// plan (through the member role, and with its own credentials in the
+// central account). It changes nothing; it writes the run's batches to
+// the table, where the workers read them.
 func Coordinator(d Deployment) Document {
 	d = d.withDefaults()
-	return doc(append(d.common(HandlerCoordinator, tableReadWrite...), d.organizationReads())...)
+	sts := append(d.common(HandlerCoordinator, tableCoordinator...), d.organizationReads(), d.assumeMember())
+	audit := MemberAudit(d.Member)
+	for _, a := range freshListing {
+		audit = audit.Without(a)
+	}
+	return doc(append(sts, d.own(audit, "Own")...)...)
 }
+
+// freshListing are the reads of an account's live user listing, which only
+// keyrot audit --fresh makes (the member role keeps them for the CLI): the
+// functions plan from the credential report.
+var freshListing = []string{"iam:GetLoginProfile", "iam:ListMFADevices", "iam:ListUsers"}
 
 // Worker is the worker function's execution role policy: assume the
 // member role in each account of its batch, audit and (unless audit-only)
@@ -199,9 +234,11 @@ func Coordinator(d Deployment) Document {
 // key.
 func Worker(d Deployment) Document {
 	d = d.withDefaults()
-	sts := append(d.common(HandlerWorker, tableReadWrite...), d.assumeMember())
-	// Exemptions by OU or account tag are matched where the worker plans.
-	sts = append(sts, d.organizationReads())
+	sts := append(d.common(HandlerWorker, tableWorker...), d.assumeMember())
+	// Account-tag exemptions are matched where the worker plans: it reads
+	// its accounts' tags again; the rest of the listing (OU paths) comes
+	// from the coordinator.
+	sts = append(sts, Statement{Sid: "ReadAccountTags", Effect: "Allow", Action: []string{"organizations:ListTagsForResource"}, Resource: []string{"*"}})
 	sts = append(sts, d.own(MemberAudit(d.Member), "Own")...)
 	if !d.AuditOnly {
 		sts = append(sts, d.own(MemberRotation(d.Member), "Own")...)
@@ -221,7 +258,7 @@ func Worker(d Deployment) Document {
 func Reporter(d Deployment) Document {
 	d = d.withDefaults()
 	m := Management(d.Member)
-	return doc(append(d.common(HandlerReporter, tableReadWrite...), m.statement("NotifyByEmail"), m.statement("NotifyBySNS"))...)
+	return doc(append(d.common(HandlerReporter, tableReporter...), m.statement("NotifyByEmail"), m.statement("NotifyBySNS"))...)
 }
 
 // Events is the events function's execution role policy: look up the
@@ -230,7 +267,7 @@ func Reporter(d Deployment) Document {
 func Events(d Deployment) Document {
 	d = d.withDefaults()
 	m := Management(d.Member)
-	sts := append(d.common(HandlerEvents, tableReadWrite...), d.assumeMember(),
+	sts := append(d.common(HandlerEvents, tableEvents...), d.assumeMember(),
 		Statement{Sid: "OwnUserTags", Effect: "Allow", Action: []string{"iam:ListUserTags"},
 			Resource: []string{"arn:" + d.Partition + ":iam::" + d.AccountID + ":user/*"}},
 		m.statement("NotifyByEmail"), m.statement("NotifyBySNS"))
@@ -265,14 +302,15 @@ func Scheduler(d Deployment) Document {
 }
 
 // MemberTrustCentral is the trust policy of the member role when keyrot
-// runs in a central account: only the worker's and the events handler's
-// roles may assume it, from inside the organization, with the external ID.
+// runs in a central account: only the coordinator's (which audits every
+// account to plan the run), the worker's and the events handler's roles
+// may assume it, from inside the organization, with the external ID.
 // The principal is the central account, narrowed by aws:PrincipalArn, so
 // that the member role can be created before the central roles exist.
 func MemberTrustCentral(d Deployment) Document {
 	d = d.withDefaults()
 	cond := map[string]map[string][]string{
-		"ArnEquals":    {"aws:PrincipalArn": {d.RoleARN(HandlerWorker), d.RoleARN(HandlerEvents)}},
+		"ArnEquals":    {"aws:PrincipalArn": {d.RoleARN(HandlerCoordinator), d.RoleARN(HandlerWorker), d.RoleARN(HandlerEvents)}},
 		"StringEquals": {"aws:PrincipalOrgID": {d.OrgID}},
 	}
 	if d.ExternalID != "" {

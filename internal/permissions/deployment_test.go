@@ -46,8 +46,8 @@ func TestDeploymentDocuments(t *testing.T) {
 			t.Errorf("%s: own log group %v, table %v, config parameter %v\n%s", name, logs, table, config, doc.JSON())
 		}
 	}
-	// Only the worker and the events handler assume member roles.
-	for name, doc := range map[string]Document{"coordinator": Coordinator(d), "reporter": Reporter(d)} {
+	// The reporter assumes no member role.
+	for name, doc := range map[string]Document{"reporter": Reporter(d)} {
 		for _, a := range doc.Actions() {
 			if a == "sts:AssumeRole" {
 				t.Errorf("%s may assume roles", name)
@@ -76,8 +76,8 @@ func TestDeploymentDocuments(t *testing.T) {
 	}
 }
 
-// TestMemberTrustCentral: the member role trusts only the worker and
-// events roles, inside the organization, with the external ID.
+// TestMemberTrustCentral: the member role trusts only the coordinator,
+// worker and events roles, inside the organization, with the external ID.
 func TestMemberTrustCentral(t *testing.T) {
 	got := MemberTrustCentral(testDeployment(false))
 	s := got.Statement[0]
@@ -85,7 +85,7 @@ func TestMemberTrustCentral(t *testing.T) {
 		t.Fatalf("trust:\n%s", got.JSON())
 	}
 	arns := s.Condition["ArnEquals"]["aws:PrincipalArn"]
-	if len(arns) != 2 || arns[0] != "arn:aws:iam::222222222222:role/keyrot-worker" || arns[1] != "arn:aws:iam::222222222222:role/keyrot-events" {
+	if len(arns) != 3 || arns[0] != "arn:aws:iam::222222222222:role/keyrot-coordinator" || arns[1] != "arn:aws:iam::222222222222:role/keyrot-worker" || arns[2] != "arn:aws:iam::222222222222:role/keyrot-events" {
 		t.Errorf("principal ARNs %v", arns)
 	}
 	if s.Condition["StringEquals"]["aws:PrincipalOrgID"][0] != "o-abcdef1234" || s.Condition["StringEquals"]["sts:ExternalId"][0] != "ext" {
