@@ -134,7 +134,7 @@ func TestOverlappingExecutions(t *testing.T) {
 		overlapping(t, o)
 	})
 	t.Run("moto-dynamodb", func(t *testing.T) {
-		cfg := mototest.Config(mototest.Start(t))
+		cfg := mototest.Config(mototest.StartSerial(t))
 		if err := dynamostore.CreateTable(context.Background(), dynamodb.NewFromConfig(cfg), "keyrot-history"); err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,13 @@ func Start(t testing.TB) string {
 // authorize every request after the first five by the caller's IAM policies.
 func StartWithEnv(t testing.TB, env ...string) string {
 	t.Helper()
+	return start(t, []string{"-m", "moto.server", "-H", "127.0.0.1", "-p"}, env)
+}
+
+// start runs python3 with args and a free loopback port as the last
+// argument, and waits for moto to answer there.
+func start(t testing.TB, args, env []string) string {
+	t.Helper()
 	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
 		if os.Getenv("KEYROT_REQUIRE_MOTO") == "1" {
 			t.Fatalf("moto is required (KEYROT_REQUIRE_MOTO=1) but python3 -c 'import moto.server' failed: %v", err)
@@ -41,7 +48,7 @@ func StartWithEnv(t testing.TB, env ...string) string {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command("python3", append(args, fmt.Sprint(port))...)
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start moto: %v", err)
@@ -63,6 +70,28 @@ func StartWithEnv(t testing.TB, env ...string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// serialServer is moto's server answering one request at a time: moto's
+// own server (python3 -m moto.server) answers each request on a thread of
+// its own, and its backends hold no lock across the check and the write of
+// a conditional DynamoDB write (Table.put_item evaluates the condition on
+// the current item, then stores the new one), so two racing conditional
+// writes can both succeed, and an ADD can hand out one number twice.
+// DynamoDB's conditional writes are atomic; served one at a time, moto's
+// are too.
+const serialServer = `
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)
+`
+
+// StartSerial is Start with moto answering one request at a time
+// (serialServer), for tests that race conditional DynamoDB writes.
+func StartSerial(t testing.TB) string {
+	t.Helper()
+	return start(t, []string{"-c", serialServer, "127.0.0.1"}, nil)
 }
 
 // Credentials moto accepts (it checks no signatures).

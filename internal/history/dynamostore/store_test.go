@@ -42,30 +42,18 @@ func TestContractSandbox(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, nil)
 }
 
-// TestMoto runs the contract on moto's DynamoDB, less the cases that need
-// atomic conditional writes under concurrency, which moto does not give.
+// TestMoto runs the contract and the lease race on moto's DynamoDB (one
+// moto for both: it takes seconds to start), served one request at a time
+// (mototest.StartSerial): its conditional writes and transactions are
+// atomic only so, as DynamoDB's always are.
 func TestMoto(t *testing.T) {
-	url := mototest.Start(t)
+	url := mototest.StartSerial(t)
 	c := dynamodb.NewFromConfig(mototest.Config(url))
 	t.Run("contract", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, map[string]string{
-			// moto's transact_write_items copies every table it touches
-			// before it starts and puts the copy back when a condition
-			// fails, without a lock: a transaction that fails while
-			// another commits undoes the other's writes. DynamoDB's
-			// TransactWriteItems is serializable with other transactions
-			// (Developer Guide, "Isolation levels for DynamoDB transactions").
-			"journal: of two concurrent EndActions exactly one succeeds": "moto's TransactWriteItems is not isolated from concurrent transactions",
-			// moto's Table.put_item evaluates the ConditionExpression on
-			// the current item, then stores the new one, with no lock held
-			// across the two, and its server answers requests on threads:
-			// two racing conditional writes can both succeed (seen: two
-			// owners holding one lease). DynamoDB's conditional writes are
-			// atomic (Developer Guide, "Condition expressions"), as the
-			// sandbox's and SQLite's are: TestLeaseRaceSandbox and the
-			// SQLite contract run the race.
-			"leases: of owners racing for a scope exactly one wins": "moto's conditional PutItem is not atomic under concurrent requests",
-		})
+		storetest.Run(t, func(t *testing.T) storetest.Store { return dynamostore.New(c, createTable(t, c)) }, nil)
+	})
+	t.Run("lease race", func(t *testing.T) {
+		leaseRace(t, func() *dynamodb.Client { return dynamodb.NewFromConfig(mototest.Config(url)) }, createTable(t, c))
 	})
 }
 
