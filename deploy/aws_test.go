@@ -251,7 +251,7 @@ func TestTemplatePoliciesArePermissions(t *testing.T) {
 // names a resource "*" but for actions AWS authorizes only on "*" (or a
 // key policy's own key).
 func TestTemplatesLeastPrivilege(t *testing.T) {
-	onlyStar := regexp.MustCompile(`^(organizations:(Describe|List)[A-Za-z]*|iam:(GenerateCredentialReport|GetCredentialReport|GetAccountAuthorizationDetails|GetAccountPasswordPolicy|ListServerCertificates)|acm:ListCertificates|secretsmanager:ListSecrets|ses:SendEmail|sns:Publish)$`)
+	onlyStar := regexp.MustCompile(`^(organizations:(Describe|List)[A-Za-z]*|iam:(GenerateCredentialReport|GetCredentialReport|GetAccountAuthorizationDetails|GetAccountPasswordPolicy|ListServerCertificates)|acm:ListCertificates|secretsmanager:ListSecrets|rolesanywhere:ListTrustAnchors|ses:SendEmail|sns:Publish)$`)
 	forbidden := regexp.MustCompile(`^(iam:.*\*.*|iam:(Put|Attach|Create|Delete|Update)(User|Role|Group)Policy|iam:CreateUser|iam:PassRole|ec2:.*|\*)$`)
 	check := func(where string, d permissions.Document) {
 		for _, s := range d.Statement {

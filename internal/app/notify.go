@@ -197,6 +197,9 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			// failed delivery, a run that ended before notifying) is
 			// still told before the credential stops working.
 			rec := rp.ServiceRecords[plan.ServiceRef{Account: up.AccountID, User: up.User, Service: up.Service}]
+			if rec.SecretARN == "" {
+				continue // no credential of keyrot's stored: nothing to announce
+			}
 			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateRotated, up.Due); ok {
 				it.Service = plan.ServiceShort(up.Service)
 				it.SecretARN, it.SecretRegion = rec.SecretARN, regionOfARN(rec.SecretARN)
@@ -220,24 +223,6 @@ func (r *App) noticeItems(rp *RotationPlan, res *execute.Result, now time.Time, 
 			}
 			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivated, rot.DeactivatedAt); ok {
 				it.Rollback = up.Due
-				items = append(items, it)
-			}
-		}
-	}
-	// Service-specific credentials: the same reminders of the deadlines
-	// ahead, from the service secret's records.
-	for _, up := range rp.Plan.Upcoming {
-		rec := rp.ServiceRecords[plan.ServiceRef{Account: up.AccountID, User: up.User, Service: up.Service}]
-		switch {
-		case up.Kind == plan.DeactivateServiceCredential && rec.SecretARN != "":
-			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateRotated, up.Due); ok {
-				it.Service = plan.ServiceShort(up.Service)
-				it.SecretARN, it.SecretRegion, it.SecretName = rec.SecretARN, regionOfARN(rec.SecretARN), secretNameOfARN(rec.SecretARN)
-				items = append(items, it)
-			}
-		case up.Kind == plan.DeleteServiceCredential && rec.DeactivatedID == up.KeyID:
-			if it, ok := item(up.AccountID, up.User, up.KeyID, notify.StateDeactivated, rec.DeactivatedAt); ok {
-				it.Service, it.Rollback = plan.ServiceShort(up.Service), up.Due
 				items = append(items, it)
 			}
 		}

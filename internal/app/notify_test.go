@@ -263,7 +263,7 @@ func TestNoticeItemsServiceCredentials(t *testing.T) {
 		{Kind: plan.DeleteServiceCredential, AccountID: "111111111111", User: "git", Service: inventory.ServiceKeyspaces, KeyID: "ACCAOLDER", Due: now.Add(8 * day)},
 	}}, ServiceRecords: map[plan.ServiceRef]plan.ServiceRecord{
 		{Account: "111111111111", User: "git", Service: inventory.ServiceCodeCommit}: {SecretARN: arn, CredentialID: "ACCANEW"},
-		{Account: "111111111111", User: "git", Service: inventory.ServiceKeyspaces}:  {SecretARN: "x", DeactivatedID: "ACCAOLDER", DeactivatedAt: now.Add(-2 * day)},
+		{Account: "111111111111", User: "git", Service: inventory.ServiceKeyspaces}:  {SecretARN: "x", CredentialID: "ACCANEWKS", DeactivatedID: "ACCAOLDER", DeactivatedAt: now.Add(-2 * day)},
 	}}
 	got = nil
 	for _, it := range r.NoticeItems(rp, &execute.Result{}, now) {
