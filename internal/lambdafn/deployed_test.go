@@ -92,6 +92,13 @@ var otherPaths = map[string]string{
 	"worker secretsmanager:UntagResource":            "keyrot rollback (the withheld tag removed) by the CLI as the worker's role",
 	"worker secretsmanager:RotateSecret":             "an overdue secret with rotation configured, whose rotation apply starts; none here",
 	"worker lambda:InvokeFunction":                   "RotateSecret needs it on the secret's rotation function (Secrets Manager API reference); none here",
+	"coordinator account:ListRegions":                "a regional kind's regions [enabled] (one call per account); this organization's policy lists none",
+	"worker account:ListRegions":                     "as for the coordinator",
+	"worker iam:CreateLoginProfile":                  "keyrot rollback --console (console.disable_unused); off here",
+	"worker iam:DeleteLoginProfile":                  "an unused console password disabled (console.disable_unused); off here",
+	"worker iam:CreateServiceSpecificCredential":     "a service-specific credential rotated (service_credentials.rotate); off here",
+	"worker iam:UpdateServiceSpecificCredential":     "as for CreateServiceSpecificCredential",
+	"worker iam:DeleteServiceSpecificCredential":     "as for CreateServiceSpecificCredential",
 }
 
 // drop is an action left out of one execution role's policy.
