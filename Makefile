@@ -2,7 +2,7 @@
 .PHONY: test demo bench fuzz release
 
 test:
-	go test -race -count=1 -timeout 12m ./...
+	go test -race -count=1 -timeout 16m ./...
 
 demo:
 	go run ./cmd/keyrot demo
