@@ -142,8 +142,10 @@ func (p *pacer) answered(throttled bool, now time.Time) {
 		dt := now.Sub(p.lastCut).Seconds()
 		next = paceScale*math.Pow(dt-p.window, 3) + p.lastMax
 		// Grow no faster than twice what is being sent, so that a quiet
-		// spell does not open the pace wide.
-		next = min(next, 2*sending)
+		// spell does not open the pace wide; but a success never slows
+		// the pace (an answer slower than paceWindow leaves no attempt
+		// in the window, and would otherwise drop it to the floor).
+		next = max(min(next, 2*sending), float64(p.lim.Limit()))
 	default:
 		return
 	}

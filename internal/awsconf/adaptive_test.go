@@ -77,3 +77,20 @@ func TestPacerGrowsBack(t *testing.T) {
 		t.Fatalf("floor: %.2f, want %.2f", got, paceMin)
 	}
 }
+
+// TestPacerSlowAnswerKeepsThePace: a success whose attempt started more
+// than paceWindow ago (a slow answer, nothing else sent since) does not
+// slow the pace: only a throttling answer cuts it.
+func TestPacerSlowAnswerKeepsThePace(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	p := newPacer(t0)
+	for i := range 20 {
+		p.send(t0.Add(time.Duration(i) * 50 * time.Millisecond))
+	}
+	p.answered(true, t0.Add(time.Second))
+	cut := float64(p.lim.Limit())
+	p.answered(false, t0.Add(5*time.Second))
+	if got := float64(p.lim.Limit()); got < cut {
+		t.Fatalf("a slow success moved the pace from %.1f to %.1f calls/s", cut, got)
+	}
+}
