@@ -228,8 +228,10 @@ func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, i
 	if f := os.Getenv("KEYROT_BENCH_STDERR"); f != "" {
 		// Progress lines with the time each was written, to see where a
 		// run's time goes.
-		args = slices.Replace(slices.Clone(args), slices.Index(args, "none"), slices.Index(args, "none")+1, "plain")
-		cmd.Args = append([]string{bin}, args...)
+		if i := slices.Index(args, "--progress"); i >= 0 && i+1 < len(args) {
+			args = slices.Replace(slices.Clone(args), i+1, i+2, "plain")
+			cmd.Args = append([]string{bin}, args...)
+		}
 		log, err := os.Create(f + "." + args[0])
 		if err != nil {
 			return nil, 0, 0, err
