@@ -1,10 +1,13 @@
 package app
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/keyrot/keyrot/internal/audit"
@@ -55,6 +58,66 @@ type storedReport struct {
 	Started  time.Time           `json:"started"`
 	Finished time.Time           `json:"finished"`
 	Version  string              `json:"version"`
+}
+
+// write writes the document as json.Marshal would, but finding by finding
+// and account by account: an organization's document (hundreds of MB for
+// 100,000 keys) is never whole in memory.
+func (d storedReport) write(w io.Writer) error {
+	// The document with no findings and no accounts, cut where they go.
+	shell := d
+	var findings []audit.Finding
+	if d.Result != nil && d.Result.Findings != nil {
+		res := *d.Result
+		findings, res.Findings = res.Findings, []audit.Finding{}
+		shell.Result = &res
+	}
+	var accounts []inventory.Account
+	if d.Snapshot != nil && d.Snapshot.Accounts != nil {
+		snap := *d.Snapshot
+		accounts, snap.Accounts = snap.Accounts, []inventory.Account{}
+		shell.Snapshot = &snap
+	}
+	b, err := json.Marshal(shell)
+	if err != nil {
+		return fmt.Errorf("encode audit report: %w", err)
+	}
+	bw := bufio.NewWriter(w)
+	for _, part := range []struct {
+		member string
+		n      int
+		elem   func(i int) any
+	}{
+		{`"findings":[`, len(findings), func(i int) any { return &findings[i] }},
+		{`"accounts":[`, len(accounts), func(i int) any { return &accounts[i] }},
+	} {
+		if part.n == 0 {
+			continue
+		}
+		// Members are written in field order, the result's before the
+		// snapshot's, and both arrays are empty in the shell: the first
+		// `"member":[` left is the member itself (a string value holding
+		// it would have its quotes escaped).
+		i := bytes.Index(b, []byte(part.member+"]"))
+		if i < 0 {
+			return fmt.Errorf("encode audit report: no %s] in the document", part.member)
+		}
+		i += len(part.member)
+		bw.Write(b[:i])
+		b = b[i:]
+		for j := range part.n {
+			e, err := json.Marshal(part.elem(j))
+			if err != nil {
+				return fmt.Errorf("encode audit report: %w", err)
+			}
+			if j > 0 {
+				bw.WriteByte(',')
+			}
+			bw.Write(e)
+		}
+	}
+	bw.Write(b)
+	return bw.Flush()
 }
 
 // AuditSummaryOf is what the history keeps of an audit for its trends.
@@ -147,11 +210,9 @@ func (r *App) recordAudit(ctx context.Context, runID int64, res *AuditResult) er
 	if st == nil {
 		return ErrNoAuditHistory
 	}
-	doc, err := json.Marshal(storedReport{Result: res.Result, Snapshot: res.Snapshot, Started: res.Started, Finished: res.Finished, Version: r.Version})
-	if err != nil {
-		return fmt.Errorf("encode audit report: %w", err)
-	}
-	rec := history.Audit{RunID: runID, GeneratedAt: res.GeneratedAt, Summary: AuditSummaryOf(res.Result), Report: doc}
+	doc := storedReport{Result: res.Result, Snapshot: res.Snapshot, Started: res.Started, Finished: res.Finished, Version: r.Version}
+	rec := history.Audit{RunID: runID, GeneratedAt: res.GeneratedAt, Summary: AuditSummaryOf(res.Result), WriteReport: doc.write,
+		Findings: make([]history.AuditFinding, 0, len(res.Findings))}
 	for _, f := range res.Findings {
 		hf := history.AuditFinding{ID: f.ID, Rule: f.Rule, Severity: f.Severity.String(), Account: f.AccountID, User: f.User,
 			KeyID: f.KeyID, Title: f.Title, Exempt: f.Exempt}
@@ -160,12 +221,12 @@ func (r *App) recordAudit(ctx context.Context, runID int64, res *AuditResult) er
 		}
 		rec.Findings = append(rec.Findings, hf)
 	}
-	err = st.SaveAudit(ctx, rec)
+	err := st.SaveAudit(ctx, rec)
 	if errors.Is(err, history.ErrSecretMaterial) {
 		// Something in the report looks like a secret (or a name does):
 		// keep the summary and findings, whose text was screened alone.
 		r.log().Warn("audit report not kept: it holds secret-shaped text", "run", runID)
-		rec.Report = nil
+		rec.WriteReport = nil
 		err = st.SaveAudit(ctx, rec)
 	}
 	return err

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/keyrot/keyrot/internal/app"
 	"github.com/keyrot/keyrot/internal/awsconf"
 	"github.com/keyrot/keyrot/internal/collect"
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/policy"
 )
 
@@ -23,7 +25,10 @@ import (
 // what keyrot keeps alive at the end of an audit. It runs only when
 // KEYROT_BENCH_PROFILE names the profile file; KEYROT_BENCH_ACCOUNTS and
 // KEYROT_BENCH_USERS size the organization (default 1000 x 100) and
-// KEYROT_BENCH_DUE sets the share of users due (default 0.05):
+// KEYROT_BENCH_DUE sets the share of users due (default 0.05);
+// KEYROT_BENCH_CPUPROFILE names a file for a CPU profile of the audit
+// (the sandbox's work included). The audit is recorded in a fresh history,
+// as a user's is:
 //
 //	KEYROT_BENCH_PROFILE=/tmp/audit.heap go test -run TestProfileAudit -timeout 30m ./internal/bench/
 //	go tool pprof -sample_index=inuse_space -top /tmp/audit.heap
@@ -54,13 +59,30 @@ func TestProfileAudit(t *testing.T) {
 	id, secret := e.Server.AdminCredentials()
 	cfg := awsconf.Apply(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
 		BaseEndpoint: aws.String(e.URL)}, awsconf.Options{})
-	r := &app.App{Policy: policy.Default(), AWS: cfg, CollectOptions: func(o *collect.Options) {
+	// A fresh history, as a user's audit is recorded.
+	h, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	r := &app.App{Policy: policy.Default(), AWS: cfg, History: h, CollectOptions: func(o *collect.Options) {
 		o.ReportPoll = collect.Poll{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond, Attempts: 50}
 		o.Concurrency = w.Concurrency
 	}}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	if cpu := os.Getenv("KEYROT_BENCH_CPUPROFILE"); cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := r.Audit(context.Background(), app.AuditRequest{})
 	if err != nil {
 		t.Fatal(err)

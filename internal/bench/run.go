@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keyrot/keyrot/internal/execute"
+	"github.com/keyrot/keyrot/internal/history"
 	"github.com/keyrot/keyrot/internal/sandbox"
 )
 
@@ -258,6 +259,23 @@ func (e *Env) keyrot(ctx context.Context, bin string, args ...string) ([]byte, i
 	return out.Bytes(), rss, cpu, nil
 }
 
+// auditRecorded checks that the history at path kept an audit with its report.
+func auditRecorded(ctx context.Context, path string) error {
+	h, err := history.Open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("open the audit's history: %w", err)
+	}
+	defer h.Close()
+	latest, ok, err := h.LatestAudit(ctx, time.Time{})
+	if err != nil || !ok {
+		return fmt.Errorf("keyrot audit recorded no audit in its history (%v): its figures would not be a user's", err)
+	}
+	if a, err := h.Audit(ctx, latest.RunID); err != nil || len(a.Report) == 0 {
+		return fmt.Errorf("keyrot audit kept no report in its history (%v): its figures would not be a user's", err)
+	}
+	return nil
+}
+
 // auditJSON is the part of keyrot audit -o json the floor is computed from.
 type auditJSON struct {
 	Accounts []struct {
@@ -272,17 +290,27 @@ type auditJSON struct {
 	} `json:"findings"`
 }
 
-// Audit runs keyrot audit and measures it.
+// Audit runs keyrot audit with a fresh history, as a user's first audit
+// is recorded, and measures it. An audit that was not recorded is an error:
+// its memory and time would not be a user's.
 func (e *Env) Audit(ctx context.Context, bin string) (Measure, error) {
+	dir, err := os.MkdirTemp("", "keyrot-bench-")
+	if err != nil {
+		return Measure{}, err
+	}
+	defer os.RemoveAll(dir)
 	var out []byte
 	m := Measure{Name: NameAudit}
-	err := e.counted(&m, func() error {
+	err = e.counted(&m, func() error {
 		var err error
 		out, m.PeakRSSKiB, m.KeyrotCPU, err = e.keyrot(ctx, bin, "audit", "-o", "json", "--progress", "none", "--report-wait", "5ms",
-			"--concurrency", fmt.Sprint(e.W.Concurrency))
+			"--concurrency", fmt.Sprint(e.W.Concurrency), "--state-dir", filepath.Join(dir, "state"))
 		return err
 	})
 	if err != nil {
+		return Measure{}, err
+	}
+	if err := auditRecorded(ctx, filepath.Join(dir, "state", "history.db")); err != nil {
 		return Measure{}, err
 	}
 	var res auditJSON

@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/keyrot/keyrot/internal/secretscan"
 )
 
 // Audit is what one audit run leaves in the history: its summary (for
@@ -24,9 +22,14 @@ type Audit struct {
 	GeneratedAt time.Time
 	Summary     AuditSummary
 	Findings    []AuditFinding
-	// Report is the audit's full result as JSON, stored compressed; every
-	// string in it is screened for secret material. Empty when not kept.
+	// Report is the audit's full result as JSON, as Audit reads it back;
+	// empty when none was kept.
 	Report []byte
+	// WriteReport writes the report SaveAudit keeps (nil: none): JSON,
+	// stored compressed, every string in it screened for secret material.
+	// It is written piece by piece, so an organization's report is never
+	// whole in memory: only its compressed form is.
+	WriteReport func(io.Writer) error
 }
 
 // AuditSummary is the part of an audit drawn over time.
@@ -114,19 +117,10 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 	}
 	var blob []byte
-	if len(a.Report) > 0 {
-		if err := checkReport(a.Report); err != nil {
+	if a.WriteReport != nil {
+		if blob, err = compressReport(a.WriteReport); err != nil {
 			return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 		}
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		if _, err := zw.Write(a.Report); err != nil {
-			return fmt.Errorf("save audit of run %d: compress report: %w", a.RunID, err)
-		}
-		if err := zw.Close(); err != nil {
-			return fmt.Errorf("save audit of run %d: compress report: %w", a.RunID, err)
-		}
-		blob = buf.Bytes()
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -155,39 +149,26 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 	return nil
 }
 
-// namesKeys are the report's JSON members whose values are names chosen by
-// people or tools (users, groups, their ARNs and paths), not screened.
-var namesKeys = map[string]bool{"name": true, "user": true, "arn": true, "path": true, "groups": true, "id": true, "user_arn": true, "resource": true}
-
-// checkReport refuses a report with a string value shaped like a secret.
-func checkReport(report []byte) error {
-	var v any
-	if err := json.Unmarshal(report, &v); err != nil {
-		return fmt.Errorf("report is not valid JSON: %w", ErrInvalid)
+// compressReport returns the report write writes, compressed, once it has
+// been screened: it is read back from its compressed form and refused if
+// it is not one JSON value or holds a string shaped like a secret.
+func compressReport(write func(io.Writer) error) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := write(zw); err != nil {
+		return nil, fmt.Errorf("write report: %w", err)
 	}
-	var walk func(key string, v any) error
-	walk = func(key string, v any) error {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, child := range v {
-				if err := walk(k, child); err != nil {
-					return err
-				}
-			}
-		case []any:
-			for _, child := range v {
-				if err := walk(key, child); err != nil {
-					return err
-				}
-			}
-		case string:
-			if !namesKeys[key] && secretscan.Contains(v) {
-				return fmt.Errorf("report member %q: %w", key, ErrSecretMaterial)
-			}
-		}
-		return nil
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compress report: %w", err)
 	}
-	return walk("", v)
+	zr, err := gzip.NewReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("read back report: %w", err)
+	}
+	if err := checkReport(zr); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // AuditRun is an audit as listed: its run and summary, without findings.

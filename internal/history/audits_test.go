@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,7 +39,18 @@ func sampleAudit(id int64, at time.Time) Audit {
 				ExemptionReason: "ticket SEC-42", ExemptionExpires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		},
 		// A generated user name that looks random is kept; names are not screened.
-		Report: []byte(`{"result":{"findings":[]},"snapshot":{"accounts":[{"id":"111111111111","users":[{"name":"TerraformDeployUser2024ProductionAccount","keys":[]}]}]}}`),
+		WriteReport: reportOf(sampleReport),
+	}
+}
+
+// sampleReport is sampleAudit's report.
+const sampleReport = `{"result":{"findings":[]},"snapshot":{"accounts":[{"id":"111111111111","users":[{"name":"TerraformDeployUser2024ProductionAccount","keys":[]}]}]}}`
+
+// reportOf is an Audit.WriteReport that writes doc.
+func reportOf(doc string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := io.WriteString(w, doc)
+		return err
 	}
 }
 
@@ -58,7 +70,9 @@ func TestAuditRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(want, got); d != "" {
+	saved := want
+	saved.Report, saved.WriteReport = []byte(sampleReport), nil
+	if d := cmp.Diff(saved, got); d != "" {
 		t.Errorf("audit read back (-saved +read):\n%s", d)
 	}
 	if err := s.SaveAudit(ctx, want); err == nil {
@@ -91,9 +105,12 @@ func TestAuditRefusesSecrets(t *testing.T) {
 		"title":            func(a *Audit) { a.Findings[0].Title = "key " + fakeSecret },
 		"exemption reason": func(a *Audit) { a.Findings[1].ExemptionReason = fakeSecret },
 		"report detail": func(a *Audit) {
-			a.Report = []byte(`{"result":{"findings":[{"evidence":{"detail":"` + fakeSecret + `"}}]}}`)
+			a.WriteReport = reportOf(`{"result":{"findings":[{"evidence":{"detail":"` + fakeSecret + `"}}]}}`)
 		},
-		"report token": func(a *Audit) { a.Report = []byte(`{"x":"` + fakeSessionToken + `"}`) },
+		"report token": func(a *Audit) { a.WriteReport = reportOf(`{"x":"` + fakeSessionToken + `"}`) },
+		"report array under a name's object": func(a *Audit) {
+			a.WriteReport = reportOf(`{"users":[{"name":"x","tags":{"note":["a","` + fakeSecret + `"]}}]}`)
+		},
 	} {
 		a := sampleAudit(id, t0)
 		mutate(&a)
@@ -226,5 +243,32 @@ func TestPruneKeepsJournal(t *testing.T) {
 	}
 	if _, err := s.Prune(ctx, time.Time{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("zero cutoff: %v", err)
+	}
+}
+
+// TestCheckReport: the report is screened token by token with the member
+// names as the whole-document walk saw them: names (and arrays of them)
+// pass, any other string shaped like a secret is refused, and anything
+// but one JSON value is invalid.
+func TestCheckReport(t *testing.T) {
+	for _, c := range []struct {
+		doc  string
+		want error
+	}{
+		{`{"users":[{"name":"` + fakeSecret + `","groups":["` + fakeSecret + `"]}]}`, nil},
+		{`{"arn":{"note":"` + fakeSecret + `"}}`, ErrSecretMaterial},
+		{`{"groups":[["ok"],{"detail":"` + fakeSecret + `"}]}`, ErrSecretMaterial},
+		{`{"id":"` + fakeSecret + `","x":[1,true,null,{"y":"z"}],"detail":"` + fakeSecret + `"}`, ErrSecretMaterial},
+		{`["` + fakeSessionToken + `"]`, ErrSecretMaterial},
+		{`{"a":1,"b":[{},[]],"c":"plain text"}`, nil},
+		{`{"a":1}{"b":2}`, ErrInvalid},
+		{`{"a":[1,2}`, ErrInvalid},
+		{`{"a":1`, ErrInvalid},
+		{``, ErrInvalid},
+	} {
+		err := checkReport(strings.NewReader(c.doc))
+		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("checkReport(%.60q) = %v, want %v", c.doc, err, c.want)
+		}
 	}
 }

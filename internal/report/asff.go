@@ -195,7 +195,7 @@ func asffResourceType(rule string) string {
 	return "Other"
 }
 
-func asffDescription(f audit.Finding) string {
+func asffDescription(f *audit.Finding) string {
 	d := cmpOr(f.Title, f.Rule)
 	if f.User != "" {
 		d += ": user " + f.User

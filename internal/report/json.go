@@ -116,10 +116,12 @@ type jsonExemption struct {
 // findings, the bulk of an organization's document, are encoded one by
 // one as they are written, so the document is never held in memory twice
 // over (json.Encoder builds its whole output, then an indented copy).
+//
+// Each finding is converted for the document as it is written: an
+// organization's findings exist once, in the result.
 func (JSON) Render(w io.Writer, r *Report) error {
-	doc := r.jsonDoc()
-	findings := doc.Findings
-	doc.Findings = []jsonFinding{}
+	doc := r.jsonHead()
+	findings := r.findings()
 	var head bytes.Buffer
 	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
@@ -132,7 +134,9 @@ func (JSON) Render(w io.Writer, r *Report) error {
 	b := head.Bytes()
 	if len(findings) == 0 || !bytes.HasSuffix(b, []byte(tail)) {
 		if len(findings) > 0 {
-			doc.Findings = findings
+			for _, f := range findings {
+				doc.Findings = append(doc.Findings, toJSONFinding(f))
+			}
 			head.Reset()
 			if err := enc.Encode(doc); err != nil {
 				return err
@@ -150,7 +154,7 @@ func (JSON) Render(w io.Writer, r *Report) error {
 	fenc.SetEscapeHTML(false)
 	for i, f := range findings {
 		one.Reset()
-		if err := fenc.Encode(f); err != nil {
+		if err := fenc.Encode(toJSONFinding(f)); err != nil {
 			return err
 		}
 		if i > 0 {
@@ -163,7 +167,8 @@ func (JSON) Render(w io.Writer, r *Report) error {
 	return bw.Flush()
 }
 
-func (r *Report) jsonDoc() jsonDoc {
+// jsonHead is the document but for its findings.
+func (r *Report) jsonHead() jsonDoc {
 	res := r.result()
 	s := r.summary()
 	doc := jsonDoc{
@@ -222,13 +227,10 @@ func (r *Report) jsonDoc() jsonDoc {
 			Framework: c.Framework, Control: c.Control, Evaluated: c.Evaluated, Failing: c.Failing, CompliancePercent: c.Percent(),
 		})
 	}
-	for _, f := range r.findings() {
-		doc.Findings = append(doc.Findings, toJSONFinding(f))
-	}
 	return doc
 }
 
-func toJSONFinding(f audit.Finding) jsonFinding {
+func toJSONFinding(f *audit.Finding) jsonFinding {
 	nonNil := func(s []string) []string {
 		if s == nil {
 			return []string{}

@@ -145,10 +145,15 @@ func (r *Report) accounts() []AccountRun {
 }
 
 // findings returns the findings in the order every format uses: by account,
-// then worst severity first, then rule, user, key and ID.
-func (r *Report) findings() []audit.Finding {
-	fs := slices.Clone(r.result().Findings)
-	slices.SortStableFunc(fs, compareFindings)
+// then worst severity first, then rule, user, key and ID. They point into
+// the result: an organization's findings are not copied to be rendered.
+func (r *Report) findings() []*audit.Finding {
+	all := r.result().Findings
+	fs := make([]*audit.Finding, len(all))
+	for i := range all {
+		fs[i] = &all[i]
+	}
+	slices.SortStableFunc(fs, func(a, b *audit.Finding) int { return compareFindings(*a, *b) })
 	return fs
 }
 
@@ -334,4 +339,4 @@ func rfc3339(t time.Time) string {
 // findingResource is the ARN of the account resource a finding is about (an
 // ACM certificate, a secret, an IAM server certificate); empty for
 // findings about users, keys and accounts.
-func findingResource(f audit.Finding) string { return f.Extra["resource"] }
+func findingResource(f *audit.Finding) string { return f.Extra["resource"] }

@@ -40,7 +40,7 @@ func (t Table) Render(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintln(bw, header)
 
-	byAccount := map[string][]audit.Finding{}
+	byAccount := map[string][]*audit.Finding{}
 	for _, f := range r.findings() {
 		byAccount[f.AccountID] = append(byAccount[f.AccountID], f)
 	}
