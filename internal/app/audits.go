@@ -212,15 +212,18 @@ func (r *App) recordAudit(ctx context.Context, runID int64, res *AuditResult) er
 	}
 	doc := storedReport{Result: res.Result, Snapshot: res.Snapshot, Started: res.Started, Finished: res.Finished, Version: r.Version}
 	rec := history.Audit{RunID: runID, GeneratedAt: res.GeneratedAt, Summary: AuditSummaryOf(res.Result), WriteReport: doc.write,
-		Findings: make([]history.AuditFinding, 0, len(res.Findings))}
-	for _, f := range res.Findings {
-		hf := history.AuditFinding{ID: f.ID, Rule: f.Rule, Severity: f.Severity.String(), Account: f.AccountID, User: f.User,
-			KeyID: f.KeyID, Title: f.Title, Exempt: f.Exempt}
-		if f.Exemption != nil {
-			hf.ExemptionMatch, hf.ExemptionReason, hf.ExemptionExpires = f.Exemption.Match, f.Exemption.Reason, f.Exemption.Expires
-		}
-		rec.Findings = append(rec.Findings, hf)
-	}
+		EachFinding: func(yield func(history.AuditFinding) bool) {
+			for _, f := range res.Findings {
+				hf := history.AuditFinding{ID: f.ID, Rule: f.Rule, Severity: f.Severity.String(), Account: f.AccountID, User: f.User,
+					KeyID: f.KeyID, Title: f.Title, Exempt: f.Exempt}
+				if f.Exemption != nil {
+					hf.ExemptionMatch, hf.ExemptionReason, hf.ExemptionExpires = f.Exemption.Match, f.Exemption.Reason, f.Exemption.Expires
+				}
+				if !yield(hf) {
+					return
+				}
+			}
+		}}
 	err := st.SaveAudit(ctx, rec)
 	if errors.Is(err, history.ErrSecretMaterial) {
 		// Something in the report looks like a secret (or a name does):

@@ -42,6 +42,27 @@ type evaluator struct {
 	checks     []Check
 	tally      tally
 	keepChecks bool
+	// texts holds one copy of each finding text seen: details and
+	// remediations repeat across keys and accounts (the same age, the
+	// same user name in every account), and an organization has 100,000
+	// findings.
+	texts map[string]string
+	// counting makes judge and expiredExemptions count findings into
+	// counted instead of keeping them (and checks).
+	counting bool
+	counted  int
+}
+
+// text returns s, or the copy of it the evaluation already keeps.
+func (e *evaluator) text(s string) string {
+	if t, ok := e.texts[s]; ok {
+		return t
+	}
+	if e.texts == nil {
+		e.texts = map[string]string{}
+	}
+	e.texts[s] = s
+	return s
 }
 
 // Evaluate judges snap against p at now. It is pure: same inputs, same result.
@@ -53,8 +74,29 @@ func Evaluate(p *policy.Policy, snap *inventory.Snapshot, now time.Time) *Result
 
 // evaluate is Evaluate; keepChecks also keeps every check in Result.Checks.
 func evaluate(p *policy.Policy, snap *inventory.Snapshot, now time.Time, keepChecks bool) *Result {
-	e := &evaluator{p: p, now: now, res: &Result{GeneratedAt: now, Snapshot: snap, Findings: []Finding{}}, expired: map[int]map[string]int{},
-		keepChecks: keepChecks}
+	// The findings are counted first, so that they are made into a slice
+	// of their size: growing it by appending would hold an organization's
+	// findings twice over (and a quarter more) while it is copied.
+	e := &evaluator{p: p, now: now, res: &Result{GeneratedAt: now, Snapshot: snap, Findings: make([]Finding, 0, countFindings(p, snap, now))},
+		expired: map[int]map[string]int{}, keepChecks: keepChecks}
+	e.judgeAll(snap)
+	if e.tally.counts != nil {
+		sum := e.tally.summary()
+		e.res.Compliance = &sum
+	}
+	sortFindings(e.res.Findings)
+	return e.res
+}
+
+// countFindings returns how many findings evaluate makes of snap.
+func countFindings(p *policy.Policy, snap *inventory.Snapshot, now time.Time) int {
+	counter := &evaluator{p: p, now: now, res: &Result{}, expired: map[int]map[string]int{}, counting: true}
+	counter.judgeAll(snap)
+	return counter.counted
+}
+
+// judgeAll judges every account of snap, then the expired exemptions.
+func (e *evaluator) judgeAll(snap *inventory.Snapshot) {
 	if snap != nil {
 		for i := range snap.Accounts {
 			e.account(&snap.Accounts[i])
@@ -63,12 +105,6 @@ func evaluate(p *policy.Policy, snap *inventory.Snapshot, now time.Time, keepChe
 		e.expiredExemptions(snap)
 		e.flushChecks()
 	}
-	if e.tally.counts != nil {
-		sum := e.tally.summary()
-		e.res.Compliance = &sum
-	}
-	sortFindings(e.res.Findings)
-	return e.res
 }
 
 // flushChecks counts the checks judged since the last flush (one
@@ -353,9 +389,17 @@ type check struct {
 // judge applies exemptions to fs, adds them to the result and records the
 // check c (if given) for resource.
 func (e *evaluator) judge(a *inventory.Account, u *inventory.User, resource string, fs []Finding, c ...check) {
+	if e.counting {
+		e.counted += len(fs)
+		for i := range fs {
+			e.exempt(&fs[i], a, u) // notes expired exemptions
+		}
+		return
+	}
 	var failed Controls
 	exempt := len(fs) > 0
 	for _, f := range fs {
+		f.Evidence.Detail, f.Remediation = e.text(f.Evidence.Detail), e.text(f.Remediation)
 		e.exempt(&f, a, u)
 		if !f.Exempt {
 			exempt = false
@@ -419,6 +463,10 @@ func (e *evaluator) expiredExemptions(snap *inventory.Snapshot) {
 			}
 			f.Extra = map[string]string{"exemption": fmt.Sprintf("exemptions[%d]", i), "match": ex.Match.String()}
 			f.Remediation = "Fix what the exemption covered, or renew it in keyrot.yaml with a new expires date and a current reason."
+			if e.counting {
+				e.counted++
+				continue
+			}
 			e.res.Findings = append(e.res.Findings, f)
 		}
 	}

@@ -180,7 +180,7 @@ func TestRules(t *testing.T) {
 			if tt.policy != nil {
 				tt.policy(p)
 			}
-			got := summary(Evaluate(p, tt.snap, now))
+			got := summary(evaluateExact(t, p, tt.snap))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
@@ -254,7 +254,7 @@ func TestExemptions(t *testing.T) {
 			p := policy.Default()
 			p.ExemptTag = tt.exemptTag
 			p.Exemptions = tt.exemptions
-			got := summary(Evaluate(p, snapshot(old()), now))
+			got := summary(evaluateExact(t, p, snapshot(old())))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
@@ -385,4 +385,15 @@ func TestRulesMatchPolicy(t *testing.T) {
 	if diff := cmp.Diff(policy.KnownRules(), ids); diff != "" {
 		t.Errorf("audit rules differ from policy.KnownRules (-policy +audit):\n%s", diff)
 	}
+}
+
+// evaluateExact is Evaluate at now, checking that the count its slice of
+// findings was made with is the number of findings.
+func evaluateExact(t *testing.T, p *policy.Policy, snap *inventory.Snapshot) *Result {
+	t.Helper()
+	res := Evaluate(p, snap, now)
+	if n := countFindings(p, snap, now); n != len(res.Findings) || cap(res.Findings) != n {
+		t.Errorf("%d findings, %d counted, capacity %d", len(res.Findings), n, cap(res.Findings))
+	}
+	return res
 }

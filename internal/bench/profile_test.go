@@ -60,7 +60,8 @@ func TestProfileAudit(t *testing.T) {
 	cfg := awsconf.Apply(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(id, secret, ""),
 		BaseEndpoint: aws.String(e.URL)}, awsconf.Options{})
 	// A fresh history, as a user's audit is recorded.
-	h, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
+	dbPath := filepath.Join(t.TempDir(), "history.db")
+	h, err := history.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +101,9 @@ func TestProfileAudit(t *testing.T) {
 	}
 	t.Logf("%d findings; live heap %d MiB before, %d MiB after (sandbox included); total allocated %d MiB",
 		len(res.Findings), before.HeapAlloc>>20, after.HeapAlloc>>20, (after.TotalAlloc-before.TotalAlloc)>>20)
+	if st, err := os.Stat(dbPath); err == nil {
+		t.Logf("history: %d MiB", st.Size()>>20)
+	}
 	runtime.KeepAlive(res)
+	runtime.KeepAlive(r)
 }

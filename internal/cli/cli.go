@@ -145,7 +145,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 func addAWSFlags(cmd *cobra.Command, g *globalOptions) {
 	addAWSConnFlags(cmd, g)
 	durationVar(cmd, &g.Timeout, "timeout", DefaultRunTimeout, "overall deadline of the run: after it no account is collected and no action started; actions in flight finish and owners are still told")
-	cmd.Flags().StringVar(&g.MemoryLimit, "memory-limit", "", "soft limit on keyrot's memory, such as 512MiB or 2GiB, or off (default 224MiB unless GOMEMLIMIT is set)")
+	cmd.Flags().StringVar(&g.MemoryLimit, "memory-limit", "", "soft limit on keyrot's memory, such as 512MiB or 2GiB, or off (default 192MiB unless GOMEMLIMIT is set)")
 }
 
 // addAWSConnFlags adds the flags that say how to reach AWS: --profile,

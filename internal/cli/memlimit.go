@@ -14,10 +14,10 @@ import (
 // rotate) set unless --memory-limit or GOMEMLIMIT says otherwise. Near it
 // the garbage collector collects more often instead of letting the heap
 // grow to twice the live data, which keeps an audit of 1,000 accounts with
-// 60,000 findings under 300 MB (docs/performance.md). A run whose live data
-// is larger still completes: the limit is soft, and the runtime bounds the
-// CPU it spends collecting.
-const DefaultMemoryLimit = 224 << 20
+// 150,000 keys and 95,000 findings, recorded in the history, under 300 MB
+// (docs/performance.md). A run whose live data is larger still completes:
+// the limit is soft, and the runtime bounds the CPU it spends collecting.
+const DefaultMemoryLimit = 192 << 20
 
 // minMemoryLimit is the smallest --memory-limit accepted: below it the
 // collector would run almost continuously for any organization.

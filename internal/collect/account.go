@@ -2,9 +2,11 @@ package collect
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -491,6 +493,7 @@ func (r *accountRun) bulkTagsGroups(ctx context.Context, users []*inventory.User
 		groups []string
 	}
 	byName := map[string]details{}
+	sets := tagSets{}
 	pages := iam.NewGetAccountAuthorizationDetailsPaginator(r.iam, &iam.GetAccountAuthorizationDetailsInput{
 		Filter: []iamtypes.EntityType{iamtypes.EntityTypeUser}, MaxItems: aws.Int32(maxItems)})
 	for pages.HasMorePages() {
@@ -499,16 +502,9 @@ func (r *accountRun) bulkTagsGroups(ctx context.Context, users []*inventory.User
 			return err
 		}
 		for _, d := range page.UserDetailList {
-			var tags map[string]string
-			if len(d.Tags) > 0 {
-				tags = map[string]string{}
-				for _, t := range d.Tags {
-					tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-				}
-			}
 			groups := append([]string(nil), d.GroupList...)
 			sort.Strings(groups)
-			byName[aws.ToString(d.UserName)] = details{tags: tags, groups: groups}
+			byName[aws.ToString(d.UserName)] = details{tags: sets.of(d.Tags), groups: groups}
 		}
 	}
 	for _, u := range users {
@@ -521,6 +517,39 @@ func (r *accountRun) bulkTagsGroups(ctx context.Context, users []*inventory.User
 		u.Tags, u.Groups = d.tags, d.groups
 	}
 	return nil
+}
+
+// tagSets shares one map among the users of an account whose tags are the
+// same (owner, team and cost-centre tags repeat across users): an
+// organization's users hold one map per set of tags, not one each. The
+// inventory's tag maps are only ever read.
+type tagSets map[string]map[string]string
+
+// of returns the map of tags (nil for none), shared with every user
+// given the same tags before.
+func (ts tagSets) of(tags []iamtypes.Tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	sorted := slices.SortedFunc(slices.Values(tags), func(a, b iamtypes.Tag) int {
+		return cmp.Compare(aws.ToString(a.Key), aws.ToString(b.Key))
+	})
+	var id strings.Builder
+	for _, t := range sorted {
+		id.WriteString(aws.ToString(t.Key))
+		id.WriteByte(0)
+		id.WriteString(aws.ToString(t.Value))
+		id.WriteByte(0)
+	}
+	if m, ok := ts[id.String()]; ok {
+		return m
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	ts[id.String()] = m
+	return m
 }
 
 // tagsAndGroups fills u's tags and group names.

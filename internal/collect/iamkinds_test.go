@@ -4,7 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/sandboxtest"
@@ -150,5 +154,30 @@ func TestSandboxIAMKindsCompliantAccountIsCheap(t *testing.T) {
 	t.Logf("compliant 500-user account with the IAM kinds: %d IAM/STS calls: %v", calls, counts["222222222222"])
 	if calls > 5+4 {
 		t.Errorf("compliant 500-user account cost %d calls with the IAM kinds, want <= 9: %v", calls, counts["222222222222"])
+	}
+}
+
+// TestTagSetsShareEqualTags: users with the same tags, in any order, get
+// one map; other tags another; no tags none.
+func TestTagSetsShareEqualTags(t *testing.T) {
+	tag := func(k, v string) iamtypes.Tag { return iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	ts := tagSets{}
+	a := ts.of([]iamtypes.Tag{tag("owner", "team@example.com"), tag("env", "prod")})
+	b := ts.of([]iamtypes.Tag{tag("env", "prod"), tag("owner", "team@example.com")})
+	c := ts.of([]iamtypes.Tag{tag("owner", "team@example.com"), tag("env", "dev")})
+	d := ts.of([]iamtypes.Tag{tag("owner", "team@example.comenv"), tag("", "prod")})
+	if reflect.ValueOf(a).Pointer() != reflect.ValueOf(b).Pointer() {
+		t.Error("equal tags in another order got their own map")
+	}
+	for _, m := range []map[string]string{c, d} {
+		if reflect.ValueOf(a).Pointer() == reflect.ValueOf(m).Pointer() {
+			t.Errorf("tags %v share the map of %v", m, a)
+		}
+	}
+	if want := map[string]string{"owner": "team@example.com", "env": "prod"}; !reflect.DeepEqual(a, want) {
+		t.Errorf("tags = %v, want %v", a, want)
+	}
+	if ts.of(nil) != nil {
+		t.Error("no tags gave a map")
 	}
 }

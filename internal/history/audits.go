@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -9,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 	"time"
 )
 
@@ -22,6 +25,10 @@ type Audit struct {
 	GeneratedAt time.Time
 	Summary     AuditSummary
 	Findings    []AuditFinding
+	// EachFinding, when set, gives SaveAudit the findings instead of
+	// Findings, one at a time: an organization's need not be copied into a
+	// slice to be kept.
+	EachFinding iter.Seq[AuditFinding]
 	// Report is the audit's full result as JSON, as Audit reads it back;
 	// empty when none was kept.
 	Report []byte
@@ -98,37 +105,17 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 	if a.RunID <= 0 {
 		return fmt.Errorf("save audit: run ID %d: %w", a.RunID, ErrInvalid)
 	}
-	for _, f := range a.Findings {
-		if f.ID == "" || f.Rule == "" || f.Account == "" {
-			return fmt.Errorf("save audit of run %d: finding without ID, rule or account: %w", a.RunID, ErrInvalid)
-		}
-		for _, v := range []struct{ name, v string }{{"finding title", f.Title}, {"exemption reason", f.ExemptionReason},
-			{"exemption match", f.ExemptionMatch}, {"key ID", f.KeyID}, {"finding ID", f.ID}} {
-			if v.name == "finding ID" && f.User != "" {
-				continue // the ID holds the user name
-			}
-			if err := checkNoSecret(v.name, v.v); err != nil {
-				return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
-			}
-		}
-	}
 	summary, err := json.Marshal(a.Summary)
 	if err != nil {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
-	}
-	var blob []byte
-	if a.WriteReport != nil {
-		if blob, err = compressReport(a.WriteReport); err != nil {
-			return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
-		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audits (run_id, generated_at, summary, report) VALUES (?, ?, ?, ?)`,
-		a.RunID, formatTime(orNow(a.GeneratedAt)), string(summary), blob); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audits (run_id, generated_at, summary) VALUES (?, ?, ?)`,
+		a.RunID, formatTime(orNow(a.GeneratedAt)), string(summary)); err != nil {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 	}
 	st, err := tx.PrepareContext(ctx, `INSERT INTO audit_findings (run_id, finding_id, rule, severity, account, user_name, key_id, title,
@@ -137,10 +124,22 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 	}
 	defer st.Close()
-	for _, f := range a.Findings {
+	findings := a.EachFinding
+	if findings == nil {
+		findings = slices.Values(a.Findings)
+	}
+	for f := range findings {
+		if err := checkFinding(f); err != nil {
+			return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
+		}
 		if _, err := st.ExecContext(ctx, a.RunID, f.ID, f.Rule, f.Severity, f.Account, f.User, f.KeyID, f.Title,
 			f.Exempt, f.ExemptionMatch, f.ExemptionReason, nullTime(f.ExemptionExpires)); err != nil {
 			return fmt.Errorf("save audit of run %d: finding %s: %w", a.RunID, f.ID, err)
+		}
+	}
+	if a.WriteReport != nil {
+		if err := saveReport(ctx, tx, a.RunID, a.WriteReport); err != nil {
+			return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -149,26 +148,123 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 	return nil
 }
 
-// compressReport returns the report write writes, compressed, once it has
-// been screened: it is read back from its compressed form and refused if
-// it is not one JSON value or holds a string shaped like a secret.
-func compressReport(write func(io.Writer) error) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := write(zw); err != nil {
-		return nil, fmt.Errorf("write report: %w", err)
+// checkFinding refuses a finding without ID, rule or account, or whose text
+// looks like secret material.
+func checkFinding(f AuditFinding) error {
+	if f.ID == "" || f.Rule == "" || f.Account == "" {
+		return fmt.Errorf("finding without ID, rule or account: %w", ErrInvalid)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compress report: %w", err)
+	for _, v := range []struct{ name, v string }{{"finding title", f.Title}, {"exemption reason", f.ExemptionReason},
+		{"exemption match", f.ExemptionMatch}, {"key ID", f.KeyID}, {"finding ID", f.ID}} {
+		if v.name == "finding ID" && f.User != "" {
+			continue // the ID holds the user name
+		}
+		if err := checkNoSecret(v.name, v.v); err != nil {
+			return err
+		}
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(buf.Bytes()))
+	return nil
+}
+
+// reportChunk is the size of the pieces a compressed report is kept in.
+const reportChunk = 1 << 20
+
+// saveReport keeps the report write writes, compressed, in chunks of run
+// runID, while it is screened: read as it is written, and refused if it is
+// not one JSON value or holds a string shaped like a secret (the caller
+// then rolls tx back). Neither the report nor its compressed form is ever
+// whole in memory.
+func saveReport(ctx context.Context, tx *sql.Tx, runID int64, write func(io.Writer) error) error {
+	st, err := tx.PrepareContext(ctx, `INSERT INTO audit_report_chunks (run_id, seq, data) VALUES (?, ?, ?)`)
 	if err != nil {
-		return nil, fmt.Errorf("read back report: %w", err)
+		return fmt.Errorf("keep report: %w", err)
 	}
-	if err := checkReport(zr); err != nil {
+	defer st.Close()
+	cw := &chunkWriter{store: func(seq int, b []byte) error {
+		_, err := st.ExecContext(ctx, runID, seq, b)
+		return err
+	}}
+	pr, pw := io.Pipe()
+	checked := make(chan error, 1)
+	go func() {
+		err := checkReport(pr)
+		pr.CloseWithError(cmp.Or(err, errors.New("report goes on after its JSON value")))
+		checked <- err
+	}()
+	zw := gzip.NewWriter(cw)
+	werr := write(io.MultiWriter(pw, zw))
+	if werr == nil {
+		werr = zw.Close()
+	}
+	pw.CloseWithError(werr) // nil: the checker reads the end
+	if err := <-checked; err != nil {
+		return err
+	}
+	if werr != nil {
+		return fmt.Errorf("keep report: %w", werr)
+	}
+	// The last chunk only once the whole report passed: a report smaller
+	// than a chunk reaches the database only screened.
+	if err := cw.flush(); err != nil {
+		return fmt.Errorf("keep report: %w", err)
+	}
+	return nil
+}
+
+// chunkWriter hands what is written to store in pieces of reportChunk.
+type chunkWriter struct {
+	buf   []byte
+	seq   int
+	store func(seq int, b []byte) error
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, reportChunk)
+		}
+		k := min(len(p), reportChunk-len(w.buf))
+		w.buf, p = append(w.buf, p[:k]...), p[k:]
+		if len(w.buf) == reportChunk {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush stores what is buffered as the next chunk.
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if err := w.store(w.seq, w.buf); err != nil {
+		return err
+	}
+	w.seq++
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// reportChunks returns the compressed report of run runID, its chunks
+// joined (nil when none was kept).
+func (s *Store) reportChunks(ctx context.Context, runID int64) ([]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM audit_report_chunks WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	defer rows.Close()
+	var out []byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+	}
+	return out, rows.Err()
 }
 
 // AuditRun is an audit as listed: its run and summary, without findings.
@@ -258,6 +354,11 @@ func (s *Store) Audit(ctx context.Context, runID int64) (Audit, error) {
 	}
 	if err := json.Unmarshal([]byte(sum), &a.Summary); err != nil {
 		return Audit{}, fmt.Errorf("read audit of run %d: summary: %w", runID, err)
+	}
+	if len(blob) == 0 {
+		if blob, err = s.reportChunks(ctx, runID); err != nil {
+			return Audit{}, fmt.Errorf("read audit of run %d: report: %w", runID, err)
+		}
 	}
 	if len(blob) > 0 {
 		zr, err := gzip.NewReader(bytes.NewReader(blob))
@@ -421,6 +522,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (Pruned, error) {
 	}
 	if err := exec(new(int64), `DELETE FROM audit_findings WHERE run_id IN (SELECT run_id FROM audits WHERE generated_at < ?)`, cut); err != nil {
 		return Pruned{}, fmt.Errorf("prune findings: %w", err)
+	}
+	if err := exec(new(int64), `DELETE FROM audit_report_chunks WHERE run_id IN (SELECT run_id FROM audits WHERE generated_at < ?)`, cut); err != nil {
+		return Pruned{}, fmt.Errorf("prune reports: %w", err)
 	}
 	if err := exec(&p.Audits, `DELETE FROM audits WHERE generated_at < ?`, cut); err != nil {
 		return Pruned{}, fmt.Errorf("prune audits: %w", err)

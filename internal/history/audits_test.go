@@ -1,11 +1,15 @@
 package history
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"errors"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +231,9 @@ func TestPruneKeepsJournal(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_findings WHERE run_id = ?`, oldAudit).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d findings of the pruned audit left (%v)", n, err)
 	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_report_chunks WHERE run_id = ?`, oldAudit).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d report chunks of the pruned audit left (%v)", n, err)
+	}
 	if a, err := s.Audit(ctx, newAudit); err != nil || len(a.Findings) != 2 {
 		t.Errorf("recent audit: %+v %v", a, err)
 	}
@@ -270,5 +277,105 @@ func TestCheckReport(t *testing.T) {
 		if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
 			t.Errorf("checkReport(%.60q) = %v, want %v", c.doc, err, c.want)
 		}
+	}
+}
+
+// bigReport writes a JSON report of n numbers (numbers are not screened),
+// then tail as the value of its last member.
+func bigReport(n int, tail string) func(io.Writer) error {
+	return func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		bw.WriteString(`{"numbers":[`)
+		x := uint64(88172645463325252)
+		for i := range n {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			bw.WriteString(strconv.FormatUint(x, 10))
+		}
+		bw.WriteString(`],"detail":"` + tail + `"}`)
+		return bw.Flush()
+	}
+}
+
+// TestAuditReportInChunks: a report larger than a chunk is kept in several
+// and read back whole; one whose secret comes after chunks were stored, or
+// whose writing fails, leaves nothing of the audit; a report kept whole by
+// an earlier release (audits.report) still reads back.
+func TestAuditReportInChunks(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	chunks := func(id int64) (n int) {
+		t.Helper()
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_report_chunks WHERE run_id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const numbers = 400_000 // about 8 MB of digits, 3 or more chunks compressed
+	id := auditRun(t, s, t0)
+	a := sampleAudit(id, t0)
+	a.WriteReport = bigReport(numbers, "plain words")
+	if err := s.SaveAudit(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if n := chunks(id); n < 3 {
+		t.Errorf("the report is kept in %d chunks, want 3 or more", n)
+	}
+	got, err := s.Audit(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	bigReport(numbers, "plain words")(&want)
+	if !bytes.Equal(got.Report, want.Bytes()) {
+		t.Errorf("report read back: %d bytes, want the %d written", len(got.Report), want.Len())
+	}
+
+	for name, write := range map[string]func(io.Writer) error{
+		"late secret": bigReport(numbers, fakeSecret),
+		"write fails": func(w io.Writer) error {
+			if err := bigReport(numbers, "x")(w); err != nil {
+				return err
+			}
+			return errors.New("encoder broke")
+		},
+		"two values": func(w io.Writer) error {
+			if err := bigReport(numbers, "x")(w); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, `{}`)
+			return err
+		},
+	} {
+		id := auditRun(t, s, t0.Add(testDay))
+		a := sampleAudit(id, t0.Add(testDay))
+		a.WriteReport = write
+		if err := s.SaveAudit(ctx, a); err == nil {
+			t.Errorf("%s: saved", name)
+		}
+		if _, err := s.Audit(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: the audit was kept: %v", name, err)
+		}
+		if n := chunks(id); n != 0 {
+			t.Errorf("%s: %d report chunks kept", name, n)
+		}
+	}
+
+	// An audit kept by an earlier release, its report whole in audits.report.
+	old := auditRun(t, s, t0.Add(2*testDay))
+	var blob bytes.Buffer
+	zw := gzip.NewWriter(&blob)
+	zw.Write([]byte(sampleReport))
+	zw.Close()
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO audits (run_id, generated_at, summary, report) VALUES (?, ?, '{}', ?)`,
+		old, formatTime(t0.Add(2*testDay)), blob.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Audit(ctx, old); err != nil || string(got.Report) != sampleReport {
+		t.Errorf("report kept whole: %q, %v", got.Report, err)
 	}
 }

@@ -142,4 +142,14 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_user ON deliveries (account, user_name, id);
 `,
+	// 5: audit reports in chunks of compressed JSON, written as they are
+	// made (audits.report stays for the reports kept before).
+	`
+CREATE TABLE audit_report_chunks (
+	run_id INTEGER NOT NULL REFERENCES audits (run_id) ON DELETE CASCADE,
+	seq    INTEGER NOT NULL,
+	data   BLOB NOT NULL,
+	PRIMARY KEY (run_id, seq)
+);
+`,
 }
