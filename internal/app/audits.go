@@ -103,7 +103,9 @@ func (d storedReport) write(w io.Writer) error {
 			return fmt.Errorf("encode audit report: no %s] in the document", part.member)
 		}
 		i += len(part.member)
-		bw.Write(b[:i])
+		if _, err := bw.Write(b[:i]); err != nil {
+			return err
+		}
 		b = b[i:]
 		for j := range part.n {
 			e, err := json.Marshal(part.elem(j))
@@ -113,10 +115,16 @@ func (d storedReport) write(w io.Writer) error {
 			if j > 0 {
 				bw.WriteByte(',')
 			}
-			bw.Write(e)
+			// A refused write (the history's screen found a secret) ends
+			// the document at once.
+			if _, err := bw.Write(e); err != nil {
+				return err
+			}
 		}
 	}
-	bw.Write(b)
+	if _, err := bw.Write(b); err != nil {
+		return err
+	}
 	return bw.Flush()
 }
 

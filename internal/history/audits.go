@@ -109,6 +109,12 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 	if err != nil {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
 	}
+	var report [][]byte
+	if a.WriteReport != nil {
+		if report, err = compressReport(a.WriteReport); err != nil {
+			return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
@@ -137,9 +143,9 @@ func (s *Store) SaveAudit(ctx context.Context, a Audit) error {
 			return fmt.Errorf("save audit of run %d: finding %s: %w", a.RunID, f.ID, err)
 		}
 	}
-	if a.WriteReport != nil {
-		if err := saveReport(ctx, tx, a.RunID, a.WriteReport); err != nil {
-			return fmt.Errorf("save audit of run %d: %w", a.RunID, err)
+	for seq, chunk := range report {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_report_chunks (run_id, seq, data) VALUES (?, ?, ?)`, a.RunID, seq, chunk); err != nil {
+			return fmt.Errorf("save audit of run %d: report: %w", a.RunID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -169,21 +175,15 @@ func checkFinding(f AuditFinding) error {
 // reportChunk is the size of the pieces a compressed report is kept in.
 const reportChunk = 1 << 20
 
-// saveReport keeps the report write writes, compressed, in chunks of run
-// runID, while it is screened: read as it is written, and refused if it is
-// not one JSON value or holds a string shaped like a secret (the caller
-// then rolls tx back). Neither the report nor its compressed form is ever
-// whole in memory.
-func saveReport(ctx context.Context, tx *sql.Tx, runID int64, write func(io.Writer) error) error {
-	st, err := tx.PrepareContext(ctx, `INSERT INTO audit_report_chunks (run_id, seq, data) VALUES (?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("keep report: %w", err)
-	}
-	defer st.Close()
-	cw := &chunkWriter{store: func(seq int, b []byte) error {
-		_, err := st.ExecContext(ctx, runID, seq, b)
-		return err
-	}}
+// compressReport returns the report write writes, compressed, in pieces
+// of reportChunk, once it has been screened: it is read as it is written
+// and refused if it is not one JSON value or holds a string shaped like a
+// secret. The report is never whole in memory, and its compressed form is
+// never copied to grow: an organization's is hundreds of MB uncompressed.
+// It runs before the history's write lock is taken, and nothing of a
+// refused report reaches the database.
+func compressReport(write func(io.Writer) error) ([][]byte, error) {
+	var cw chunkWriter
 	pr, pw := io.Pipe()
 	checked := make(chan error, 1)
 	go func() {
@@ -191,61 +191,41 @@ func saveReport(ctx context.Context, tx *sql.Tx, runID int64, write func(io.Writ
 		pr.CloseWithError(cmp.Or(err, errors.New("report goes on after its JSON value")))
 		checked <- err
 	}()
-	zw := gzip.NewWriter(cw)
+	zw := gzip.NewWriter(&cw)
 	werr := write(io.MultiWriter(pw, zw))
 	if werr == nil {
 		werr = zw.Close()
 	}
 	pw.CloseWithError(werr) // nil: the checker reads the end
-	if err := <-checked; err != nil {
-		return err
+	cerr := <-checked
+	switch {
+	case werr != nil && (errors.Is(werr, ErrSecretMaterial) || errors.Is(werr, ErrInvalid)):
+		return nil, werr // the checker's refusal, as the writer met it
+	case werr != nil:
+		return nil, fmt.Errorf("write report: %w", werr)
+	case cerr != nil:
+		return nil, cerr
 	}
-	if werr != nil {
-		return fmt.Errorf("keep report: %w", werr)
-	}
-	// The last chunk only once the whole report passed: a report smaller
-	// than a chunk reaches the database only screened.
-	if err := cw.flush(); err != nil {
-		return fmt.Errorf("keep report: %w", err)
-	}
-	return nil
+	return cw.chunks, nil
 }
 
-// chunkWriter hands what is written to store in pieces of reportChunk.
+// chunkWriter keeps what is written in pieces of reportChunk.
 type chunkWriter struct {
-	buf   []byte
-	seq   int
-	store func(seq int, b []byte) error
+	chunks [][]byte
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		if w.buf == nil {
-			w.buf = make([]byte, 0, reportChunk)
+		last := len(w.chunks) - 1
+		if last < 0 || len(w.chunks[last]) == reportChunk {
+			w.chunks = append(w.chunks, make([]byte, 0, reportChunk))
+			last++
 		}
-		k := min(len(p), reportChunk-len(w.buf))
-		w.buf, p = append(w.buf, p[:k]...), p[k:]
-		if len(w.buf) == reportChunk {
-			if err := w.flush(); err != nil {
-				return 0, err
-			}
-		}
+		k := min(len(p), reportChunk-len(w.chunks[last]))
+		w.chunks[last], p = append(w.chunks[last], p[:k]...), p[k:]
 	}
 	return n, nil
-}
-
-// flush stores what is buffered as the next chunk.
-func (w *chunkWriter) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	if err := w.store(w.seq, w.buf); err != nil {
-		return err
-	}
-	w.seq++
-	w.buf = w.buf[:0]
-	return nil
 }
 
 // reportChunks returns the compressed report of run runID, its chunks

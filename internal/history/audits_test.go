@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -302,8 +303,9 @@ func bigReport(n int, tail string) func(io.Writer) error {
 }
 
 // TestAuditReportInChunks: a report larger than a chunk is kept in several
-// and read back whole; one whose secret comes after chunks were stored, or
-// whose writing fails, leaves nothing of the audit; a report kept whole by
+// and read back whole; one whose secret comes after the first chunks were
+// made, or that is not one JSON value, or whose writing fails (with the
+// writer's own error), leaves nothing of the audit; a report kept whole by
 // an earlier release (audits.report) still reads back.
 func TestAuditReportInChunks(t *testing.T) {
 	ctx := context.Background()
@@ -335,27 +337,35 @@ func TestAuditReportInChunks(t *testing.T) {
 		t.Errorf("report read back: %d bytes, want the %d written", len(got.Report), want.Len())
 	}
 
-	for name, write := range map[string]func(io.Writer) error{
-		"late secret": bigReport(numbers, fakeSecret),
-		"write fails": func(w io.Writer) error {
+	broke := errors.New("encoder broke")
+	for name, c := range map[string]struct {
+		write func(io.Writer) error
+		want  error
+	}{
+		"late secret": {bigReport(numbers, fakeSecret), ErrSecretMaterial},
+		"write fails at the end": {func(w io.Writer) error {
 			if err := bigReport(numbers, "x")(w); err != nil {
 				return err
 			}
-			return errors.New("encoder broke")
-		},
-		"two values": func(w io.Writer) error {
+			return broke
+		}, broke},
+		"write fails half-way": {func(w io.Writer) error {
+			io.WriteString(w, `{"numbers":[1,2,`)
+			return broke
+		}, broke},
+		"two values": {func(w io.Writer) error {
 			if err := bigReport(numbers, "x")(w); err != nil {
 				return err
 			}
 			_, err := io.WriteString(w, `{}`)
 			return err
-		},
+		}, ErrInvalid},
 	} {
 		id := auditRun(t, s, t0.Add(testDay))
 		a := sampleAudit(id, t0.Add(testDay))
-		a.WriteReport = write
-		if err := s.SaveAudit(ctx, a); err == nil {
-			t.Errorf("%s: saved", name)
+		a.WriteReport = c.write
+		if err := s.SaveAudit(ctx, a); !errors.Is(err, c.want) {
+			t.Errorf("%s: SaveAudit = %v, want %v", name, err, c.want)
 		}
 		if _, err := s.Audit(ctx, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: the audit was kept: %v", name, err)
@@ -377,5 +387,36 @@ func TestAuditReportInChunks(t *testing.T) {
 	}
 	if got, err := s.Audit(ctx, old); err != nil || string(got.Report) != sampleReport {
 		t.Errorf("report kept whole: %q, %v", got.Report, err)
+	}
+}
+
+// TestAuditReportWrittenUnlocked: the report is made before the history's
+// write lock is taken, so another process's writes (a heartbeat, a lease)
+// are not held up while an organization's report is written.
+func TestAuditReportWrittenUnlocked(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	id := auditRun(t, s, t0)
+	a := sampleAudit(id, t0)
+	a.WriteReport = func(w io.Writer) error {
+		if _, err := io.WriteString(w, sampleReport); err != nil {
+			return err
+		}
+		start := time.Now()
+		if _, err := other.StartRun(ctx, Run{Command: "apply", Mode: ModeEnforce, Started: t0}); err != nil {
+			return fmt.Errorf("another writer while the report is written: %w", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			return fmt.Errorf("another writer waited %v for the report", d)
+		}
+		return nil
+	}
+	if err := s.SaveAudit(ctx, a); err != nil {
+		t.Fatal(err)
 	}
 }
