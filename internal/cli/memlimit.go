@@ -19,6 +19,13 @@ import (
 // the limit is soft, and the runtime bounds the CPU it spends collecting.
 const DefaultMemoryLimit = 192 << 20
 
+// DefaultGCPercent is the garbage collector's target those commands set
+// with the default limit unless GOGC says otherwise: a heap may grow by
+// half its live data before a collection, not by all of it. With the
+// limit it takes an audit of 1,000 accounts about 10 MiB lower at its
+// peak for a few percent more CPU (docs/performance.md).
+const DefaultGCPercent = 50
+
 // minMemoryLimit is the smallest --memory-limit accepted: below it the
 // collector would run almost continuously for any organization.
 const minMemoryLimit = 64 << 20
@@ -32,6 +39,9 @@ func (g *globalOptions) setMemoryLimit() error {
 		return nil
 	case g.MemoryLimit == "":
 		debug.SetMemoryLimit(DefaultMemoryLimit)
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(DefaultGCPercent)
+		}
 		return nil
 	case g.MemoryLimit == "off":
 		debug.SetMemoryLimit(math.MaxInt64)

@@ -24,12 +24,14 @@ func TestParseByteSize(t *testing.T) {
 
 // TestMemoryLimitFlag: the commands that work on an organization set the
 // runtime's soft memory limit from --memory-limit, the default when it is
-// not given (and GOMEMLIMIT is not set), none with off; a bad size is a
-// usage error naming the flag.
+// not given (and GOMEMLIMIT is not set) with the default GC target (GOGC
+// not set), none with off; a bad size is a usage error naming the flag.
 func TestMemoryLimitFlag(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	gcBefore := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetMemoryLimit(before); debug.SetGCPercent(gcBefore) })
 	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
 	unreachable := []string{"--endpoint-url", "http://127.0.0.1:1", "--call-timeout", "50ms", "--timeout", "1s", "-o", "json"}
 	for _, c := range []struct {
 		flag string
@@ -40,9 +42,17 @@ func TestMemoryLimitFlag(t *testing.T) {
 		if c.flag != "" {
 			args = append(args, c.flag)
 		}
+		debug.SetGCPercent(100)
 		runCLI(t, args...)
 		if got := debug.SetMemoryLimit(-1); got != c.want {
 			t.Errorf("audit %s: memory limit %d, want %d", c.flag, got, c.want)
+		}
+		wantGC := 100
+		if c.flag == "" {
+			wantGC = DefaultGCPercent
+		}
+		if got := debug.SetGCPercent(100); got != wantGC {
+			t.Errorf("audit %s: GC percent %d, want %d", c.flag, got, wantGC)
 		}
 	}
 	for _, bad := range []string{"12", "lots"} {
