@@ -77,11 +77,7 @@ func (s *reportScanner) value(c byte, key string, depth int) error {
 	}
 	switch {
 	case c == '{':
-		c, err := s.next()
-		if err != nil || c == '}' {
-			return err
-		}
-		for {
+		return s.members('}', func(c byte) error {
 			if c != '"' {
 				return errInvalidReport
 			}
@@ -89,44 +85,17 @@ func (s *reportScanner) value(c byte, key string, depth int) error {
 				return err
 			}
 			name := string(s.str)
-			if c, err = s.next(); err != nil || c != ':' {
+			c, err := s.next()
+			if err != nil || c != ':' {
 				return errInvalidReport
 			}
 			if c, err = s.next(); err != nil {
 				return err
 			}
-			if err := s.value(c, name, depth+1); err != nil {
-				return err
-			}
-			if c, err = s.next(); err != nil || c == '}' {
-				return err
-			}
-			if c != ',' {
-				return errInvalidReport
-			}
-			if c, err = s.next(); err != nil {
-				return err
-			}
-		}
+			return s.value(c, name, depth+1)
+		})
 	case c == '[':
-		c, err := s.next()
-		if err != nil || c == ']' {
-			return err
-		}
-		for {
-			if err := s.value(c, key, depth+1); err != nil {
-				return err
-			}
-			if c, err = s.next(); err != nil || c == ']' {
-				return err
-			}
-			if c != ',' {
-				return errInvalidReport
-			}
-			if c, err = s.next(); err != nil {
-				return err
-			}
-		}
+		return s.members(']', func(c byte) error { return s.value(c, key, depth+1) })
 	case c == '"':
 		if err := s.readString(); err != nil {
 			return err
@@ -145,6 +114,29 @@ func (s *reportScanner) value(c byte, key string, depth int) error {
 		return s.number(c)
 	}
 	return errInvalidReport
+}
+
+// members reads the members of an object or the values of an array, whose
+// opening was read, up to close: member reads one, starting with c.
+func (s *reportScanner) members(close byte, member func(c byte) error) error {
+	c, err := s.next()
+	if err != nil || c == close {
+		return err
+	}
+	for {
+		if err := member(c); err != nil {
+			return err
+		}
+		if c, err = s.next(); err != nil || c == close {
+			return err
+		}
+		if c != ',' {
+			return errInvalidReport
+		}
+		if c, err = s.next(); err != nil {
+			return err
+		}
+	}
 }
 
 // literal reads the rest of true, false or null.
