@@ -256,7 +256,7 @@ func hasFinding(p *policy.Policy, a *inventory.Account, u *inventory.User, now t
 func findings(p *policy.Policy, a *inventory.Account, u *inventory.User, now time.Time) []audit.Finding {
 	one := &inventory.Snapshot{Accounts: []inventory.Account{{ID: a.ID, Name: a.Name, OUPath: a.OUPath, Tags: a.Tags, Status: inventory.AccountAudited, PasswordPolicy: a.PasswordPolicy, Users: []inventory.User{*u}}}}
 	var out []audit.Finding
-	for _, f := range audit.Evaluate(p, one, now).Findings {
+	for _, f := range audit.FindingsOf(p, one, now) {
 		if f.User == u.Name {
 			out = append(out, f)
 		}

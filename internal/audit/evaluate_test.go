@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/keyrot/keyrot/internal/inventory"
 	"github.com/keyrot/keyrot/internal/policy"
@@ -388,12 +389,18 @@ func TestRulesMatchPolicy(t *testing.T) {
 }
 
 // evaluateExact is Evaluate at now, checking that the count its slice of
-// findings was made with is the number of findings.
+// findings was made with is the number of findings, and that FindingsOf
+// finds the same findings.
 func evaluateExact(t *testing.T, p *policy.Policy, snap *inventory.Snapshot) *Result {
 	t.Helper()
 	res := Evaluate(p, snap, now)
 	if n := countFindings(p, snap, now); n != len(res.Findings) || cap(res.Findings) != n {
 		t.Errorf("%d findings, %d counted, capacity %d", len(res.Findings), n, cap(res.Findings))
+	}
+	light := FindingsOf(p, snap, now)
+	sortFindings(light)
+	if d := cmp.Diff(res.Findings, light, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("FindingsOf differs from Evaluate (-Evaluate +FindingsOf):\n%s", d)
 	}
 	return res
 }
