@@ -267,9 +267,15 @@ func (s *Store) Audits(ctx context.Context, from, to time.Time) ([]AuditRun, err
 		q += ` AND generated_at < ?`
 		args = append(args, formatTime(to))
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY generated_at, run_id`, args...)
+	return s.auditRuns(ctx, "list audits", q+` ORDER BY generated_at, run_id`, args...)
+}
+
+// auditRuns returns the audits query q selects (run_id, generated_at,
+// summary), without their findings and reports; op names the failure.
+func (s *Store) auditRuns(ctx context.Context, op, q string, args ...any) ([]AuditRun, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list audits: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	defer rows.Close()
 	var out []AuditRun
@@ -277,43 +283,36 @@ func (s *Store) Audits(ctx context.Context, from, to time.Time) ([]AuditRun, err
 		var a AuditRun
 		var gen, sum string
 		if err := rows.Scan(&a.RunID, &gen, &sum); err != nil {
-			return nil, fmt.Errorf("list audits: %w", err)
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		if a.GeneratedAt, err = parseTime(gen); err != nil {
-			return nil, fmt.Errorf("list audits: %w", err)
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		if err := json.Unmarshal([]byte(sum), &a.Summary); err != nil {
-			return nil, fmt.Errorf("list audits: run %d: summary: %w", a.RunID, err)
+			return nil, fmt.Errorf("%s: run %d: summary: %w", op, a.RunID, err)
 		}
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audits: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
 }
 
 // LatestAudit returns the latest audit generated before before (any, if
-// before is zero), and false if there is none.
+// before is zero), and false if there is none. It reads the summary alone:
+// an organization's report and findings are tens of MB.
 func (s *Store) LatestAudit(ctx context.Context, before time.Time) (AuditRun, bool, error) {
-	q, args := `SELECT run_id FROM audits`, []any{}
+	q, args := `SELECT run_id, generated_at, summary FROM audits`, []any{}
 	if !before.IsZero() {
 		q += ` WHERE generated_at < ?`
 		args = append(args, formatTime(before))
 	}
-	var id int64
-	err := s.db.QueryRowContext(ctx, q+` ORDER BY generated_at DESC, run_id DESC LIMIT 1`, args...).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return AuditRun{}, false, nil
-	}
-	if err != nil {
-		return AuditRun{}, false, fmt.Errorf("latest audit: %w", err)
-	}
-	a, err := s.Audit(ctx, id)
-	if err != nil {
+	runs, err := s.auditRuns(ctx, "latest audit", q+` ORDER BY generated_at DESC, run_id DESC LIMIT 1`, args...)
+	if err != nil || len(runs) == 0 {
 		return AuditRun{}, false, err
 	}
-	return AuditRun{RunID: a.RunID, GeneratedAt: a.GeneratedAt, Summary: a.Summary}, true, nil
+	return runs[0], true, nil
 }
 
 // Audit returns the audit of run runID with its findings and report, or an

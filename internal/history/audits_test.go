@@ -88,7 +88,7 @@ func TestAuditRoundTrip(t *testing.T) {
 		t.Errorf("Audits from t0+1h: %+v, %v", list, err)
 	}
 	latest, ok, err := s.LatestAudit(ctx, t0.Add(time.Hour))
-	if err != nil || !ok || latest.RunID != id1 {
+	if err != nil || !ok || latest.RunID != id1 || !latest.GeneratedAt.Equal(t0) || latest.Summary.KeysPast90 != 1 {
 		t.Errorf("LatestAudit before t0+1h: %+v %v %v", latest, ok, err)
 	}
 	if _, ok, _ := s.LatestAudit(ctx, t0); ok {
