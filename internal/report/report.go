@@ -153,11 +153,11 @@ func (r *Report) findings() []*audit.Finding {
 	for i := range all {
 		fs[i] = &all[i]
 	}
-	slices.SortStableFunc(fs, func(a, b *audit.Finding) int { return compareFindings(*a, *b) })
+	slices.SortStableFunc(fs, compareFindings)
 	return fs
 }
 
-func compareFindings(a, b audit.Finding) int {
+func compareFindings(a, b *audit.Finding) int {
 	return cmp.Or(
 		cmp.Compare(a.AccountID, b.AccountID),
 		cmp.Compare(b.Severity, a.Severity),
